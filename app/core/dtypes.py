@@ -1,0 +1,61 @@
+"""Output dtypes and how each is derived.
+
+Values are sampled in a *working precision*: float64 for float64 output, float32 for float32,
+float16 and bfloat16. float16 and bfloat16 values are the float32 values rounded once to the
+nearest representable value, ties to even (numpy's cast for float16, ml_dtypes' for bfloat16);
+both are IEEE-exact operations, so identical on every machine. Scalar constants (std, bounds)
+are float64 numbers rounded once to the working precision before they touch the samples.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ml_dtypes
+import numpy as np
+from numpy.typing import NDArray
+
+from .errors import InvalidParameterError
+from .types import DType
+
+_NUMPY_DTYPES: dict[DType, np.dtype[np.generic]] = {
+    DType.FLOAT32: np.dtype(np.float32),
+    DType.FLOAT64: np.dtype(np.float64),
+    DType.FLOAT16: np.dtype(np.float16),
+    DType.BFLOAT16: np.dtype(ml_dtypes.bfloat16),
+}
+
+
+def numpy_dtype(dtype: DType) -> np.dtype[np.generic]:
+    """The numpy dtype of an output dtype."""
+    return _NUMPY_DTYPES[dtype]
+
+
+def working_dtype(dtype: DType) -> type[np.float32] | type[np.float64]:
+    """The precision values are sampled and scaled in for ``dtype``."""
+    return np.float64 if dtype is DType.FLOAT64 else np.float32
+
+
+def to_working(value: float, dtype: DType) -> np.floating[Any]:
+    """A float64 constant rounded once to the working precision of ``dtype``."""
+    result: np.floating[Any] = working_dtype(dtype)(value)
+    return result
+
+
+def finfo_max(dtype: DType) -> float:
+    """Largest finite value of ``dtype``."""
+    return float(ml_dtypes.finfo(numpy_dtype(dtype)).max)  # type: ignore[no-untyped-call]
+
+
+def cast_output(values: NDArray[Any], dtype: DType) -> NDArray[np.generic]:
+    """Round working-precision values to ``dtype`` (RNE), refusing overflow to infinity."""
+    target = numpy_dtype(dtype)
+    with np.errstate(over="ignore"):
+        out = values if values.dtype == target else values.astype(target)
+    if out.dtype != values.dtype and values.size and not np.isfinite(out).all():
+        raise InvalidParameterError(
+            f"Values overflow {dtype.value} (largest finite value {finfo_max(dtype):g}); "
+            "use a smaller scale or a wider dtype.",
+            field="dtype",
+        )
+    return out

@@ -1,0 +1,244 @@
+"""Turn tensor plans into arrays: blocks-v1 (parallel, random access) and numpy-legacy.
+
+A :class:`TensorPlan` is everything that determines a tensor's bytes besides the seed and the
+algorithm: its stream name, shape, output dtype and law. ``generate_tensor`` fills element-wise
+laws block by block (any thread count, identical bytes); whole-matrix laws (orthogonal,
+delta-orthogonal, sparse) are the documented exception and are built in one piece, from the
+same block streams for their Gaussian draws.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from . import legacy
+from .dtypes import cast_output, working_dtype
+from .errors import LimitExceededError
+from .fans import Fans
+from .laws import (
+    WHOLE_MATRIX_LAWS,
+    ConstantLaw,
+    CounterLaw,
+    DeltaOrthogonalLaw,
+    DiracLaw,
+    IdentityLaw,
+    Law,
+    NormalLaw,
+    OrthogonalLaw,
+    SegmentsLaw,
+    SparseLaw,
+    TruncatedNormalLaw,
+    UniformLaw,
+)
+from .linalg import orthogonal_q
+from .sampling import Working, sample_block, segments_slice
+from .streams import BLOCK_SIZE, block_bitgen, check_seed, run_blocks, whole_bitgen
+from .types import Algorithm, DType
+
+Shape = tuple[int, ...]
+ElementwiseLaw = ConstantLaw | UniformLaw | NormalLaw | TruncatedNormalLaw
+
+
+@dataclass(frozen=True)
+class TensorPlan:
+    """One tensor to produce: stream name, shape, output dtype, law, and what to report."""
+
+    name: str
+    shape: Shape
+    dtype: DType
+    law: Law
+    fans: Fans | None = None
+    scheme: dict[str, object] | None = None
+    zero_row: int | None = None
+
+    @property
+    def numel(self) -> int:
+        return math.prod(self.shape)
+
+    @property
+    def is_integer(self) -> bool:
+        return isinstance(self.law, CounterLaw)
+
+    @property
+    def is_whole_matrix(self) -> bool:
+        return isinstance(self.law, WHOLE_MATRIX_LAWS)
+
+
+def check_limits(plans: list[TensorPlan], *, max_elements: int, max_matrix_elements: int) -> None:
+    """Refuse, before anything is allocated, requests over the element limits."""
+    total = sum(plan.numel for plan in plans)
+    if total > max_elements:
+        raise LimitExceededError("WEIGHTINIT_MAX_ELEMENTS", max_elements, total)
+    for plan in plans:
+        if plan.is_whole_matrix and plan.numel > max_matrix_elements:
+            raise LimitExceededError(
+                "WEIGHTINIT_MAX_MATRIX_ELEMENTS",
+                max_matrix_elements,
+                plan.numel,
+                hint=f"Tensor {plan.name!r} uses a whole-matrix scheme, which costs O(n^3).",
+            )
+
+
+def _block_length(numel: int, index: int) -> int:
+    return min(BLOCK_SIZE, numel - index * BLOCK_SIZE)
+
+
+def _elementwise_range(
+    plan: TensorPlan, law: ElementwiseLaw, seed: int, start: int, stop: int, threads: int
+) -> NDArray[np.floating[Any]]:
+    working = working_dtype(plan.dtype)
+    out = np.empty(stop - start, dtype=working)
+    if isinstance(law, ConstantLaw):
+        out.fill(working(law.value))
+        return out
+    first = start // BLOCK_SIZE
+    last = (stop - 1) // BLOCK_SIZE
+
+    def fill(index: int) -> None:
+        block_start = index * BLOCK_SIZE
+        values = sample_block(
+            law, block_bitgen(seed, plan.name, index), _block_length(plan.numel, index), working
+        )
+        lo, hi = max(start, block_start), min(stop, block_start + values.size)
+        out[lo - start : hi - start] = values[lo - block_start : hi - block_start]
+
+    run_blocks(list(range(first, last + 1)), fill, threads)
+    return out
+
+
+def _gaussian_matrix(
+    seed: int, name: str, rows: int, cols: int, threads: int
+) -> NDArray[np.float64]:
+    """A float64 N(0, 1) (rows, cols) matrix from the tensor's own block streams."""
+    plan = TensorPlan(name, (rows, cols), DType.FLOAT64, NormalLaw(0.0, 1.0))
+    flat = _elementwise_range(plan, NormalLaw(0.0, 1.0), seed, 0, rows * cols, threads)
+    return np.asarray(flat, dtype=np.float64).reshape(rows, cols)
+
+
+def _orthogonal(seed: int, name: str, rows: int, cols: int, threads: int) -> NDArray[np.float64]:
+    """Haar (rows, cols): orthonormal columns if rows >= cols, else orthonormal rows."""
+    a = _gaussian_matrix(seed, name, rows, cols, threads)
+    if rows < cols:
+        return np.ascontiguousarray(orthogonal_q(np.ascontiguousarray(a.T)).T)
+    return orthogonal_q(a)
+
+
+def _whole_matrix(plan: TensorPlan, law: Law, seed: int, threads: int) -> NDArray[np.floating[Any]]:
+    working = working_dtype(plan.dtype)
+    if isinstance(law, OrthogonalLaw):
+        q = _orthogonal(seed, plan.name, law.rows, law.cols, threads)
+        q *= law.gain
+        return q.reshape(plan.shape).astype(working)
+    if isinstance(law, DeltaOrthogonalLaw):
+        m = _orthogonal(seed, plan.name, law.in_channels, law.out_channels, threads)
+        m *= law.gain
+        out = np.zeros(plan.shape, dtype=working)
+        if law.channels_last:  # (*kernel, in, out)
+            centre = tuple((k - 1) // 2 for k in plan.shape[:-2])
+            out[centre] = m
+        else:  # (out, in, *kernel)
+            centre = tuple((k - 1) // 2 for k in plan.shape[2:])
+            taps: tuple[Any, ...] = (slice(None), slice(None), *centre)
+            out[taps] = m.T
+        return out
+    if isinstance(law, SparseLaw):
+        rows, cols = plan.shape
+        values = _elementwise_range(
+            plan, NormalLaw(0.0, law.value_std), seed, 0, plan.numel, threads
+        ).reshape(rows, cols)
+        k = law.zeros_per_column
+        if k:
+            keys = whole_bitgen(seed, plan.name).random_raw(rows * cols)
+            keys = np.asarray(keys, dtype=np.uint64).reshape(cols, rows)
+            zero_rows = np.argsort(keys, axis=1, kind="stable")[:, :k]
+            values[zero_rows, np.arange(cols)[:, None]] = 0
+        return values
+    raise TypeError(f"not a whole-matrix law: {law!r}")  # pragma: no cover
+
+
+def _deterministic(plan: TensorPlan, law: Law) -> NDArray[np.floating[Any]] | None:
+    working = working_dtype(plan.dtype)
+    if isinstance(law, IdentityLaw):
+        rows, cols = plan.shape
+        out = np.zeros((rows, cols), dtype=working)
+        np.fill_diagonal(out, working(law.gain))
+        return out
+    if isinstance(law, DiracLaw):
+        return dirac(plan.shape, law, working)
+    if isinstance(law, SegmentsLaw):
+        return segments_slice(law, 0, plan.numel, working).reshape(plan.shape)
+    return None
+
+
+def dirac(shape: Shape, law: DiracLaw, working: Working) -> NDArray[np.floating[Any]]:
+    """torch.nn.init.dirac_ on a (out, in, *kernel) tensor: centre k//2 of each spatial dim."""
+    if law.channels_last:  # (*kernel, in, out): build (out, in, *kernel) and move the axes
+        rank = len(shape)
+        torch_shape = (shape[-1], shape[-2], *shape[:-2])
+        built = dirac(torch_shape, DiracLaw(law.groups), working)
+        return np.ascontiguousarray(np.transpose(built, (*range(2, rank), 1, 0)))
+    out = np.zeros(shape, dtype=working)
+    out_per_group = shape[0] // law.groups
+    depth = min(out_per_group, shape[1])
+    centre = tuple(k // 2 for k in shape[2:])
+    for g in range(law.groups):
+        for d in range(depth):
+            index: tuple[int, ...] = (g * out_per_group + d, d, *centre)
+            out[index] = 1
+    return out
+
+
+def generate_tensor(plan: TensorPlan, seed: int, *, threads: int = 1) -> NDArray[np.generic]:
+    """The whole tensor under blocks-v1, in its output dtype and shape."""
+    check_seed(seed)
+    law = plan.law
+    if isinstance(law, CounterLaw):
+        return np.zeros(plan.shape, dtype=np.int64)
+    values = _deterministic(plan, law)
+    if values is None:
+        if isinstance(law, WHOLE_MATRIX_LAWS):
+            values = _whole_matrix(plan, law, seed, threads)
+        else:
+            assert isinstance(law, ElementwiseLaw)
+            flat = _elementwise_range(plan, law, seed, 0, plan.numel, threads)
+            values = flat.reshape(plan.shape)
+    if plan.zero_row is not None:
+        values[plan.zero_row] = 0
+    return cast_output(values, plan.dtype)
+
+
+def generate_flat_range(
+    plan: TensorPlan, seed: int, start: int, stop: int, *, threads: int = 1
+) -> NDArray[np.generic]:
+    """Elements [start, stop) of the flat (row-major) tensor, without producing the prefix.
+
+    Element-wise laws produce only the blocks covering the range; whole-matrix and
+    deterministic laws are built whole and sliced.
+    """
+    check_seed(seed)
+    if not 0 <= start <= stop <= plan.numel:
+        raise ValueError(f"range [{start}, {stop}) is outside 0..{plan.numel}")
+    law = plan.law
+    if isinstance(law, ElementwiseLaw) and not isinstance(law, ConstantLaw):
+        if start == stop:
+            return cast_output(np.empty(0, dtype=working_dtype(plan.dtype)), plan.dtype)
+        return cast_output(_elementwise_range(plan, law, seed, start, stop, threads), plan.dtype)
+    return generate_tensor(plan, seed, threads=threads).reshape(-1)[start:stop]
+
+
+def generate_all(
+    plans: list[TensorPlan],
+    seed: int,
+    algorithm: Algorithm = Algorithm.BLOCKS_V1,
+    *,
+    threads: int = 1,
+) -> list[NDArray[np.generic]]:
+    """Every tensor of a request, in order."""
+    if algorithm is Algorithm.NUMPY_LEGACY:
+        return legacy.generate_sequential(plans, seed)
+    return [generate_tensor(plan, seed, threads=threads) for plan in plans]

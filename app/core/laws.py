@@ -1,0 +1,236 @@
+"""Laws: what a scheme resolves to for one tensor, with its constants and theoretical stats.
+
+A scheme (schemes/) turns its parameters and a tensor's shape and fans into one of these
+frozen dataclasses; the samplers (sampling.py, legacy.py) turn a law into values. Constants
+are float64 numbers that were computed with exact operations (or mpmath, rounded once, or in
+a framework's own operation order); the samplers round them once to the working precision.
+
+Every law reports the standard deviation of the distribution it samples (``std``), and the
+uniform laws their half-width (``bound``); truncated laws also report the underlying normal's
+scale (``sigma``) and the absolute truncation interval.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import mpmath
+
+Shape = tuple[int, ...]
+
+_MP_DPS = 50
+
+
+@lru_cache(maxsize=4096)
+def truncated_standard_normal_moments(alpha: float, beta: float) -> tuple[float, float, float]:
+    """(mass, mean, std) of N(0, 1) restricted to [alpha, beta], by mpmath, each rounded once.
+
+    mass Z = Phi(beta) - Phi(alpha); mean = (phi(alpha) - phi(beta)) / Z;
+    var = 1 + (alpha phi(alpha) - beta phi(beta)) / Z - mean**2  (Johnson, Kotz & Balakrishnan,
+    Continuous Univariate Distributions vol. 1, §10.1).
+    """
+    with mpmath.workdps(_MP_DPS):
+        a, b = mpmath.mpf(alpha), mpmath.mpf(beta)
+        # In the upper tail Phi(b) - Phi(a) cancels to 0; use the symmetric form there.
+        z = mpmath.ncdf(-a) - mpmath.ncdf(-b) if a > 0 else mpmath.ncdf(b) - mpmath.ncdf(a)
+        pa, pb = mpmath.npdf(a), mpmath.npdf(b)
+        mean = (pa - pb) / z
+        var = 1 + (a * pa - b * pb) / z - mean**2
+        return float(z), float(mean), float(mpmath.sqrt(var))
+
+
+@dataclass(frozen=True)
+class ConstantLaw:
+    """Every element equals ``value``."""
+
+    value: float
+
+    @property
+    def std(self) -> float:
+        return 0.0
+
+
+@dataclass(frozen=True)
+class UniformLaw:
+    """U[low, high): std = (high - low) / sqrt(12); symmetric ones report ``bound`` = high."""
+
+    low: float
+    high: float
+
+    @property
+    def symmetric(self) -> bool:
+        return self.low == -self.high
+
+    @property
+    def bound(self) -> float | None:
+        return self.high if self.symmetric else None
+
+    @property
+    def std(self) -> float:
+        with mpmath.workdps(_MP_DPS):
+            return float((mpmath.mpf(self.high) - mpmath.mpf(self.low)) / mpmath.sqrt(12))
+
+
+@dataclass(frozen=True)
+class NormalLaw:
+    """N(mean, std**2)."""
+
+    mean: float
+    std: float
+
+
+@dataclass(frozen=True)
+class TruncatedNormalLaw:
+    """N(mean, sigma**2) restricted to the absolute interval [low, high].
+
+    ``std`` is the standard deviation after truncation, which is what is sampled.
+    """
+
+    mean: float
+    sigma: float
+    low: float
+    high: float
+
+    @property
+    def alpha(self) -> float:
+        """Lower bound in units of sigma (float64 arithmetic, frozen for blocks-v1)."""
+        return (self.low - self.mean) / self.sigma
+
+    @property
+    def beta(self) -> float:
+        """Upper bound in units of sigma."""
+        return (self.high - self.mean) / self.sigma
+
+    @property
+    def mass(self) -> float:
+        return truncated_standard_normal_moments(self.alpha, self.beta)[0]
+
+    @property
+    def std(self) -> float:
+        return self.sigma * truncated_standard_normal_moments(self.alpha, self.beta)[2]
+
+    @property
+    def truncation(self) -> tuple[float, float]:
+        return (self.low, self.high)
+
+
+@dataclass(frozen=True)
+class OrthogonalLaw:
+    """gain * Q, Q Haar-orthogonal of the flattened (rows, cols) matrix.
+
+    Orthonormal rows when rows < cols, orthonormal columns otherwise; the (rows, cols)
+    matrix is reshaped row-major into the tensor (torch flattens ``rows = shape[0]``,
+    Keras/JAX ``cols = shape[-1]``). Every entry has E[q^2] = 1/max(rows, cols).
+    """
+
+    gain: float
+    rows: int
+    cols: int
+
+    @property
+    def std(self) -> float:
+        with mpmath.workdps(_MP_DPS):
+            return float(abs(mpmath.mpf(self.gain)) / mpmath.sqrt(max(self.rows, self.cols)))
+
+
+@dataclass(frozen=True)
+class IdentityLaw:
+    """gain on the main diagonal of a 2-D tensor, zeros elsewhere (deterministic)."""
+
+    gain: float
+
+    @property
+    def std(self) -> float | None:
+        return None
+
+
+@dataclass(frozen=True)
+class DiracLaw:
+    """torch.nn.init.dirac_: ones at the kernel centre k//2 of each (group, d) pair.
+
+    ``channels_last``: the tensor is stored (*kernel, in, out) (Keras/Flax) instead of torch's
+    (out, in, *kernel); the same kernel is written in that layout.
+    """
+
+    groups: int
+    channels_last: bool = False
+
+    @property
+    def std(self) -> float | None:
+        return None
+
+
+@dataclass(frozen=True)
+class DeltaOrthogonalLaw:
+    """Zeros except the centre tap (k-1)//2, an orthogonal (in, out) matrix times gain."""
+
+    gain: float
+    in_channels: int
+    out_channels: int
+    channels_last: bool
+
+    @property
+    def std(self) -> float | None:
+        return None
+
+
+@dataclass(frozen=True)
+class SparseLaw:
+    """N(0, std**2) values with exactly ``zeros_per_column`` zeros in every column (2-D)."""
+
+    value_std: float
+    zeros_per_column: int
+    rows: int
+
+    @property
+    def std(self) -> float:
+        kept = self.rows - self.zeros_per_column
+        with mpmath.workdps(_MP_DPS):
+            return float(mpmath.mpf(self.value_std) * mpmath.sqrt(mpmath.mpf(kept) / self.rows))
+
+
+@dataclass(frozen=True)
+class SegmentsLaw:
+    """Piecewise constant along the flat tensor: ``values[i]`` repeated ``lengths[i]`` times.
+
+    Used for Keras' unit forget bias: [0]*u + [1]*u + [0]*2u.
+    """
+
+    values: tuple[float, ...]
+    lengths: tuple[int, ...]
+
+    @property
+    def std(self) -> float | None:
+        return None
+
+
+@dataclass(frozen=True)
+class CounterLaw:
+    """An int64 zero (torch's ``num_batches_tracked``)."""
+
+    @property
+    def std(self) -> float | None:
+        return None
+
+
+Law = (
+    ConstantLaw
+    | UniformLaw
+    | NormalLaw
+    | TruncatedNormalLaw
+    | OrthogonalLaw
+    | IdentityLaw
+    | DiracLaw
+    | DeltaOrthogonalLaw
+    | SparseLaw
+    | SegmentsLaw
+    | CounterLaw
+)
+
+WHOLE_MATRIX_LAWS = (OrthogonalLaw, DeltaOrthogonalLaw, SparseLaw)
+
+
+def law_bound(law: Law) -> float | None:
+    """Half-width of a symmetric uniform law, else None."""
+    return law.bound if isinstance(law, UniformLaw) else None

@@ -1,0 +1,515 @@
+"""Layer kinds: a layer spec expands into named tensors with shapes, fans and roles.
+
+Names follow the layout's framework and are part of the stream key (frozen with blocks-v1):
+
+* torch: ``state_dict`` names: ``weight``, ``bias``; ``weight_ih_l{k}``, ``weight_hh_l{k}``,
+  ``bias_ih_l{k}``, ``bias_hh_l{k}`` (``_reverse`` suffix for the backward direction);
+  ``running_mean``, ``running_var``, ``num_batches_tracked`` (int64 0).
+* keras: ``kernel``, ``bias``, ``embeddings``, ``recurrent_kernel`` (gates concatenated, one
+  LSTM bias), ``gamma``, ``beta``, ``moving_mean``, ``moving_variance``.
+* jax (Flax linen): ``kernel``, ``bias``, ``embedding``, ``scale``, ``mean``, ``var``;
+  recurrent cells keep one Dense per gate: LSTMCell ``ii, if, ig, io`` (kernel) and
+  ``hi, hf, hg, ho`` (kernel, bias); GRUCell ``ir, iz, in`` (kernel, bias) and ``hr, hz``
+  (kernel), ``hn`` (kernel, bias); SimpleCell ``i`` (kernel, bias) and ``h`` (kernel);
+  names are ``<dense>.<param>``, e.g. ``hi.kernel``.
+* keras and jax recurrent layers with ``num_layers > 1`` or ``bidirectional`` prefix each
+  name with ``l{k}.`` (when num_layers > 1) and ``forward.`` / ``backward.`` (when
+  bidirectional), e.g. ``l1.backward.kernel``.
+
+Gates are stacked in the framework's order (torch LSTM i,f,g,o and GRU r,z,n; Keras LSTM
+i,f,c,o and GRU z,r,h). Fans are the layout's fan rule applied to the stored shape (fans.py);
+a bias carries the fans of the weight it belongs to (torch's default bias bound uses them).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+
+from .errors import InvalidParameterError, ShapeError, UnknownNameError
+from .fans import FanAxes, Fans, compute_fans, layout_fans, override_fans
+from .types import Family, Layout, Role
+
+Shape = tuple[int, ...]
+MAX_RANK = 8
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """One tensor of a layer: name, shape, role, family, fans, and recurrent context."""
+
+    name: str
+    shape: Shape
+    role: Role
+    family: Family
+    fans: Fans | None
+    cell: str | None = None
+    hidden_size: int | None = None
+    zero_row: int | None = None
+
+
+# ---- layer specs ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DenseSpec:
+    in_features: int
+    out_features: int
+    bias: bool = True
+    kind: str = field(default="dense", init=False)
+
+
+@dataclass(frozen=True)
+class ConvSpec:
+    in_channels: int
+    out_channels: int
+    kernel_size: tuple[int, ...]
+    groups: int = 1
+    bias: bool = True
+    transposed: bool = False
+
+    @property
+    def kind(self) -> str:
+        return f"conv{'_transpose' if self.transposed else ''}{len(self.kernel_size)}d"
+
+
+@dataclass(frozen=True)
+class EmbeddingSpec:
+    num_embeddings: int
+    embedding_dim: int
+    padding_idx: int | None = None
+    kind: str = field(default="embedding", init=False)
+
+
+@dataclass(frozen=True)
+class RecurrentSpec:
+    cell: str  # rnn | lstm | gru
+    input_size: int
+    hidden_size: int
+    num_layers: int = 1
+    bias: bool = True
+    bidirectional: bool = False
+
+    @property
+    def kind(self) -> str:
+        return self.cell
+
+
+@dataclass(frozen=True)
+class LayerNormSpec:
+    normalized_shape: Shape
+    elementwise_affine: bool = True
+    bias: bool = True
+    kind: str = field(default="layer_norm", init=False)
+
+
+@dataclass(frozen=True)
+class BatchNormSpec:
+    num_features: int
+    affine: bool = True
+    track_running_stats: bool = True
+    kind: str = field(default="batch_norm", init=False)
+
+
+@dataclass(frozen=True)
+class TensorLayerSpec:
+    """A raw tensor: its fans come from the layout's rule, explicit axes, or explicit values."""
+
+    shape: Shape
+    in_axes: tuple[int, ...] | None = None
+    out_axes: tuple[int, ...] | None = None
+    batch_axes: tuple[int, ...] = ()
+    fan_in: float | None = None
+    fan_out: float | None = None
+    kind: str = field(default="tensor", init=False)
+
+
+LayerSpec = (
+    DenseSpec
+    | ConvSpec
+    | EmbeddingSpec
+    | RecurrentSpec
+    | LayerNormSpec
+    | BatchNormSpec
+    | TensorLayerSpec
+)
+
+GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+LAYER_KINDS = (
+    "dense",
+    "conv1d",
+    "conv2d",
+    "conv3d",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "conv_transpose3d",
+    "embedding",
+    "rnn",
+    "lstm",
+    "gru",
+    "layer_norm",
+    "batch_norm",
+    "tensor",
+)
+
+
+# ---- validation -----------------------------------------------------------------------------
+
+
+def _positive_int(value: object, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidParameterError(
+            f"{where} must be a positive integer, got {value!r}.", field=where
+        )
+    if value < 1:
+        raise InvalidParameterError(f"{where} must be >= 1, got {value}.", field=where)
+    return value
+
+
+def _shape(value: object, where: str, *, rank: int | None = None) -> Shape:
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = (value,)
+    if not isinstance(value, list | tuple):
+        raise InvalidParameterError(f"{where} must be a list of positive integers.", field=where)
+    dims = tuple(_positive_int(d, f"{where}[{i}]") for i, d in enumerate(value))
+    if rank is not None and len(dims) != rank:
+        raise InvalidParameterError(
+            f"{where} must have {rank} entries, got {len(dims)}.", field=where
+        )
+    if len(dims) > MAX_RANK:
+        raise InvalidParameterError(f"{where} has rank {len(dims)}, over {MAX_RANK}.", field=where)
+    return dims
+
+
+def _bool(value: object, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidParameterError(f"{where} must be true or false, got {value!r}.", field=where)
+    return value
+
+
+def _axes(value: object, where: str) -> tuple[int, ...]:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return (value,)
+    if not isinstance(value, list | tuple) or any(
+        isinstance(a, bool) or not isinstance(a, int) for a in value
+    ):
+        raise InvalidParameterError(
+            f"{where} must be an integer or a list of integers.", field=where
+        )
+    return tuple(value)
+
+
+def _fan(value: object, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidParameterError(f"{where} must be a number, got {value!r}.", field=where)
+    if not math.isfinite(value) or value <= 0:
+        raise InvalidParameterError(f"{where} must be finite and > 0, got {value!r}.", field=where)
+    return float(value)
+
+
+def make_layer(kind: str, values: Mapping[str, object], where: str = "layer") -> LayerSpec:
+    """Build and validate a layer spec from plain values (torch's argument names)."""
+    if kind not in LAYER_KINDS:
+        raise UnknownNameError("layer kind", kind, LAYER_KINDS, field=f"{where}.kind")
+    given = dict(values)
+
+    def take(name: str, required: bool = True, default: object = None) -> object:
+        if name in given:
+            return given.pop(name)
+        if required:
+            raise InvalidParameterError(f"A {kind} layer needs {name!r}.", field=f"{where}.{name}")
+        return default
+
+    def at(name: str) -> str:
+        return f"{where}.{name}"
+
+    spec: LayerSpec
+    if kind == "dense":
+        spec = DenseSpec(
+            _positive_int(take("in_features"), at("in_features")),
+            _positive_int(take("out_features"), at("out_features")),
+            _bool(take("bias", False, True), at("bias")),
+        )
+    elif kind.startswith("conv"):
+        dims = int(kind[-2])
+        ks = take("kernel_size")
+        kernel = _shape(
+            [ks] * dims if isinstance(ks, int) and not isinstance(ks, bool) else ks,
+            at("kernel_size"),
+            rank=dims,
+        )
+        spec = ConvSpec(
+            _positive_int(take("in_channels"), at("in_channels")),
+            _positive_int(take("out_channels"), at("out_channels")),
+            kernel,
+            _positive_int(take("groups", False, 1), at("groups")),
+            _bool(take("bias", False, True), at("bias")),
+            transposed="transpose" in kind,
+        )
+        for name in ("in_channels", "out_channels"):
+            if getattr(spec, name) % spec.groups:
+                raise ShapeError(
+                    f"groups={spec.groups} must divide {name}={getattr(spec, name)}.",
+                    field=at("groups"),
+                )
+    elif kind == "embedding":
+        spec = EmbeddingSpec(
+            _positive_int(take("num_embeddings"), at("num_embeddings")),
+            _positive_int(take("embedding_dim"), at("embedding_dim")),
+        )
+        padding = take("padding_idx", False, None)
+        if padding is not None:
+            if isinstance(padding, bool) or not isinstance(padding, int):
+                raise InvalidParameterError(
+                    "padding_idx must be an integer.", field=at("padding_idx")
+                )
+            n = spec.num_embeddings
+            if not -n <= padding < n:
+                raise InvalidParameterError(
+                    f"padding_idx must be within -{n}..{n - 1}, got {padding}.",
+                    field=at("padding_idx"),
+                )
+            spec = EmbeddingSpec(spec.num_embeddings, spec.embedding_dim, padding % n)
+    elif kind in GATES:
+        spec = RecurrentSpec(
+            kind,
+            _positive_int(take("input_size"), at("input_size")),
+            _positive_int(take("hidden_size"), at("hidden_size")),
+            _positive_int(take("num_layers", False, 1), at("num_layers")),
+            _bool(take("bias", False, True), at("bias")),
+            _bool(take("bidirectional", False, False), at("bidirectional")),
+        )
+    elif kind == "layer_norm":
+        spec = LayerNormSpec(
+            _shape(take("normalized_shape"), at("normalized_shape")),
+            _bool(take("elementwise_affine", False, True), at("elementwise_affine")),
+            _bool(take("bias", False, True), at("bias")),
+        )
+    elif kind == "batch_norm":
+        spec = BatchNormSpec(
+            _positive_int(take("num_features"), at("num_features")),
+            _bool(take("affine", False, True), at("affine")),
+            _bool(take("track_running_stats", False, True), at("track_running_stats")),
+        )
+    else:
+        in_axes = take("in_axes", False, None)
+        out_axes = take("out_axes", False, None)
+        fan_in = take("fan_in", False, None)
+        fan_out = take("fan_out", False, None)
+        spec = TensorLayerSpec(
+            _shape(take("shape"), at("shape")),
+            None if in_axes is None else _axes(in_axes, at("in_axes")),
+            None if out_axes is None else _axes(out_axes, at("out_axes")),
+            _axes(take("batch_axes", False, ()), at("batch_axes")),
+            None if fan_in is None else _fan(fan_in, at("fan_in")),
+            None if fan_out is None else _fan(fan_out, at("fan_out")),
+        )
+        if (spec.in_axes is None) != (spec.out_axes is None):
+            raise InvalidParameterError(
+                "Give in_axes and out_axes together (or neither).", field=at("in_axes")
+            )
+    if given:
+        extra = sorted(given)[0]
+        allowed = [f.name for f in fields(spec) if f.init] + ["kind"]
+        raise UnknownNameError(f"field of a {kind} layer", extra, allowed, field=at(extra))
+    return spec
+
+
+# ---- expansion ------------------------------------------------------------------------------
+
+
+def _fans_or_none(shape: Shape, layout: Layout) -> Fans | None:
+    try:
+        return layout_fans(shape, layout)
+    except ShapeError:
+        return None
+
+
+def _weight(
+    name: str, shape: Shape, layout: Layout, family: Family, role: Role = Role.WEIGHT
+) -> TensorSpec:
+    return TensorSpec(name, shape, role, family, layout_fans(shape, layout))
+
+
+def _bias(name: str, shape: Shape, of: TensorSpec) -> TensorSpec:
+    return TensorSpec(name, shape, Role.BIAS, of.family, of.fans, of.cell, of.hidden_size)
+
+
+def _dense(spec: DenseSpec, layout: Layout) -> list[TensorSpec]:
+    torch = layout is Layout.TORCH
+    shape = (
+        (spec.out_features, spec.in_features) if torch else (spec.in_features, spec.out_features)
+    )
+    w = _weight("weight" if torch else "kernel", shape, layout, Family.DENSE)
+    return [w, _bias("bias", (spec.out_features,), w)] if spec.bias else [w]
+
+
+def _conv(spec: ConvSpec, layout: Layout) -> list[TensorSpec]:
+    k, g = spec.kernel_size, spec.groups
+    family = Family.CONV_TRANSPOSE if spec.transposed else Family.CONV
+    if layout is Layout.TORCH:
+        shape = (
+            (spec.in_channels, spec.out_channels // g, *k)
+            if spec.transposed
+            else (spec.out_channels, spec.in_channels // g, *k)
+        )
+        name = "weight"
+    else:
+        if spec.transposed and g != 1:
+            raise ShapeError(
+                f"The {layout.value} layout has no grouped transposed convolution "
+                "(Keras' Conv*DTranspose and Flax's ConvTranspose take no groups); use groups=1 "
+                "or the torch layout.",
+                field="layer.groups",
+            )
+        if spec.transposed:
+            io = (
+                (spec.out_channels, spec.in_channels)
+                if layout is Layout.KERAS
+                else (
+                    spec.in_channels,
+                    spec.out_channels,
+                )
+            )
+        else:
+            io = (spec.in_channels // g, spec.out_channels)
+        shape, name = (*k, *io), "kernel"
+    w = _weight(name, shape, layout, family)
+    return [w, _bias("bias", (spec.out_channels,), w)] if spec.bias else [w]
+
+
+def _embedding(spec: EmbeddingSpec, layout: Layout) -> list[TensorSpec]:
+    shape = (spec.num_embeddings, spec.embedding_dim)
+    if layout is Layout.JAX:  # Flax Embed: variance_scaling(..., out_axis=0) -> fan_in = d
+        fans = compute_fans(shape, FanAxes(in_axes=(-2,), out_axes=(0,)))
+        name = "embedding"
+    else:
+        fans = layout_fans(shape, layout)
+        name = "weight" if layout is Layout.TORCH else "embeddings"
+    return [TensorSpec(name, shape, Role.WEIGHT, Family.EMBEDDING, fans, zero_row=spec.padding_idx)]
+
+
+_FLAX_CELLS = {
+    # (input denses with bias?, hidden denses with bias?) per gate name pair
+    "lstm": (
+        ("ii", False, "hi", True),
+        ("if", False, "hf", True),
+        ("ig", False, "hg", True),
+        ("io", False, "ho", True),
+    ),
+    "gru": (("ir", True, "hr", False), ("iz", True, "hz", False), ("in", True, "hn", True)),
+    "rnn": (("i", True, "h", False),),
+}
+
+
+def _recurrent(spec: RecurrentSpec, layout: Layout) -> list[TensorSpec]:
+    gates, h = GATES[spec.cell], spec.hidden_size
+    directions = 2 if spec.bidirectional else 1
+    out: list[TensorSpec] = []
+
+    def rec(name: str, shape: Shape, role: Role) -> TensorSpec:
+        fans = layout_fans(shape, layout)
+        return TensorSpec(name, shape, role, Family.RECURRENT, fans, spec.cell, h)
+
+    for layer in range(spec.num_layers):
+        in_size = spec.input_size if layer == 0 else h * directions
+        for direction in range(directions):
+            if layout is Layout.TORCH:
+                sfx = f"_l{layer}" + ("_reverse" if direction else "")
+                w_ih = rec(f"weight_ih{sfx}", (gates * h, in_size), Role.WEIGHT)
+                w_hh = rec(f"weight_hh{sfx}", (gates * h, h), Role.RECURRENT_WEIGHT)
+                out += [w_ih, w_hh]
+                if spec.bias:
+                    out += [
+                        _bias(f"bias_ih{sfx}", (gates * h,), w_ih),
+                        _bias(f"bias_hh{sfx}", (gates * h,), w_hh),
+                    ]
+                continue
+            parts = [f"l{layer}"] if spec.num_layers > 1 else []
+            parts += [("backward" if direction else "forward")] if spec.bidirectional else []
+            prefix = "".join(p + "." for p in parts)
+            if layout is Layout.KERAS:
+                kernel = rec(f"{prefix}kernel", (in_size, gates * h), Role.WEIGHT)
+                recurrent = rec(f"{prefix}recurrent_kernel", (h, gates * h), Role.RECURRENT_WEIGHT)
+                out += [kernel, recurrent]
+                if spec.bias:
+                    shape = (2, gates * h) if spec.cell == "gru" else (gates * h,)
+                    out.append(_bias(f"{prefix}bias", shape, kernel))
+                continue
+            for i_name, i_bias, h_name, h_bias in _FLAX_CELLS[spec.cell]:
+                ik = rec(f"{prefix}{i_name}.kernel", (in_size, h), Role.WEIGHT)
+                out.append(ik)
+                if i_bias and spec.bias:
+                    out.append(_bias(f"{prefix}{i_name}.bias", (h,), ik))
+                hk = rec(f"{prefix}{h_name}.kernel", (h, h), Role.RECURRENT_WEIGHT)
+                out.append(hk)
+                if h_bias and spec.bias:
+                    out.append(_bias(f"{prefix}{h_name}.bias", (h,), hk))
+    return out
+
+
+_NORM_NAMES = {
+    Layout.TORCH: ("weight", "bias", "running_mean", "running_var"),
+    Layout.KERAS: ("gamma", "beta", "moving_mean", "moving_variance"),
+    Layout.JAX: ("scale", "bias", "mean", "var"),
+}
+
+
+def _norm(spec: LayerNormSpec | BatchNormSpec, layout: Layout) -> list[TensorSpec]:
+    w_name, b_name, mean_name, var_name = _NORM_NAMES[layout]
+    if isinstance(spec, LayerNormSpec):
+        shape, affine, bias, stats = (
+            spec.normalized_shape,
+            spec.elementwise_affine,
+            spec.bias,
+            False,
+        )
+    else:
+        shape, affine, bias, stats = (
+            (spec.num_features,),
+            spec.affine,
+            True,
+            spec.track_running_stats,
+        )
+    out = []
+    if affine:
+        out.append(TensorSpec(w_name, shape, Role.WEIGHT, Family.NORM, None))
+        if bias:
+            out.append(TensorSpec(b_name, shape, Role.BIAS, Family.NORM, None))
+    if stats:
+        out.append(TensorSpec(mean_name, shape, Role.RUNNING_MEAN, Family.NORM, None))
+        out.append(TensorSpec(var_name, shape, Role.RUNNING_VAR, Family.NORM, None))
+        if layout is Layout.TORCH:
+            out.append(TensorSpec("num_batches_tracked", (), Role.COUNTER, Family.NORM, None))
+    return out
+
+
+def _tensor(spec: TensorLayerSpec, layout: Layout) -> list[TensorSpec]:
+    if spec.in_axes is not None and spec.out_axes is not None:
+        fans: Fans | None = compute_fans(
+            spec.shape, FanAxes(spec.in_axes, spec.out_axes, spec.batch_axes)
+        )
+    else:
+        if spec.batch_axes:
+            raise InvalidParameterError(
+                "batch_axes needs in_axes and out_axes too.", field="layer.batch_axes"
+            )
+        fans = _fans_or_none(spec.shape, layout)
+    fans = override_fans(fans, spec.fan_in, spec.fan_out)
+    return [TensorSpec("weight", spec.shape, Role.WEIGHT, Family.TENSOR, fans)]
+
+
+def expand_layer(spec: LayerSpec, layout: Layout) -> list[TensorSpec]:
+    """The named tensors of a layer under ``layout``, in the framework's registration order."""
+    if isinstance(spec, DenseSpec):
+        return _dense(spec, layout)
+    if isinstance(spec, ConvSpec):
+        return _conv(spec, layout)
+    if isinstance(spec, EmbeddingSpec):
+        return _embedding(spec, layout)
+    if isinstance(spec, RecurrentSpec):
+        return _recurrent(spec, layout)
+    if isinstance(spec, LayerNormSpec | BatchNormSpec):
+        return _norm(spec, layout)
+    return _tensor(spec, layout)

@@ -1,0 +1,221 @@
+"""variance_scaling and its presets (Glorot/Xavier, He/Kaiming, LeCun), in four operation orders.
+
+One mechanism, as ``jax.nn.initializers.variance_scaling(scale, mode, distribution)``:
+``var = scale / n`` with ``n`` = fan_in, fan_out, (fan_in + fan_out) / 2 or sqrt(fan_in * fan_out),
+then
+
+* ``normal``:            N(0, var)
+* ``uniform``:           U(-sqrt(3 var), sqrt(3 var))
+* ``truncated_normal``:  N(0, sigma^2) cut at +-2 sigma, sigma = sqrt(var) / c with
+  c = 0.8796256610342398..., the std of N(0, 1) truncated to (-2, 2), so the result has
+  variance ``var`` exactly (Keras and JAX; keras-team/keras#8048).
+
+The same numbers can be computed in different operation orders, which changes the last bit
+of a float64 constant (../shared/reference/initializers.md §1.5). Each order is explicit:
+
+* ``exact`` (weightinit's canonical names): the real number, rounded once (mpmath, 50 digits);
+  ``scale`` is carried as an exact rational (gain**2 of torch's table is 2/(1+a^2), 25/9...).
+* ``torch``: ``gain * math.sqrt(2.0 / float(fi + fo))``, ``gain / math.sqrt(fan)``,
+  ``bound = math.sqrt(3.0) * std`` (torch/nn/init.py).
+* ``keras``: ``scale /= max(1.0, n)``; ``math.sqrt(scale) / 0.87962566103423978``,
+  ``math.sqrt(scale)``, ``math.sqrt(3.0 * scale)`` (keras/src/initializers/random_initializers.py).
+* ``jax``: ``variance = dtype(scale / n)``; ``sqrt(variance) / dtype(.87962566103423978)``,
+  ``sqrt(variance)``, ``sqrt(3 * variance)`` all in the weight's dtype
+  (jax/_src/nn/initializers.py).
+* ``textbook`` (used by the numpy-legacy algorithm): ``math.sqrt(float(scale) / n)``, so
+  ``he`` is ``randn(...) * sqrt(2 / n)`` exactly as written in textbooks.
+
+Only ``+ - * /`` and ``sqrt`` (IEEE, correctly rounded) appear: every constant is the same
+double on every machine.
+"""
+
+from __future__ import annotations
+
+import math
+from enum import StrEnum
+from fractions import Fraction
+from typing import Any
+
+import ml_dtypes
+import mpmath
+import numpy as np
+
+from ..errors import InvalidParameterError
+from ..fans import Fans
+from ..gains import TORCH_NONLINEARITIES, torch_gain, variance_preserving_gain
+from ..laws import Law, NormalLaw, TruncatedNormalLaw, UniformLaw
+from ..types import Algorithm, Distribution, DType, Mode
+
+# The literal Keras and JAX use: std of N(0, 1) truncated to (-2, 2).
+KERAS_JAX_TRUNC_STD_2SIGMA = 0.87962566103423978
+_DPS = 50
+
+
+class Order(StrEnum):
+    EXACT = "exact"
+    TORCH = "torch"
+    KERAS = "keras"
+    JAX = "jax"
+    TEXTBOOK = "textbook"
+
+
+def _trunc_std_2sigma_mp() -> mpmath.mpf:
+    """std of N(0,1) truncated to (-2, 2): sqrt(1 - 4 phi(2) / (2 Phi(2) - 1)), in mpmath."""
+    two = mpmath.mpf(2)
+    return mpmath.sqrt(1 - 2 * two * mpmath.npdf(two) / (2 * mpmath.ncdf(two) - 1))
+
+
+def _denominator_mp(fans: Fans, mode: Mode) -> mpmath.mpf:
+    fi, fo = mpmath.mpf(fans.fan_in), mpmath.mpf(fans.fan_out)
+    if mode is Mode.FAN_IN:
+        return fi
+    if mode is Mode.FAN_OUT:
+        return fo
+    if mode is Mode.FAN_AVG:
+        return (fi + fo) / 2
+    return mpmath.sqrt(fi * fo)
+
+
+def _denominator_float(fans: Fans, mode: Mode) -> float:
+    fi, fo = fans.fan_in, fans.fan_out
+    if mode is Mode.FAN_IN:
+        return fi
+    if mode is Mode.FAN_OUT:
+        return fo
+    if mode is Mode.FAN_AVG:
+        return (fi + fo) / 2
+    return math.sqrt(fi * fo)  # JAX writes ** 0.5; sqrt is the correctly rounded equivalent
+
+
+def _truncated(sigma: float) -> TruncatedNormalLaw:
+    return TruncatedNormalLaw(0.0, sigma, -2.0 * sigma, 2.0 * sigma)
+
+
+def exact_law(scale: Fraction, fans: Fans, mode: Mode, distribution: Distribution) -> Law:
+    """The ``exact`` order: each constant is the real value rounded once."""
+    with mpmath.workdps(_DPS):
+        var = mpmath.mpf(scale.numerator) / scale.denominator / _denominator_mp(fans, mode)
+        if distribution is Distribution.UNIFORM:
+            bound = float(mpmath.sqrt(3 * var))
+            return UniformLaw(-bound, bound)
+        if distribution is Distribution.NORMAL:
+            return NormalLaw(0.0, float(mpmath.sqrt(var)))
+        return _truncated(float(mpmath.sqrt(var) / _trunc_std_2sigma_mp()))
+
+
+def textbook_law(scale: Fraction, fans: Fans, mode: Mode, distribution: Distribution) -> Law:
+    """The ``textbook`` order: ``math.sqrt(float(scale) / n)`` (numpy-legacy)."""
+    var = float(scale) / _denominator_float(fans, mode)
+    if distribution is Distribution.UNIFORM:
+        bound = math.sqrt(3.0 * var)
+        return UniformLaw(-bound, bound)
+    if distribution is Distribution.NORMAL:
+        return NormalLaw(0.0, math.sqrt(var))
+    return _truncated(math.sqrt(var) / KERAS_JAX_TRUNC_STD_2SIGMA)
+
+
+def keras_law(scale: float, fans: Fans, mode: Mode, distribution: Distribution) -> Law:
+    """Keras 3 ``VarianceScaling.__call__`` order, with its ``max(1, n)`` guard."""
+    scale /= max(1.0, _denominator_float(fans, mode))
+    if distribution is Distribution.UNIFORM:
+        limit = math.sqrt(3.0 * scale)
+        return UniformLaw(-limit, limit)
+    if distribution is Distribution.NORMAL:
+        return NormalLaw(0.0, math.sqrt(scale))
+    return _truncated(math.sqrt(scale) / KERAS_JAX_TRUNC_STD_2SIGMA)
+
+
+_JAX_SCALAR_TYPES: dict[DType, type[np.generic]] = {
+    DType.FLOAT32: np.float32,
+    DType.FLOAT64: np.float64,
+    DType.FLOAT16: np.float16,
+    DType.BFLOAT16: ml_dtypes.bfloat16,
+}
+
+
+def jax_law(scale: float, fans: Fans, mode: Mode, distribution: Distribution, dtype: DType) -> Law:
+    """JAX ``variance_scaling`` order: the variance and its square root in the weight dtype."""
+    t: Any = _JAX_SCALAR_TYPES[dtype]
+    variance = t(scale / _denominator_float(fans, mode))
+    if distribution is Distribution.UNIFORM:
+        bound = float(np.sqrt(t(3) * variance))
+        return UniformLaw(-bound, bound)
+    if distribution is Distribution.NORMAL:
+        return NormalLaw(0.0, float(np.sqrt(variance)))
+    stddev = np.sqrt(variance) / t(KERAS_JAX_TRUNC_STD_2SIGMA)
+    return _truncated(float(stddev))
+
+
+def torch_xavier_law(gain: float, fans: Fans, distribution: Distribution) -> Law:
+    """torch.nn.init.xavier_{uniform,normal}_: ``std = gain * math.sqrt(2.0 / float(fi + fo))``."""
+    std = gain * math.sqrt(2.0 / float(fans.fan_in + fans.fan_out))
+    if distribution is Distribution.UNIFORM:
+        bound = math.sqrt(3.0) * std
+        return UniformLaw(-bound, bound)
+    return NormalLaw(0.0, std)
+
+
+def torch_kaiming_law(
+    a: float, mode: Mode, nonlinearity: str, fans: Fans, distribution: Distribution
+) -> Law:
+    """torch.nn.init.kaiming_{uniform,normal}_: ``std = gain / math.sqrt(fan)``."""
+    fan = fans.fan_in if mode is Mode.FAN_IN else fans.fan_out
+    gain = torch_gain(nonlinearity, a)
+    std = gain / math.sqrt(fan)
+    if distribution is Distribution.UNIFORM:
+        bound = math.sqrt(3.0) * std
+        return UniformLaw(-bound, bound)
+    return NormalLaw(0.0, std)
+
+
+def torch_gain_squared(nonlinearity: str, param: float | None) -> Fraction:
+    """gain**2 of torch's table as an exact rational (validates like calculate_gain)."""
+    torch_gain(nonlinearity, param)
+    if nonlinearity == "tanh":
+        return Fraction(25, 9)
+    if nonlinearity == "relu":
+        return Fraction(2)
+    if nonlinearity == "leaky_relu":
+        slope = Fraction(0.01) if param is None else Fraction(param)
+        return 2 / (1 + slope * slope)
+    if nonlinearity == "selu":
+        return Fraction(9, 16)
+    return Fraction(1)
+
+
+def he_scale(a: float, nonlinearity: str, gain_rule: str) -> Fraction:
+    """scale = gain(nonlinearity, a)**2; ``a`` is the leaky_relu slope (torch's meaning)."""
+    param = a if nonlinearity == "leaky_relu" else None
+    if gain_rule == "torch":
+        if nonlinearity not in TORCH_NONLINEARITIES:
+            raise InvalidParameterError(
+                f"nonlinearity {nonlinearity!r} is not in torch's gain table "
+                f"({', '.join(TORCH_NONLINEARITIES)}); set gain_rule='variance_preserving' "
+                "for a gain computed from the activation itself.",
+                field="nonlinearity",
+            )
+        return torch_gain_squared(nonlinearity, param)
+    return Fraction(variance_preserving_gain(nonlinearity, param)) ** 2
+
+
+def variance_law(
+    order: Order,
+    scale: Fraction,
+    fans: Fans,
+    mode: Mode,
+    distribution: Distribution,
+    dtype: DType,
+    algorithm: Algorithm,
+) -> Law:
+    """Dispatch to one operation order; numpy-legacy always uses the textbook order."""
+    if algorithm is Algorithm.NUMPY_LEGACY and order is Order.EXACT:
+        return textbook_law(scale, fans, mode, distribution)
+    if order is Order.EXACT:
+        return exact_law(scale, fans, mode, distribution)
+    if order is Order.KERAS:
+        return keras_law(float(scale), fans, mode, distribution)
+    if order is Order.JAX:
+        return jax_law(float(scale), fans, mode, distribution, dtype)
+    if order is Order.TEXTBOOK:
+        return textbook_law(scale, fans, mode, distribution)
+    raise ValueError("torch order has its own functions")  # pragma: no cover

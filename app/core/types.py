@@ -1,0 +1,84 @@
+"""The closed vocabularies of the core, as string enums."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TypeVar
+
+E = TypeVar("E", bound=StrEnum)
+
+
+class DType(StrEnum):
+    """Output element types. Lower precisions are rounded from float32 (see dtypes.py)."""
+
+    FLOAT32 = "float32"
+    FLOAT64 = "float64"
+    FLOAT16 = "float16"
+    BFLOAT16 = "bfloat16"
+
+
+class Layout(StrEnum):
+    """Whose tensor layout, names and fan rules apply."""
+
+    TORCH = "torch"
+    KERAS = "keras"
+    JAX = "jax"
+
+
+class Mode(StrEnum):
+    """Which fan a variance-scaling scheme divides by."""
+
+    FAN_IN = "fan_in"
+    FAN_OUT = "fan_out"
+    FAN_AVG = "fan_avg"
+    FAN_GEO_AVG = "fan_geo_avg"
+
+
+class Distribution(StrEnum):
+    """The distribution a variance-scaling scheme samples."""
+
+    TRUNCATED_NORMAL = "truncated_normal"
+    NORMAL = "normal"
+    UNIFORM = "uniform"
+
+
+class Algorithm(StrEnum):
+    """Named stream algorithms; a name's output bytes never change once released."""
+
+    BLOCKS_V1 = "blocks-v1"
+    NUMPY_LEGACY = "numpy-legacy"
+
+
+class Role(StrEnum):
+    """What a tensor is within its layer; decides which scheme initialises it."""
+
+    WEIGHT = "weight"
+    RECURRENT_WEIGHT = "recurrent_weight"
+    BIAS = "bias"
+    RUNNING_MEAN = "running_mean"
+    RUNNING_VAR = "running_var"
+    COUNTER = "counter"
+
+
+class Family(StrEnum):
+    """The layer family a tensor belongs to (framework defaults differ per family)."""
+
+    DENSE = "dense"
+    CONV = "conv"
+    CONV_TRANSPOSE = "conv_transpose"
+    EMBEDDING = "embedding"
+    RECURRENT = "recurrent"
+    NORM = "norm"
+    TENSOR = "tensor"
+
+
+def parse_choice(enum: type[E], value: object, what: str, field: str) -> E:
+    """``value`` as a member of ``enum``, or an UnknownNameError listing the valid values."""
+    from .errors import UnknownNameError
+
+    if isinstance(value, enum):
+        return value
+    try:
+        return enum(str(value)) if isinstance(value, str) else enum(value)  # type: ignore[arg-type]
+    except ValueError:
+        raise UnknownNameError(what, str(value), [m.value for m in enum], field=field) from None
