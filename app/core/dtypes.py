@@ -48,11 +48,16 @@ def finfo_max(dtype: DType) -> float:
 
 
 def cast_output(values: NDArray[Any], dtype: DType) -> NDArray[np.generic]:
-    """Round working-precision values to ``dtype`` (RNE), refusing overflow to infinity."""
+    """Round working-precision values to ``dtype`` (RNE), refusing any non-finite result.
+
+    Parameters are validated as finite, but finite parameters can still overflow a dtype
+    (``constant(1e300)`` in float32, ``normal(std=1e5)`` in float16): that is refused here,
+    with the dtype's range in the message, instead of handing out infinities.
+    """
     target = numpy_dtype(dtype)
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):
         out = values if values.dtype == target else values.astype(target)
-    if out.dtype != values.dtype and values.size and not np.isfinite(out).all():
+    if out.size and not np.isfinite(out).all():
         raise InvalidParameterError(
             f"Values overflow {dtype.value} (largest finite value {finfo_max(dtype):g}); "
             "use a smaller scale or a wider dtype.",

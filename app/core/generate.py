@@ -193,12 +193,31 @@ def dirac(shape: Shape, law: DiracLaw, working: Working) -> NDArray[np.floating[
     return out
 
 
+# Far above any configured service limit; guards library callers from absurd allocations.
+MAX_CORE_ELEMENTS = 1 << 40
+
+
+def check_size(plan: TensorPlan) -> None:
+    """Refuse tensors no machine could hold, before numpy tries to allocate them."""
+    if plan.numel > MAX_CORE_ELEMENTS:
+        raise LimitExceededError(
+            "MAX_CORE_ELEMENTS", MAX_CORE_ELEMENTS, plan.numel, hint=f"Tensor {plan.name!r}."
+        )
+
+
 def generate_tensor(plan: TensorPlan, seed: int, *, threads: int = 1) -> NDArray[np.generic]:
     """The whole tensor under blocks-v1, in its output dtype and shape."""
     check_seed(seed)
-    law = plan.law
-    if isinstance(law, CounterLaw):
+    check_size(plan)
+    if isinstance(plan.law, CounterLaw):
         return np.zeros(plan.shape, dtype=np.int64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        values = _values(plan, seed, threads)
+    return cast_output(values, plan.dtype)
+
+
+def _values(plan: TensorPlan, seed: int, threads: int) -> NDArray[Any]:
+    law = plan.law
     values = _deterministic(plan, law)
     if values is None:
         if isinstance(law, WHOLE_MATRIX_LAWS):
@@ -209,7 +228,7 @@ def generate_tensor(plan: TensorPlan, seed: int, *, threads: int = 1) -> NDArray
             values = flat.reshape(plan.shape)
     if plan.zero_row is not None:
         values[plan.zero_row] = 0
-    return cast_output(values, plan.dtype)
+    return values
 
 
 def generate_flat_range(
@@ -221,6 +240,7 @@ def generate_flat_range(
     deterministic laws are built whole and sliced.
     """
     check_seed(seed)
+    check_size(plan)
     if not 0 <= start <= stop <= plan.numel:
         raise ValueError(f"range [{start}, {stop}) is outside 0..{plan.numel}")
     law = plan.law

@@ -12,6 +12,7 @@ scale (``sigma``) and the absolute truncation interval.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -28,9 +29,13 @@ def truncated_standard_normal_moments(alpha: float, beta: float) -> tuple[float,
 
     mass Z = Phi(beta) - Phi(alpha); mean = (phi(alpha) - phi(beta)) / Z;
     var = 1 + (alpha phi(alpha) - beta phi(beta)) / Z - mean**2  (Johnson, Kotz & Balakrishnan,
-    Continuous Univariate Distributions vol. 1, §10.1).
+    Continuous Univariate Distributions vol. 1, §10.1). A narrow or far interval makes these
+    differences cancel, so the working precision grows with -log10(width) and the distance.
     """
-    with mpmath.workdps(_MP_DPS):
+    width = beta - alpha
+    far = max(abs(alpha), abs(beta))
+    dps = _MP_DPS + 2 * max(0, math.ceil(-math.log10(width))) + math.ceil(math.log10(1 + far * far))
+    with mpmath.workdps(dps):
         a, b = mpmath.mpf(alpha), mpmath.mpf(beta)
         # In the upper tail Phi(b) - Phi(a) cancels to 0; use the symmetric form there.
         z = mpmath.ncdf(-a) - mpmath.ncdf(-b) if a > 0 else mpmath.ncdf(b) - mpmath.ncdf(a)
@@ -113,6 +118,35 @@ class TruncatedNormalLaw:
     @property
     def truncation(self) -> tuple[float, float]:
         return (self.low, self.high)
+
+
+# Farther than this from the mean (in sigmas) an interval is refused: the samplers' float64
+# arithmetic (alpha**2, exp(-(z - rate)**2 / 2)) stays exact-enough well inside it.
+MAX_TRUNCATION_SIGMAS = 1e6
+
+
+def truncated_law(mean: float, sigma: float, low: float, high: float) -> TruncatedNormalLaw:
+    """A validated TruncatedNormalLaw (every truncated scheme builds its law here)."""
+    from .errors import InvalidParameterError
+
+    law = TruncatedNormalLaw(mean, sigma, low, high)
+    alpha, beta = law.alpha, law.beta
+    if not (
+        math.isfinite(low) and math.isfinite(high) and math.isfinite(alpha) and math.isfinite(beta)
+    ):
+        raise InvalidParameterError("The truncation bounds must be finite numbers.")
+    if not alpha < beta:
+        raise InvalidParameterError(
+            f"The truncation interval [{low!r}, {high!r}] is empty or narrower than float64 "
+            f"can resolve in units of the std {sigma!r}; widen it or use a constant."
+        )
+    nearest = 0.0 if alpha <= 0.0 <= beta else min(abs(alpha), abs(beta))
+    if nearest > MAX_TRUNCATION_SIGMAS:
+        raise InvalidParameterError(
+            f"The truncation interval lies {nearest:.3g} standard deviations from the mean "
+            f"(at most {MAX_TRUNCATION_SIGMAS:g} are supported); move it closer or raise std."
+        )
+    return law
 
 
 @dataclass(frozen=True)

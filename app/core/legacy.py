@@ -70,6 +70,10 @@ def generate_sequential(plans: list[TensorPlan], seed: int) -> list[NDArray[np.g
     """All tensors from one RandomState, drawn in order."""
     check_seed(seed, LEGACY_MAX_SEED)
     check_supported(plans)
+    from .generate import check_size
+
+    for plan in plans:
+        check_size(plan)
     rs = np.random.RandomState(seed)
     return [_draw(plan, rs) for plan in plans]
 

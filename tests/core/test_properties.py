@@ -136,3 +136,41 @@ def test_invalid_layers_raise_typed_errors(
         return
     for p in plans:
         assert all(d >= 1 for d in p.shape)
+
+
+@settings(max_examples=300)
+@given(
+    name=st.sampled_from(sorted(SCHEMES)),
+    values=st.lists(st.floats(allow_nan=False, allow_infinity=False), min_size=6, max_size=6),
+    shape=st.lists(st.integers(1, 6), min_size=2, max_size=4),
+    dtype=st.sampled_from(list(DType)),
+)
+def test_extreme_finite_parameters_give_finite_values_or_a_typed_error(
+    name: str, values: list[float], shape: list[int], dtype: DType
+) -> None:
+    numbers = iter(values)
+    params: dict[str, object] = {
+        p.name: next(numbers) for p in SCHEMES[name].params if p.kind is ParamKind.NUMBER
+    }
+    try:
+        scheme = resolve_scheme(name, params)
+        (plan,) = plan_layer(make_layer("tensor", {"shape": shape}), dtype=dtype, scheme=scheme)
+        out = generate_tensor(plan, 1)
+    except WeightInitError as exc:
+        assert exc.message
+        return
+    assert np.isfinite(out.astype(np.float64)).all()
+
+
+def test_absurd_sizes_are_refused_before_allocation() -> None:
+    from app.core.errors import LimitExceededError
+
+    (plan,) = plan_layer(
+        make_layer("tensor", {"shape": [2**30, 2**30]}), scheme=resolve_scheme("zeros")
+    )
+    try:
+        generate_tensor(plan, 0)
+    except LimitExceededError as exc:
+        assert exc.requested == 2**60
+    else:  # pragma: no cover
+        raise AssertionError("expected LimitExceededError")

@@ -20,8 +20,8 @@ from ..laws import (
     Law,
     NormalLaw,
     SegmentsLaw,
-    TruncatedNormalLaw,
     UniformLaw,
+    truncated_law,
 )
 from ..types import Distribution, Family, Layout, Mode, Role
 from .base import REQUIRED, Param, Params, Scheme, TensorContext, choice, integer, number
@@ -87,9 +87,7 @@ def _torch_rows() -> list[Scheme]:
             summary="torch trunc_normal_: N(mean, std^2) cut at ABSOLUTE bounds [a, b]",
             formula="W ~ N(mean, std^2) conditioned on a <= W <= b (a, b are values, not stds)",
             reference=TORCH_REF + "; pytorch/pytorch PR #32397",
-            build=lambda p, ctx: TruncatedNormalLaw(
-                p.num("mean"), p.num("std"), p.num("a"), p.num("b")
-            ),
+            build=lambda p, ctx: truncated_law(p.num("mean"), p.num("std"), p.num("a"), p.num("b")),
             params=(
                 number("mean", 0.0, "mean"),
                 _pos("std", 1.0, "std before truncation"),
@@ -256,7 +254,7 @@ def _keras_rows() -> list[Scheme]:
             summary="Keras TruncatedNormal: cut at mean +- 2 stddev, no variance correction",
             formula="W ~ N(mean, stddev^2) conditioned on |W - mean| <= 2 stddev",
             reference=KERAS_REF,
-            build=lambda p, ctx: TruncatedNormalLaw(
+            build=lambda p, ctx: truncated_law(
                 p.num("mean"),
                 p.num("stddev"),
                 p.num("mean") - 2.0 * p.num("stddev"),
@@ -372,7 +370,7 @@ def _jax_rows() -> list[Scheme]:
             "no variance correction",
             formula="W = stddev * Z, Z ~ N(0,1) conditioned on lower < Z < upper",
             reference=JAX_REF,
-            build=lambda p, ctx: TruncatedNormalLaw(
+            build=lambda p, ctx: truncated_law(
                 0.0,
                 p.num("stddev"),
                 p.num("lower") * p.num("stddev"),

@@ -43,7 +43,7 @@ import numpy as np
 from ..errors import InvalidParameterError
 from ..fans import Fans
 from ..gains import TORCH_NONLINEARITIES, torch_gain, variance_preserving_gain
-from ..laws import Law, NormalLaw, TruncatedNormalLaw, UniformLaw
+from ..laws import Law, NormalLaw, UniformLaw, truncated_law
 from ..types import Algorithm, Distribution, DType, Mode
 
 # The literal Keras and JAX use: std of N(0, 1) truncated to (-2, 2).
@@ -87,8 +87,8 @@ def _denominator_float(fans: Fans, mode: Mode) -> float:
     return math.sqrt(fi * fo)  # JAX writes ** 0.5; sqrt is the correctly rounded equivalent
 
 
-def _truncated(sigma: float) -> TruncatedNormalLaw:
-    return TruncatedNormalLaw(0.0, sigma, -2.0 * sigma, 2.0 * sigma)
+def _truncated(sigma: float) -> Law:
+    return truncated_law(0.0, sigma, -2.0 * sigma, 2.0 * sigma)
 
 
 def exact_law(scale: Fraction, fans: Fans, mode: Mode, distribution: Distribution) -> Law:
