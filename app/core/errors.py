@@ -39,14 +39,22 @@ class UnknownNameError(WeightInitError):
     """
 
     def __init__(
-        self, what: str, name: str, choices: Iterable[str], *, field: str | None = None
+        self,
+        what: str,
+        name: str,
+        choices: Iterable[str],
+        *,
+        field: str | None = None,
+        context: str = "",
     ) -> None:
         self.what = what
         self.name = name
         self.choices = sorted(set(choices))
         self.suggestion = nearest_name(name, self.choices)
         hint = f" Did you mean {self.suggestion!r}?" if self.suggestion else ""
-        message = f"Unknown {what} {name!r}.{hint} Valid {what}s: {', '.join(self.choices)}."
+        where = f" {context}" if context else ""
+        valid = ", ".join(self.choices)
+        message = f"Unknown {what} {name!r}{where}.{hint} Valid {what}s: {valid}."
         super().__init__(message, field=field)
 
 

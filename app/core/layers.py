@@ -312,7 +312,9 @@ def make_layer(kind: str, values: Mapping[str, object], where: str = "layer") ->
     if given:
         extra = sorted(given)[0]
         allowed = [f.name for f in fields(spec) if f.init] + ["kind"]
-        raise UnknownNameError(f"field of a {kind} layer", extra, allowed, field=at(extra))
+        raise UnknownNameError(
+            "field", extra, allowed, field=at(extra), context=f"of a {kind} layer"
+        )
     return spec
 
 

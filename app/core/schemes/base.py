@@ -70,7 +70,9 @@ class Param:
                     field=where,
                 )
             if value not in self.choices:
-                raise UnknownNameError(f"value for {self.name}", value, self.choices, field=where)
+                raise UnknownNameError(
+                    "value", value, self.choices, field=where, context=f"for {self.name}"
+                )
             return value
         if isinstance(value, bool) or not isinstance(value, int | float):
             kind = "an integer" if self.kind is ParamKind.INTEGER else "a number"
@@ -195,7 +197,11 @@ class Scheme:
                         field=f"{where}.{key}",
                     )
                 raise UnknownNameError(
-                    f"parameter of scheme {self.name!r}", key, known, field=f"{where}.{key}"
+                    "parameter",
+                    key,
+                    known,
+                    field=f"{where}.{key}",
+                    context=f"of scheme {self.name!r}",
                 )
         values = Params()
         for param in self.params:
