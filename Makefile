@@ -13,18 +13,19 @@ LOCK := requirements.lock
 # Quiet, non-interactive pip; no self-upgrade (nothing unpinned gets upgraded).
 PIP_FLAGS := --disable-pip-version-check --no-input
 
-.PHONY: help install run test check fmt lock bench readme clean FORCE
+.PHONY: help install run test check fmt lock bench readme openapi clean FORCE
 
 FORCE:
 
 help:
 	@echo "make run    - bootstrap .venv, serve on http://$(HOST):$(PORT)"
 	@echo "make test   - bootstrap .venv, run check, then the test suite"
-	@echo "make check  - ruff check, ruff format --check, mypy --strict app/"
+	@echo "make check  - ruff check, ruff format --check, mypy --strict app/, hadolint Dockerfile"
 	@echo "make fmt    - ruff check --fix and ruff format"
 	@echo "make lock   - regenerate $(LOCK) from a fresh temporary venv"
 	@echo "make bench  - run every bench/bench_*.py"
 	@echo "make readme - regenerate the scheme table in README.md from the registry"
+	@echo "make openapi - regenerate openapi.json from the app"
 	@echo "make clean  - remove .venv and caches"
 
 # (Re)install when pyproject.toml or the lock changes, or the venv's python is missing.
@@ -49,6 +50,7 @@ check: $(STAMP)
 	$(VPY) -m ruff check .
 	$(VPY) -m ruff format --check .
 	$(VPY) -m mypy --strict app/
+	$(VENV)/bin/hadolint Dockerfile
 
 fmt: $(STAMP)
 	$(VPY) -m ruff check --fix .
@@ -79,3 +81,7 @@ clean:
 # The README's scheme table is generated from the registry (tests/test_readme.py checks it).
 readme: $(STAMP)
 	$(VPY) -m app.core.schemes.table --write README.md
+
+# openapi.json is generated from the app (tests/api/test_openapi.py fails when it drifts).
+openapi: $(STAMP)
+	$(VPY) -m app.api.openapi_export openapi.json

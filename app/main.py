@@ -1,22 +1,90 @@
-"""The ASGI application: ``uvicorn app.main:app``."""
+"""The ASGI application: ``app.main:app``, built by ``create_app()``."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import anyio
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.staticfiles import StaticFiles
+from starlette.responses import HTMLResponse
+from swagger_ui_bundle import swagger_ui_path
 
 from app import __version__
+from app.api import problems
+from app.api.middleware import RequestLimits
+from app.api.routers import health, models, registry, weights
+from app.api.settings import Settings
+
+DESCRIPTION = """Initialized neural-network weights as a service: a layer spec, a scheme and a
+seed in; the weights out as JSON, `.npy`, `.npz` or safetensors. The same request gives the
+same bytes on every run, process and machine (stream algorithm `blocks-v1`).
+
+Errors are RFC 9457 `application/problem+json`."""
+
+TAGS = [
+    {"name": "weights", "description": "One layer's tensors"},
+    {"name": "models", "description": "Many named layers in one response"},
+    {"name": "registry", "description": "Schemes and gains"},
+    {"name": "health", "description": "Liveness, readiness, index"},
+]
 
 
-def create_app() -> FastAPI:
-    """Build the weightinit FastAPI application."""
-    application = FastAPI(title="weightinit", version=__version__)
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the application; settings default to the environment (WEIGHTINIT_*)."""
+    settings = settings or Settings.from_env()
+    app = FastAPI(
+        title="weightinit",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.limiter = anyio.CapacityLimiter(settings.workers)
+    problems.install(app)
+    app.add_middleware(RequestLimits, max_body_bytes=settings.max_body_bytes)
+    for router in (weights.router, models.router, registry.router, health.router):
+        app.include_router(router)
+    app.mount("/docs-static", StaticFiles(directory=swagger_ui_path), name="docs-static")
 
-    @application.get("/healthz", operation_id="getHealth", tags=["health"])
-    def get_health() -> dict[str, str]:
-        """Liveness probe: the process is up and serving."""
-        return {"status": "ok"}
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="weightinit - API docs",
+            swagger_js_url="/docs-static/swagger-ui-bundle.js",
+            swagger_css_url="/docs-static/swagger-ui.css",
+            swagger_favicon_url="/docs-static/favicon-32x32.png",
+        )
 
-    return application
+    _problem_schemas_for_validation(app)
+    return app
+
+
+def _problem_schemas_for_validation(app: FastAPI) -> None:
+    """Document every 4xx as problem+json only (FastAPI adds application/json and, for 422,
+    its own HTTPValidationError schema)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        spec = generate()
+        problem = {"$ref": "#/components/schemas/Problem"}
+        for operations in spec.get("paths", {}).values():
+            for operation in operations.values():
+                for status, response in operation.get("responses", {}).items():
+                    if status.startswith("4"):
+                        response["content"] = {problems.PROBLEM_JSON: {"schema": problem}}
+        for name in ("HTTPValidationError", "ValidationError"):
+            spec.get("components", {}).get("schemas", {}).pop(name, None)
+        app.openapi_schema = spec
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 app = create_app()

@@ -126,6 +126,14 @@ def layout_fans(shape: Shape, layout: Layout) -> Fans:
     )
 
 
+def _finite_positive(value: float) -> bool:
+    try:
+        number = float(value)
+    except OverflowError:
+        return False
+    return math.isfinite(number) and number > 0
+
+
 def override_fans(fans: Fans | None, fan_in: float | None, fan_out: float | None) -> Fans | None:
     """Apply explicit fan_in / fan_out overrides (each must be finite and > 0)."""
     for name, value in (("fan_in", fan_in), ("fan_out", fan_out)):
@@ -133,7 +141,7 @@ def override_fans(fans: Fans | None, fan_in: float | None, fan_out: float | None
             continue
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise InvalidParameterError(f"{name} must be a number, got {value!r}.", field=name)
-        if not math.isfinite(value) or value <= 0:
+        if not _finite_positive(value):
             raise InvalidParameterError(
                 f"{name} must be finite and > 0, got {value!r}.", field=name
             )

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 
 from .errors import InvalidParameterError, ShapeError, UnknownNameError
 from .fans import FanAxes, Fans, compute_fans, layout_fans, override_fans
@@ -33,6 +33,8 @@ from .types import Family, Layout, Role
 
 Shape = tuple[int, ...]
 MAX_RANK = 8
+# Recurrent stacks expand layer by layer: a library guard far above any service limit.
+MAX_RECURRENT_LAYERS = 100_000
 
 
 @dataclass(frozen=True)
@@ -203,9 +205,13 @@ def _axes(value: object, where: str) -> tuple[int, ...]:
 def _fan(value: object, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidParameterError(f"{where} must be a number, got {value!r}.", field=where)
-    if not math.isfinite(value) or value <= 0:
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number) or number <= 0:
         raise InvalidParameterError(f"{where} must be finite and > 0, got {value!r}.", field=where)
-    return float(value)
+    return number
 
 
 def make_layer(kind: str, values: Mapping[str, object], where: str = "layer") -> LayerSpec:
@@ -502,8 +508,33 @@ def _tensor(spec: TensorLayerSpec, layout: Layout) -> list[TensorSpec]:
     return [TensorSpec("weight", spec.shape, Role.WEIGHT, Family.TENSOR, fans)]
 
 
+def count_elements(spec: LayerSpec, layout: Layout) -> int:
+    """The layer's total element count, exactly, without expanding deep recurrent stacks.
+
+    Layer k > 0 of a recurrent stack has the same tensors as a one-layer stack whose input
+    is ``hidden_size * directions``, so the count is O(1) in ``num_layers``; lets a caller
+    refuse an oversized request before anything is built.
+    """
+    if isinstance(spec, RecurrentSpec) and spec.num_layers > 1:
+        directions = 2 if spec.bidirectional else 1
+        first = replace(spec, num_layers=1)
+        later = replace(spec, num_layers=1, input_size=spec.hidden_size * directions)
+        return count_elements(first, layout) + (spec.num_layers - 1) * count_elements(later, layout)
+    return sum(math.prod(t.shape) for t in expand_layer(spec, layout))
+
+
 def expand_layer(spec: LayerSpec, layout: Layout) -> list[TensorSpec]:
     """The named tensors of a layer under ``layout``, in the framework's registration order."""
+    if isinstance(spec, RecurrentSpec) and spec.num_layers > MAX_RECURRENT_LAYERS:
+        from .errors import LimitExceededError
+
+        raise LimitExceededError(
+            "MAX_RECURRENT_LAYERS",
+            MAX_RECURRENT_LAYERS,
+            spec.num_layers,
+            unit="layers",
+            field="layer.num_layers",
+        )
     if isinstance(spec, DenseSpec):
         return _dense(spec, layout)
     if isinstance(spec, ConvSpec):

@@ -84,7 +84,10 @@ class Param:
                 )
             number: float = value
         else:
-            number = float(value)
+            try:
+                number = float(value)
+            except OverflowError:
+                number = math.inf
             if not math.isfinite(number):
                 raise InvalidParameterError(f"{where} must be finite, got {value!r}.", field=where)
         low_bad = self.minimum is not None and (

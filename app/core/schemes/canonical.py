@@ -182,7 +182,12 @@ def variance_row(
 
     def check(p: Params) -> None:
         if "nonlinearity" in p:
-            he_scale(p.num("a"), p.text("nonlinearity"), p.text("gain_rule"))
+            try:
+                he_scale(p.num("a"), p.text("nonlinearity"), p.text("gain_rule"))
+            except InvalidParameterError as exc:
+                if exc.field == "param":  # the gain's parameter is this scheme's `a`
+                    exc.field = "a"
+                raise
 
     return Scheme(
         name=name,

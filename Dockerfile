@@ -1,0 +1,50 @@
+# weightinit: a small non-root image. Dependencies are pinned by requirements.lock.
+#   docker build -t weightinit:0.1.0 .
+#   docker run --rm -p 8000:8000 -e WEIGHTINIT_WORKERS=2 weightinit:0.1.0
+# Kubernetes and compose files: deploy/README.md. Checked by hadolint in `make check` and
+# statically by tests/deploy/test_dockerfile.py (COPY sources, exec-form CMD/HEALTHCHECK).
+
+# Both stages must use the same interpreter: the venv is copied from one to the other.
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+
+# ---- build: a venv in /opt/venv with the pinned dependencies, then the project itself.
+FROM ${PYTHON_IMAGE} AS build
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_NO_INPUT=1
+WORKDIR /src
+# Dependencies first (their own layer, rebuilt only when pyproject.toml or the lock changes):
+# the runtime requirements listed in pyproject.toml, each constrained to its locked version.
+COPY pyproject.toml requirements.lock README.md ./
+RUN python -m venv /opt/venv \
+    && python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' > /tmp/runtime-requirements.txt \
+    && /opt/venv/bin/pip install -c requirements.lock -r /tmp/runtime-requirements.txt
+# Then the project (a regular, non-editable install into site-packages; byte-compiled here
+# so that the read-only container never needs to write .pyc files).
+COPY app ./app
+RUN /opt/venv/bin/pip install -c requirements.lock . \
+    && /opt/venv/bin/pip check
+
+# ---- runtime: the venv and nothing else (no compilers, no pip cache, no source tree).
+FROM ${PYTHON_IMAGE} AS runtime
+LABEL org.opencontainers.image.title="weightinit" \
+      org.opencontainers.image.description="Initialized neural-network weights over HTTP (byte-identical on every replica)" \
+      org.opencontainers.image.version="0.1.0"
+# A fixed numeric uid/gid (10001) so that Kubernetes' runAsNonRoot can verify it.
+RUN groupadd --system --gid 10001 weightinit \
+    && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
+       --shell /usr/sbin/nologin weightinit
+COPY --from=build /opt/venv /opt/venv
+# OPENBLAS_NUM_THREADS=1: nothing on the serving path uses BLAS (app/core/linalg.py), so
+# numpy's OpenBLAS need not start one thread per host CPU in every replica.
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    OPENBLAS_NUM_THREADS=1
+# An empty working directory: uvicorn puts it on sys.path; the code comes from site-packages.
+WORKDIR /srv/weightinit
+USER 10001:10001
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
+    CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2).status != 200)"]
+CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000"]

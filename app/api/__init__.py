@@ -1,0 +1,1 @@
+"""The HTTP layer: pydantic schemas, routers, problem+json errors, settings."""

@@ -1,0 +1,96 @@
+"""ASGI middleware: request ids and the body-size limit.
+
+The body is read here, before the application, so an oversized body is refused with a 413
+(FastAPI would turn an error raised while it reads the body into a generic 400). Nothing past
+``max_body_bytes`` is read; a declared ``Content-Length`` over the limit is refused unread.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .problems import PROBLEM_JSON, SLUGS, TITLES, TYPE_BASE
+
+
+class RequestLimits:
+    """Give every request an id (``X-Request-ID``) and refuse bodies over ``max_body_bytes``."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        incoming = headers.get(b"x-request-id", b"").decode("latin-1")[:100]
+        request_id = incoming if incoming and incoming.isprintable() else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", request_id.encode()),
+                ]
+            await send(message)
+
+        declared = headers.get(b"content-length", b"")
+        size = int(declared) if declared.isdigit() else 0
+        chunks: list[bytes] = []
+        if size <= self.max_body_bytes:
+            more = True
+            while more:
+                message = await receive()
+                if message["type"] != "http.request":
+                    await self.app(scope, receive, send_with_id)  # client went away
+                    return
+                chunks.append(message.get("body", b""))
+                size = sum(len(c) for c in chunks)
+                more = message.get("more_body", False) and size <= self.max_body_bytes
+        if size > self.max_body_bytes:
+            await self._refuse(scope, size, request_id, send_with_id)
+            return
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send_with_id)
+
+    async def _refuse(self, scope: Scope, size: int, request_id: str, send: Send) -> None:
+        limit = self.max_body_bytes
+        problem = {
+            "type": TYPE_BASE + SLUGS[413],
+            "title": TITLES[413],
+            "status": 413,
+            "detail": f"The body has at least {size} bytes, "
+            f"over WEIGHTINIT_MAX_BODY_BYTES={limit}.",
+            "instance": scope.get("path", ""),
+            "request_id": request_id,
+            "limit": "WEIGHTINIT_MAX_BODY_BYTES",
+            "value": limit,
+            "requested": size,
+        }
+        body = json.dumps(problem).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", PROBLEM_JSON.encode()),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,61 @@
+"""Output format from ``?format=`` (wins) or the ``Accept`` header."""
+
+from __future__ import annotations
+
+from .problems import ProblemError
+
+MEDIA = {
+    "json": "application/json",
+    "npy": "application/x-npy",
+    "npz": "application/x-npz",
+    "safetensors": "application/vnd.safetensors",
+}
+OCTET = "application/octet-stream"
+
+
+def _ranges(accept: str) -> list[tuple[float, str]]:
+    out: list[tuple[float, str]] = []
+    for part in accept.split(","):
+        fields = [f.strip() for f in part.split(";")]
+        media = fields[0].lower()
+        if not media:
+            continue
+        q = 1.0
+        for param in fields[1:]:
+            if param.startswith("q="):
+                try:
+                    q = float(param[2:])
+                except ValueError:
+                    q = 0.0
+        if q > 0:
+            out.append((q, media))
+    return sorted(out, key=lambda item: -item[0])
+
+
+def choose(fmt: str | None, accept: str | None, *, allowed: tuple[str, ...], octet: str) -> str:
+    """The format to send; 406 when the Accept header admits none of ``allowed``."""
+    if fmt is not None:
+        return fmt
+    if not accept or not accept.strip():
+        return "json"
+    for _, media in _ranges(accept):
+        if media in ("*/*", "application/*", "application/json", "application/problem+json"):
+            return "json"
+        if media == OCTET:
+            return octet
+        for name in allowed:
+            if MEDIA[name] == media:
+                return name
+    offered = ", ".join([*(MEDIA[n] for n in allowed), OCTET])
+    raise ProblemError(
+        406, f"None of the Accept header's types can be produced; offered: {offered}."
+    )
+
+
+def require_octet(accept: str | None) -> None:
+    """Per-format operations send application/octet-stream only."""
+    if not accept or not accept.strip():
+        return
+    if any(m in ("*/*", "application/*", OCTET) for _, m in _ranges(accept)):
+        return
+    raise ProblemError(406, f"This operation sends {OCTET} only.")

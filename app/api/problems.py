@@ -1,0 +1,210 @@
+"""RFC 9457 problem+json: the one place that turns errors into HTTP responses.
+
+Every 4xx the service sends is ``application/problem+json`` with ``type``, ``title``,
+``status``, ``detail``, ``instance`` and ``request_id``; validation problems add
+``errors: [{"field": "layer.in_features", "message": ...}]`` and limit problems add
+``limit``, ``value`` and ``requested``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from app.core.errors import (
+    LimitExceededError,
+    UnknownNameError,
+    WeightInitError,
+    nearest_name,
+)
+from app.core.layers import LAYER_KINDS
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "https://weightinit.dev/problems/"
+
+TITLES = {
+    400: "Malformed request",
+    404: "Not found",
+    405: "Method not allowed",
+    406: "Not acceptable",
+    413: "Request too large",
+    415: "Unsupported media type",
+    422: "Invalid request",
+    500: "Internal error",
+}
+SLUGS = {
+    400: "malformed-request",
+    404: "not-found",
+    405: "method-not-allowed",
+    406: "not-acceptable",
+    413: "too-large",
+    415: "unsupported-media-type",
+    422: "validation",
+    500: "internal",
+}
+
+
+class ProblemError(Exception):
+    """Raised by routes for a problem that is not a core error (404, 406, 415, 413...)."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        errors: Sequence[dict[str, str]] = (),
+        extra: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.errors = list(errors)
+        self.extra = extra or {}
+        self.headers = headers or {}
+
+
+def problem_response(
+    request: Request | None,
+    status: int,
+    detail: str,
+    *,
+    errors: Sequence[dict[str, str]] = (),
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + SLUGS.get(status, "error"),
+        "title": TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+    }
+    if request is not None:
+        body["instance"] = request.url.path
+        request_id = getattr(request.state, "request_id", None)
+        if request_id:
+            body["request_id"] = request_id
+    if errors:
+        body["errors"] = list(errors)
+    body.update(extra or {})
+    return Response(json.dumps(body), status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+_TYPE_WORDS = {"int", "str", "float", "bool", "list", "dict", "none", "enum", "literal"}
+
+
+def _is_union_tag(item: str) -> bool:
+    """pydantic names union members in ``loc`` ('constrained-int', 'SchemeObject', ...)."""
+    return any(c in item for c in "-[](") or item[:1].isupper() or item in _TYPE_WORDS
+
+
+def _field_path(loc: Sequence[int | str]) -> str:
+    """pydantic's loc as a dotted path: ('body', 'layer', 'dense', 'x') -> 'layer.x'."""
+    parts: list[str] = []
+    items = list(loc)
+    if items and items[0] in ("body", "query", "path", "header"):
+        items = items[1:]
+    for i, item in enumerate(items):
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+            continue
+        previous = items[i - 1] if i else None
+        if previous == "layer" and item in LAYER_KINDS:
+            continue  # the discriminated union's tag is not a field
+        if _is_union_tag(item):
+            continue
+        parts.append(("." if parts else "") + item)
+    return "".join(parts) or "body"
+
+
+def _message(err: dict[str, Any]) -> str:
+    kind = err.get("type", "")
+    value = err.get("input")
+    if kind == "union_tag_invalid":
+        value = str(err.get("ctx", {}).get("tag", ""))
+    if kind in ("union_tag_invalid", "literal_error", "enum") and isinstance(value, str):
+        expected = err.get("ctx", {}).get("expected_tags") or err.get("ctx", {}).get("expected")
+        choices = [c.strip(" '") for c in str(expected).replace(" or ", ",").split(",")]
+        if kind == "union_tag_invalid":
+            choices = list(LAYER_KINDS)
+        hint = nearest_name(value, choices)
+        suggestion = f" Did you mean {hint!r}?" if hint else ""
+        return f"Unknown value {value!r}.{suggestion} Valid values: {', '.join(choices)}."
+    if kind == "union_tag_not_found":
+        return f"Missing 'kind'. Valid kinds: {', '.join(LAYER_KINDS)}."
+    if kind == "extra_forbidden":
+        return "Unknown field: remove it (unknown fields are rejected, never ignored)."
+    return str(err.get("msg", "Invalid value."))
+
+
+def validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
+    """One entry per field; a union's per-member messages are joined with 'or'."""
+    merged: dict[str, list[str]] = {}
+    for err in exc.errors():
+        field = _field_path(err.get("loc", ()))
+        if err.get("type") in ("union_tag_invalid", "union_tag_not_found"):
+            field += ".kind"  # the discriminator is the offending field
+        messages = merged.setdefault(field, [])
+        message = _message(err)
+        if message not in messages:
+            messages.append(message)
+    return [{"field": field, "message": " or ".join(msgs)} for field, msgs in merged.items()]
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every error into problem+json."""
+
+    @app.exception_handler(RequestValidationError)
+    async def on_validation(request: Request, exc: RequestValidationError) -> Response:
+        errors = exc.errors()
+        if any(err.get("type") == "json_invalid" for err in errors):
+            where = next(err for err in errors if err.get("type") == "json_invalid")
+            reason = where.get("ctx", {}).get("error", "invalid JSON")
+            return problem_response(request, 400, f"The body is not valid JSON: {reason}.")
+        listed = validation_errors(exc)
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in listed[:3])
+        return problem_response(request, 422, detail, errors=listed)
+
+    @app.exception_handler(LimitExceededError)
+    async def on_limit(request: Request, exc: LimitExceededError) -> Response:
+        extra = {"limit": exc.limit_name, "value": exc.limit, "requested": exc.requested}
+        return problem_response(request, 413, exc.message, extra=extra)
+
+    @app.exception_handler(WeightInitError)
+    async def on_core_error(request: Request, exc: WeightInitError) -> Response:
+        field = exc.field or "body"
+        extra: dict[str, Any] = {}
+        if isinstance(exc, UnknownNameError) and exc.suggestion:
+            extra["suggestion"] = exc.suggestion
+        return problem_response(
+            request,
+            422,
+            exc.message,
+            errors=[{"field": field, "message": exc.message}],
+            extra=extra,
+        )
+
+    @app.exception_handler(ProblemError)
+    async def on_problem(request: Request, exc: ProblemError) -> Response:
+        return problem_response(
+            request, exc.status, exc.detail, errors=exc.errors, extra=exc.extra, headers=exc.headers
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http(request: Request, exc: StarletteHTTPException) -> Response:
+        detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "")
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"No route {request.method} {request.url.path}; see GET / for the index."
+        if exc.status_code == 405:
+            detail = f"{request.method} is not allowed on {request.url.path}."
+        return problem_response(request, exc.status_code, detail, headers=dict(exc.headers or {}))
+
+    @app.exception_handler(Exception)
+    async def on_unexpected(request: Request, exc: Exception) -> Response:  # pragma: no cover
+        return problem_response(request, 500, "An unexpected error occurred.")

@@ -1,0 +1,51 @@
+"""GET /healthz, /readyz and the index GET /."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from app import __version__
+from app.core.generate import TensorPlan, generate_tensor
+from app.core.laws import NormalLaw
+from app.core.types import DType
+
+from ..schemas import Health
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", operation_id="getHealth", summary="Liveness", response_model=Health)
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get(
+    "/readyz",
+    operation_id="getReadiness",
+    summary="Readiness: the core can generate",
+    response_model=Health,
+)
+async def readyz() -> dict[str, str]:
+    generate_tensor(TensorPlan("readyz", (4,), DType.FLOAT32, NormalLaw(0.0, 1.0)), 0)
+    return {"status": "ready"}
+
+
+@router.get("/", operation_id="getIndex", summary="A short index with links")
+async def index() -> dict[str, Any]:
+    return {
+        "service": "weightinit",
+        "version": __version__,
+        "links": {
+            "weights": "/v1/weights",
+            "weights_get": "/v1/weights/{scheme}?shape=256,784&seed=1",
+            "models": "/v1/models",
+            "schemes": "/v1/schemes",
+            "gains": "/v1/gains",
+            "openapi": "/openapi.json",
+            "docs": "/docs",
+            "health": "/healthz",
+            "ready": "/readyz",
+        },
+    }

@@ -1,0 +1,64 @@
+"""POST /v1/models: many named layers (or the textbook MLP) in one archive."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.responses import Response
+
+from ..deps import json_body, settings_of
+from ..negotiation import MEDIA, OCTET, choose, require_octet
+from ..respond import BINARY_RESPONSES, FORMATS_MODEL, json_and_binary_responses, respond
+from ..schemas import Encoding, JsonLayout, ModelRequest
+from ..service import model_job
+
+router = APIRouter(prefix="/v1", tags=["models"])
+
+ModelFormatQ = Annotated[
+    str | None,
+    Query(
+        pattern="^(json|npz|safetensors)$", description="json, npz or safetensors; wins over Accept"
+    ),
+]
+
+
+@router.post(
+    "/models",
+    operation_id="generateModel",
+    summary="Initialise every tensor of many named layers",
+    responses=json_and_binary_responses(FORMATS_MODEL),
+    dependencies=[Depends(json_body)],
+)
+async def generate_model(
+    request: Request,
+    body: ModelRequest,
+    format: ModelFormatQ = None,
+    json_layout: Annotated[JsonLayout, Query()] = "flat",
+    encoding: Annotated[Encoding, Query()] = "numbers",
+) -> Response:
+    fmt = choose(format, request.headers.get("accept"), allowed=FORMATS_MODEL, octet="safetensors")
+    job = model_job(body, settings_of(request))
+    return await respond(request, job, fmt, None, json_layout, encoding, media=MEDIA[fmt])
+
+
+def _binary_route(fmt: str) -> Any:
+    async def route(request: Request, body: ModelRequest) -> Response:
+        require_octet(request.headers.get("accept"))
+        job = model_job(body, settings_of(request))
+        return await respond(request, job, fmt, None, "flat", "numbers", media=OCTET)
+
+    return route
+
+
+for _fmt, _op in (("npz", "generateModelNpz"), ("safetensors", "generateModelSafetensors")):
+    router.add_api_route(
+        f"/models.{_fmt}",
+        _binary_route(_fmt),
+        methods=["POST"],
+        operation_id=_op,
+        summary=f"Initialise many named layers as .{_fmt}",
+        responses=BINARY_RESPONSES,
+        response_class=Response,
+        dependencies=[Depends(json_body)],
+    )

@@ -1,0 +1,262 @@
+"""JSON numbers: exact round trip in the tensor's dtype, shortest digits, layouts."""
+
+from __future__ import annotations
+
+import base64
+import json
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from typing import Any
+
+import ml_dtypes
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from numpy.typing import NDArray
+
+from app.core.errors import InvalidParameterError
+from app.encoders import json_base64, json_values
+from app.encoders import json_numbers as json_numbers_module
+from app.encoders import shortest as shortest_module
+from app.encoders.json_numbers import LAYOUTS, JsonLayout
+
+from .helpers import ALL_DTYPES, BFLOAT16, FLOAT_DTYPES, SHAPES, same_bytes, sample, special_values
+
+SHORTEST_DTYPES = [np.dtype(np.float32), np.dtype(np.float16), BFLOAT16]
+
+
+def parse(text: str, dtype: np.dtype[Any]) -> NDArray[Any]:
+    """What a client does: read the JSON numbers as float64, then cast to the dtype."""
+    values = json.loads(text)
+    if dtype == np.dtype(np.int64):
+        return np.array(values, dtype=np.int64)
+    return np.array(values, dtype=np.float64).astype(dtype)
+
+
+def tokens(text: str) -> list[str]:
+    return text.replace("[", "").replace("]", "").split(",")
+
+
+def significant_digits(token: str) -> int:
+    """Significant digits of a JSON number (``100.0`` has 1, ``0.0025`` has 2)."""
+    return len(token.lstrip("-").split("e")[0].replace(".", "").strip("0"))
+
+
+def reference_digits(value: float, dtype: np.dtype[Any]) -> int:
+    """Fewest significant digits of a decimal d with ``dtype(float(d)) == |value|``, exactly.
+
+    Independent of the encoder: exact ``Decimal`` floor/ceil at each precision.
+    """
+    target = np.array(abs(value)).astype(dtype).tobytes()
+    exact = Decimal(abs(value))
+    for p in range(1, 18):
+        quantum = Decimal(1).scaleb(exact.adjusted() - p + 1)
+        for candidate in (
+            exact.quantize(quantum, ROUND_FLOOR),
+            exact.quantize(quantum, ROUND_CEILING),
+        ):
+            with np.errstate(over="ignore"):
+                if np.array(float(candidate)).astype(dtype).tobytes() == target:
+                    return p
+    raise AssertionError(f"no decimal round-trips {value!r}")
+
+
+# ---- exact round trip --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", ALL_DTYPES, ids=str)
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_round_trip_sample(
+    dtype: np.dtype[Any], shape: tuple[int, ...], layout: JsonLayout
+) -> None:
+    array = sample(dtype, shape)
+    text = json_values(array, layout)
+    parsed = parse(text, dtype)
+    expected = array.reshape(-1) if layout == "flat" else array
+    assert same_bytes(parsed, expected)
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=str)
+def test_round_trip_special_values(dtype: np.dtype[Any]) -> None:
+    values = special_values(dtype)
+    text = json_values(values, "flat")
+    assert same_bytes(parse(text, dtype), values)
+    assert "-0.0" in tokens(text)  # the sign bit of -0.0 survives
+
+
+@pytest.mark.parametrize("dtype", SHORTEST_DTYPES, ids=str)
+def test_spelling_is_python_repr_of_the_parsed_double(dtype: np.dtype[Any]) -> None:
+    values = np.concatenate([special_values(dtype), sample(dtype, (4096,), seed=3)])
+    text = json_values(values, "flat")
+    assert text == json.dumps(json.loads(text), separators=(",", ":"))
+
+
+def test_known_spellings() -> None:
+    f32 = np.array([0.1, -0.0, 0.0, 1e-5, 1e-4, 3.4028235e38, 1.0, 100.5, 1 / 3, 1e16], np.float32)
+    assert json_values(f32) == (
+        "[0.1,-0.0,0.0,1e-05,0.0001,3.4028235e+38,1.0,100.5,0.33333334,1e+16]"
+    )
+    assert json_values(np.array([0.1, 1 / 3, 65504, 6e-8], np.float16)) == (
+        "[0.1,0.3333,65500.0,6e-08]"
+    )
+    assert json_values(np.array([0.1, 1 / 3, 3.3895314e38], BFLOAT16)) == "[0.1,0.334,3.39e+38]"
+    assert json_values(np.array([0.1, 1 / 3], np.float64)) == "[0.1,0.3333333333333333]"
+    assert json_values(np.array([[1, -2], [2**62, 0]], np.int64), "nested") == (
+        "[[1,-2],[4611686018427387904,0]]"
+    )
+
+
+# ---- shortest ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.dtype(np.float16), BFLOAT16], ids=str)
+def test_shortest_exhaustive_16_bit(dtype: np.dtype[Any]) -> None:
+    exponent_mask = 0x7C00 if dtype == np.dtype(np.float16) else 0x7F80
+    bits = np.arange(1, 0x8000, dtype=np.uint16)
+    values = bits[bits & exponent_mask != exponent_mask].view(dtype)  # finite, positive
+    text = json_values(values, "flat")
+    assert same_bytes(parse(text, dtype), values)
+    got = [significant_digits(t) for t in tokens(text)]
+    want = [reference_digits(float(v), dtype) for v in values.astype(np.float64)]
+    mismatches = [(float(v), g, w) for v, g, w in zip(values, got, want, strict=True) if g != w]
+    assert not mismatches[:10]
+
+
+def test_shortest_float32_random_bit_patterns() -> None:
+    """All exponents (subnormals, the wide path beyond 1e22 / below 1e-14) against numpy."""
+    rng = np.random.default_rng(7)
+    values = rng.integers(0, 2**32, 1 << 16, dtype=np.uint64).astype(np.uint32).view(np.float32)
+    values = values[np.isfinite(values)]
+    text = json_values(values, "flat")
+    assert same_bytes(parse(text, values.dtype), values)
+    got = np.array([significant_digits(t) for t in tokens(text)])
+    numpy_repr = values.astype(np.dtypes.StringDType()).tolist()
+    want = np.array([significant_digits(s) for s in numpy_repr])
+    assert np.array_equal(got, want)
+
+
+@given(st.lists(st.floats(width=32, allow_nan=False, allow_infinity=False), min_size=1))
+def test_shortest_float32_hypothesis(floats: list[float]) -> None:
+    values = np.array(floats, np.float32)
+    text = json_values(values, "flat")
+    assert same_bytes(parse(text, values.dtype), values)
+    for token, value in zip(tokens(text), values, strict=True):
+        digits = significant_digits(token)
+        if value == 0:
+            continue
+        assert digits == significant_digits(np.format_float_scientific(value, unique=True))
+        assert digits == reference_digits(float(value), values.dtype)
+
+
+def test_wide_path_settles_near_ties_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A candidate within a few ulp of a float32 rounding boundary is decided by float(str)."""
+    spec = shortest_module.float_spec(np.dtype(np.float32))
+    x = np.float32(1e30)
+    midpoint = (float(x) + float(np.nextafter(x, np.float32(np.inf)))) / 2  # exact double
+    k = 14
+    m = round(Decimal(midpoint) / Decimal(10) ** k)  # 17 digits: within ~1 ulp of midpoint
+    calls: list[tuple[float, int]] = []
+    original = shortest_module._exact_roundtrip
+
+    def spy(m_: float, k_: int, target: int, spec_: Any) -> bool:
+        calls.append((m_, k_))
+        return original(m_, k_, target, spec_)
+
+    monkeypatch.setattr(shortest_module, "_exact_roundtrip", spy)
+    copies = 1000  # e.g. a constant tensor: one exact check, not one per element
+    target = np.full(copies, np.array(x).view(np.uint32))
+    ok = shortest_module._roundtrips(
+        np.full(copies, float(m)), np.full(copies, k), target, spec, wide=True
+    )
+    assert calls == [(float(m), k)]
+    exact = np.array(float(f"{m}e{k}")).astype(np.float32).view(np.uint32)
+    assert ok.tolist() == [int(exact) == int(target[0])] * copies
+
+
+# ---- layouts -----------------------------------------------------------------------------------
+
+
+def _skeleton(value: Any) -> Any:
+    return [_skeleton(v) for v in value] if isinstance(value, list) else None
+
+
+NESTED_SHAPES = [(), (1,), (7,), (3, 5), (2, 3, 1, 4), (2, 0, 3), (0,), (1, 1, 1, 1, 1, 1, 2, 3)]
+
+
+@pytest.mark.parametrize("dtype", ALL_DTYPES, ids=str)
+@pytest.mark.parametrize("shape", NESTED_SHAPES, ids=str)
+def test_nested_matches_tolist(dtype: np.dtype[Any], shape: tuple[int, ...]) -> None:
+    array = sample(dtype, shape)
+    nested = json.loads(json_values(array, "nested"))
+    assert _skeleton(nested) == _skeleton(array.tolist())
+    flat = json.loads(json_values(array, "flat"))
+    assert isinstance(flat, list)
+    assert len(flat) == array.size
+    if array.size:
+        assert same_bytes(parse(json_values(array, "nested"), dtype), array)
+    if dtype in (np.dtype(np.float64), np.dtype(np.int64)):
+        assert nested == array.tolist()
+
+
+@pytest.mark.parametrize("shape", [(3, 4, 5), (61,), (2, 1, 7, 3)], ids=str)
+def test_chunk_boundaries(monkeypatch: pytest.MonkeyPatch, shape: tuple[int, ...]) -> None:
+    array = sample(np.dtype(np.float32), shape)
+    whole = {layout: json_values(array, layout) for layout in LAYOUTS}
+    monkeypatch.setattr(json_numbers_module, "CHUNK", 5)
+    for layout in LAYOUTS:
+        assert json_values(array, layout) == whole[layout]
+
+
+def test_scalars() -> None:
+    assert json_values(np.array(0, np.int64), "flat") == "[0]"
+    assert json_values(np.array(0, np.int64), "nested") == "0"
+    assert json_values(np.array(-0.0, np.float32), "nested") == "-0.0"
+    assert json_values(np.array(0.1, BFLOAT16), "flat") == "[0.1]"
+    assert json_values(np.array(0.5, np.float64), "nested") == "0.5"
+
+
+def test_big_endian_input_gives_the_same_text() -> None:
+    array = sample(np.dtype(np.float32), (3, 5))
+    swapped = array.astype(">f4")
+    assert json_values(swapped, "nested") == json_values(array, "nested")
+    assert json_values(swapped[:, ::2], "flat") == json_values(array[:, ::2], "flat")
+
+
+# ---- refusals ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=str)
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_refused(dtype: np.dtype[Any], bad: float) -> None:
+    array = np.array([1.0, bad], np.float64).astype(dtype)
+    with pytest.raises(ValueError, match="non-finite"):
+        json_values(array, "flat")
+
+
+def test_unknown_layout_and_dtype() -> None:
+    with pytest.raises(ValueError, match="layout"):
+        json_values(np.zeros(2, np.float32), "columns")  # type: ignore[arg-type]
+    with pytest.raises(InvalidParameterError) as info:
+        json_values(np.zeros(2, np.int32), "flat")
+    assert info.value.field == "dtype"
+
+
+# ---- base64 ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", ALL_DTYPES, ids=str)
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+def test_base64_round_trip(dtype: np.dtype[Any], shape: tuple[int, ...]) -> None:
+    array = sample(dtype, shape)
+    raw = base64.b64decode(json_base64(array), validate=True)
+    assert same_bytes(np.frombuffer(raw, dtype).reshape(shape), array)
+
+
+def test_base64_is_little_endian_c_order() -> None:
+    array = np.arange(6, dtype=np.float32).reshape(2, 3)
+    expected = base64.b64encode(array.tobytes()).decode()
+    assert json_base64(array.astype(">f4")) == expected
+    assert json_base64(np.asfortranarray(array)) == expected
+    assert json_base64(np.array(0, np.int64)) == "AAAAAAAAAAA="
+    assert json_base64(np.array([1.0], ml_dtypes.bfloat16)) == "gD8="
