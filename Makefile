@@ -13,7 +13,7 @@ LOCK := requirements.lock
 # Quiet, non-interactive pip; no self-upgrade (nothing unpinned gets upgraded).
 PIP_FLAGS := --disable-pip-version-check --no-input
 
-.PHONY: help install run test check fmt lock bench readme openapi clean FORCE
+.PHONY: help install run test check fmt lock bench readme openapi clean clients ts-install ts-test FORCE
 
 FORCE:
 
@@ -26,6 +26,8 @@ help:
 	@echo "make bench  - run every bench/bench_*.py"
 	@echo "make readme - regenerate the scheme table in README.md from the registry"
 	@echo "make openapi - regenerate openapi.json from the app"
+	@echo "make clients - regenerate clients/typescript/src/schema.ts from openapi.json"
+	@echo "make ts-test - npm ci (when needed), build, drift check and node tests of the TypeScript SDK"
 	@echo "make clean  - remove .venv and caches"
 
 # (Re)install when pyproject.toml or the lock changes, or the venv's python is missing.
@@ -85,3 +87,26 @@ readme: $(STAMP)
 # openapi.json is generated from the app (tests/api/test_openapi.py fails when it drifts).
 openapi: $(STAMP)
 	$(VPY) -m app.api.openapi_export openapi.json
+
+# --- TypeScript SDK (clients/typescript). node and npm come from the machine. -------------
+# `npm ci` reruns when package.json or package-lock.json changes or node_modules is missing;
+# the stamp (inside node_modules, so `npm ci` wiping it wipes the stamp) holds their sha256,
+# the same check tests/clients/test_typescript_sdk.py makes.
+TS_DIR := clients/typescript
+TS_STAMP := $(TS_DIR)/node_modules/.weightinit-installed
+NPM_CI_FLAGS := --no-audit --no-fund
+
+$(TS_STAMP): $(TS_DIR)/package.json $(TS_DIR)/package-lock.json
+	cd $(TS_DIR) && npm ci $(NPM_CI_FLAGS)
+	cat $(TS_DIR)/package.json $(TS_DIR)/package-lock.json | sha256sum | sed 's/ .*//' > $@
+
+ts-install: $(TS_STAMP)
+
+# Regenerate the committed TypeScript types (the drift check in `make test` fails until you do).
+clients: $(TS_STAMP)
+	cd $(TS_DIR) && npm run --silent generate
+
+# Build, drift check, then node --test against a uvicorn the pytest file starts and stops.
+ts-test: $(STAMP) $(TS_STAMP)
+	cd $(TS_DIR) && npm run --silent build && npm run --silent check-generated
+	$(VPY) -m pytest -q tests/clients/test_typescript_sdk.py

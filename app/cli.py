@@ -1,0 +1,346 @@
+"""``weightinit``: the service from the command line, remote (default) or in-process (``--local``).
+
+    weightinit schemes
+    weightinit get he_normal --shape 256,784 --seed 1 -o w.npy
+    weightinit model spec.json -o model.safetensors
+
+Remote requests go to ``--url`` (default ``$WEIGHTINIT_URL``, else http://127.0.0.1:8000)
+through :mod:`weightinit_client`; ``--local`` runs the same validation, planning, generation
+and encoding in this process with no server, so both give the same bytes. The output format
+follows the file suffix (.npy, .npz, .safetensors, .json) unless ``--format`` is given.
+
+Exit codes: 0 success, 1 request refused or service unreachable, 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO, Any, NoReturn
+
+EXIT_REFUSED = 1
+EXIT_USAGE = 2
+FORMATS = ("npy", "npz", "safetensors", "json")
+MODEL_FORMATS = ("npz", "safetensors", "json")
+_CHUNK = 1 << 20
+
+
+class CliError(Exception):
+    """A one-line message for stderr and an exit code."""
+
+    def __init__(self, message: str, code: int = EXIT_REFUSED) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+# ---- argument parsing ------------------------------------------------------------------------
+
+
+def _dims(text: str) -> list[int]:
+    try:
+        dims = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers, got {text!r}"
+        ) from None
+    if any(d <= 0 for d in dims):
+        raise argparse.ArgumentTypeError(f"dimensions must be positive, got {text!r}")
+    return dims
+
+
+def _seed(text: str) -> int:
+    if not text.isdigit() or int(text) >= 2**64:
+        raise argparse.ArgumentTypeError(f"seed must be an integer in 0..2**64-1, got {text!r}")
+    return int(text)
+
+
+def _param(text: str) -> tuple[str, object]:
+    key, sep, raw = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected key=value, got {text!r}")
+    value: object = raw
+    for convert in (int, float):
+        try:
+            value = convert(raw)
+            break
+        except ValueError:
+            continue
+    return key, value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _Parser(add_help=False)
+    where = common.add_argument_group("where")
+    where.add_argument(
+        "--url",
+        default=None,
+        help="service URL (default: $WEIGHTINIT_URL, else http://127.0.0.1:8000)",
+    )
+    where.add_argument(
+        "--local", action="store_true", help="compute in this process, no server needed"
+    )
+    where.add_argument("--timeout", type=float, default=60.0, help="seconds (default 60)")
+
+    parser = _Parser(
+        prog="weightinit",
+        description="Initialised neural-network weights from the weightinit service.",
+        epilog="Exit codes: 0 ok, 1 request refused or service unreachable, 2 usage error.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    schemes = sub.add_parser(
+        "schemes", parents=[common], help="list the schemes", description="List every scheme."
+    )
+    schemes.add_argument("--json", action="store_true", help="print the registry as JSON")
+
+    get = sub.add_parser(
+        "get",
+        parents=[common],
+        help="one raw tensor from a scheme",
+        description="One tensor named 'weight' (POST /v1/weights, layer kind 'tensor').",
+    )
+    get.add_argument("scheme", help="scheme name or alias (weightinit schemes)")
+    get.add_argument("--shape", type=_dims, required=True, help="comma-separated, e.g. 256,784")
+    get.add_argument("--seed", type=_seed, required=True, help="0..2**64-1")
+    get.add_argument("--dtype", default="float32", help="float32, float64, float16, bfloat16")
+    get.add_argument("--layout", default="torch", help="torch, keras or jax")
+    get.add_argument("--algorithm", default="blocks-v1", help="blocks-v1 or numpy-legacy")
+    get.add_argument(
+        "--param",
+        type=_param,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a scheme parameter, e.g. --param gain=2 (repeatable)",
+    )
+    get.add_argument("--fan-in", type=float, default=None, help="override the fan-in")
+    get.add_argument("--fan-out", type=float, default=None, help="override the fan-out")
+    _output_args(get, FORMATS, "npy")
+
+    model = sub.add_parser(
+        "model",
+        parents=[common],
+        help="many named layers from a JSON spec",
+        description="Every tensor of a model; SPEC is a POST /v1/models body ('-' for stdin).",
+    )
+    model.add_argument("spec", help="JSON file with a /v1/models body, or - for stdin")
+    _output_args(model, MODEL_FORMATS, "safetensors")
+    return parser
+
+
+def _output_args(parser: argparse.ArgumentParser, formats: tuple[str, ...], default: str) -> None:
+    parser.add_argument(
+        "-o",
+        "--output",
+        default="-",
+        help=f"output file; its suffix picks the format (default: stdout, {default})",
+    )
+    parser.add_argument("--format", choices=formats, default=None, help="override the suffix")
+
+
+def _format_of(args: argparse.Namespace, formats: tuple[str, ...], default: str) -> str:
+    if args.format is not None:
+        return str(args.format)
+    if args.output == "-":
+        return default
+    suffix = Path(args.output).suffix.lstrip(".").lower()
+    if suffix not in formats:
+        raise CliError(
+            f"cannot tell the format from {args.output!r}: use a suffix in "
+            f"{', '.join('.' + f for f in formats)} or --format",
+            EXIT_USAGE,
+        )
+    return suffix
+
+
+# ---- local (in-process) ----------------------------------------------------------------------
+
+
+def local_bytes(op: str, body: dict[str, Any], fmt: str) -> bytes:
+    """The response body the service would send, computed in this process."""
+    from pydantic import ValidationError
+
+    from app.api.schemas import ModelRequest, WeightsRequest
+    from app.api.service import (
+        _generate,
+        check,
+        model_job,
+        render_binary,
+        render_json,
+        select,
+        weights_job,
+    )
+    from app.api.settings import Settings
+    from app.core.errors import WeightInitError
+
+    settings = Settings.from_env()
+    try:
+        if op == "weights":
+            job = weights_job(WeightsRequest.model_validate(body), settings)
+        else:
+            job = model_job(ModelRequest.model_validate(body), settings)
+        returned = select(job, None) if fmt == "npy" else job.plans
+        check(job, settings, returned, fmt)
+        arrays = _generate(job, returned)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first.get("loc", ()))
+        more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise CliError(f"invalid request: {field}: {first.get('msg', '')}{more}") from None
+    except WeightInitError as exc:
+        raise CliError(f"invalid request: {exc}") from None
+    if fmt == "json":
+        return render_json(job, returned, arrays, "flat", "numbers")
+    return render_binary(fmt, job, returned, arrays)
+
+
+def local_schemes() -> list[dict[str, Any]]:
+    from app.api.routers.registry import scheme_out
+    from app.core.schemes import SCHEMES
+
+    return [scheme_out(s) for s in SCHEMES.values()]
+
+
+# ---- output ----------------------------------------------------------------------------------
+
+
+def _write_bytes(output: str, content: bytes, progress: IO[str]) -> None:
+    from weightinit_client import Progress
+
+    if output == "-":
+        sys.stdout.buffer.write(content)
+        sys.stdout.buffer.flush()
+        return
+    target = Path(output)
+    partial = target.with_name(target.name + ".part")
+    bar = Progress(len(content), progress)
+    try:
+        with partial.open("wb") as out:
+            for start in range(0, len(content), _CHUNK):
+                chunk = content[start : start + _CHUNK]
+                out.write(chunk)
+                bar.update(len(chunk))
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)
+        bar.close()
+
+
+def _produce(args: argparse.Namespace, op: str, body: dict[str, Any], fmt: str) -> None:
+    if args.local:
+        _write_bytes(args.output, local_bytes(op, body, fmt), sys.stderr)
+        return
+    from weightinit_client import Client
+
+    with Client(args.url, timeout=args.timeout) as client:
+        if args.output == "-":
+            content, _ = client.request_bytes("weights" if op == "weights" else "models", body, fmt)
+            _write_bytes("-", content, sys.stderr)
+        else:
+            client.download(
+                args.output, body, op="weights" if op == "weights" else "models", format=fmt
+            )
+
+
+# ---- commands --------------------------------------------------------------------------------
+
+
+def cmd_schemes(args: argparse.Namespace) -> None:
+    if args.local:
+        schemes = local_schemes()
+    else:
+        from weightinit_client import Client
+
+        with Client(args.url, timeout=args.timeout) as client:
+            schemes = client.schemes()
+    if args.json:
+        print(json.dumps({"schemes": schemes}, indent=2))
+        return
+    width = max(len(s["name"]) for s in schemes)
+    for s in schemes:
+        aliases = f" (aliases: {', '.join(s['aliases'])})" if s["aliases"] else ""
+        print(f"{s['name']:<{width}}  {s['summary']}{aliases}")
+
+
+def cmd_get(args: argparse.Namespace) -> None:
+    fmt = _format_of(args, FORMATS, "npy")
+    layer: dict[str, Any] = {"kind": "tensor", "shape": args.shape}
+    if args.fan_in is not None:
+        layer["fan_in"] = args.fan_in
+    if args.fan_out is not None:
+        layer["fan_out"] = args.fan_out
+    params = dict(args.param)
+    scheme: str | dict[str, Any] = {"name": args.scheme, **params} if params else args.scheme
+    from weightinit_client import weights_body
+
+    body = weights_body(
+        layer,
+        seed=args.seed,
+        scheme=scheme,
+        dtype=args.dtype,
+        layout=args.layout,
+        algorithm=args.algorithm,
+    )
+    _produce(args, "weights", body, fmt)
+
+
+def cmd_model(args: argparse.Namespace) -> None:
+    fmt = _format_of(args, MODEL_FORMATS, "safetensors")
+    try:
+        text = sys.stdin.read() if args.spec == "-" else Path(args.spec).read_text()
+    except OSError as exc:
+        raise CliError(f"cannot read spec {args.spec!r}: {exc.strerror}", EXIT_USAGE) from None
+    try:
+        body = json.loads(text)
+    except ValueError as exc:
+        raise CliError(f"spec {args.spec!r} is not JSON: {exc}", EXIT_USAGE) from None
+    if not isinstance(body, dict):
+        raise CliError(f"spec {args.spec!r} must be a JSON object (a /v1/models body)", EXIT_USAGE)
+    _produce(args, "models", body, fmt)
+
+
+COMMANDS = {"schemes": cmd_schemes, "get": cmd_get, "model": cmd_model}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from weightinit_client import WeightinitError
+
+    try:
+        COMMANDS[args.command](args)
+    except CliError as exc:
+        print(f"weightinit: error: {_one_line(str(exc))}", file=sys.stderr)
+        return exc.code
+    except WeightinitError as exc:
+        rid = f" [request {exc.request_id}]" if exc.request_id else ""
+        fields = "; ".join(f"{e.get('field')}: {e.get('message')}" for e in exc.errors[:3])
+        detail = exc.detail if not fields or fields in exc.detail else f"{exc.detail} ({fields})"
+        head = f"{exc.status} {exc.title}" if exc.status else exc.title
+        print(f"weightinit: error: {_one_line(f'{head}: {detail}')}{rid}", file=sys.stderr)
+        return EXIT_REFUSED
+    except BrokenPipeError:  # e.g. `weightinit schemes | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except OSError as exc:
+        print(f"weightinit: error: {_one_line(str(exc))}", file=sys.stderr)
+        return EXIT_REFUSED
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,473 @@
+"""Sync :class:`Client` and async :class:`AsyncClient` for the weightinit HTTP API."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import sys
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any, Literal, Self
+
+import httpx
+
+from ._core import (
+    DEFAULT_URL,
+    RETRY_STATUSES,
+    Arrays,
+    BinaryFormat,
+    SchemeSpec,
+    WeightinitError,
+    common,
+    model_body,
+    parse,
+    retry_delay,
+)
+
+Op = Literal["weights", "models"]
+_FILENAME = re.compile(r'filename="([^"]+)\.npy"')
+CHUNK = 1 << 16
+
+
+def weights_body(
+    layer: Mapping[str, Any],
+    *,
+    seed: int | str,
+    scheme: SchemeSpec = None,
+    bias_scheme: SchemeSpec = None,
+    dtype: str = "float32",
+    layout: str = "torch",
+    algorithm: str = "blocks-v1",
+) -> dict[str, Any]:
+    """The JSON body of POST /v1/weights."""
+    body = common(seed, scheme, bias_scheme, dtype, layout, algorithm)
+    return {"layer": dict(layer), **body}
+
+
+def models_body(
+    *,
+    seed: int | str,
+    layers: Sequence[Mapping[str, Any]] | None = None,
+    mlp: list[int] | Mapping[str, Any] | None = None,
+    scheme: SchemeSpec = None,
+    bias_scheme: SchemeSpec = None,
+    dtype: str = "float32",
+    layout: str = "torch",
+    algorithm: str = "blocks-v1",
+) -> dict[str, Any]:
+    """The JSON body of POST /v1/models (exactly one of ``layers`` or ``mlp``)."""
+    return model_body(layers, mlp, common(seed, scheme, bias_scheme, dtype, layout, algorithm))
+
+
+class Progress:
+    """A one-line progress bar on a terminal; silent when the stream is not a TTY."""
+
+    def __init__(self, total: int | None, stream: IO[str] | None = None, width: int = 30) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.enabled = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.total = total
+        self.done = 0
+        self.width = width
+        self._last = 0.0
+
+    def update(self, n: int) -> None:
+        self.done += n
+        now = time.monotonic()
+        if self.enabled and now - self._last >= 0.1:
+            self._last = now
+            self._draw()
+
+    def _draw(self) -> None:
+        mb = self.done / 1e6
+        if self.total:
+            frac = min(self.done / self.total, 1.0)
+            bar = "#" * int(frac * self.width)
+            line = f"\r[{bar:<{self.width}}] {frac:4.0%} {mb:.1f}/{self.total / 1e6:.1f} MB"
+        else:
+            line = f"\r{mb:.1f} MB"
+        self.stream.write(line)
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self._draw()
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _check(response: httpx.Response, content: bytes) -> None:
+    if response.status_code >= 400:
+        raise WeightinitError.from_response(response.status_code, response.headers, content)
+
+
+def _npy_name(response: httpx.Response) -> str:
+    match = _FILENAME.search(response.headers.get("content-disposition", ""))
+    return match.group(1) if match else "weight"
+
+
+def _unreachable(exc: httpx.HTTPError, url: str) -> WeightinitError:
+    kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "unreachable"
+    return WeightinitError(0, f"service {kind}", f"{url}: {exc or type(exc).__name__}")
+
+
+class _Settings:
+    def __init__(
+        self,
+        url: str | None,
+        timeout: float,
+        retries: int,
+        backoff: float,
+        max_delay: float,
+    ) -> None:
+        self.url = (url or os.environ.get("WEIGHTINIT_URL") or DEFAULT_URL).rstrip("/")
+        self.timeout = httpx.Timeout(timeout)
+        self.retries = max(0, retries)
+        self.backoff = backoff
+        self.max_delay = max_delay
+
+    def delay(self, attempt: int, response: httpx.Response) -> float | None:
+        """Seconds to wait before retrying, or None to give up."""
+        if response.status_code not in RETRY_STATUSES or attempt >= self.retries:
+            return None
+        return retry_delay(attempt, response.headers, self.backoff, self.max_delay)
+
+
+class Client:
+    """Synchronous client. ``retries`` bounds the extra attempts after a 503/429."""
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        timeout: float = 60.0,
+        retries: int = 4,
+        backoff: float = 0.5,
+        max_delay: float = 30.0,
+        headers: Mapping[str, str] | None = None,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._s = _Settings(url, timeout, retries, backoff, max_delay)
+        self._sleep = sleep
+        self._http = httpx.Client(
+            base_url=self._s.url, timeout=self._s.timeout, headers=headers, transport=transport
+        )
+
+    @property
+    def url(self) -> str:
+        return self._s.url
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # ---- transport -----------------------------------------------------------------------
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        attempt = 0
+        while True:
+            try:
+                response = self._http.request(method, path, **kwargs)
+            except httpx.HTTPError as exc:
+                raise _unreachable(exc, self.url) from exc
+            delay = self._s.delay(attempt, response)
+            if delay is None:
+                _check(response, response.content)
+                return response
+            self._sleep(delay)
+            attempt += 1
+
+    def request_bytes(
+        self, op: Op, body: Mapping[str, Any], format: str, tensor: str | None = None
+    ) -> tuple[bytes, httpx.Response]:
+        """The raw response body of POST /v1/{op}?format=... (any format, json included)."""
+        params = {"format": format} | ({"tensor": tensor} if tensor else {})
+        response = self._send("POST", f"/v1/{op}", json=dict(body), params=params)
+        return response.content, response
+
+    # ---- API -----------------------------------------------------------------------------
+
+    def weights(
+        self,
+        layer: Mapping[str, Any],
+        *,
+        seed: int | str,
+        scheme: SchemeSpec = None,
+        bias_scheme: SchemeSpec = None,
+        dtype: str = "float32",
+        layout: str = "torch",
+        algorithm: str = "blocks-v1",
+        format: BinaryFormat = "npz",
+        tensor: str | None = None,
+    ) -> Arrays:
+        """One layer's tensors by name (``npy`` returns one tensor: ``tensor`` or the first)."""
+        body = weights_body(
+            layer,
+            seed=seed,
+            scheme=scheme,
+            bias_scheme=bias_scheme,
+            dtype=dtype,
+            layout=layout,
+            algorithm=algorithm,
+        )
+        content, response = self.request_bytes("weights", body, format, tensor)
+        return parse(format, content, _npy_name(response))
+
+    def model(
+        self,
+        layers: Sequence[Mapping[str, Any]] | None = None,
+        *,
+        seed: int | str,
+        mlp: list[int] | Mapping[str, Any] | None = None,
+        scheme: SchemeSpec = None,
+        bias_scheme: SchemeSpec = None,
+        dtype: str = "float32",
+        layout: str = "torch",
+        algorithm: str = "blocks-v1",
+        format: Literal["npz", "safetensors"] = "safetensors",
+    ) -> Arrays:
+        """Every tensor of many named layers (``layers``) or the ``mlp`` shorthand."""
+        body = models_body(
+            seed=seed,
+            layers=layers,
+            mlp=mlp,
+            scheme=scheme,
+            bias_scheme=bias_scheme,
+            dtype=dtype,
+            layout=layout,
+            algorithm=algorithm,
+        )
+        content, _ = self.request_bytes("models", body, format)
+        return parse(format, content)
+
+    def schemes(self) -> list[dict[str, Any]]:
+        """The registry: every scheme with aliases, parameters, formula and reference."""
+        schemes: list[dict[str, Any]] = self._send("GET", "/v1/schemes").json()["schemes"]
+        return schemes
+
+    def scheme(self, name: str) -> dict[str, Any]:
+        """One scheme (an alias gives its canonical scheme)."""
+        scheme: dict[str, Any] = self._send("GET", f"/v1/schemes/{name}").json()
+        return scheme
+
+    def download(
+        self,
+        path: str | os.PathLike[str],
+        body: Mapping[str, Any],
+        *,
+        op: Op = "weights",
+        format: str = "npz",
+        progress: IO[str] | None = None,
+    ) -> int:
+        """Stream POST /v1/{op}?format=... to ``path``; the number of bytes written.
+
+        A progress bar goes to ``progress`` (default stderr) when that is a terminal.
+        """
+        target = Path(path)
+        attempt = 0
+        while True:
+            try:
+                with self._http.stream(
+                    "POST", f"/v1/{op}", json=dict(body), params={"format": format}
+                ) as response:
+                    delay = self._s.delay(attempt, response)
+                    if delay is None:
+                        if response.status_code >= 400:
+                            _check(response, response.read())
+                        return _write(target, response.iter_bytes(CHUNK), response, progress)
+                    response.read()
+            except httpx.HTTPError as exc:
+                raise _unreachable(exc, self.url) from exc
+            self._sleep(delay)
+            attempt += 1
+
+
+def _total(response: httpx.Response) -> int | None:
+    raw = response.headers.get("content-length")
+    return int(raw) if raw and raw.isdigit() else None
+
+
+def _write(target: Path, chunks: Any, response: httpx.Response, stream: IO[str] | None) -> int:
+    bar = Progress(_total(response), stream)
+    partial = target.with_name(target.name + ".part")
+    try:
+        with partial.open("wb") as out:
+            for chunk in chunks:
+                out.write(chunk)
+                bar.update(len(chunk))
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)
+        bar.close()
+    return bar.done
+
+
+class AsyncClient:
+    """Asynchronous twin of :class:`Client` (same methods, awaited)."""
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        timeout: float = 60.0,
+        retries: int = 4,
+        backoff: float = 0.5,
+        max_delay: float = 30.0,
+        headers: Mapping[str, str] | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._s = _Settings(url, timeout, retries, backoff, max_delay)
+        self._sleep = sleep
+        self._http = httpx.AsyncClient(
+            base_url=self._s.url, timeout=self._s.timeout, headers=headers, transport=transport
+        )
+
+    @property
+    def url(self) -> str:
+        return self._s.url
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        attempt = 0
+        while True:
+            try:
+                response = await self._http.request(method, path, **kwargs)
+            except httpx.HTTPError as exc:
+                raise _unreachable(exc, self.url) from exc
+            delay = self._s.delay(attempt, response)
+            if delay is None:
+                _check(response, response.content)
+                return response
+            await self._sleep(delay)
+            attempt += 1
+
+    async def request_bytes(
+        self, op: Op, body: Mapping[str, Any], format: str, tensor: str | None = None
+    ) -> tuple[bytes, httpx.Response]:
+        params = {"format": format} | ({"tensor": tensor} if tensor else {})
+        response = await self._send("POST", f"/v1/{op}", json=dict(body), params=params)
+        return response.content, response
+
+    async def weights(
+        self,
+        layer: Mapping[str, Any],
+        *,
+        seed: int | str,
+        scheme: SchemeSpec = None,
+        bias_scheme: SchemeSpec = None,
+        dtype: str = "float32",
+        layout: str = "torch",
+        algorithm: str = "blocks-v1",
+        format: BinaryFormat = "npz",
+        tensor: str | None = None,
+    ) -> Arrays:
+        body = weights_body(
+            layer,
+            seed=seed,
+            scheme=scheme,
+            bias_scheme=bias_scheme,
+            dtype=dtype,
+            layout=layout,
+            algorithm=algorithm,
+        )
+        content, response = await self.request_bytes("weights", body, format, tensor)
+        return parse(format, content, _npy_name(response))
+
+    async def model(
+        self,
+        layers: Sequence[Mapping[str, Any]] | None = None,
+        *,
+        seed: int | str,
+        mlp: list[int] | Mapping[str, Any] | None = None,
+        scheme: SchemeSpec = None,
+        bias_scheme: SchemeSpec = None,
+        dtype: str = "float32",
+        layout: str = "torch",
+        algorithm: str = "blocks-v1",
+        format: Literal["npz", "safetensors"] = "safetensors",
+    ) -> Arrays:
+        body = models_body(
+            seed=seed,
+            layers=layers,
+            mlp=mlp,
+            scheme=scheme,
+            bias_scheme=bias_scheme,
+            dtype=dtype,
+            layout=layout,
+            algorithm=algorithm,
+        )
+        content, _ = await self.request_bytes("models", body, format)
+        return parse(format, content)
+
+    async def schemes(self) -> list[dict[str, Any]]:
+        schemes: list[dict[str, Any]] = (await self._send("GET", "/v1/schemes")).json()["schemes"]
+        return schemes
+
+    async def scheme(self, name: str) -> dict[str, Any]:
+        scheme: dict[str, Any] = (await self._send("GET", f"/v1/schemes/{name}")).json()
+        return scheme
+
+    async def download(
+        self,
+        path: str | os.PathLike[str],
+        body: Mapping[str, Any],
+        *,
+        op: Op = "weights",
+        format: str = "npz",
+        progress: IO[str] | None = None,
+    ) -> int:
+        target = Path(path)
+        attempt = 0
+        while True:
+            try:
+                async with self._http.stream(
+                    "POST", f"/v1/{op}", json=dict(body), params={"format": format}
+                ) as response:
+                    delay = self._s.delay(attempt, response)
+                    if delay is None:
+                        if response.status_code >= 400:
+                            _check(response, await response.aread())
+                        bar = Progress(_total(response), progress)
+                        partial = target.with_name(target.name + ".part")
+                        try:
+                            with partial.open("wb") as out:
+                                async for chunk in response.aiter_bytes(CHUNK):
+                                    out.write(chunk)
+                                    bar.update(len(chunk))
+                            partial.replace(target)
+                        finally:
+                            partial.unlink(missing_ok=True)
+                            bar.close()
+                        return bar.done
+                    await response.aread()
+            except httpx.HTTPError as exc:
+                raise _unreachable(exc, self.url) from exc
+            await self._sleep(delay)
+            attempt += 1

@@ -1,0 +1,182 @@
+// Node's own runner against a live server: WEIGHTINIT_URL (e.g. http://127.0.0.1:8000).
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { describe, test } from "node:test";
+
+import {
+  WeightinitError,
+  createClient,
+  encodeSeed,
+  jsonTensors,
+  modelSafetensors,
+  parseNpy,
+  parseSafetensors,
+  tensorBytes,
+  weights,
+  weightsNpy,
+  weightsSafetensors,
+  type Tensor,
+  type WeightsRequest,
+} from "../src/index.js";
+
+const URL = process.env.WEIGHTINIT_URL;
+const live = { skip: URL ? false : "WEIGHTINIT_URL is not set (no live server)" };
+const client = createClient(URL ?? "http://127.0.0.1:9");
+
+const sha256 = (t: Tensor): string => createHash("sha256").update(tensorBytes(t)).digest("hex");
+
+const DENSE: WeightsRequest = {
+  layer: { kind: "dense", in_features: 7, out_features: 5 },
+  scheme: "he_uniform",
+  seed: 2024,
+};
+
+describe("offline parsers", () => {
+  test("parseNpy reads a v1 float32 header and data", () => {
+    const header = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }";
+    const padded = header.padEnd(128 - 10 - 1, " ") + "\n";
+    const bytes = new Uint8Array(10 + padded.length + 16);
+    bytes.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
+    new DataView(bytes.buffer).setUint16(8, padded.length, true);
+    bytes.set(new TextEncoder().encode(padded), 10);
+    new Float32Array(bytes.buffer, 10 + padded.length, 4).set([1, -2, 0.5, 3]);
+    const t = parseNpy(bytes.buffer);
+    assert.equal(t.dtype, "float32");
+    assert.deepEqual(t.shape, [2, 2]);
+    assert.deepEqual(Array.from(t.data as Float32Array), [1, -2, 0.5, 3]);
+  });
+
+  test("parseNpy refuses garbage", () => {
+    assert.throws(() => parseNpy(new Uint8Array(20).buffer), /bad magic/);
+  });
+
+  test("parseSafetensors reads names, dtypes and shapes", () => {
+    const header = JSON.stringify({
+      __metadata__: { x: "y" },
+      a: { dtype: "F64", shape: [2], data_offsets: [0, 16] },
+      b: { dtype: "BF16", shape: [1, 3], data_offsets: [16, 22] },
+    });
+    const h = new TextEncoder().encode(header);
+    const buf = new Uint8Array(8 + h.length + 22);
+    new DataView(buf.buffer).setBigUint64(0, BigInt(h.length), true);
+    buf.set(h, 8);
+    new DataView(buf.buffer).setFloat64(8 + h.length, 1.5, true);
+    new DataView(buf.buffer).setFloat64(8 + h.length + 8, -2.25, true);
+    new DataView(buf.buffer).setUint16(8 + h.length + 16, 0x3f80, true);
+    const out = parseSafetensors(buf.buffer);
+    assert.deepEqual(Object.keys(out).sort(), ["a", "b"]);
+    assert.deepEqual(Array.from(out.a!.data as Float64Array), [1.5, -2.25]);
+    assert.equal(out.b!.dtype, "bfloat16");
+    assert.ok(out.b!.data instanceof Uint16Array);
+    assert.equal(out.b!.data[0], 0x3f80);
+  });
+
+  test("encodeSeed sends big seeds as decimal strings", () => {
+    assert.equal(encodeSeed(42), 42);
+    assert.equal(encodeSeed(42n), 42);
+    assert.equal(encodeSeed(2n ** 64n - 1n), "18446744073709551615");
+    assert.equal(encodeSeed("9007199254740993"), "9007199254740993");
+    assert.throws(() => encodeSeed(2 ** 60), RangeError);
+  });
+});
+
+describe("live server", live, () => {
+  for (const dtype of ["float32", "float64"] as const) {
+    test(`JSON, npy and safetensors agree (${dtype}) with the server's sha256`, async () => {
+      const request: WeightsRequest = { ...DENSE, dtype };
+      const json = await weights(client, request);
+      const fromJson = jsonTensors(json);
+      const b64 = jsonTensors(await weights(client, request, { encoding: "base64" }));
+      const npy = await weightsNpy(client, request);
+      const st = await weightsSafetensors(client, request);
+
+      assert.deepEqual(Object.keys(st.value).sort(), ["bias", "weight"]);
+      assert.deepEqual(Object.keys(fromJson).sort(), ["bias", "weight"]);
+      for (const t of json.tensors) {
+        const a = fromJson[t.name]!;
+        const s = st.value[t.name]!;
+        assert.equal(a.dtype, dtype);
+        assert.equal(s.dtype, dtype);
+        assert.deepEqual(a.shape, t.shape);
+        assert.deepEqual(s.shape, t.shape);
+        assert.deepEqual(Array.from(a.data as Float32Array), Array.from(s.data as Float32Array));
+        assert.equal(sha256(a), t.sha256, `${t.name}: JSON numbers vs its sha256`);
+        assert.equal(sha256(b64[t.name]!), t.sha256, `${t.name}: JSON base64`);
+        assert.equal(sha256(s), t.sha256, `${t.name}: safetensors`);
+        assert.equal(st.sha256[t.name], t.sha256, `${t.name}: X-Weightinit-Sha256`);
+      }
+      assert.equal(npy.value.dtype, dtype);
+      assert.deepEqual(npy.value.shape, [5, 7]);
+      assert.equal(sha256(npy.value), json.tensors.find((t) => t.name === "weight")!.sha256);
+      assert.equal(npy.sha256.weight, sha256(npy.value));
+      const bias = await weightsNpy(client, request, { tensor: "bias" });
+      assert.equal(sha256(bias.value), st.sha256.bias);
+    });
+  }
+
+  test("float16 and bfloat16 come back as Uint16Array with the dtype named", async () => {
+    const f16 = await weightsNpy(client, { ...DENSE, dtype: "float16" });
+    assert.equal(f16.value.dtype, "float16");
+    assert.ok(f16.value.data instanceof Uint16Array);
+    assert.equal(sha256(f16.value), f16.sha256.weight);
+    const bf16 = await weightsSafetensors(client, { ...DENSE, dtype: "bfloat16" });
+    assert.equal(bf16.value.weight!.dtype, "bfloat16");
+    assert.ok(bf16.value.weight!.data instanceof Uint16Array);
+    assert.equal(sha256(bf16.value.weight!), bf16.sha256.weight);
+  });
+
+  test("models.safetensors names layers as asked", async () => {
+    const result = await modelSafetensors(client, {
+      seed: 8,
+      layers: [
+        { name: "enc", layer: { kind: "dense", in_features: 4, out_features: 3 } },
+        { name: "head", layer: { kind: "dense", in_features: 3, out_features: 2 } },
+      ],
+    });
+    assert.deepEqual(Object.keys(result.value).sort(), [
+      "enc.bias",
+      "enc.weight",
+      "head.bias",
+      "head.weight",
+    ]);
+    for (const [name, t] of Object.entries(result.value)) {
+      assert.equal(sha256(t), result.sha256[name], name);
+    }
+  });
+
+  test("a bad request gives a typed WeightinitError with field errors", async () => {
+    const bad = {
+      layer: { kind: "dense", in_features: 0, out_features: 3 },
+      scheme: "he_unifrom",
+      seed: 1,
+    } as unknown as WeightsRequest;
+    for (const call of [() => weights(client, bad), () => weightsNpy(client, bad)]) {
+      await assert.rejects(call, (err: unknown) => {
+        assert.ok(err instanceof WeightinitError);
+        assert.equal(err.status, 422);
+        assert.equal(typeof err.title, "string");
+        assert.ok(err.detail.includes("he_uniform"), err.detail);
+        const fields = err.errors.map((e) => e.field);
+        assert.ok(fields.includes("scheme"), fields.join());
+        assert.ok(fields.includes("layer.in_features"), fields.join());
+        assert.ok(err.errors.every((e) => e.message.length > 0));
+        assert.ok(err.requestId && err.requestId.length > 0);
+        return true;
+      });
+    }
+  });
+
+  test("seeds above 2**53 are sent as strings and work", async () => {
+    const big = 2n ** 64n - 1n;
+    const asBigint = await weightsSafetensors(client, { ...DENSE, seed: big });
+    const asString = await weightsSafetensors(client, { ...DENSE, seed: big.toString() });
+    assert.deepEqual(asBigint.sha256, asString.sha256);
+    assert.equal(sha256(asBigint.value.weight!), asBigint.sha256.weight);
+    // 2**53 + 1 is not a double: it must not collapse onto 2**53.
+    const a = await weightsNpy(client, { ...DENSE, seed: 2n ** 53n + 1n });
+    const b = await weightsNpy(client, { ...DENSE, seed: 2n ** 53n });
+    assert.notEqual(a.sha256.weight, b.sha256.weight);
+    const json = await weights(client, { ...DENSE, seed: "9007199254740993" });
+    assert.equal(json.tensors[0]!.sha256, a.sha256.weight);
+  });
+});

@@ -1,0 +1,172 @@
+"""The TypeScript SDK (clients/typescript) against a real uvicorn on 127.0.0.1.
+
+Bootstraps the npm packages (``npm ci``, only when node_modules is missing or the lock changed),
+compiles with ``tsc``, checks the committed generated types against ``openapi.json``, runs
+``node --test`` with ``WEIGHTINIT_URL`` pointing at a live server, and checks that the SDK's
+bytes hash to what the Python core computes. Skipped only when node or npm is not installed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from app.core.initialize import initialize_layer
+from app.encoders import sha256_hex
+
+ROOT = Path(__file__).resolve().parents[2]
+TS = ROOT / "clients" / "typescript"
+# Same stamp as the Makefile's: the sha256 of package.json + package-lock.json, inside
+# node_modules (so `npm ci` wiping node_modules also wipes the stamp).
+STAMP = TS / "node_modules" / ".weightinit-installed"
+STARTUP_TIMEOUT = 60.0
+NODE = shutil.which("node")
+NPM = shutil.which("npm")
+
+pytestmark = pytest.mark.skipif(
+    NODE is None or NPM is None, reason="node and npm are needed for the TypeScript SDK tests"
+)
+
+
+def _run(args: list[str], *, timeout: float = 300.0, env: dict[str, str] | None = None) -> str:
+    result = subprocess.run(
+        args, cwd=TS, capture_output=True, text=True, timeout=timeout, env=env, check=False
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, f"{' '.join(args)} exited {result.returncode}:\n{output}"
+    return output
+
+
+def _lock_digest() -> str:
+    digest = hashlib.sha256()
+    for name in ("package.json", "package-lock.json"):
+        digest.update((TS / name).read_bytes())
+    return digest.hexdigest() + "\n"
+
+
+def _bootstrap() -> None:
+    """``npm ci`` when node_modules is missing or the lock changed; then ``tsc``."""
+    assert NPM is not None
+    current = STAMP.read_text() if STAMP.is_file() else ""
+    if current != _lock_digest():
+        _run([NPM, "ci", "--no-audit", "--no-fund"])
+        STAMP.write_text(_lock_digest())
+    _run([NPM, "run", "build"])
+
+
+@pytest.fixture(scope="module")
+def sdk() -> Path:
+    _bootstrap()
+    return TS
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    """A uvicorn process serving app.main:app; its URL. Always terminated in teardown."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WEIGHTINIT_")}
+    command = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1"]
+    url = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(
+            [*command, "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+
+        def output() -> str:
+            log.seek(0)
+            return log.read().decode(errors="replace")
+
+        try:
+            deadline = time.monotonic() + STARTUP_TIMEOUT
+            while True:
+                if process.poll() is not None:
+                    pytest.fail(f"uvicorn exited with {process.returncode}:\n{output()}")
+                try:
+                    if httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    pytest.fail(f"uvicorn not healthy after {STARTUP_TIMEOUT}s:\n{output()}")
+                time.sleep(0.1)
+            yield url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+
+def _node_env(url: str) -> dict[str, str]:
+    return {**os.environ, "WEIGHTINIT_URL": url}
+
+
+def test_generated_types_match_openapi_json(sdk: Path) -> None:
+    assert NPM is not None
+    output = _run([NPM, "run", "check-generated"])
+    assert "in sync" in output
+
+
+def test_node_test_suite_passes_against_a_live_server(sdk: Path, server: str) -> None:
+    assert NODE is not None
+    output = _run([NODE, "--test", "dist/test/"], timeout=120.0, env=_node_env(server))
+    assert "# fail 0" in output, output
+    assert "# pass 0" not in output, output
+
+
+CONV = {"kind": "conv1d", "in_channels": 3, "out_channels": 4, "kernel_size": 5}
+DENSE = {"kind": "dense", "in_features": 7, "out_features": 5}
+CASES: list[dict[str, Any]] = [
+    {"layer": CONV, "scheme": "he_uniform", "seed": str(2**64 - 1), "dtype": "float32"},
+    {"layer": DENSE, "scheme": "glorot_normal", "seed": 7, "dtype": "float64"},
+    {"layer": DENSE, "scheme": "orthogonal", "seed": 3, "dtype": "float16"},
+    {"layer": DENSE, "scheme": "he_normal", "seed": str(2**53 + 1), "dtype": "bfloat16"},
+]
+
+
+@pytest.mark.parametrize("body", CASES, ids=[f"{c['dtype']}-{c['scheme']}" for c in CASES])
+def test_typescript_sdk_bytes_hash_like_the_python_core(
+    sdk: Path, server: str, body: dict[str, Any]
+) -> None:
+    assert NODE is not None
+    layer = dict(body["layer"])
+    kind = layer.pop("kind")
+    expected = {
+        name: sha256_hex(array)
+        for name, array in initialize_layer(
+            kind, layer, seed=int(body["seed"]), scheme=body["scheme"], dtype=body["dtype"]
+        ).items()
+    }
+    output = _run(
+        [NODE, "scripts/digest.mjs", json.dumps(body)], timeout=60.0, env=_node_env(server)
+    )
+    got = json.loads(output.strip().splitlines()[-1])
+    assert got["safetensors"] == expected
+    assert got["safetensors_header"] == expected
+    assert got["json_base64"] == expected
+    if body["dtype"] != "bfloat16":  # .npy has no bfloat16
+        assert got["npy"] == {"weight": expected["weight"]}
+    if body["dtype"] in ("float32", "float64"):  # JSON numbers round-trip exactly
+        assert got["json"] == expected
