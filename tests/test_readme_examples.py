@@ -1,4 +1,4 @@
-"""Every example in the README's "Use it from ..." sections runs against one live server.
+"""Every example in the README's HTTP API and "Use it from ..." sections runs on a live server.
 
 The README documents the service at ``http://127.0.0.1:8000``; each block runs with that URL
 replaced by a uvicorn started here on a free port, in its own temporary directory:
@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 DOC_URL = "http://127.0.0.1:8000"
 VENV_BIN = Path(sys.executable).parent
-SECTION = re.compile(r"^## (Use it from [^\n]*)\n(.*?)(?=^## |\Z)", re.S | re.M)
+SECTION = re.compile(r"^## (Use it from [^\n]*|The HTTP API)\n(.*?)(?=^## |\Z)", re.S | re.M)
 FENCE = re.compile(r"^```(sh|py|js)\n(.*?)^```", re.S | re.M)
 EXPECT = {"sh": "# -> ", "py": "# -> ", "js": "// -> "}
 
@@ -64,6 +64,7 @@ def test_the_readme_has_an_example_for_every_client() -> None:
         "Use it from Python",
         "Use it from TypeScript",
         "Use it from the command line",
+        "The HTTP API",
     }
     assert "## Scaling out" in README
     assert "(deploy/README.md)" in README.split("## Scaling out", 1)[1]
