@@ -13,8 +13,9 @@ import pytest
 
 from app.encoders import encode_npy
 from tests.api.conftest import expected_layer, load_safetensors
+from tests.live_server import clean_env
 
-from .conftest import ROOT, VENV_BIN, clean_env
+from .conftest import ROOT, VENV_BIN
 
 SCRIPT = VENV_BIN / "weightinit"
 SPEC = {

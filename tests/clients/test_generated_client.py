@@ -20,8 +20,9 @@ import pytest
 
 from app.encoders import encode_npy
 from tests.api.conftest import expected_layer
+from tests.live_server import clean_env
 
-from .conftest import ROOT, VENV_BIN, clean_env
+from .conftest import ROOT, VENV_BIN
 
 GENERATOR = VENV_BIN / "openapi-python-client"
 

@@ -23,8 +23,8 @@ from weightinit_client import Client
 
 from app.core.initialize import initialize_layer
 from app.encoders import sha256_hex
+from tests.live_server import clean_env
 
-from .conftest import clean_env
 from .test_cli import run as run_cli
 from .test_generated_client import generated  # noqa: F401  (the module-scoped fixture)
 from .test_typescript_sdk import NODE, TS, sdk  # noqa: F401

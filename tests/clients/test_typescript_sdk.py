@@ -12,27 +12,22 @@ import hashlib
 import json
 import os
 import shutil
-import socket
 import subprocess
-import sys
-import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from app.core.initialize import initialize_layer
 from app.encoders import sha256_hex
+from tests.live_server import serve
 
 ROOT = Path(__file__).resolve().parents[2]
 TS = ROOT / "clients" / "typescript"
 # Same stamp as the Makefile's: the sha256 of package.json + package-lock.json, inside
 # node_modules (so `npm ci` wiping node_modules also wipes the stamp).
 STAMP = TS / "node_modules" / ".weightinit-installed"
-STARTUP_TIMEOUT = 60.0
 NODE = shutil.which("node")
 NPM = shutil.which("npm")
 
@@ -73,50 +68,11 @@ def sdk() -> Path:
     return TS
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
     """A uvicorn process serving app.main:app; its URL. Always terminated in teardown."""
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WEIGHTINIT_")}
-    command = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1"]
-    url = f"http://127.0.0.1:{port}"
-    with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen(
-            [*command, "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-
-        def output() -> str:
-            log.seek(0)
-            return log.read().decode(errors="replace")
-
-        try:
-            deadline = time.monotonic() + STARTUP_TIMEOUT
-            while True:
-                if process.poll() is not None:
-                    pytest.fail(f"uvicorn exited with {process.returncode}:\n{output()}")
-                try:
-                    if httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    pytest.fail(f"uvicorn not healthy after {STARTUP_TIMEOUT}s:\n{output()}")
-                time.sleep(0.1)
-            yield url
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+    with serve() as url:
+        yield url
 
 
 def _node_env(url: str) -> dict[str, str]:
