@@ -218,25 +218,14 @@ def local_schemes() -> list[dict[str, Any]]:
 
 
 def _write_bytes(output: str, content: bytes, progress: IO[str]) -> None:
-    from weightinit_client import Progress
+    from weightinit_client import write_chunks
 
     if output == "-":
         sys.stdout.buffer.write(content)
         sys.stdout.buffer.flush()
         return
-    target = Path(output)
-    partial = target.with_name(target.name + ".part")
-    bar = Progress(len(content), progress)
-    try:
-        with partial.open("wb") as out:
-            for start in range(0, len(content), _CHUNK):
-                chunk = content[start : start + _CHUNK]
-                out.write(chunk)
-                bar.update(len(chunk))
-        partial.replace(target)
-    finally:
-        partial.unlink(missing_ok=True)
-        bar.close()
+    chunks = (content[start : start + _CHUNK] for start in range(0, len(content), _CHUNK))
+    write_chunks(Path(output), chunks, len(content), progress)
 
 
 def _produce(args: argparse.Namespace, op: str, body: dict[str, Any], fmt: str) -> None:

@@ -7,7 +7,7 @@
 """
 
 from ._core import DEFAULT_URL, Arrays, WeightinitError, parse, seed_value
-from .client import AsyncClient, Client, Progress, models_body, weights_body
+from .client import AsyncClient, Client, Progress, models_body, weights_body, write_chunks
 from .recipes import fill_from_shapes, shapes_to_layers, strip_names
 
 __all__ = [
@@ -24,4 +24,5 @@ __all__ = [
     "shapes_to_layers",
     "strip_names",
     "weights_body",
+    "write_chunks",
 ]

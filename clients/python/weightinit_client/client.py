@@ -7,7 +7,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Literal, Self
@@ -287,7 +287,9 @@ class Client:
                     if delay is None:
                         if response.status_code >= 400:
                             _check(response, response.read())
-                        return _write(target, response.iter_bytes(CHUNK), response, progress)
+                        return write_chunks(
+                            target, response.iter_bytes(CHUNK), _total(response), progress
+                        )
                     response.read()
             except httpx.HTTPError as exc:
                 raise _unreachable(exc, self.url) from exc
@@ -300,8 +302,12 @@ def _total(response: httpx.Response) -> int | None:
     return int(raw) if raw and raw.isdigit() else None
 
 
-def _write(target: Path, chunks: Any, response: httpx.Response, stream: IO[str] | None) -> int:
-    bar = Progress(_total(response), stream)
+def write_chunks(
+    target: Path, chunks: Iterable[bytes], total: int | None, stream: IO[str] | None = None
+) -> int:
+    """Write ``chunks`` to ``target`` atomically (via ``<target>.part``) with a progress bar
+    on ``stream`` when it is a terminal; the number of bytes written."""
+    bar = Progress(total, stream)
     partial = target.with_name(target.name + ".part")
     try:
         with partial.open("wb") as out:
