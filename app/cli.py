@@ -18,9 +18,9 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import IO, Any, NoReturn
+from typing import Any, NoReturn
 
 EXIT_REFUSED = 1
 EXIT_USAGE = 2
@@ -169,32 +169,26 @@ def _format_of(args: argparse.Namespace, formats: tuple[str, ...], default: str)
 # ---- local (in-process) ----------------------------------------------------------------------
 
 
-def local_bytes(op: str, body: dict[str, Any], fmt: str) -> bytes:
-    """The response body the service would send, computed in this process."""
+def local_chunks(op: str, body: dict[str, Any], fmt: str) -> tuple[Iterator[bytes], int | None]:
+    """The response body the service would send, produced in this process: its chunks and
+    size (validation, limits, planning and the pool are the service's own, app.jobs)."""
     from pydantic import ValidationError
 
-    from app.api.schemas import ModelRequest, WeightsRequest
-    from app.api.service import (
-        _generate,
-        check,
-        model_job,
-        render_binary,
-        render_json,
-        select,
-        weights_job,
-    )
-    from app.api.settings import Settings
     from app.core.errors import WeightInitError
+    from app.jobs.body import build_body, refuse_possible_overflow
+    from app.jobs.job import Selection, model_job, weights_job
+    from app.jobs.limits import Settings
+    from app.jobs.pool import GenerationPool
+    from app.jobs.requests import ModelRequest, WeightsRequest
 
     settings = Settings.from_env()
+    selection = Selection(fmt)
     try:
         if op == "weights":
-            job = weights_job(WeightsRequest.model_validate(body), settings)
+            job = weights_job(WeightsRequest.model_validate(body), settings, selection)
         else:
-            job = model_job(ModelRequest.model_validate(body), settings)
-        returned = select(job, None) if fmt == "npy" else job.plans
-        check(job, settings, returned, fmt)
-        arrays = _generate(job, returned)
+            job = model_job(ModelRequest.model_validate(body), settings, selection)
+        refuse_possible_overflow(job)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first.get("loc", ()))
@@ -202,14 +196,29 @@ def local_bytes(op: str, body: dict[str, Any], fmt: str) -> bytes:
         raise CliError(f"invalid request: {field}: {first.get('msg', '')}{more}") from None
     except WeightInitError as exc:
         raise CliError(f"invalid request: {exc}") from None
-    if fmt == "json":
-        return render_json(job, returned, arrays, "flat", "numbers")
-    return render_binary(fmt, job, returned, arrays)
+    response = build_body(job)
+    pool = GenerationPool(settings.threads)
+
+    def chunks() -> Iterator[bytes]:
+        try:
+            yield from pool.iterate(response.pieces())
+        except WeightInitError as exc:
+            raise CliError(f"invalid request: {exc}") from None
+        finally:
+            pool.shutdown()
+
+    return chunks(), response.size
+
+
+def local_bytes(op: str, body: dict[str, Any], fmt: str) -> bytes:
+    """The whole response body, computed in this process (see :func:`local_chunks`)."""
+    chunks, _ = local_chunks(op, body, fmt)
+    return b"".join(chunks)
 
 
 def local_schemes() -> list[dict[str, Any]]:
-    from app.api.routers.registry import scheme_out
     from app.core.schemes import SCHEMES
+    from app.jobs.registry import scheme_out
 
     return [scheme_out(s) for s in SCHEMES.values()]
 
@@ -217,27 +226,33 @@ def local_schemes() -> list[dict[str, Any]]:
 # ---- output ----------------------------------------------------------------------------------
 
 
-def _write_bytes(output: str, content: bytes, progress: IO[str]) -> None:
+def _write_chunks(output: str, chunks: Iterable[bytes], size: int | None) -> None:
     from weightinit_client import write_chunks
 
     if output == "-":
-        sys.stdout.buffer.write(content)
+        for chunk in chunks:
+            sys.stdout.buffer.write(chunk)
         sys.stdout.buffer.flush()
         return
-    chunks = (content[start : start + _CHUNK] for start in range(0, len(content), _CHUNK))
-    write_chunks(Path(output), chunks, len(content), progress)
+    write_chunks(Path(output), chunks, size, sys.stderr)
+
+
+def _write_bytes(output: str, content: bytes) -> None:
+    pieces = (content[start : start + _CHUNK] for start in range(0, len(content), _CHUNK))
+    _write_chunks(output, pieces, len(content))
 
 
 def _produce(args: argparse.Namespace, op: str, body: dict[str, Any], fmt: str) -> None:
     if args.local:
-        _write_bytes(args.output, local_bytes(op, body, fmt), sys.stderr)
+        chunks, size = local_chunks(op, body, fmt)
+        _write_chunks(args.output, chunks, size)
         return
     from weightinit_client import Client
 
     with Client(args.url, timeout=args.timeout) as client:
         if args.output == "-":
             content, _ = client.request_bytes("weights" if op == "weights" else "models", body, fmt)
-            _write_bytes("-", content, sys.stderr)
+            _write_bytes("-", content)
         else:
             client.download(
                 args.output, body, op="weights" if op == "weights" else "models", format=fmt

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
-import anyio
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.staticfiles import StaticFiles
@@ -14,8 +15,9 @@ from swagger_ui_bundle import swagger_ui_path
 from app import __version__
 from app.api import problems
 from app.api.middleware import RequestLimits
-from app.api.routers import health, models, registry, weights
+from app.api.routers import digests, health, models, registry, weights
 from app.api.settings import Settings
+from app.jobs.pool import GenerationPool
 
 DESCRIPTION = """Initialized neural-network weights as a service: a layer spec, a scheme and a
 seed in; the weights out as JSON, `.npy`, `.npz` or safetensors. The same request gives the
@@ -26,6 +28,7 @@ Errors are RFC 9457 `application/problem+json`."""
 TAGS = [
     {"name": "weights", "description": "One layer's tensors"},
     {"name": "models", "description": "Many named layers in one response"},
+    {"name": "digests", "description": "sha256 of tensors and blocks, without the tensors"},
     {"name": "registry", "description": "Schemes and gains"},
     {"name": "health", "description": "Liveness, readiness, index"},
 ]
@@ -34,7 +37,15 @@ TAGS = [
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application; settings default to the environment (WEIGHTINIT_*)."""
     settings = settings or Settings.from_env()
+    pool = GenerationPool(settings.threads)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        pool.shutdown()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="weightinit",
         version=__version__,
         description=DESCRIPTION,
@@ -43,10 +54,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
-    app.state.limiter = anyio.CapacityLimiter(settings.workers)
+    app.state.pool = pool
     problems.install(app)
     app.add_middleware(RequestLimits, max_body_bytes=settings.max_body_bytes)
-    for router in (weights.router, models.router, registry.router, health.router):
+    for router in (weights.router, models.router, digests.router, registry.router, health.router):
         app.include_router(router)
     app.mount("/docs-static", StaticFiles(directory=swagger_ui_path), name="docs-static")
 

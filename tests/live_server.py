@@ -38,6 +38,13 @@ def clean_env() -> dict[str, str]:
 @contextmanager
 def serve() -> Iterator[str]:
     """A uvicorn process on a free port; its URL. Always terminated on exit."""
+    with serve_process() as (url, _):
+        yield url
+
+
+@contextmanager
+def serve_process(env: dict[str, str] | None = None) -> Iterator[tuple[str, int]]:
+    """A uvicorn process (with ``env`` added to the clean environment); URL and pid."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1"]
@@ -45,7 +52,7 @@ def serve() -> Iterator[str]:
         process = subprocess.Popen(
             [*command, "--port", str(port)],
             cwd=ROOT,
-            env=clean_env(),
+            env={**clean_env(), **(env or {})},
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -67,7 +74,7 @@ def serve() -> Iterator[str]:
                 if time.monotonic() > deadline:
                     pytest.fail(f"uvicorn not healthy after {STARTUP_TIMEOUT}s:\n{output()}")
                 time.sleep(0.1)
-            yield url
+            yield url, process.pid
         finally:
             process.terminate()
             try:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import anyio
 from fastapi import Request
 
+from app.jobs.limits import Settings
+from app.jobs.pool import GenerationPool
+
 from .problems import ProblemError
-from .settings import Settings
 
 
 def settings_of(request: Request) -> Settings:
@@ -14,8 +15,8 @@ def settings_of(request: Request) -> Settings:
     return settings
 
 
-def limiter(request: Request) -> anyio.CapacityLimiter:
-    pool: anyio.CapacityLimiter = request.app.state.limiter
+def pool_of(request: Request) -> GenerationPool:
+    pool: GenerationPool = request.app.state.pool
     return pool
 
 

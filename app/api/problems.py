@@ -35,6 +35,7 @@ TITLES = {
     406: "Not acceptable",
     413: "Request too large",
     415: "Unsupported media type",
+    416: "Range not satisfiable",
     422: "Invalid request",
     500: "Internal error",
 }
@@ -45,6 +46,7 @@ SLUGS = {
     406: "not-acceptable",
     413: "too-large",
     415: "unsupported-media-type",
+    416: "range-not-satisfiable",
     422: "validation",
     500: "internal",
 }

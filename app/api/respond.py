@@ -1,17 +1,35 @@
-"""Shared response assembly: limits, generation on the pool, encoding, headers, ETags."""
+"""Shared response assembly: ETags, buffering or streaming a job's body, byte ranges.
+
+Which responses are built whole and which are streamed (README, "Streaming"):
+
+* a body of at most ``WEIGHTINIT_BUFFER_BYTES`` (default 8 MiB; for JSON, an estimate of
+  24 bytes per number) is generated whole on the pool before the first byte is sent. Any error
+  is then a clean problem+json, and binary bodies carry ``X-Weightinit-Sha256``
+  (``name=sha256,...`` of each tensor's bytes);
+* a larger body is streamed piece by piece (``Content-Length`` exact for binary formats,
+  chunked for JSON) with no sha256 header: POST /v1/weights/digests (or /v1/models/digests)
+  gives every digest without the download. Should generation fail after the first byte, the
+  connection is closed before ``Content-Length`` is reached, so no client can take a
+  truncated body for a whole one.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+import anyio
 from fastapi import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
-from .deps import limiter, settings_of
+from app.jobs.body import Body, build_body, json_size_estimate, refuse_possible_overflow
+from app.jobs.job import Job
+from app.jobs.pool import GenerationPool
+
+from .deps import pool_of, settings_of
 from .negotiation import MEDIA, OCTET
 from .problems import PROBLEM_JSON
+from .ranges import parse_range
 from .schemas import Problem, WeightsResponse
-from .service import Job, check, generate, render_binary, render_json, select, sha_header
 
 FORMATS_ALL = ("json", "npy", "npz", "safetensors")
 FORMATS_MODEL = ("json", "npz", "safetensors")
@@ -28,6 +46,7 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
         (406, "No acceptable format"),
         (413, "Over a limit"),
         (415, "Body is not JSON"),
+        (416, "Range not satisfiable"),
         (422, "Validation failed"),
     )
 }
@@ -53,8 +72,12 @@ def json_and_binary_responses(
     if get:
         return {
             **ok,
+            206: {
+                "description": "One byte range (Range: bytes=a-b, a- or -n) of a binary body, "
+                "with Content-Range; the media type is the 200 response's"
+            },
             304: {"description": "Not modified (a matching If-None-Match)"},
-            **problems(404, 406, 413, 422),
+            **problems(404, 406, 413, 416, 422),
         }
     return {**ok, **problems(400, 406, 413, 415, 422)}
 
@@ -75,37 +98,66 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
     return "*" in tags or etag in tags
 
 
-async def respond(
-    request: Request,
-    job: Job,
-    fmt: str,
-    tensor: str | None,
-    json_layout: str,
-    encoding: str,
-    *,
-    media: str,
-    get: bool = False,
-) -> Response:
-    settings = settings_of(request)
-    returned = select(job, tensor) if (fmt == "npy" or tensor is not None) else job.plans
-    variant = [
-        fmt,
-        tensor or "",
-        json_layout if fmt == "json" else "",
-        encoding if fmt == "json" else "",
-    ]
-    etag = job.etag(*variant)
+def _buffered(job: Job, body: Body, limit: int) -> bool:
+    size = json_size_estimate(job) if body.size is None else body.size
+    return size <= limit
+
+
+def _whole(pool: GenerationPool, body: Body) -> tuple[bytes, str]:
+    content = b"".join(pool.iterate(body.pieces()))
+    return content, body.sha_header(content) if body.size is not None else ""
+
+
+def _headers(job: Job, etag: str) -> dict[str, str]:
     headers = {"ETag": etag}
+    if job.fmt == "json":
+        return headers
+    output = job.outputs[0]
+    name = f"{output.name}.npy" if job.fmt == "npy" else _FILENAMES[job.fmt].format(op=job.op)
+    headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    headers["Accept-Ranges"] = "bytes"
+    if len(job.outputs) == 1 and output.partial:
+        headers["X-Weightinit-Full-Shape"] = ",".join(map(str, output.plan.shape))
+        headers["X-Weightinit-Slice"] = output.region.text()
+    return headers
+
+
+async def respond(
+    request: Request, job: Job, *, media: str, get: bool = False, head: bool = False
+) -> Response:
+    """The response to ``job``: 304, 206 (GET with Range), or 200 buffered or streamed."""
+    settings = settings_of(request)
+    pool = pool_of(request)
+    etag = job.etag()
     if get and etag_matches(request.headers.get("if-none-match"), etag):
-        return Response(status_code=304, headers=headers)
-    check(job, settings, returned, fmt)
-    arrays = await generate(job, returned, limiter(request))
-    if fmt == "json":
-        body = render_json(job, returned, arrays, json_layout, encoding)
-        return Response(body, media_type="application/json", headers=headers)
-    body = render_binary(fmt, job, returned, arrays)
-    op = "model" if job.canonical.get("op") == "model" else "weights"
-    filename = f"{returned[0].name}.npy" if fmt == "npy" else _FILENAMES[fmt].format(op=op)
-    headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    headers["X-Weightinit-Sha256"] = sha_header(returned, arrays)
-    return Response(body, media_type=media, headers=headers)
+        return Response(status_code=304, headers={"ETag": etag})
+    headers = _headers(job, etag)
+    body = build_body(job)
+    span = None
+    if get and body.size is not None:
+        if_range = request.headers.get("if-range")
+        if if_range is None or if_range.strip() == etag:
+            span = parse_range(request.headers.get("range"), body.size)
+    if span is not None:
+        assert body.size is not None
+        start, stop = span
+        headers["Content-Range"] = f"bytes {start}-{stop - 1}/{body.size}"
+        headers["Content-Length"] = str(stop - start)
+        if head:
+            return Response(status_code=206, headers=headers, media_type=media)
+        if stop - start > settings.buffer_bytes:
+            refuse_possible_overflow(job)
+        pieces = body.pieces(start, stop)
+        return StreamingResponse(pool.stream(pieces), 206, headers=headers, media_type=media)
+    if head:
+        headers["Content-Length"] = str(body.size)
+        return Response(status_code=200, headers=headers, media_type=media)
+    if _buffered(job, body, settings.buffer_bytes):
+        content, sha = await anyio.to_thread.run_sync(_whole, pool, body)
+        if sha:
+            headers["X-Weightinit-Sha256"] = sha
+        return Response(content, media_type=media, headers=headers)
+    refuse_possible_overflow(job)
+    if body.size is not None:
+        headers["Content-Length"] = str(body.size)
+    return StreamingResponse(pool.stream(body.pieces()), headers=headers, media_type=media)

@@ -1,302 +1,21 @@
-"""Request and response models: the public contract, rendered into openapi.json.
-
-Fields mirror torch's argument names. Unknown fields are rejected (``extra="forbid"``);
-integers and booleans are strict (``"12"`` or ``1.0`` for an integer is a 422). Semantics that
-need the core (groups dividing channels, scheme parameters, fans) are validated by the core,
-whose typed errors become 422s naming the field.
-"""
+"""Response models and query enums of the HTTP API (request models: app.jobs.requests)."""
 
 from __future__ import annotations
 
-import re
-from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    StrictBool,
-    StrictInt,
-    WrapValidator,
-    field_validator,
-)
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, Field
 
-from app.core.errors import nearest_name
-from app.core.schemes import all_names
-from app.core.streams import MAX_SEED
 from app.core.types import Algorithm, DType, Layout
-
-PositiveInt = Annotated[StrictInt, Field(gt=0)]
-Dims = Annotated[list[PositiveInt], Field(min_length=0, max_length=8)]
-
-SchemeName = StrEnum("SchemeName", {name: name for name in all_names()})  # type: ignore[misc]
-SchemeName.__doc__ = "A scheme's canonical name or alias (GET /v1/schemes lists them)."
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-# ---- layers ---------------------------------------------------------------------------------
-
-
-class DenseLayer(Strict):
-    """torch.nn.Linear / keras Dense / flax Dense."""
-
-    kind: Literal["dense"]
-    in_features: PositiveInt
-    out_features: PositiveInt
-    bias: StrictBool = True
-
-
-class _Conv(Strict):
-    in_channels: PositiveInt
-    out_channels: PositiveInt
-    kernel_size: PositiveInt | Annotated[list[PositiveInt], Field(min_length=1, max_length=3)]
-    groups: PositiveInt = 1
-    bias: StrictBool = True
-
-
-class Conv1dLayer(_Conv):
-    kind: Literal["conv1d"]
-
-
-class Conv2dLayer(_Conv):
-    kind: Literal["conv2d"]
-
-
-class Conv3dLayer(_Conv):
-    kind: Literal["conv3d"]
-
-
-class ConvTranspose1dLayer(_Conv):
-    kind: Literal["conv_transpose1d"]
-
-
-class ConvTranspose2dLayer(_Conv):
-    kind: Literal["conv_transpose2d"]
-
-
-class ConvTranspose3dLayer(_Conv):
-    kind: Literal["conv_transpose3d"]
-
-
-class EmbeddingLayer(Strict):
-    kind: Literal["embedding"]
-    num_embeddings: PositiveInt
-    embedding_dim: PositiveInt
-    padding_idx: StrictInt | None = None
-
-
-class _Recurrent(Strict):
-    input_size: PositiveInt
-    hidden_size: PositiveInt
-    num_layers: PositiveInt = 1
-    bias: StrictBool = True
-    bidirectional: StrictBool = False
-
-
-class RnnLayer(_Recurrent):
-    kind: Literal["rnn"]
-
-
-class LstmLayer(_Recurrent):
-    kind: Literal["lstm"]
-
-
-class GruLayer(_Recurrent):
-    kind: Literal["gru"]
-
-
-class LayerNormLayer(Strict):
-    kind: Literal["layer_norm"]
-    normalized_shape: PositiveInt | Annotated[list[PositiveInt], Field(min_length=1, max_length=8)]
-    elementwise_affine: StrictBool = True
-    bias: StrictBool = True
-
-
-class BatchNormLayer(Strict):
-    kind: Literal["batch_norm"]
-    num_features: PositiveInt
-    affine: StrictBool = True
-    track_running_stats: StrictBool = True
-
-
-Axes = StrictInt | Annotated[list[StrictInt], Field(min_length=1, max_length=8)]
-Fan = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-
-
-class TensorLayer(Strict):
-    """A raw tensor named ``weight``: fans from the layout's rule, explicit axes, or values."""
-
-    kind: Literal["tensor"]
-    shape: Dims
-    in_axes: Axes | None = None
-    out_axes: Axes | None = None
-    batch_axes: Axes | None = None
-    fan_in: Fan | None = None
-    fan_out: Fan | None = None
-
-
-Layer = Annotated[
-    DenseLayer
-    | Conv1dLayer
-    | Conv2dLayer
-    | Conv3dLayer
-    | ConvTranspose1dLayer
-    | ConvTranspose2dLayer
-    | ConvTranspose3dLayer
-    | EmbeddingLayer
-    | RnnLayer
-    | LstmLayer
-    | GruLayer
-    | LayerNormLayer
-    | BatchNormLayer
-    | TensorLayer,
-    Field(discriminator="kind"),
-]
-
-
-def layer_fields(layer: BaseModel) -> tuple[str, dict[str, Any]]:
-    """(kind, fields) for the core's make_layer, without unset optional fields."""
-    data = layer.model_dump(exclude_none=True)
-    return str(data.pop("kind")), data
-
-
-# ---- schemes and seeds -------------------------------------------------------------------------
-
-
-class SchemeObject(BaseModel):
-    """A scheme with parameters: ``{"name": "he_normal", "mode": "fan_out"}``."""
-
-    model_config = ConfigDict(extra="allow")
-    name: SchemeName
-
-
-def _scheme(value: object, handler: Any) -> object:
-    if value is None:
-        return None
-    name = (
-        value if isinstance(value, str) else value.get("name") if isinstance(value, dict) else None
-    )
-    if not isinstance(value, str | dict):
-        raise PydanticCustomError(
-            "scheme_type", "a scheme is a name or an object with 'name' and its parameters"
-        )
-    if not isinstance(name, str):
-        raise PydanticCustomError("scheme_name", "the scheme object needs a string 'name'")
-    names = all_names()
-    if name not in names:
-        hint = nearest_name(name, names)
-        raise PydanticCustomError(
-            "unknown_scheme",
-            "Unknown scheme '{name}'.{hint} GET /v1/schemes lists the {count} valid names.",
-            {"name": name, "hint": f" Did you mean {hint!r}?" if hint else "", "count": len(names)},
-        )
-    return handler(value)
-
-
-SchemeSpec = Annotated[SchemeName | SchemeObject | None, WrapValidator(_scheme)]
-
-
-def scheme_parts(spec: object) -> tuple[str, dict[str, Any]] | None:
-    """(name, params) of a validated scheme spec."""
-    if spec is None:
-        return None
-    if isinstance(spec, SchemeObject):
-        return str(spec.name.value), dict(spec.model_extra or {})
-    return str(getattr(spec, "value", spec)), {}
-
-
-_SEED_TEXT = re.compile(r"^[0-9]{1,20}$")
-Seed = Annotated[
-    Annotated[StrictInt, Field(ge=0, le=MAX_SEED)]
-    | Annotated[str, Field(pattern=r"^[0-9]{1,20}$")],
-    Field(
-        description="0..2**64-1, as a JSON integer or a decimal string (JavaScript clients "
-        "cannot send integers above 2**53 exactly).",
-        examples=[42, "18446744073709551615"],
-    ),
-]
-
-
-def parse_seed(value: int | str) -> int:
-    seed = int(value) if isinstance(value, str) else value
-    if not 0 <= seed <= MAX_SEED:
-        raise ValueError(f"seed must be between 0 and {MAX_SEED}")
-    return seed
-
-
-class _Common(Strict):
-    seed: Seed
-    dtype: DType = DType.FLOAT32
-    layout: Layout = Layout.TORCH
-    algorithm: Algorithm = Algorithm.BLOCKS_V1
-
-    @field_validator("seed")
-    @classmethod
-    def _seed_in_range(cls, value: int | str) -> int | str:
-        parse_seed(value)
-        return value
-
-
-class WeightsRequest(_Common):
-    """One layer's tensors."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "layer": {"kind": "dense", "in_features": 784, "out_features": 256},
-                    "scheme": "he_normal",
-                    "bias_scheme": "zeros",
-                    "seed": 42,
-                }
-            ]
-        },
-    )
-    layer: Layer
-    scheme: SchemeSpec = None
-    bias_scheme: SchemeSpec = None
-
-
-class ModelLayer(Strict):
-    name: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.\-/]+$")]
-    layer: Layer
-    scheme: SchemeSpec = None
-    bias_scheme: SchemeSpec = None
-
-
-class Mlp(Strict):
-    """The textbook multi-layer perceptron: W_l (n_l, n_{l-1}) and b_l (n_l, 1)."""
-
-    sizes: Annotated[list[PositiveInt], Field(min_length=2, max_length=1001)]
-
-
-class ModelRequest(_Common):
-    """Many named layers (``layers``) or the ``mlp`` shorthand; exactly one of the two."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "mlp": {"sizes": [784, 256, 10]},
-                    "scheme": "he",
-                    "bias_scheme": "zeros",
-                    "seed": 3,
-                }
-            ]
-        },
-    )
-    layers: list[ModelLayer] | None = None
-    mlp: Mlp | None = None
-    scheme: SchemeSpec = None
-    bias_scheme: SchemeSpec = None
-
+from app.jobs.requests import (
+    ModelRequest,
+    WeightsRequest,
+    layer_fields,
+    parse_seed,
+    scheme_parts,
+)
+
+__all__ = ["ModelRequest", "WeightsRequest", "layer_fields", "parse_seed", "scheme_parts"]
 
 # ---- responses ----------------------------------------------------------------------------------
 
@@ -391,3 +110,29 @@ class Problem(BaseModel):
 FormatName = Literal["json", "npy", "npz", "safetensors"]
 JsonLayout = Literal["flat", "nested"]
 Encoding = Literal["numbers", "base64"]
+
+
+class TensorDigest(BaseModel):
+    name: str
+    shape: list[int] = Field(description="shape of the returned tensor (the slice or shard)")
+    full_shape: list[int] | None = Field(
+        default=None, description="the whole tensor's shape, when a slice or shard was asked for"
+    )
+    slice: str | None = Field(default=None, description="the region returned, 'a:b,c:d'")
+    dtype: OutDType
+    sha256: str = Field(description="of the little-endian C-order bytes (as in every response)")
+    block_elements: int | None = Field(
+        default=None, description="elements per block digest (65536); the last may be shorter"
+    )
+    blocks: list[str] | None = Field(
+        default=None,
+        description="sha256 of each consecutive run of block_elements elements of those bytes",
+    )
+
+
+class DigestsResponse(BaseModel):
+    seed: int
+    dtype: DType
+    layout: Layout
+    algorithm: Algorithm
+    tensors: list[TensorDigest]

@@ -88,7 +88,7 @@ def _block_length(numel: int, index: int) -> int:
     return min(BLOCK_SIZE, numel - index * BLOCK_SIZE)
 
 
-def _elementwise_range(
+def elementwise_range(
     plan: TensorPlan, law: ElementwiseLaw, seed: int, start: int, stop: int, threads: int
 ) -> NDArray[np.floating[Any]]:
     working = working_dtype(plan.dtype)
@@ -116,7 +116,7 @@ def _gaussian_matrix(
 ) -> NDArray[np.float64]:
     """A float64 N(0, 1) (rows, cols) matrix from the tensor's own block streams."""
     plan = TensorPlan(name, (rows, cols), DType.FLOAT64, NormalLaw(0.0, 1.0))
-    flat = _elementwise_range(plan, NormalLaw(0.0, 1.0), seed, 0, rows * cols, threads)
+    flat = elementwise_range(plan, NormalLaw(0.0, 1.0), seed, 0, rows * cols, threads)
     return np.asarray(flat, dtype=np.float64).reshape(rows, cols)
 
 
@@ -148,7 +148,7 @@ def _whole_matrix(plan: TensorPlan, law: Law, seed: int, threads: int) -> NDArra
         return out
     if isinstance(law, SparseLaw):
         rows, cols = plan.shape
-        values = _elementwise_range(
+        values = elementwise_range(
             plan, NormalLaw(0.0, law.value_std), seed, 0, plan.numel, threads
         ).reshape(rows, cols)
         k = law.zeros_per_column
@@ -224,31 +224,11 @@ def _values(plan: TensorPlan, seed: int, threads: int) -> NDArray[Any]:
             values = _whole_matrix(plan, law, seed, threads)
         else:
             assert isinstance(law, ElementwiseLaw)
-            flat = _elementwise_range(plan, law, seed, 0, plan.numel, threads)
+            flat = elementwise_range(plan, law, seed, 0, plan.numel, threads)
             values = flat.reshape(plan.shape)
     if plan.zero_row is not None:
         values[plan.zero_row] = 0
     return values
-
-
-def generate_flat_range(
-    plan: TensorPlan, seed: int, start: int, stop: int, *, threads: int = 1
-) -> NDArray[np.generic]:
-    """Elements [start, stop) of the flat (row-major) tensor, without producing the prefix.
-
-    Element-wise laws produce only the blocks covering the range; whole-matrix and
-    deterministic laws are built whole and sliced.
-    """
-    check_seed(seed)
-    check_size(plan)
-    if not 0 <= start <= stop <= plan.numel:
-        raise ValueError(f"range [{start}, {stop}) is outside 0..{plan.numel}")
-    law = plan.law
-    if isinstance(law, ElementwiseLaw) and not isinstance(law, ConstantLaw):
-        if start == stop:
-            return cast_output(np.empty(0, dtype=working_dtype(plan.dtype)), plan.dtype)
-        return cast_output(_elementwise_range(plan, law, seed, start, stop, threads), plan.dtype)
-    return generate_tensor(plan, seed, threads=threads).reshape(-1)[start:stop]
 
 
 def generate_all(

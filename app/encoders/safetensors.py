@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import struct
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -40,6 +41,53 @@ def _checked_metadata(metadata: Mapping[str, str]) -> dict[str, str]:
     return {key: metadata[key] for key in sorted(metadata)}
 
 
+@dataclass(frozen=True)
+class SafetensorsEntry:
+    """One tensor's header fields: name, dtype code (``"F32"``...), shape, byte size."""
+
+    name: str
+    code: str
+    shape: tuple[int, ...]
+    nbytes: int
+
+
+def data_order(entries: list[SafetensorsEntry]) -> list[SafetensorsEntry]:
+    """The reference writer's order of header entries and data: by dtype, then by name."""
+    names = [entry.name for entry in entries]
+    if len(set(names)) != len(names):
+        raise ValueError("tensor names must be unique")
+    for name in names:
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"tensor names must be non-empty strings, not {name!r}")
+        if name == METADATA_KEY:
+            raise ValueError(f"{METADATA_KEY!r} is reserved for the metadata")
+    return sorted(entries, key=lambda e: (_DTYPE_ORDER[e.code], e.name))
+
+
+def safetensors_header(
+    entries: list[SafetensorsEntry], metadata: Mapping[str, str] | None = None
+) -> bytes:
+    """The 8-byte length and the padded JSON header; the data follows in ``data_order``.
+
+    Depends only on names, dtypes and shapes, so a body can be sent before any value exists.
+    """
+    header: dict[str, Any] = {}
+    if metadata is not None:
+        header[METADATA_KEY] = _checked_metadata(metadata)
+    offset = 0
+    for entry in data_order(entries):
+        header[entry.name] = {
+            "dtype": entry.code,
+            "shape": list(entry.shape),
+            "data_offsets": [offset, offset + entry.nbytes],
+        }
+        offset += entry.nbytes
+    text = json.dumps(header, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    encoded = text.encode("utf-8")
+    encoded += b" " * (-len(encoded) % 8)
+    return struct.pack("<Q", len(encoded)) + encoded
+
+
 def encode_safetensors(
     arrays: Mapping[str, NDArray[Any]], metadata: Mapping[str, str] | None = None
 ) -> bytes:
@@ -50,34 +98,12 @@ def encode_safetensors(
     :class:`~app.core.errors.InvalidParameterError` (``field="dtype"``) for a dtype other
     than float32, float64, float16, bfloat16 or int64.
     """
-    items = [(name, np.asarray(array)) for name, array in arrays.items()]
-    names = [name for name, _ in items]
-    if len(set(names)) != len(names):
-        raise ValueError("tensor names must be unique")
-    for name in names:
-        if not isinstance(name, str) or not name:
-            raise ValueError(f"tensor names must be non-empty strings, not {name!r}")
-        if name == METADATA_KEY:
-            raise ValueError(f"{METADATA_KEY!r} is reserved for the metadata")
-    codes = {name: dtype_info(array).safetensors for name, array in items}
-    items.sort(key=lambda item: (_DTYPE_ORDER[codes[item[0]]], item[0]))
-
-    header: dict[str, Any] = {}
-    if metadata is not None:
-        header[METADATA_KEY] = _checked_metadata(metadata)
-    chunks: list[memoryview] = []
-    offset = 0
-    for name, array in items:
-        data = raw_bytes(array)
-        header[name] = {
-            "dtype": codes[name],
-            "shape": [int(d) for d in array.shape],
-            "data_offsets": [offset, offset + data.nbytes],
-        }
-        chunks.append(data)
-        offset += data.nbytes
-
-    text = json.dumps(header, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    encoded = text.encode("utf-8")
-    encoded += b" " * (-len(encoded) % 8)
-    return b"".join((struct.pack("<Q", len(encoded)), encoded, *chunks))
+    data = {name: raw_bytes(np.asarray(array)) for name, array in arrays.items()}
+    entries = [
+        SafetensorsEntry(
+            name, dtype_info(np.asarray(a)).safetensors, tuple(np.shape(a)), data[name].nbytes
+        )
+        for name, a in arrays.items()
+    ]
+    header = safetensors_header(entries, metadata)
+    return b"".join((header, *(data[e.name] for e in data_order(entries))))

@@ -106,10 +106,12 @@ TABLE: list[Bad] = [
         fields=("layer.kernel_size",)),
     Bad("huge-dims-over-int64", 413, w(layer=dense(in_features=10**30)),
         limit="WEIGHTINIT_MAX_ELEMENTS"),
-    Bad("huge-dims", 413, w(layer=dense(in_features=1 << 20, out_features=1 << 20)),
+    Bad("huge-dims", 413, w(layer=dense(in_features=1 << 21, out_features=1 << 20)),
         limit="WEIGHTINIT_MAX_ELEMENTS"),
     Bad("huge-dims-get", 413, method="GET", path=GET_W,
-        params={"shape": "100000,100000", "seed": "1"}, limit="WEIGHTINIT_MAX_ELEMENTS"),
+        params={"shape": "10000000,1000000", "seed": "1"}, limit="WEIGHTINIT_MAX_ELEMENTS"),
+    Bad("huge-json-get", 413, method="GET", path=GET_W,
+        params={"shape": "100000,100000", "seed": "1"}, limit="WEIGHTINIT_MAX_JSON_ELEMENTS"),
     Bad("get-shape-zero", 422, method="GET", path=GET_W, params={"shape": "4,0", "seed": "1"},
         fields=("layer.shape[1]",)),
     Bad("get-shape-not-numbers", 422, method="GET", path=GET_W,
@@ -464,4 +466,9 @@ def test_huge_num_layers_is_refused_by_the_limits_without_exhausting_memory() ->
         child.stdout[-2000:],
         child.stderr[-2000:],
     )
-    assert answers == [[413, "WEIGHTINIT_MAX_ELEMENTS"]] * len(HUGE_NUM_LAYERS)
+    # the element count or the stack depth, whichever is checked over first
+    assert answers == [
+        [413, "WEIGHTINIT_MAX_ELEMENTS"],
+        [413, "WEIGHTINIT_MAX_LAYERS"],
+        [413, "WEIGHTINIT_MAX_LAYERS"],
+    ]

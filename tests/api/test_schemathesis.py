@@ -40,7 +40,7 @@ APP = create_app(
         max_json_elements=1 << 12,
         max_matrix_elements=1 << 12,
         max_layers=16,
-        workers=2,
+        threads=2,
     )
 )
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP)

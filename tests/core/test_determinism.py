@@ -10,9 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.core.generate import TensorPlan, generate_flat_range, generate_tensor
+from app.core.generate import TensorPlan, generate_tensor
 from app.core.layers import make_layer
 from app.core.planning import plan_layer
+from app.core.reading import read_range
 from app.core.schemes import resolve_scheme
 from app.core.streams import BLOCK_SIZE, name_key
 from app.core.types import DType, Layout
@@ -70,13 +71,13 @@ def test_block_ranges_stitch_into_the_whole_tensor(
     p = plan(scheme, **params)
     whole = generate_tensor(p, 5).reshape(-1)
     edges = sorted({0, p.numel, *cuts})
-    parts = [generate_flat_range(p, 5, a, b) for a, b in itertools.pairwise(edges)]
+    parts = [read_range(p, 5, a, b) for a, b in itertools.pairwise(edges)]
     assert np.concatenate(parts).tobytes() == whole.tobytes()
 
 
 def test_a_range_does_not_produce_its_prefix() -> None:
     p = plan("normal", (BLOCK_SIZE * 4,))
-    tail = generate_flat_range(p, 1, 3 * BLOCK_SIZE + 10, 3 * BLOCK_SIZE + 20)
+    tail = read_range(p, 1, 3 * BLOCK_SIZE + 10, 3 * BLOCK_SIZE + 20)
     assert (
         tail.tobytes() == generate_tensor(p, 1)[3 * BLOCK_SIZE + 10 : 3 * BLOCK_SIZE + 20].tobytes()
     )

@@ -18,11 +18,12 @@ def project_version() -> str:
 
 
 def settings_env_names() -> set[str]:
-    """The WEIGHTINIT_* variables the app reads (app/api/settings.py), by reading its source."""
-    source = (ROOT / "app" / "api" / "settings.py").read_text()
+    """The WEIGHTINIT_* variables the app reads (app/jobs/limits.py), by reading its source;
+    the deprecated WEIGHTINIT_WORKERS (read only when WEIGHTINIT_THREADS is unset) excluded."""
+    source = (ROOT / "app" / "jobs" / "limits.py").read_text()
     names = set(re.findall(r"""_int_env\(\s*["'](WEIGHTINIT_[A-Z0-9_]+)["']""", source))
-    assert names, "no WEIGHTINIT_* variables found in app/api/settings.py"
-    return names
+    assert names, "no WEIGHTINIT_* variables found in app/jobs/limits.py"
+    return names - {"WEIGHTINIT_WORKERS"}
 
 
 _SUFFIX = {

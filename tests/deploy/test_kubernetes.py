@@ -165,7 +165,7 @@ def test_env_sets_every_weightinit_limit_and_workers_equal_the_cpu_limit() -> No
     env = {e["name"]: e for e in container["env"]}
     assert {n for n in env if n.startswith("WEIGHTINIT_")} == settings_env_names()
     cpu_limit = quantity(container["resources"]["limits"]["cpu"])
-    workers = env.pop("WEIGHTINIT_WORKERS")
+    workers = env.pop("WEIGHTINIT_THREADS")
     if "valueFrom" in workers:
         # Kubernetes fills it in from the limit itself: whole cores, rounded up
         ref = workers["valueFrom"]["resourceFieldRef"]

@@ -7,11 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
+from app.jobs.job import Selection, model_job
+
 from ..deps import json_body, settings_of
 from ..negotiation import MEDIA, OCTET, choose, require_octet
 from ..respond import BINARY_RESPONSES, FORMATS_MODEL, json_and_binary_responses, respond
 from ..schemas import Encoding, JsonLayout, ModelRequest
-from ..service import model_job
 
 router = APIRouter(prefix="/v1", tags=["models"])
 
@@ -38,15 +39,15 @@ async def generate_model(
     encoding: Annotated[Encoding, Query()] = "numbers",
 ) -> Response:
     fmt = choose(format, request.headers.get("accept"), allowed=FORMATS_MODEL, octet="safetensors")
-    job = model_job(body, settings_of(request))
-    return await respond(request, job, fmt, None, json_layout, encoding, media=MEDIA[fmt])
+    job = model_job(body, settings_of(request), Selection(fmt, None, json_layout, encoding))
+    return await respond(request, job, media=MEDIA[fmt])
 
 
-def _binary_route(fmt: str) -> Any:
+def _binary_route(fmt: Any) -> Any:
     async def route(request: Request, body: ModelRequest) -> Response:
         require_octet(request.headers.get("accept"))
-        job = model_job(body, settings_of(request))
-        return await respond(request, job, fmt, None, "flat", "numbers", media=OCTET)
+        job = model_job(body, settings_of(request), Selection(fmt))
+        return await respond(request, job, media=OCTET)
 
     return route
 

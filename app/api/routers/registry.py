@@ -11,41 +11,14 @@ from starlette.responses import Response
 
 from app.core.errors import UnknownNameError
 from app.core.gains import gain_table
-from app.core.schemes import ALIASES, SCHEMES, Scheme, all_names
+from app.core.schemes import ALIASES, SCHEMES, all_names
+from app.jobs.registry import scheme_out
 
 from ..problems import ProblemError
 from ..respond import PROBLEMS, etag_matches
 from ..schemas import GainList, SchemeList, SchemeOut
 
 router = APIRouter(prefix="/v1", tags=["registry"])
-
-
-def scheme_out(scheme: Scheme) -> dict[str, Any]:
-    return {
-        "name": scheme.name,
-        "aliases": list(scheme.aliases),
-        "summary": scheme.summary,
-        "formula": scheme.formula,
-        "reference": scheme.reference,
-        "framework": scheme.framework,
-        "uses_fans": scheme.uses_fans,
-        "random": scheme.random,
-        "params": [
-            {
-                "name": p.name,
-                "type": p.kind.value,
-                "default": None if p.required else p.default,
-                "required": p.required,
-                "description": p.description,
-                "minimum": p.minimum,
-                "maximum": p.maximum,
-                "exclusive_minimum": p.exclusive_minimum,
-                "exclusive_maximum": p.exclusive_maximum,
-                "choices": list(p.choices) or None,
-            }
-            for p in scheme.params
-        ],
-    }
 
 
 def _cached_json(request: Request, payload: Any) -> Response:

@@ -11,13 +11,20 @@ from starlette.responses import Response
 
 from app.core.errors import InvalidParameterError, UnknownNameError
 from app.core.schemes import ParamKind, all_names, get_scheme
+from app.jobs.job import Selection, weights_job
+from app.jobs.requests import SHARD_DESCRIPTION, SLICE_DESCRIPTION, Shard
 
 from ..deps import json_body, settings_of
 from ..negotiation import MEDIA, OCTET, choose, require_octet
 from ..problems import ProblemError
-from ..respond import BINARY_RESPONSES, FORMATS_ALL, json_and_binary_responses, respond
+from ..respond import (
+    BINARY_RESPONSES,
+    FORMATS_ALL,
+    json_and_binary_responses,
+    problems,
+    respond,
+)
 from ..schemas import Encoding, FormatName, JsonLayout, WeightsRequest
-from ..service import weights_job
 
 router = APIRouter(prefix="/v1", tags=["weights"])
 
@@ -49,15 +56,16 @@ async def generate_weights(
     encoding: EncodingQ = "numbers",
 ) -> Response:
     fmt = choose(format, request.headers.get("accept"), allowed=FORMATS_ALL, octet="npy")
-    job = weights_job(body, settings_of(request))
-    return await respond(request, job, fmt, tensor, json_layout, encoding, media=MEDIA[fmt])
+    selection = Selection(fmt, tensor, json_layout, encoding)
+    job = weights_job(body, settings_of(request), selection)
+    return await respond(request, job, media=MEDIA[fmt])
 
 
-def _binary_route(fmt: str) -> Any:
+def _binary_route(fmt: Any) -> Any:
     async def route(request: Request, body: WeightsRequest, tensor: TensorQ = None) -> Response:
         require_octet(request.headers.get("accept"))
-        job = weights_job(body, settings_of(request))
-        return await respond(request, job, fmt, tensor, "flat", "numbers", media=OCTET)
+        job = weights_job(body, settings_of(request), Selection(fmt, tensor))
+        return await respond(request, job, media=OCTET)
 
     return route
 
@@ -93,6 +101,8 @@ _RESERVED = {
     "tensor",
     "json_layout",
     "encoding",
+    "slice",
+    "shard",
 }
 
 
@@ -134,69 +144,147 @@ def _scheme_params(name: str, query: dict[str, str]) -> dict[str, object]:
     return params
 
 
+def _shard(text: str) -> Shard:
+    parts = _ints(text, "shard")
+    if len(parts) != 3:
+        raise InvalidParameterError(
+            f"shard must be DIM,INDEX,COUNT, e.g. shard=0,3,8; got {text!r}.", field="shard"
+        )
+    dim, index, count = parts
+    if count < 1 or not 0 <= index < count:
+        raise InvalidParameterError(
+            f"shard {text!r}: COUNT must be at least 1 and INDEX in 0..COUNT-1.", field="shard"
+        )
+    return Shard(dim=dim, index=index, count=count)
+
+
+def _shortcut_body(
+    scheme: str, query: dict[str, str], shape: str, fields: dict[str, Any]
+) -> WeightsRequest:
+    """The POST body a GET shortcut stands for (validated by the same model)."""
+    if scheme not in all_names():
+        raise ProblemError(404, str(UnknownNameError("scheme", scheme, all_names())))
+    layer: dict[str, Any] = {"kind": "tensor", "shape": _ints(shape, "shape")}
+    for key in ("fan_in", "fan_out"):
+        if fields[key] is not None:
+            layer[key] = fields[key]
+    for key in ("in_axes", "out_axes"):
+        if fields[key] is not None:
+            layer[key] = _ints(fields[key], key)
+    params = _scheme_params(scheme, query)
+    body: dict[str, Any] = {
+        "layer": layer,
+        "scheme": {"name": scheme, **params} if params else scheme,
+        "seed": fields["seed"],
+        "dtype": fields["dtype"],
+        "layout": fields["layout"],
+        "algorithm": fields["algorithm"],
+    }
+    if fields["slice"] is not None:
+        body["slice"] = fields["slice"]
+    if fields["shard"] is not None:
+        body["shard"] = _shard(fields["shard"]).model_dump()
+    try:
+        return WeightsRequest.model_validate(body)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors()) from None
+
+
+ShapeQ = Annotated[
+    str,
+    Query(pattern=r"^\s*$|^[0-9]+(,[0-9]+)*$", description="comma-separated dims, e.g. 256,784"),
+]
+SeedQ = Annotated[str, Query(pattern=r"^[0-9]{1,20}$", description="0..2**64-1")]
+DTypeQ = Annotated[str, Query(description="float32, float64, float16 or bfloat16")]
+LayoutNameQ = Annotated[str, Query(description="torch, keras or jax")]
+AlgorithmQ = Annotated[str, Query(description="blocks-v1 or numpy-legacy")]
+FanQ = Annotated[float | None, Query(gt=0)]
+AxesQ = Annotated[str | None, Query(pattern=r"^-?[0-9]+(,-?[0-9]+)*$")]
+SliceQ = Annotated[str | None, Query(max_length=400, description=SLICE_DESCRIPTION)]
+ShardQ = Annotated[
+    str | None,
+    Query(
+        pattern=r"^-?[0-9]+,[0-9]+,[0-9]+$",
+        description="DIM,INDEX,COUNT, e.g. 0,3,8. " + SHARD_DESCRIPTION,
+    ),
+]
+SchemePath = Annotated[str, Path(description="a scheme name or alias (GET /v1/schemes)")]
+SHORTCUT_DESCRIPTION = (
+    "Exactly POST /v1/weights with layer {kind: tensor, shape}. The scheme's own parameters "
+    "go in the query string too, e.g. `?shape=256,784&seed=1&gain=2`. Binary formats answer "
+    "`Range: bytes=a-b` (also `a-` and `-n`) with 206 and `Content-Range`, generating only "
+    "the blocks that cover the range; `slice` and `shard` cut the tensor itself."
+)
+
+
+async def _shortcut(
+    request: Request, scheme: str, shape: str, fields: dict[str, Any], *, head: bool
+) -> Response:
+    body = _shortcut_body(scheme, dict(request.query_params), shape, fields)
+    fmt = choose(fields["format"], request.headers.get("accept"), allowed=FORMATS_ALL, octet="npy")
+    selection = Selection(fmt, None, fields["json_layout"], fields["encoding"])
+    job = weights_job(body, settings_of(request), selection)
+    return await respond(request, job, media=MEDIA[fmt], get=True, head=head)
+
+
 @router.get(
     "/weights/{scheme}",
     operation_id="getWeights",
     summary="curl shortcut: one raw tensor named 'weight'",
-    description="Exactly POST /v1/weights with layer {kind: tensor, shape}. The scheme's own "
-    "parameters go in the query string too, e.g. `?shape=256,784&seed=1&gain=2`.",
+    description=SHORTCUT_DESCRIPTION,
     responses=json_and_binary_responses(FORMATS_ALL, get=True),
 )
 async def get_weights(
     request: Request,
-    scheme: Annotated[str, Path(description="a scheme name or alias (GET /v1/schemes)")],
-    shape: Annotated[
-        str,
-        Query(
-            pattern=r"^\s*$|^[0-9]+(,[0-9]+)*$", description="comma-separated dims, e.g. 256,784"
-        ),
-    ],
-    seed: Annotated[str, Query(pattern=r"^[0-9]{1,20}$", description="0..2**64-1")],
-    dtype: Annotated[str, Query(description="float32, float64, float16 or bfloat16")] = "float32",
-    layout: Annotated[str, Query(description="torch, keras or jax")] = "torch",
-    algorithm: Annotated[str, Query(description="blocks-v1 or numpy-legacy")] = "blocks-v1",
-    fan_in: Annotated[float | None, Query(gt=0)] = None,
-    fan_out: Annotated[float | None, Query(gt=0)] = None,
-    in_axes: Annotated[str | None, Query(pattern=r"^-?[0-9]+(,-?[0-9]+)*$")] = None,
-    out_axes: Annotated[str | None, Query(pattern=r"^-?[0-9]+(,-?[0-9]+)*$")] = None,
+    scheme: SchemePath,
+    shape: ShapeQ,
+    seed: SeedQ,
+    dtype: DTypeQ = "float32",
+    layout: LayoutNameQ = "torch",
+    algorithm: AlgorithmQ = "blocks-v1",
+    fan_in: FanQ = None,
+    fan_out: FanQ = None,
+    in_axes: AxesQ = None,
+    out_axes: AxesQ = None,
+    slice: SliceQ = None,
+    shard: ShardQ = None,
     format: FormatQ = None,
     json_layout: LayoutQ = "flat",
     encoding: EncodingQ = "numbers",
 ) -> Response:
-    if scheme not in all_names():
-        raise ProblemError(404, str(UnknownNameError("scheme", scheme, all_names())))
-    query = dict(request.query_params)
-    layer: dict[str, Any] = {"kind": "tensor", "shape": _ints(shape, "shape")}
-    if fan_in is not None:
-        layer["fan_in"] = fan_in
-    if fan_out is not None:
-        layer["fan_out"] = fan_out
-    if in_axes is not None:
-        layer["in_axes"] = _ints(in_axes, "in_axes")
-    if out_axes is not None:
-        layer["out_axes"] = _ints(out_axes, "out_axes")
-    params = _scheme_params(scheme, query)
-    try:
-        body = WeightsRequest.model_validate(
-            {
-                "layer": layer,
-                "scheme": {"name": scheme, **params} if params else scheme,
-                "seed": seed,
-                "dtype": dtype,
-                "layout": layout,
-                "algorithm": algorithm,
-            }
-        )
-    except ValidationError as exc:
-        raise RequestValidationError(exc.errors()) from None
-    fmt = choose(format, request.headers.get("accept"), allowed=FORMATS_ALL, octet="npy")
-    return await respond(
-        request,
-        weights_job(body, settings_of(request)),
-        fmt,
-        None,
-        json_layout,
-        encoding,
-        media=MEDIA[fmt],
-        get=True,
-    )
+    fields = dict(locals())
+    return await _shortcut(request, scheme, shape, fields, head=False)
+
+
+@router.head(
+    "/weights/{scheme}",
+    operation_id="headWeights",
+    summary="The GET shortcut's headers only (Content-Length, ETag, Content-Range)",
+    responses={
+        200: {"description": "The headers of the GET response"},
+        206: {"description": "The headers of the GET response to this Range"},
+        304: {"description": "Not modified (a matching If-None-Match)"},
+        **problems(404, 406, 413, 416, 422),
+    },
+    response_class=Response,
+)
+async def head_weights(
+    request: Request,
+    scheme: SchemePath,
+    shape: ShapeQ,
+    seed: SeedQ,
+    dtype: DTypeQ = "float32",
+    layout: LayoutNameQ = "torch",
+    algorithm: AlgorithmQ = "blocks-v1",
+    fan_in: FanQ = None,
+    fan_out: FanQ = None,
+    in_axes: AxesQ = None,
+    out_axes: AxesQ = None,
+    slice: SliceQ = None,
+    shard: ShardQ = None,
+    format: FormatQ = None,
+    json_layout: LayoutQ = "flat",
+    encoding: EncodingQ = "numbers",
+) -> Response:
+    fields = dict(locals())
+    return await _shortcut(request, scheme, shape, fields, head=True)

@@ -123,6 +123,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/models/digests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * sha256 of every tensor of a model (or of one rank's shards) and of their blocks
+         * @description The same request as the download (the same `slice`, `shard` or shard plan), answered with digests instead of values: the sha256 of each returned tensor's little-endian C-order bytes and of each 65 536-element block of them, to verify ranged, parallel or streamed downloads piece by piece. Costs the generation, not the transfer.
+         */
+        post: operations["digestModel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/schemes": {
         parameters: {
             query?: never;
@@ -225,6 +245,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/weights/digests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * sha256 of one layer's tensors and of their blocks, without the tensors
+         * @description The same request as the download (the same `slice`, `shard` or shard plan), answered with digests instead of values: the sha256 of each returned tensor's little-endian C-order bytes and of each 65 536-element block of them, to verify ranged, parallel or streamed downloads piece by piece. Costs the generation, not the transfer.
+         */
+        post: operations["digestWeights"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/weights/{scheme}": {
         parameters: {
             query?: never;
@@ -234,14 +274,15 @@ export interface paths {
         };
         /**
          * curl shortcut: one raw tensor named 'weight'
-         * @description Exactly POST /v1/weights with layer {kind: tensor, shape}. The scheme's own parameters go in the query string too, e.g. `?shape=256,784&seed=1&gain=2`.
+         * @description Exactly POST /v1/weights with layer {kind: tensor, shape}. The scheme's own parameters go in the query string too, e.g. `?shape=256,784&seed=1&gain=2`. Binary formats answer `Range: bytes=a-b` (also `a-` and `-n`) with 206 and `Content-Range`, generating only the blocks that cover the range; `slice` and `shard` cut the tensor itself.
          */
         get: operations["getWeights"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
-        head?: never;
+        /** The GET shortcut's headers only (Content-Length, ETag, Content-Range) */
+        head: operations["headWeights"];
         patch?: never;
         trace?: never;
     };
@@ -445,6 +486,16 @@ export interface components {
             /** Out Features */
             out_features: number;
         };
+        /** DigestsResponse */
+        DigestsResponse: {
+            algorithm: components["schemas"]["Algorithm"];
+            dtype: components["schemas"]["DType"];
+            layout: components["schemas"]["Layout"];
+            /** Seed */
+            seed: number;
+            /** Tensors */
+            tensors: components["schemas"]["TensorDigest"][];
+        };
         /** EmbeddingLayer */
         EmbeddingLayer: {
             /** Embedding Dim */
@@ -622,6 +673,8 @@ export interface components {
              * @example 18446744073709551615
              */
             seed: number | string;
+            /** @description a tensor-parallel shard plan: this rank's pieces only */
+            shard?: components["schemas"]["ShardPlan"] | null;
         };
         /** ParamOut */
         ParamOut: {
@@ -746,6 +799,98 @@ export interface components {
             uses_fans: boolean;
         };
         /**
+         * Shard
+         * @description One piece of a tensor along one dimension, the sizes ``torch.chunk`` gives.
+         */
+        Shard: {
+            /**
+             * Count
+             * @description how many pieces; piece i is [i*c, min((i+1)*c, n)) with c = ceil(n/count), empty when i*c >= n
+             */
+            count: number;
+            /**
+             * Dim
+             * @description the dimension to split (negative counts from the end)
+             */
+            dim: number;
+            /**
+             * Index
+             * @description which piece, 0..count-1
+             */
+            index: number;
+        };
+        /**
+         * ShardPlan
+         * @description Tensor parallelism: which dimension of each tensor this rank gets piece ``index`` of.
+         * @example {
+         *       "count": 8,
+         *       "dims": {
+         *         "*.o_proj.weight": 1,
+         *         "*.q_proj.weight": 0
+         *       },
+         *       "index": 0
+         *     }
+         */
+        ShardPlan: {
+            /**
+             * Count
+             * @description ranks
+             */
+            count: number;
+            /**
+             * Dims
+             * @description shell-style pattern on tensor names (fnmatch: *, ?, [seq]) -> the dimension to split; the first matching pattern wins, unmatched tensors come whole
+             */
+            dims: {
+                [key: string]: number;
+            };
+            /**
+             * Index
+             * @description this rank, 0..count-1
+             */
+            index: number;
+        };
+        /** TensorDigest */
+        TensorDigest: {
+            /**
+             * Block Elements
+             * @description elements per block digest (65536); the last may be shorter
+             */
+            block_elements?: number | null;
+            /**
+             * Blocks
+             * @description sha256 of each consecutive run of block_elements elements of those bytes
+             */
+            blocks?: string[] | null;
+            /**
+             * Dtype
+             * @enum {string}
+             */
+            dtype: "float32" | "float64" | "float16" | "bfloat16" | "int64";
+            /**
+             * Full Shape
+             * @description the whole tensor's shape, when a slice or shard was asked for
+             */
+            full_shape?: number[] | null;
+            /** Name */
+            name: string;
+            /**
+             * Sha256
+             * @description of the little-endian C-order bytes (as in every response)
+             */
+            sha256: string;
+            /**
+             * Shape
+             * @description shape of the returned tensor (the slice or shard)
+             */
+            shape: number[];
+            /**
+             * Slice
+             * @description the region returned, 'a:b,c:d'
+             */
+            slice?: string | null;
+        };
+        /**
          * TensorLayer
          * @description A raw tensor named ``weight``: fans from the layout's rule, explicit axes, or values.
          */
@@ -855,6 +1000,10 @@ export interface components {
              * @example 18446744073709551615
              */
             seed: number | string;
+            /** @description Only piece `index` of `count` along `dim` of the returned tensor (torch.chunk sizes, padded with empty pieces up to count, as DTensor's Shard). Not with `slice`. */
+            shard?: components["schemas"]["Shard"] | null;
+            /** Slice */
+            slice?: string | null;
         };
         /** WeightsResponse */
         WeightsResponse: {
@@ -1142,6 +1291,69 @@ export interface operations {
             };
             /** @description No acceptable format */
             406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over a limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    digestModel: {
+        parameters: {
+            query?: {
+                /** @description also list the sha256 of every 65 536-element block (default true; at most WEIGHTINIT_MAX_DIGEST_BLOCKS) */
+                blocks?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ModelRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DigestsResponse"];
+                };
+            };
+            /** @description Malformed JSON */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1549,6 +1761,71 @@ export interface operations {
             };
         };
     };
+    digestWeights: {
+        parameters: {
+            query?: {
+                /** @description only this tensor */
+                tensor?: string | null;
+                /** @description also list the sha256 of every 65 536-element block (default true; at most WEIGHTINIT_MAX_DIGEST_BLOCKS) */
+                blocks?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WeightsRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DigestsResponse"];
+                };
+            };
+            /** @description Malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over a limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     getWeights: {
         parameters: {
             query: {
@@ -1566,6 +1843,10 @@ export interface operations {
                 fan_out?: number | null;
                 in_axes?: string | null;
                 out_axes?: string | null;
+                /** @description Only this part of the returned tensor: numpy basic slicing with step 1, one start:stop per dimension (omitted bounds are the ends, negative bounds count from the end), e.g. '0:1024, 2048:'. The response holds one tensor (the `tensor` query parameter, default the first) and is byte-identical to slicing the whole tensor. */
+                slice?: string | null;
+                /** @description DIM,INDEX,COUNT, e.g. 0,3,8. Only piece `index` of `count` along `dim` of the returned tensor (torch.chunk sizes, padded with empty pieces up to count, as DTensor's Shard). Not with `slice`. */
+                shard?: string | null;
                 /** @description json, npy, npz or safetensors; wins over Accept */
                 format?: ("json" | "npy" | "npz" | "safetensors") | null;
                 /** @description JSON data as a flat row-major list or nested lists */
@@ -1594,6 +1875,13 @@ export interface operations {
                     "application/x-npz": string;
                 };
             };
+            /** @description One byte range (Range: bytes=a-b, a- or -n) of a binary body, with Content-Range; the media type is the 200 response's */
+            206: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Not modified (a matching If-None-Match) */
             304: {
                 headers: {
@@ -1621,6 +1909,120 @@ export interface operations {
             };
             /** @description Over a limit */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Range not satisfiable */
+            416: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    headWeights: {
+        parameters: {
+            query: {
+                /** @description comma-separated dims, e.g. 256,784 */
+                shape: string;
+                /** @description 0..2**64-1 */
+                seed: string;
+                /** @description float32, float64, float16 or bfloat16 */
+                dtype?: string;
+                /** @description torch, keras or jax */
+                layout?: string;
+                /** @description blocks-v1 or numpy-legacy */
+                algorithm?: string;
+                fan_in?: number | null;
+                fan_out?: number | null;
+                in_axes?: string | null;
+                out_axes?: string | null;
+                /** @description Only this part of the returned tensor: numpy basic slicing with step 1, one start:stop per dimension (omitted bounds are the ends, negative bounds count from the end), e.g. '0:1024, 2048:'. The response holds one tensor (the `tensor` query parameter, default the first) and is byte-identical to slicing the whole tensor. */
+                slice?: string | null;
+                /** @description DIM,INDEX,COUNT, e.g. 0,3,8. Only piece `index` of `count` along `dim` of the returned tensor (torch.chunk sizes, padded with empty pieces up to count, as DTensor's Shard). Not with `slice`. */
+                shard?: string | null;
+                /** @description json, npy, npz or safetensors; wins over Accept */
+                format?: ("json" | "npy" | "npz" | "safetensors") | null;
+                /** @description JSON data as a flat row-major list or nested lists */
+                json_layout?: "flat" | "nested";
+                /** @description JSON data as numbers or base64 of the raw bytes */
+                encoding?: "numbers" | "base64";
+            };
+            header?: never;
+            path: {
+                /** @description a scheme name or alias (GET /v1/schemes) */
+                scheme: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The headers of the GET response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET response to this Range */
+            206: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not modified (a matching If-None-Match) */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unknown route or name */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No acceptable format */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over a limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Range not satisfiable */
+            416: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,0 +1,179 @@
+"""Regions of a tensor: a numpy basic slice (step 1) or one shard, and the elements they cover.
+
+A :class:`Region` is one ``[start, stop)`` per dimension of the full tensor. It comes from
+
+* a slice text, ``"0:1024, 2048:"``: one ``start:stop`` per dimension (fewer than the rank
+  leaves the trailing dimensions whole, as numpy does), omitted bounds meaning the ends,
+  negative bounds counted from the end and out-of-range bounds clipped (numpy's rules for
+  ``a[0:1024, 2048:]``), an optional step that must be 1; or
+* a shard ``(dim, index, count)``: with ``c = ceil(n / count)`` for the ``n`` elements of
+  dimension ``dim``, piece ``index`` is ``[index * c, min((index + 1) * c, n))``, empty when
+  ``index * c >= n``. These are the pieces ``torch.chunk`` gives, padded with empty pieces up
+  to ``count`` as DTensor's ``Shard(dim)`` placement does.
+
+The region's elements, in row-major order of the region, map to flat (row-major) indices of
+the full tensor by :func:`flat_indices`; a region whose elements are one contiguous flat run
+(:meth:`Region.contiguous_run`) is read as a range, without any index arithmetic.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .errors import InvalidParameterError
+
+Shape = tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Region:
+    """``bounds[d] = (start, stop)`` of each dimension of a tensor of shape ``full_shape``."""
+
+    full_shape: Shape
+    bounds: tuple[tuple[int, int], ...]
+
+    @classmethod
+    def whole(cls, shape: Shape) -> Region:
+        return cls(shape, tuple((0, n) for n in shape))
+
+    @property
+    def shape(self) -> Shape:
+        return tuple(stop - start for start, stop in self.bounds)
+
+    @property
+    def numel(self) -> int:
+        return math.prod(self.shape)
+
+    @property
+    def is_whole(self) -> bool:
+        return self.shape == self.full_shape
+
+    def text(self) -> str:
+        """Normalised slice text, ``"a:b,c:d"`` (explicit bounds for every dimension)."""
+        return ",".join(f"{start}:{stop}" for start, stop in self.bounds)
+
+    def contiguous_run(self) -> tuple[int, int] | None:
+        """``(first, end)`` flat indices when the region is one contiguous run, else None.
+
+        True when, after the first dimension whose range is longer than one, every dimension
+        is whole (row shards, leading single indices, the whole tensor, empty regions).
+        """
+        if self.numel == 0:
+            return (0, 0)
+        strides = _strides(self.full_shape)
+        partial_seen = False
+        for (start, stop), n in zip(self.bounds, self.full_shape, strict=True):
+            if partial_seen and (start, stop) != (0, n):
+                return None
+            if stop - start > 1:
+                partial_seen = True
+        first = sum(start * s for (start, _), s in zip(self.bounds, strides, strict=True))
+        return first, first + self.numel
+
+
+def _strides(shape: Shape) -> list[int]:
+    strides = [1] * len(shape)
+    for d in range(len(shape) - 2, -1, -1):
+        strides[d] = strides[d + 1] * shape[d + 1]
+    return strides
+
+
+def _bound(text: str, n: int, field: str, default: int) -> int:
+    text = text.strip()
+    if text == "":
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise InvalidParameterError(
+            f"Slice bound {text!r} is not an integer; write each dimension as start:stop, "
+            "e.g. 0:1024.",
+            field=field,
+        ) from None
+    if value < 0:
+        value += n
+    return min(max(value, 0), n)
+
+
+def parse_slice(text: str, shape: Shape, field: str = "slice") -> Region:
+    """The region of ``shape`` that numpy's ``a[text]`` selects (basic slicing, step 1)."""
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidParameterError(
+            "slice is empty; give one start:stop per dimension, e.g. '0:1024, 2048:'.",
+            field=field,
+        )
+    parts = text.split(",")
+    if len(parts) > len(shape):
+        raise InvalidParameterError(
+            f"slice {text!r} has {len(parts)} dimensions but the tensor has "
+            f"{len(shape)} (shape {list(shape)}).",
+            field=field,
+        )
+    bounds: list[tuple[int, int]] = []
+    for d, part in enumerate(parts):
+        pieces = part.split(":")
+        if len(pieces) not in (2, 3):
+            raise InvalidParameterError(
+                f"slice dimension {d} is {part.strip()!r}; write it as start:stop (a single "
+                "index would drop the dimension: use i:i+1).",
+                field=field,
+            )
+        if len(pieces) == 3 and pieces[2].strip() not in ("", "1"):
+            raise InvalidParameterError(
+                f"slice dimension {d} has step {pieces[2].strip()!r}; only step 1 is served.",
+                field=field,
+            )
+        n = shape[d]
+        start = _bound(pieces[0], n, field, 0)
+        stop = _bound(pieces[1], n, field, n)
+        bounds.append((start, max(start, stop)))
+    bounds += [(0, n) for n in shape[len(parts) :]]
+    return Region(shape, tuple(bounds))
+
+
+def shard_region(shape: Shape, dim: int, index: int, count: int, field: str = "shard") -> Region:
+    """Piece ``index`` of ``count`` along ``dim`` (torch.chunk sizes, padded with empties)."""
+    rank = len(shape)
+    if rank == 0:
+        raise InvalidParameterError("A 0-d tensor cannot be sharded.", field=field)
+    if not -rank <= dim < rank:
+        raise InvalidParameterError(
+            f"shard dim {dim} is out of range for a tensor of {rank} dimensions "
+            f"(shape {list(shape)}); use 0..{rank - 1}.",
+            field=f"{field}.dim",
+        )
+    if count < 1:
+        raise InvalidParameterError(
+            f"shard count must be at least 1, got {count}.", field=f"{field}.count"
+        )
+    if not 0 <= index < count:
+        raise InvalidParameterError(
+            f"shard index {index} is out of range for count {count}; use 0..{count - 1}.",
+            field=f"{field}.index",
+        )
+    dim %= rank
+    n = shape[dim]
+    size = -(-n // count)
+    start = min(index * size, n)
+    stop = min(start + size, n)
+    bounds = [(0, m) for m in shape]
+    bounds[dim] = (start, stop)
+    return Region(shape, tuple(bounds))
+
+
+def flat_indices(region: Region, first: int, end: int) -> NDArray[np.int64]:
+    """Flat indices in the full tensor of the region's elements ``first..end-1`` (row-major)."""
+    positions = np.arange(first, end, dtype=np.int64)
+    if not region.shape:
+        return positions
+    coords = np.unravel_index(positions, region.shape)
+    out = np.zeros(positions.size, dtype=np.int64)
+    for coord, (start, _), stride in zip(
+        coords, region.bounds, _strides(region.full_shape), strict=True
+    ):
+        out += (coord.astype(np.int64) + start) * stride
+    return out

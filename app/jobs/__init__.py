@@ -1,0 +1,16 @@
+"""The application layer: where a request becomes one typed job, and a job a stream of bytes.
+
+Both adapters (the HTTP routers in ``app.api`` and the CLI in ``app.cli``) go through here:
+
+* :mod:`app.jobs.requests` - the request models (the public contract; validated once);
+* :mod:`app.jobs.limits` - every limit and the request cost, checked before any work;
+* :mod:`app.jobs.job` - a validated request to a :class:`~app.jobs.job.Job` (plans, the
+  returned tensors and their regions, the format);
+* :mod:`app.jobs.body` - a job's response body as sized pieces, generated on a thread pool
+  in any order and sent in order (streaming, ranges, buffering);
+* :mod:`app.jobs.digests` - sha256 of every returned tensor and of each 65 536-element block;
+* :mod:`app.jobs.pool` - the generation thread pool and the ordered, bounded read-ahead.
+
+This package imports the core, the encoders and pydantic (for the request models); never
+FastAPI, Starlette or another adapter.
+"""

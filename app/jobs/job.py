@@ -1,0 +1,384 @@
+"""A validated request becomes one :class:`Job`: plans, the returned tensors, the format.
+
+Order of work for every request: resolve schemes and build plans (pure, cheap; deep recurrent
+stacks are counted before they are expanded), choose the returned tensors and their regions
+(``tensor``, ``slice``, ``shard``, a model's shard plan), then check every limit
+(:mod:`app.jobs.limits`). Nothing is generated here.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import itertools
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from app.core import legacy
+from app.core.errors import InvalidParameterError, UnknownNameError
+from app.core.fans import Fans
+from app.core.generate import TensorPlan
+from app.core.layers import LayerSpec, RecurrentSpec, TensorSpec, count_elements, make_layer
+from app.core.legacy import LEGACY_MAX_SEED
+from app.core.planning import plan_layer, plan_tensor
+from app.core.regions import Region, parse_slice, shard_region
+from app.core.schemes import ResolvedScheme, resolve_scheme
+from app.core.streams import BLOCK_SIZE, check_seed
+from app.core.types import Algorithm, DType, Family, Layout, Role
+
+from . import limits
+from .limits import Settings
+from .requests import ModelRequest, Shard, WeightsRequest, layer_fields, parse_seed, scheme_parts
+
+Op = Literal["weights", "models"]
+FORMATS_WEIGHTS = ("json", "npy", "npz", "safetensors")
+FORMATS_MODELS = ("json", "npz", "safetensors")
+
+
+@dataclass(frozen=True)
+class Output:
+    """One returned tensor: its plan and the region of it that is sent."""
+
+    plan: TensorPlan
+    region: Region
+    partial: bool = False  # a slice or shard was asked for: echo full_shape and slice
+
+    @property
+    def name(self) -> str:
+        return self.plan.name
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.region.shape
+
+    @property
+    def numel(self) -> int:
+        return self.region.numel
+
+    def generated_elements(self) -> int:
+        """Elements produced to send this output: the blocks its region's span covers."""
+        if self.region.numel == 0:
+            return 0
+        strides = [1] * len(self.plan.shape)
+        for d in range(len(strides) - 2, -1, -1):
+            strides[d] = strides[d + 1] * self.plan.shape[d + 1]
+        first = sum(start * s for (start, _), s in zip(self.region.bounds, strides, strict=True))
+        last = sum((stop - 1) * s for (_, stop), s in zip(self.region.bounds, strides, strict=True))
+        return (last // BLOCK_SIZE - first // BLOCK_SIZE + 1) * BLOCK_SIZE
+
+
+@dataclass(frozen=True)
+class Job:
+    """Everything that determines the response: numbers, returned tensors and format."""
+
+    op: Op
+    seed: int
+    dtype: DType
+    layout: Layout
+    algorithm: Algorithm
+    plans: list[TensorPlan]
+    canonical: dict[str, Any]  # the canonical request, for ETags
+    outputs: list[Output]
+    fmt: str  # one of FORMATS_WEIGHTS (npy: one tensor) or FORMATS_MODELS
+    json_layout: str = "flat"
+    encoding: str = "numbers"
+    metadata: dict[str, str] = field(default_factory=dict)  # extra safetensors metadata
+
+    def etag(self) -> str:
+        variant = [
+            self.fmt,
+            self.canonical.get("tensor") or "",
+            self.json_layout if self.fmt == "json" else "",
+            self.encoding if self.fmt == "json" else "",
+        ]
+        text = json.dumps([self.canonical, *variant], sort_keys=True, separators=(",", ":"))
+        return '"' + hashlib.sha256(text.encode()).hexdigest()[:32] + '"'
+
+    def cost(self) -> int:
+        if self.algorithm is Algorithm.NUMPY_LEGACY:  # draws every tensor, in order
+            return sum(limits.tensor_cost(p, p.numel) for p in self.plans)
+        return sum(limits.tensor_cost(o.plan, o.generated_elements()) for o in self.outputs)
+
+
+def _resolve(spec: object, field: str) -> ResolvedScheme | None:
+    parts = scheme_parts(spec)
+    if parts is None:
+        return None
+    name, params = parts
+    return resolve_scheme(name, params, field=field)
+
+
+def _describe(resolved: ResolvedScheme | None) -> dict[str, Any] | None:
+    return resolved.describe() if resolved is not None else None
+
+
+class _Budget:
+    """Refuse a request over the limits layer by layer, before its tensors are expanded."""
+
+    def __init__(self, settings: Settings, layout: Layout) -> None:
+        self.settings = settings
+        self.layout = layout
+        self.total = 0
+
+    def add(self, layer: LayerSpec) -> LayerSpec:
+        self.total += count_elements(layer, self.layout)
+        limits.check_elements(self.total, self.settings)
+        if isinstance(layer, RecurrentSpec):
+            limits.check_layers(layer.num_layers, self.settings, "layer.num_layers")
+        return layer
+
+
+@dataclass(frozen=True)
+class Selection:
+    """How the response is cut: format, one tensor, a slice or shard of it, JSON options."""
+
+    fmt: str  # one of FORMATS_WEIGHTS (npy: one tensor) or FORMATS_MODELS
+    tensor: str | None = None
+    json_layout: str = "flat"
+    encoding: str = "numbers"
+
+
+def _pick(plans: list[TensorPlan], tensor: str | None) -> TensorPlan:
+    if tensor is None:
+        return plans[0]
+    for plan in plans:
+        if plan.name == tensor:
+            return plan
+    raise UnknownNameError("tensor", tensor, [p.name for p in plans], field="tensor")
+
+
+def _region(plan: TensorPlan, slice_text: str | None, shard: Shard | None) -> Region:
+    if slice_text is not None and shard is not None:
+        raise InvalidParameterError(
+            "Give either 'slice' or 'shard', not both (a shard is a slice along one dimension).",
+            field="shard",
+        )
+    if slice_text is not None:
+        return parse_slice(slice_text, plan.shape)
+    assert shard is not None
+    return shard_region(plan.shape, shard.dim, shard.index, shard.count)
+
+
+def _weights_outputs(
+    plans: list[TensorPlan], req: WeightsRequest, selection: Selection
+) -> list[Output]:
+    if req.slice is not None or req.shard is not None:
+        plan = _pick(plans, selection.tensor)
+        return [Output(plan, _region(plan, req.slice, req.shard), partial=True)]
+    if selection.fmt == "npy" or selection.tensor is not None:
+        plan = _pick(plans, selection.tensor)
+        return [Output(plan, Region.whole(plan.shape))]
+    return [Output(plan, Region.whole(plan.shape)) for plan in plans]
+
+
+def weights_job(req: WeightsRequest, settings: Settings, selection: Selection) -> Job:
+    """POST /v1/weights (and the GET shortcut): one layer's tensors."""
+    seed = parse_seed(req.seed)
+    scheme = _resolve(req.scheme, "scheme")
+    bias = _resolve(req.bias_scheme, "bias_scheme")
+    kind, fields = layer_fields(req.layer)
+    plans = plan_layer(
+        _Budget(settings, req.layout).add(make_layer(kind, fields)),
+        layout=req.layout,
+        dtype=req.dtype,
+        scheme=scheme,
+        bias_scheme=bias,
+        algorithm=req.algorithm,
+    )
+    canonical: dict[str, Any] = {
+        "op": "weights",
+        "seed": seed,
+        "dtype": req.dtype.value,
+        "layout": req.layout.value,
+        "algorithm": req.algorithm.value,
+        "layer": {"kind": kind, **fields},
+        "scheme": _describe(scheme),
+        "bias_scheme": _describe(bias),
+    }
+    outputs = _weights_outputs(plans, req, selection)
+    if req.slice is not None or req.shard is not None:
+        canonical["slice"] = outputs[0].region.text()
+    if selection.tensor is not None:
+        canonical["tensor"] = selection.tensor
+    job = Job(
+        "weights",
+        seed,
+        req.dtype,
+        req.layout,
+        req.algorithm,
+        plans,
+        canonical,
+        outputs,
+        selection.fmt,
+        selection.json_layout,
+        selection.encoding,
+    )
+    check(job, settings)
+    return job
+
+
+def _mlp_plans(
+    sizes: list[int], req: ModelRequest, scheme: ResolvedScheme | None, bias: ResolvedScheme | None
+) -> list[TensorPlan]:
+    plans: list[TensorPlan] = []
+    for index, (n_prev, n) in enumerate(itertools.pairwise(sizes), start=1):
+        fans = Fans(float(n_prev), float(n))
+        weight = TensorSpec(f"W{index}", (n, n_prev), Role.WEIGHT, Family.DENSE, fans)
+        bias_spec = TensorSpec(f"b{index}", (n, 1), Role.BIAS, Family.DENSE, fans)
+        for spec in (weight, bias_spec):
+            plans.append(
+                plan_tensor(
+                    spec,
+                    layout=Layout.TORCH,
+                    dtype=req.dtype,
+                    scheme=scheme,
+                    bias_scheme=bias,
+                    algorithm=req.algorithm,
+                )
+            )
+    return plans
+
+
+def _layers_plans(
+    req: ModelRequest,
+    settings: Settings,
+    scheme: ResolvedScheme | None,
+    bias: ResolvedScheme | None,
+) -> tuple[list[TensorPlan], list[dict[str, Any]]]:
+    layers = req.layers or []
+    limits.check_layers(len(layers), settings)
+    if not layers:
+        raise InvalidParameterError("'layers' needs at least one layer.", field="layers")
+    seen: set[str] = set()
+    described = []
+    plans: list[TensorPlan] = []
+    budget = _Budget(settings, req.layout)
+    for i, item in enumerate(layers):
+        if item.name in seen:
+            raise InvalidParameterError(
+                f"Layer name {item.name!r} is used twice; names must be unique.",
+                field=f"layers[{i}].name",
+            )
+        seen.add(item.name)
+        layer_scheme = _resolve(item.scheme, f"layers[{i}].scheme") or scheme
+        layer_bias = _resolve(item.bias_scheme, f"layers[{i}].bias_scheme") or bias
+        kind, fields = layer_fields(item.layer)
+        plans += plan_layer(
+            budget.add(make_layer(kind, fields, where=f"layers[{i}].layer")),
+            layout=req.layout,
+            dtype=req.dtype,
+            scheme=layer_scheme,
+            bias_scheme=layer_bias,
+            algorithm=req.algorithm,
+            prefix=f"{item.name}.",
+        )
+        described.append(
+            {
+                "name": item.name,
+                "layer": {"kind": kind, **fields},
+                "scheme": _describe(layer_scheme),
+                "bias_scheme": _describe(layer_bias),
+            }
+        )
+    return plans, described
+
+
+def _model_outputs(plans: list[TensorPlan], req: ModelRequest) -> list[Output]:
+    plan_shard = req.shard
+    if plan_shard is None:
+        return [Output(plan, Region.whole(plan.shape)) for plan in plans]
+    if plan_shard.index >= plan_shard.count:
+        raise InvalidParameterError(
+            f"shard index {plan_shard.index} is out of range for count {plan_shard.count}; "
+            f"use 0..{plan_shard.count - 1}.",
+            field="shard.index",
+        )
+    outputs = []
+    for plan in plans:
+        dim = next(
+            (
+                d
+                for pattern, d in plan_shard.dims.items()
+                if fnmatch.fnmatchcase(plan.name, pattern)
+            ),
+            None,
+        )
+        if dim is None:
+            outputs.append(Output(plan, Region.whole(plan.shape)))
+            continue
+        region = shard_region(
+            plan.shape, dim, plan_shard.index, plan_shard.count, field=f"shard.dims[{plan.name}]"
+        )
+        outputs.append(Output(plan, region, partial=True))
+    return outputs
+
+
+def model_job(req: ModelRequest, settings: Settings, selection: Selection) -> Job:
+    """POST /v1/models: many named layers (or the MLP shorthand), optionally one shard."""
+    seed = parse_seed(req.seed)
+    if (req.layers is None) == (req.mlp is None):
+        raise InvalidParameterError(
+            "Give exactly one of 'layers' (named layers) or 'mlp' (the textbook shorthand).",
+            field="layers",
+        )
+    scheme = _resolve(req.scheme, "scheme")
+    bias = _resolve(req.bias_scheme, "bias_scheme")
+    canonical: dict[str, Any] = {
+        "op": "model",
+        "seed": seed,
+        "dtype": req.dtype.value,
+        "layout": req.layout.value,
+        "algorithm": req.algorithm.value,
+        "scheme": _describe(scheme),
+        "bias_scheme": _describe(bias),
+    }
+    if req.mlp is not None:
+        sizes = list(req.mlp.sizes)
+        limits.check_layers(len(sizes) - 1, settings)
+        plans = _mlp_plans(sizes, req, scheme, bias)
+        limits.check_elements(sum(p.numel for p in plans), settings)
+        canonical["mlp"] = sizes
+    else:
+        plans, canonical["layers"] = _layers_plans(req, settings, scheme, bias)
+    names = [p.name for p in plans]
+    if len(set(names)) != len(names):
+        dup = next(n for n in names if names.count(n) > 1)
+        raise InvalidParameterError(f"Two tensors would be named {dup!r}.", field="layers")
+    metadata: dict[str, str] = {}
+    if req.shard is not None:
+        canonical["shard"] = req.shard.model_dump()
+        metadata["shard"] = f"{req.shard.index}/{req.shard.count}"
+    job = Job(
+        "models",
+        seed,
+        req.dtype,
+        req.layout,
+        req.algorithm,
+        plans,
+        canonical,
+        _model_outputs(plans, req),
+        selection.fmt,
+        selection.json_layout,
+        selection.encoding,
+        metadata,
+    )
+    check(job, settings)
+    return job
+
+
+def check(job: Job, settings: Settings) -> None:
+    """Every limit, before any array exists."""
+    limits.check_elements(sum(p.numel for p in job.plans), settings)
+    limits.check_whole_matrix(job.plans, settings)
+    if job.algorithm is Algorithm.NUMPY_LEGACY:
+        limits.check_whole_elements(sum(p.numel for p in job.plans), settings)
+        check_seed(job.seed, LEGACY_MAX_SEED)
+        legacy.check_supported(job.plans)
+    if job.fmt == "json":
+        limits.check_json(sum(o.numel for o in job.outputs), settings)
+    if job.fmt in ("npy", "npz") and job.dtype is DType.BFLOAT16:
+        raise InvalidParameterError(
+            ".npy has no bfloat16; ask for format=safetensors or json instead.", field="dtype"
+        )
+    limits.check_cost(job.cost(), settings)

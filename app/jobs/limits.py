@@ -1,0 +1,215 @@
+"""Every limit of the service, read from ``WEIGHTINIT_*`` once, and the cost of a request.
+
+Limits are checked before any array exists. Streamed formats (npy, npz, safetensors) hold
+O(pieces in flight) memory whatever the size of the request, so for them the element limit
+bounds time, not memory; what bounds time is the **cost**:
+
+    cost = sum over generated tensors of (elements generated x the law's weight) + 65 536
+
+in *cost units*, one unit being about the work of one float32 uniform value. Weights
+(measured with bench/bench_streams.py, rounded up): constant, counter, identity, dirac and
+piecewise-constant laws 1; uniform 1; normal 2; truncated normal 3. Whole-matrix laws
+(orthogonal, delta-orthogonal, sparse) cost ``rows x cols x min(rows, cols)`` for their
+QR (O(n^3)) plus 2 per element. "Elements generated" is what is actually produced: the
+65 536-element blocks that cover a slice or shard, or the whole matrix for whole-matrix laws.
+Every tensor adds one block's worth (65 536) for its per-tensor overhead, so a model of
+thousands of tiny tensors is not free. The default ``WEIGHTINIT_MAX_REQUEST_COST`` (2**40)
+admits a 70-billion-element model (7e10 normal values = 1.4e11 units) with room to spare.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.core.errors import LimitExceededError
+from app.core.generate import TensorPlan
+from app.core.laws import (
+    WHOLE_MATRIX_LAWS,
+    DeltaOrthogonalLaw,
+    NormalLaw,
+    OrthogonalLaw,
+    SparseLaw,
+    TruncatedNormalLaw,
+)
+from app.core.streams import BLOCK_SIZE
+
+log = logging.getLogger("weightinit")
+
+TENSOR_OVERHEAD_COST = BLOCK_SIZE
+
+
+class SettingsError(ValueError):
+    """An environment variable holds an unusable value (the service refuses to start)."""
+
+
+def _cgroup_cpus() -> int | None:
+    """The CPU quota of this cgroup (v2 ``cpu.max``, v1 ``cfs_quota/period``), rounded up."""
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        if quota != "max":
+            return max(1, -(-int(quota) // int(period)))
+        return None
+    except (OSError, ValueError):
+        pass
+    try:
+        quota_v1 = int(Path("/sys/fs/cgroup/cpu/cpu.cfs_quota_us").read_text())
+        period_v1 = int(Path("/sys/fs/cgroup/cpu/cpu.cfs_period_us").read_text())
+        return max(1, -(-quota_v1 // period_v1)) if quota_v1 > 0 else None
+    except (OSError, ValueError):
+        return None
+
+
+def usable_cpus() -> int:
+    """CPUs this process may use: its affinity mask, capped by the cgroup CPU quota."""
+    try:
+        count = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        count = os.cpu_count() or 1
+    quota = _cgroup_cpus()
+    return max(1, min(count, quota) if quota else count)
+
+
+def _int_env(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise SettingsError(f"{name} must be a positive integer, got {raw!r}") from None
+    if value < 1:
+        raise SettingsError(f"{name} must be a positive integer, got {raw!r}")
+    return value
+
+
+def _threads_from_env(default: int) -> int:
+    if os.environ.get("WEIGHTINIT_THREADS", "").strip():
+        return _int_env("WEIGHTINIT_THREADS", default)
+    if os.environ.get("WEIGHTINIT_WORKERS", "").strip():
+        message = "WEIGHTINIT_WORKERS is deprecated; set WEIGHTINIT_THREADS instead."
+        warnings.warn(message, DeprecationWarning, stacklevel=2)
+        log.warning(message)
+        return _int_env("WEIGHTINIT_WORKERS", default)
+    return default
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Limits (checked before any array exists), buffering and the generation pool.
+
+    Each field is the environment variable ``WEIGHTINIT_<FIELD>`` (upper case); the README's
+    "Limits" table lists them with their defaults.
+    """
+
+    max_elements: int = 1 << 40  # elements in one request (all tensors, before slicing)
+    max_request_cost: int = 1 << 40  # cost units (module docstring)
+    max_json_elements: int = 1 << 20  # elements in one JSON response
+    max_matrix_elements: int = 1 << 22  # one whole-matrix (orthogonal, sparse) tensor
+    max_body_bytes: int = 1 << 20  # request bodies
+    max_layers: int = 1000  # layers of one /v1/models request, recurrent stack depth
+    max_digest_blocks: int = 1 << 16  # block digests in one /digests response
+    max_whole_elements: int = 1 << 28  # requests built whole in memory (numpy-legacy)
+    buffer_bytes: int = 8 << 20  # bodies up to this size are built whole (and carry sha256)
+    threads: int = usable_cpus()  # the generation pool
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        d = cls()
+        return cls(
+            max_elements=_int_env("WEIGHTINIT_MAX_ELEMENTS", d.max_elements),
+            max_request_cost=_int_env("WEIGHTINIT_MAX_REQUEST_COST", d.max_request_cost),
+            max_json_elements=_int_env("WEIGHTINIT_MAX_JSON_ELEMENTS", d.max_json_elements),
+            max_matrix_elements=_int_env("WEIGHTINIT_MAX_MATRIX_ELEMENTS", d.max_matrix_elements),
+            max_body_bytes=_int_env("WEIGHTINIT_MAX_BODY_BYTES", d.max_body_bytes),
+            max_layers=_int_env("WEIGHTINIT_MAX_LAYERS", d.max_layers),
+            max_digest_blocks=_int_env("WEIGHTINIT_MAX_DIGEST_BLOCKS", d.max_digest_blocks),
+            max_whole_elements=_int_env("WEIGHTINIT_MAX_WHOLE_ELEMENTS", d.max_whole_elements),
+            buffer_bytes=_int_env("WEIGHTINIT_BUFFER_BYTES", d.buffer_bytes),
+            threads=_threads_from_env(d.threads),
+        )
+
+
+def law_weight(plan: TensorPlan) -> int:
+    """Cost units per generated element of ``plan``'s law (module docstring)."""
+    law = plan.law
+    if isinstance(law, TruncatedNormalLaw):
+        return 3
+    if isinstance(law, NormalLaw | SparseLaw | OrthogonalLaw | DeltaOrthogonalLaw):
+        return 2
+    return 1
+
+
+def tensor_cost(plan: TensorPlan, generated: int) -> int:
+    """Cost of producing ``generated`` elements of ``plan`` (whole-matrix: the whole QR)."""
+    law = plan.law
+    if isinstance(law, WHOLE_MATRIX_LAWS):
+        rows, cols = (law.rows, law.cols) if isinstance(law, OrthogonalLaw) else _matrix(plan)
+        return rows * cols * min(rows, cols) + 2 * plan.numel + TENSOR_OVERHEAD_COST
+    return generated * law_weight(plan) + TENSOR_OVERHEAD_COST
+
+
+def _matrix(plan: TensorPlan) -> tuple[int, int]:
+    law = plan.law
+    if isinstance(law, SparseLaw):
+        return plan.shape[0], plan.shape[1]
+    in_c, out_c = getattr(law, "in_channels", 1), getattr(law, "out_channels", 1)
+    return int(in_c), int(out_c)
+
+
+def check_cost(cost: int, settings: Settings) -> None:
+    if cost > settings.max_request_cost:
+        raise LimitExceededError(
+            "WEIGHTINIT_MAX_REQUEST_COST",
+            settings.max_request_cost,
+            cost,
+            unit="cost units",
+            hint="Ask for a slice or shard of the large tensors, or fewer layers.",
+        )
+
+
+def check_whole_matrix(plans: list[TensorPlan], settings: Settings) -> None:
+    for plan in plans:
+        if plan.is_whole_matrix and plan.numel > settings.max_matrix_elements:
+            raise LimitExceededError(
+                "WEIGHTINIT_MAX_MATRIX_ELEMENTS",
+                settings.max_matrix_elements,
+                plan.numel,
+                hint=f"Tensor {plan.name!r} uses a whole-matrix scheme, which costs O(n^3).",
+            )
+
+
+def check_elements(total: int, settings: Settings) -> None:
+    if total > settings.max_elements:
+        raise LimitExceededError("WEIGHTINIT_MAX_ELEMENTS", settings.max_elements, total)
+
+
+def check_whole_elements(total: int, settings: Settings) -> None:
+    if total > settings.max_whole_elements:
+        raise LimitExceededError(
+            "WEIGHTINIT_MAX_WHOLE_ELEMENTS",
+            settings.max_whole_elements,
+            total,
+            hint="numpy-legacy draws every tensor in order, in memory; use blocks-v1 "
+            "(streamed) for large requests.",
+        )
+
+
+def check_json(total: int, settings: Settings) -> None:
+    if total > settings.max_json_elements:
+        raise LimitExceededError(
+            "WEIGHTINIT_MAX_JSON_ELEMENTS",
+            settings.max_json_elements,
+            total,
+            hint="Ask for format=npy, npz or safetensors for large tensors.",
+        )
+
+
+def check_layers(count: int, settings: Settings, field: str | None = None) -> None:
+    if count > settings.max_layers:
+        raise LimitExceededError(
+            "WEIGHTINIT_MAX_LAYERS", settings.max_layers, count, unit="layers", field=field
+        )

@@ -1,0 +1,94 @@
+"""The generation thread pool and ordered, bounded read-ahead over a body's pieces.
+
+A body is a lazy sequence of *pieces*: functions that return the next bytes of the body
+(generation, casting, encoding and hashing happen inside them). Up to ``ahead`` pieces run at
+once on the pool; their results are handed out strictly in order. A consumer that stops
+reading (a slow client: the server's ``send`` waits) stops new pieces from being started, so
+a request holds at most ``ahead + 1`` pieces of memory, whatever the size of its body. The
+bytes never depend on the number of threads: each piece is a pure function of the request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TypeVar
+
+Piece = Callable[[], bytes]
+T = TypeVar("T")
+
+
+class GenerationPool:
+    """``threads`` worker threads shared by every request of the process."""
+
+    def __init__(self, threads: int) -> None:
+        self.threads = max(1, threads)
+        self._executor: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def executor(self) -> ThreadPoolExecutor:
+        """The threads, started on first use (again after a shutdown: apps can restart)."""
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(
+                    self.threads, thread_name_prefix="weightinit-gen"
+                )
+            return self._executor
+
+    @property
+    def ahead(self) -> int:
+        """Pieces one request keeps in flight: enough to keep every thread busy."""
+        return 2 * self.threads
+
+    def shutdown(self) -> None:
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
+
+    async def stream(self, pieces: Iterable[Piece]) -> AsyncIterator[bytes]:
+        """The pieces' bytes in order; only waiting happens on the event loop."""
+        loop = asyncio.get_running_loop()
+        source = iter(pieces)
+        pending: deque[asyncio.Future[bytes]] = deque()
+
+        def submit() -> None:
+            piece = next(source, None)
+            if piece is not None:
+                pending.append(loop.run_in_executor(self.executor, piece))
+
+        try:
+            for _ in range(self.ahead):
+                submit()
+            while pending:
+                data = await pending.popleft()
+                submit()
+                yield data
+        finally:
+            for future in pending:
+                future.cancel()
+
+    def iterate(self, pieces: Iterable[Callable[[], T]]) -> Iterator[T]:
+        """The pieces' results in order, for synchronous callers (the CLI, digests)."""
+        source = iter(pieces)
+        pending: deque[Future[T]] = deque()
+
+        def submit() -> None:
+            piece = next(source, None)
+            if piece is not None:
+                pending.append(self.executor.submit(piece))
+
+        try:
+            for _ in range(self.ahead):
+                submit()
+            while pending:
+                data = pending.popleft().result()
+                submit()
+                yield data
+        finally:
+            for future in pending:
+                future.cancel()

@@ -1,0 +1,265 @@
+"""Range requests, slices, shards, shard plans and digests, against the whole response.
+
+Every piece is compared with the same part of the whole body or tensor, byte for byte.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import itertools
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+import safetensors.numpy
+
+from app.api.settings import Settings
+
+from .conftest import PROBLEM_JSON, ApiClient
+
+GET = "/v1/weights/he_normal?shape=300,700&seed=4&format=npy"
+BODY = {"layer": {"kind": "tensor", "shape": [300, 700]}, "scheme": "he_normal", "seed": 4}
+
+
+@pytest.fixture(scope="module", params=["buffered", "streamed"])
+def api(request: pytest.FixtureRequest) -> Iterator[ApiClient]:
+    settings = Settings(threads=2) if request.param == "buffered" else Settings(buffer_bytes=1)
+    client = ApiClient(settings)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def whole(api: ApiClient) -> bytes:
+    response = api.get(GET)
+    assert response.status_code == 200
+    assert response.headers["accept-ranges"] == "bytes"
+    return response.content
+
+
+def npy(content: bytes) -> np.ndarray[Any, Any]:
+    return np.load(io.BytesIO(content), allow_pickle=False)
+
+
+@pytest.mark.parametrize(
+    ("header", "span"),
+    [
+        ("bytes=0-127", (0, 128)),
+        ("bytes=100-5000", (100, 5001)),
+        ("bytes=800000-", (800000, None)),
+        ("bytes=-1000", (-1000, None)),
+        ("bytes=0-99999999", (0, None)),
+        ("bytes=127-127", (127, 128)),
+    ],
+)
+def test_a_range_is_206_with_exactly_those_bytes(
+    api: ApiClient, whole: bytes, header: str, span: tuple[int, int | None]
+) -> None:
+    response = api.get(GET, headers={"Range": header})
+    assert response.status_code == 206, response.text
+    want = whole[span[0] : span[1]]
+    assert response.content == want
+    start = span[0] % len(whole)
+    assert (
+        response.headers["content-range"] == f"bytes {start}-{start + len(want) - 1}/{len(whole)}"
+    )
+    assert int(response.headers["content-length"]) == len(want)
+
+
+def test_ranges_stitched_give_the_whole_body(api: ApiClient, whole: bytes) -> None:
+    edges = [0, 1, 128, 70_000, 262_144, 300_001, len(whole)]
+    parts = [
+        api.get(GET, headers={"Range": f"bytes={a}-{b - 1}"}).content
+        for a, b in itertools.pairwise(edges)
+    ]
+    assert b"".join(parts) == whole
+
+
+@pytest.mark.parametrize("header", ["bytes=0-1,5-9", "items=0-5", "bytes=9-3", "bytes=x-y"])
+def test_multi_or_unparsable_ranges_get_the_whole_body(
+    api: ApiClient, whole: bytes, header: str
+) -> None:
+    response = api.get(GET, headers={"Range": header})
+    assert response.status_code == 200 and response.content == whole
+
+
+@pytest.mark.parametrize("header", ["bytes=900000-", "bytes=-0"])
+def test_unsatisfiable_range_is_416_with_the_size(
+    api: ApiClient, whole: bytes, header: str
+) -> None:
+    response = api.get(GET, headers={"Range": header})
+    assert response.status_code == 416
+    assert response.headers["content-type"] == PROBLEM_JSON
+    assert response.headers["content-range"] == f"bytes */{len(whole)}"
+
+
+def test_if_range_with_another_etag_sends_the_whole_body(api: ApiClient, whole: bytes) -> None:
+    response = api.get(GET, headers={"Range": "bytes=0-9", "If-Range": '"other"'})
+    assert response.status_code == 200 and response.content == whole
+
+
+def test_head_gives_the_get_headers_without_a_body(api: ApiClient, whole: bytes) -> None:
+    head = api.request("HEAD", GET)
+    assert head.status_code == 200 and head.content == b""
+    assert int(head.headers["content-length"]) == len(whole)
+    ranged = api.request("HEAD", GET, headers={"Range": "bytes=10-19"})
+    assert ranged.status_code == 206
+    assert ranged.headers["content-range"] == f"bytes 10-19/{len(whole)}"
+
+
+def test_binary_npz_and_safetensors_ranges_equal_their_bodies(api: ApiClient) -> None:
+    for fmt in ("npz", "safetensors"):
+        url = f"/v1/weights/uniform?shape=200,333&seed=9&format={fmt}"
+        whole = api.get(url).content
+        part = api.get(url, headers={"Range": "bytes=50-70000"})
+        assert part.status_code == 206 and part.content == whole[50:70001]
+
+
+SLICES = ["0:100", "10:20, 100:650", "-50:, :", "299:300, 699:700", "5:5"]
+
+
+@pytest.mark.parametrize("text", SLICES)
+def test_a_slice_equals_slicing_the_whole_tensor(api: ApiClient, whole: bytes, text: str) -> None:
+    response = api.post("/v1/weights", params={"format": "npy"}, json={**BODY, "slice": text})
+    assert response.status_code == 200, response.text
+    index = tuple(
+        slice(*(int(b) if b.strip() else None for b in part.split(":"))) for part in text.split(",")
+    )
+    want = npy(whole)[index]
+    got = npy(response.content)
+    assert got.shape == want.shape and got.tobytes() == want.tobytes()
+    assert response.headers["x-weightinit-full-shape"] == "300,700"
+    get = api.get(GET + "&slice=" + text.replace(" ", ""))
+    assert get.content == response.content
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_shards_stitched_equal_the_whole_tensor(api: ApiClient, whole: bytes, dim: int) -> None:
+    pieces = []
+    for index in range(8):
+        body = {**BODY, "shard": {"dim": dim, "index": index, "count": 8}}
+        response = api.post("/v1/weights", params={"format": "npy"}, json=body)
+        assert response.status_code == 200, response.text
+        pieces.append(npy(response.content))
+        assert api.get(f"{GET}&shard={dim},{index},8").content == response.content
+    assert np.concatenate(pieces, axis=dim).tobytes() == npy(whole).tobytes()
+
+
+def test_json_slices_report_full_shape_and_the_normalised_slice(api: ApiClient) -> None:
+    response = api.post("/v1/weights", params={"format": "json"}, json={**BODY, "slice": "1:3,-2:"})
+    tensor = response.json()["tensors"][0]
+    assert tensor["shape"] == [2, 2] and tensor["full_shape"] == [300, 700]
+    assert tensor["slice"] == "1:3,698:700"
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ({"slice": "0:2:2"}, "slice"),
+        ({"slice": "0:1,0:1,0:1"}, "slice"),
+        ({"slice": "a:b"}, "slice"),
+        ({"shard": {"dim": 2, "index": 0, "count": 2}}, "shard.dim"),
+        ({"shard": {"dim": 0, "index": 3, "count": 2}}, "shard.index"),
+        ({"shard": {"dim": 0, "index": 0, "count": 0}}, "shard.count"),
+        ({"slice": "0:1", "shard": {"dim": 0, "index": 0, "count": 2}}, "shard"),
+    ],
+)
+def test_bad_slices_and_shards_are_422_naming_the_field(
+    api: ApiClient, extra: dict[str, Any], field: str
+) -> None:
+    response = api.post("/v1/weights", params={"format": "npy"}, json={**BODY, **extra})
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == PROBLEM_JSON
+    assert field in [e["field"] for e in response.json()["errors"]], response.text
+
+
+@pytest.mark.parametrize("shard", ["1,2", "0,9,8", "x"])
+def test_bad_get_shards_are_4xx_problems(api: ApiClient, shard: str) -> None:
+    response = api.get(f"{GET}&shard={shard}")
+    assert response.status_code == 422 and response.headers["content-type"] == PROBLEM_JSON
+
+
+MODEL = {
+    "seed": 2,
+    "layers": [
+        {"name": "attn.q_proj", "layer": {"kind": "dense", "in_features": 64, "out_features": 96}},
+        {"name": "attn.o_proj", "layer": {"kind": "dense", "in_features": 96, "out_features": 64}},
+        {"name": "norm", "layer": {"kind": "layer_norm", "normalized_shape": 64}, "scheme": "ones"},
+    ],
+    "scheme": "he_uniform",
+}
+PLAN = {"*.q_proj.weight": 0, "*.q_proj.bias": 0, "*.o_proj.weight": 1}
+
+
+def test_a_shard_plan_gives_each_rank_its_megatron_pieces(api: ApiClient) -> None:
+    response = api.post("/v1/models.safetensors", json=MODEL)
+    assert response.status_code == 200, response.text
+    whole = safetensors.numpy.load(response.content)
+    ranks = []
+    for index in range(4):
+        body = {**MODEL, "shard": {"index": index, "count": 4, "dims": PLAN}}
+        response = api.post("/v1/models.safetensors", json=body)
+        assert response.status_code == 200, response.text
+        ranks.append(safetensors.numpy.load(response.content))
+    assert ranks[1]["attn.q_proj.weight"].shape == (24, 64)
+    assert ranks[1]["attn.o_proj.weight"].shape == (64, 24)
+    for name, array in whole.items():
+        dim = {"attn.q_proj.weight": 0, "attn.q_proj.bias": 0, "attn.o_proj.weight": 1}.get(name)
+        if dim is None:
+            assert all(r[name].tobytes() == array.tobytes() for r in ranks)  # unmatched: whole
+        else:
+            assert np.concatenate([r[name] for r in ranks], axis=dim).tobytes() == array.tobytes()
+
+
+def test_a_shard_plan_with_a_dim_the_tensor_lacks_is_422(api: ApiClient) -> None:
+    body = {**MODEL, "shard": {"index": 0, "count": 2, "dims": {"*.bias": 1}}}
+    response = api.post("/v1/models.safetensors", json=body)
+    assert response.status_code == 422
+    assert "shard.dims[attn.q_proj.bias].dim" in response.text
+
+
+def test_digests_match_the_downloaded_bytes_and_their_blocks(api: ApiClient, whole: bytes) -> None:
+    body = {"layer": {"kind": "tensor", "shape": [300, 700]}, "scheme": "he_normal", "seed": 4}
+    response = api.post("/v1/weights/digests", json=body)
+    assert response.status_code == 200, response.text
+    (tensor,) = response.json()["tensors"]
+    data = whole[128:]
+    assert tensor["sha256"] == hashlib.sha256(data).hexdigest()
+    step = tensor["block_elements"] * 4
+    assert tensor["blocks"] == [
+        hashlib.sha256(data[i : i + step]).hexdigest() for i in range(0, len(data), step)
+    ]
+    sharded = api.post(
+        "/v1/weights/digests", json={**body, "shard": {"dim": 1, "index": 1, "count": 3}}
+    )
+    piece = api.post(
+        "/v1/weights",
+        params={"format": "npy"},
+        json={**body, "shard": {"dim": 1, "index": 1, "count": 3}},
+    )
+    (shard,) = sharded.json()["tensors"]
+    assert shard["sha256"] == hashlib.sha256(piece.content[128:]).hexdigest()
+    assert shard["full_shape"] == [300, 700] and shard["slice"] == "0:300,234:468"
+
+
+def test_model_digests_equal_the_sha256_of_each_tensor(api: ApiClient) -> None:
+    response = api.post("/v1/models/digests", params={"blocks": "false"}, json=MODEL)
+    listed = {t["name"]: t["sha256"] for t in response.json()["tensors"]}
+    loaded = safetensors.numpy.load(api.post("/v1/models.safetensors", json=MODEL).content)
+    assert listed == {n: hashlib.sha256(a.tobytes()).hexdigest() for n, a in loaded.items()}
+    assert all("blocks" not in t for t in response.json()["tensors"])
+
+
+def test_too_many_block_digests_are_refused_before_any_work() -> None:
+    client = ApiClient(Settings(max_digest_blocks=3))
+    body = {"layer": {"kind": "tensor", "shape": [1024, 1024]}, "scheme": "normal", "seed": 1}
+    response = client.post("/v1/weights/digests", json=body)
+    assert (
+        response.status_code == 413 and response.json()["limit"] == "WEIGHTINIT_MAX_DIGEST_BLOCKS"
+    )
+    assert (
+        client.post("/v1/weights/digests", params={"blocks": "false"}, json=body).status_code == 200
+    )
+    client.close()
