@@ -126,6 +126,22 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="a scheme parameter, e.g. --param gain=2 (repeatable)",
     )
+    get.add_argument(
+        "--parallel",
+        type=int,
+        default=1,
+        metavar="N",
+        help="download in N ranged pieces at once (remote, to a file); the bytes are the same",
+    )
+    get.add_argument(
+        "--verify",
+        action="store_true",
+        help="check the tensor's sha256 against POST /v1/weights/digests (remote npy)",
+    )
+    get.add_argument("--slice", default=None, help="only this part, e.g. 0:1024,2048:")
+    get.add_argument(
+        "--shard", default=None, metavar="DIM,INDEX,COUNT", help="only this shard, e.g. 0,3,8"
+    )
     get.add_argument("--fan-in", type=float, default=None, help="override the fan-in")
     get.add_argument("--fan-out", type=float, default=None, help="override the fan-out")
     _output_args(get, FORMATS, "npy")
@@ -288,6 +304,9 @@ def cmd_get(args: argparse.Namespace) -> None:
         layer["fan_out"] = args.fan_out
     params = dict(args.param)
     scheme: str | dict[str, Any] = {"name": args.scheme, **params} if params else args.scheme
+    if not args.local and args.output != "-" and (args.parallel > 1 or args.verify):
+        _ranged_get(args, fmt, params)
+        return
     from weightinit_client import weights_body
 
     body = weights_body(
@@ -298,7 +317,43 @@ def cmd_get(args: argparse.Namespace) -> None:
         layout=args.layout,
         algorithm=args.algorithm,
     )
+    if args.slice is not None:
+        body["slice"] = args.slice
+    if args.shard is not None:
+        body["shard"] = dict(zip(("dim", "index", "count"), _shard_of(args.shard), strict=True))
     _produce(args, "weights", body, fmt)
+
+
+def _shard_of(text: str) -> tuple[int, int, int]:
+    try:
+        dim, index, count = (int(part) for part in text.split(","))
+    except ValueError:
+        raise CliError(f"--shard must be DIM,INDEX,COUNT, got {text!r}", EXIT_USAGE) from None
+    return dim, index, count
+
+
+def _ranged_get(args: argparse.Namespace, fmt: str, params: dict[str, object]) -> None:
+    """The GET shortcut in --parallel ranged pieces, optionally verified against digests."""
+    from weightinit_client import Client
+
+    if args.fan_in is not None or args.fan_out is not None or args.algorithm != "blocks-v1":
+        raise CliError("--parallel/--verify take no --fan-in, --fan-out or --algorithm", EXIT_USAGE)
+    shard = _shard_of(args.shard) if args.shard is not None else None
+    with Client(args.url, timeout=args.timeout) as client:
+        client.download_tensor(
+            args.output,
+            args.scheme,
+            args.shape,
+            seed=args.seed,
+            parallel=max(1, args.parallel),
+            verify=args.verify,
+            dtype=args.dtype,
+            layout=args.layout,
+            format=fmt,
+            slice=args.slice,
+            shard=shard,
+            params=params,
+        )
 
 
 def cmd_model(args: argparse.Namespace) -> None:

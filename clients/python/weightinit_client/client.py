@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import math
 import os
 import re
 import sys
+import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Literal, Self
@@ -25,6 +29,7 @@ from ._core import (
     model_body,
     parse,
     retry_delay,
+    seed_value,
 )
 
 Op = Literal["weights", "models"]
@@ -295,6 +300,153 @@ class Client:
                 raise _unreachable(exc, self.url) from exc
             self._sleep(delay)
             attempt += 1
+
+    def digests(
+        self,
+        body: Mapping[str, Any],
+        *,
+        op: Op = "weights",
+        blocks: bool = True,
+        tensor: str | None = None,
+    ) -> dict[str, Any]:
+        """POST /v1/{op}/digests: the sha256 of every tensor (and block), without the tensors."""
+        params = {"blocks": "true" if blocks else "false"} | ({"tensor": tensor} if tensor else {})
+        result: dict[str, Any] = self._send(
+            "POST", f"/v1/{op}/digests", json=dict(body), params=params
+        ).json()
+        return result
+
+    def download_tensor(
+        self,
+        path: str | os.PathLike[str],
+        scheme: str,
+        shape: Sequence[int],
+        *,
+        seed: int | str,
+        parallel: int = 4,
+        verify: bool = False,
+        progress: IO[str] | None = None,
+        **query: Any,
+    ) -> int:
+        """GET /v1/weights/{scheme} to ``path`` in ``parallel`` ranged pieces (HTTP Range).
+
+        The pieces are written at their offsets and equal, stitched, the single-request bytes.
+        ``query`` takes the shortcut's other fields (dtype, layout, format, slice, shard as a
+        (dim, index, count) tuple, params). With ``verify`` the tensor's bytes are checked
+        against POST /v1/weights/digests and a mismatch raises :class:`WeightinitError`.
+        """
+        url = f"/v1/weights/{scheme}"
+        params = shortcut_params(shape, seed=seed, **query)
+        size = _total(self._send("HEAD", url, params=params))
+        if size is None:
+            raise WeightinitError(0, "no size", "the server sent no Content-Length for HEAD")
+        target = Path(path)
+        partial = target.with_name(target.name + ".part")
+        bar = Progress(size, progress)
+        lock = threading.Lock()
+
+        def fetch(span: tuple[int, int], fd: int) -> None:
+            start, stop = span
+            headers = {"Range": f"bytes={start}-{stop - 1}"}
+            try:
+                with self._http.stream("GET", url, params=params, headers=headers) as response:
+                    if response.status_code != 206:
+                        _check(response, response.read())
+                        raise WeightinitError(
+                            response.status_code, "no range", f"bytes {start}-{stop - 1} not served"
+                        )
+                    offset = start
+                    for chunk in response.iter_bytes(CHUNK * 16):
+                        os.pwrite(fd, chunk, offset)
+                        offset += len(chunk)
+                        with lock:
+                            bar.update(len(chunk))
+            except httpx.HTTPError as exc:  # e.g. the server closed before the range's end
+                raise _unreachable(exc, self.url) from exc
+            if offset != stop:
+                raise WeightinitError(0, "short range", f"bytes {start}-{stop - 1}: got {offset}")
+
+        try:
+            with partial.open("wb") as out:
+                out.truncate(size)
+                with ThreadPoolExecutor(max(1, parallel)) as pool:
+                    spans = _pieces(size, parallel)
+                    list(pool.map(fetch, spans, [out.fileno()] * len(spans)))
+            if verify:
+                self._verify(partial, scheme, shape, seed, query)
+            partial.replace(target)
+        finally:
+            partial.unlink(missing_ok=True)
+            bar.close()
+        return size
+
+    def _verify(
+        self,
+        path: Path,
+        scheme: str,
+        shape: Sequence[int],
+        seed: int | str,
+        query: Mapping[str, Any],
+    ) -> None:
+        body: dict[str, Any] = {
+            "layer": {"kind": "tensor", "shape": list(shape)},
+            "scheme": {"name": scheme, **dict(query.get("params") or {})},
+            "seed": seed_value(seed),
+            "dtype": query.get("dtype", "float32"),
+            "layout": query.get("layout", "torch"),
+        }
+        if query.get("slice") is not None:
+            body["slice"] = query["slice"]
+        if query.get("shard") is not None:
+            dim, index, count = query["shard"]
+            body["shard"] = {"dim": dim, "index": index, "count": count}
+        (tensor,) = self.digests(body, blocks=False)["tensors"]
+        itemsize = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2}[tensor["dtype"]]
+        data_bytes = math.prod(tensor["shape"]) * itemsize
+        if query.get("format", "npy") != "npy":
+            raise WeightinitError(0, "cannot verify", "verify=True needs format npy")
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            handle.seek(path.stat().st_size - data_bytes)
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+        if digest.hexdigest() != tensor["sha256"]:
+            raise WeightinitError(
+                0, "digest mismatch", f"{path}: sha256 {digest.hexdigest()} != {tensor['sha256']}"
+            )
+
+
+def shortcut_params(
+    shape: Sequence[int],
+    *,
+    seed: int | str,
+    dtype: str = "float32",
+    layout: str = "torch",
+    format: str = "npy",
+    slice: str | None = None,
+    shard: tuple[int, int, int] | None = None,
+    params: Mapping[str, Any] | None = None,
+) -> dict[str, str]:
+    """The query of GET /v1/weights/{scheme} (the curl shortcut: one raw tensor)."""
+    query = {
+        "shape": ",".join(str(int(d)) for d in shape),
+        "seed": str(int(seed)),
+        "dtype": dtype,
+        "layout": layout,
+        "format": format,
+    }
+    if slice is not None:
+        query["slice"] = slice
+    if shard is not None:
+        query["shard"] = ",".join(str(int(v)) for v in shard)
+    for key, value in (params or {}).items():
+        query[key] = str(value)
+    return query
+
+
+def _pieces(size: int, parallel: int) -> list[tuple[int, int]]:
+    step = max(1 << 20, -(-size // max(1, parallel)))
+    return [(start, min(start + step, size)) for start in range(0, size, step)]
 
 
 def _total(response: httpx.Response) -> int | None:
