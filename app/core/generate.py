@@ -69,21 +69,6 @@ class TensorPlan:
         return isinstance(self.law, WHOLE_MATRIX_LAWS)
 
 
-def check_limits(plans: list[TensorPlan], *, max_elements: int, max_matrix_elements: int) -> None:
-    """Refuse, before anything is allocated, requests over the element limits."""
-    total = sum(plan.numel for plan in plans)
-    if total > max_elements:
-        raise LimitExceededError("WEIGHTINIT_MAX_ELEMENTS", max_elements, total)
-    for plan in plans:
-        if plan.is_whole_matrix and plan.numel > max_matrix_elements:
-            raise LimitExceededError(
-                "WEIGHTINIT_MAX_MATRIX_ELEMENTS",
-                max_matrix_elements,
-                plan.numel,
-                hint=f"Tensor {plan.name!r} uses a whole-matrix scheme, which costs O(n^3).",
-            )
-
-
 def _block_length(numel: int, index: int) -> int:
     return min(BLOCK_SIZE, numel - index * BLOCK_SIZE)
 

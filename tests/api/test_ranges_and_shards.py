@@ -263,3 +263,22 @@ def test_too_many_block_digests_are_refused_before_any_work() -> None:
         client.post("/v1/weights/digests", params={"blocks": "false"}, json=body).status_code == 200
     )
     client.close()
+
+
+def test_a_70_billion_element_tensor_is_served_by_range_without_generating_the_rest(
+    api: ApiClient,
+) -> None:
+    url = "/v1/weights/normal?shape=280000,250000&seed=1&dtype=bfloat16&format=safetensors"
+    head = api.request("HEAD", url)
+    assert head.status_code == 200, head.text
+    size = int(head.headers["content-length"])
+    assert size > 2 * 7e10
+    tail = api.get(url, headers={"Range": "bytes=-4096"})
+    assert tail.status_code == 206 and len(tail.content) == 4096
+    assert tail.headers["content-range"] == f"bytes {size - 4096}-{size - 1}/{size}"
+    body = {"layer": {"kind": "tensor", "shape": [280000, 250000]}, "scheme": "normal", "seed": 1}
+    piece = api.post(
+        "/v1/weights.safetensors",
+        json={**body, "dtype": "bfloat16", "slice": "279999:280000, 249488:"},
+    )
+    assert piece.content[-1024:] == tail.content[-1024:]  # the last 512 values, either way

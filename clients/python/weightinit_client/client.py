@@ -114,6 +114,13 @@ def _npy_name(response: httpx.Response) -> str:
 
 
 def _unreachable(exc: httpx.HTTPError, url: str) -> WeightinitError:
+    if isinstance(exc, httpx.RemoteProtocolError):  # closed before Content-Length was reached
+        return WeightinitError(
+            0,
+            "incomplete response",
+            f"{url}: the server closed the connection before the end of the body ({exc}); "
+            "nothing was kept: retry, or check the server's log",
+        )
     kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "unreachable"
     return WeightinitError(0, f"service {kind}", f"{url}: {exc or type(exc).__name__}")
 
