@@ -369,3 +369,68 @@ export function tensorBytes(tensor: Tensor): Uint8Array {
   const d = tensor.data;
   return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
 }
+
+// ---------------------------------------------------------------- digests and verification
+
+export type DigestsResponse = Schemas["DigestsResponse"];
+
+/** POST /v1/weights/digests: the sha256 of each tensor (and 65 536-element block), no data. */
+export async function digestWeights(
+  client: WeightinitClient,
+  request: WeightsRequest,
+  options: { tensor?: string; blocks?: boolean; signal?: AbortSignal } = {},
+): Promise<DigestsResponse> {
+  const result = await client.POST("/v1/weights/digests", {
+    body: withSeed(request),
+    params: {
+      query: {
+        ...(options.tensor !== undefined && { tensor: options.tensor }),
+        ...(options.blocks !== undefined && { blocks: options.blocks }),
+      },
+    },
+    signal: options.signal,
+  });
+  return unwrap(result);
+}
+
+/** POST /v1/models/digests: the sha256 of every tensor of a model (or one rank's shards). */
+export async function digestModel(
+  client: WeightinitClient,
+  request: ModelRequest,
+  options: { blocks?: boolean; signal?: AbortSignal } = {},
+): Promise<DigestsResponse> {
+  const result = await client.POST("/v1/models/digests", {
+    body: withSeed(request),
+    params: { query: { ...(options.blocks !== undefined && { blocks: options.blocks }) } },
+    signal: options.signal,
+  });
+  return unwrap(result);
+}
+
+/**
+ * Check received tensors against the service's digests (from `digestWeights`/`digestModel`,
+ * or a response's X-Weightinit-Sha256 map): throws a WeightinitError naming the first tensor
+ * whose bytes differ or that is missing.
+ */
+export async function verifyTensors(
+  tensors: Record<string, Tensor>,
+  digests: DigestsResponse | Record<string, string>,
+): Promise<void> {
+  const { createHash } = await import("node:crypto");
+  const expected: Record<string, string> =
+    "tensors" in digests && Array.isArray(digests.tensors)
+      ? Object.fromEntries(
+          (digests as DigestsResponse).tensors.map((t) => [t.name, t.sha256] as const),
+        )
+      : (digests as Record<string, string>);
+  for (const [name, sha] of Object.entries(expected)) {
+    const tensor = tensors[name];
+    const got = tensor ? createHash("sha256").update(tensorBytes(tensor)).digest("hex") : "missing";
+    if (got !== sha) {
+      throw new WeightinitError(0, {
+        title: "digest mismatch",
+        detail: `tensor ${name}: sha256 ${got} != ${sha}`,
+      });
+    }
+  }
+}

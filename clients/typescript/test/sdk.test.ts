@@ -6,12 +6,14 @@ import { describe, test } from "node:test";
 import {
   WeightinitError,
   createClient,
+  digestWeights,
   encodeSeed,
   jsonTensors,
   modelSafetensors,
   parseNpy,
   parseSafetensors,
   tensorBytes,
+  verifyTensors,
   weights,
   weightsNpy,
   weightsSafetensors,
@@ -178,5 +180,30 @@ describe("live server", live, () => {
     assert.notEqual(a.sha256.weight, b.sha256.weight);
     const json = await weights(client, { ...DENSE, seed: "9007199254740993" });
     assert.equal(json.tensors[0]!.sha256, a.sha256.weight);
+  });
+});
+
+describe("digests", () => {
+  test("a layer's safetensors verify against digestWeights", live, async () => {
+    const st = await weightsSafetensors(client, DENSE);
+    const digests = await digestWeights(client, DENSE, { blocks: true });
+    await verifyTensors(st.value, digests);
+    assert.equal(digests.tensors.length, Object.keys(st.value).length);
+    assert.ok(digests.tensors.every((t) => (t.blocks ?? []).length === 1));
+  });
+
+  test("a shard's digest is the sha256 of the shard", live, async () => {
+    const shard: WeightsRequest = { ...DENSE, shard: { dim: 1, index: 1, count: 2 } };
+    const npy = await weightsNpy(client, shard);
+    assert.deepEqual(npy.value.shape, [5, 3]);
+    await verifyTensors({ weight: npy.value }, await digestWeights(client, shard));
+  });
+
+  test("verifyTensors throws on a mismatch", live, async () => {
+    const st = await weightsSafetensors(client, DENSE);
+    await assert.rejects(
+      verifyTensors(st.value, { weight: "0".repeat(64) }),
+      (e: unknown) => e instanceof WeightinitError && e.title === "digest mismatch",
+    );
   });
 });
