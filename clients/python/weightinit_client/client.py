@@ -46,10 +46,16 @@ def weights_body(
     dtype: str = "float32",
     layout: str = "torch",
     algorithm: str = "blocks-v1",
+    slice: str | None = None,
+    shard: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
-    """The JSON body of POST /v1/weights."""
+    """The JSON body of POST /v1/weights (``slice`` "0:1024, 2048:" or ``shard``
+    {"dim": 0, "index": 3, "count": 8}: only that part of the returned tensor)."""
     body = common(seed, scheme, bias_scheme, dtype, layout, algorithm)
-    return {"layer": dict(layer), **body}
+    extra: dict[str, Any] = {"slice": slice} if slice is not None else {}
+    if shard is not None:
+        extra["shard"] = dict(shard)
+    return {"layer": dict(layer), **body, **extra}
 
 
 def models_body(
@@ -62,9 +68,14 @@ def models_body(
     dtype: str = "float32",
     layout: str = "torch",
     algorithm: str = "blocks-v1",
+    shard: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The JSON body of POST /v1/models (exactly one of ``layers`` or ``mlp``)."""
-    return model_body(layers, mlp, common(seed, scheme, bias_scheme, dtype, layout, algorithm))
+    """The JSON body of POST /v1/models (exactly one of ``layers`` or ``mlp``); ``shard`` is a
+    tensor-parallel plan {"index": i, "count": n, "dims": {"*.q_proj.weight": 0, ...}}."""
+    body = model_body(layers, mlp, common(seed, scheme, bias_scheme, dtype, layout, algorithm))
+    if shard is not None:
+        body["shard"] = dict(shard)
+    return body
 
 
 class Progress:
@@ -224,8 +235,11 @@ class Client:
         algorithm: str = "blocks-v1",
         format: BinaryFormat = "npz",
         tensor: str | None = None,
+        slice: str | None = None,
+        shard: Mapping[str, int] | None = None,
     ) -> Arrays:
-        """One layer's tensors by name (``npy`` returns one tensor: ``tensor`` or the first)."""
+        """One layer's tensors by name (``npy`` returns one tensor: ``tensor`` or the first;
+        ``slice``/``shard`` return only that part of one tensor)."""
         body = weights_body(
             layer,
             seed=seed,
@@ -234,6 +248,8 @@ class Client:
             dtype=dtype,
             layout=layout,
             algorithm=algorithm,
+            slice=slice,
+            shard=shard,
         )
         content, response = self.request_bytes("weights", body, format, tensor)
         return parse(format, content, _npy_name(response))
@@ -250,6 +266,7 @@ class Client:
         layout: str = "torch",
         algorithm: str = "blocks-v1",
         format: Literal["npz", "safetensors"] = "safetensors",
+        shard: Mapping[str, Any] | None = None,
     ) -> Arrays:
         """Every tensor of many named layers (``layers``) or the ``mlp`` shorthand."""
         body = models_body(
@@ -261,6 +278,7 @@ class Client:
             dtype=dtype,
             layout=layout,
             algorithm=algorithm,
+            shard=shard,
         )
         content, _ = self.request_bytes("models", body, format)
         return parse(format, content)
@@ -552,6 +570,8 @@ class AsyncClient:
         algorithm: str = "blocks-v1",
         format: BinaryFormat = "npz",
         tensor: str | None = None,
+        slice: str | None = None,
+        shard: Mapping[str, int] | None = None,
     ) -> Arrays:
         body = weights_body(
             layer,
@@ -561,6 +581,8 @@ class AsyncClient:
             dtype=dtype,
             layout=layout,
             algorithm=algorithm,
+            slice=slice,
+            shard=shard,
         )
         content, response = await self.request_bytes("weights", body, format, tensor)
         return parse(format, content, _npy_name(response))
@@ -577,6 +599,7 @@ class AsyncClient:
         layout: str = "torch",
         algorithm: str = "blocks-v1",
         format: Literal["npz", "safetensors"] = "safetensors",
+        shard: Mapping[str, Any] | None = None,
     ) -> Arrays:
         body = models_body(
             seed=seed,
@@ -587,6 +610,7 @@ class AsyncClient:
             dtype=dtype,
             layout=layout,
             algorithm=algorithm,
+            shard=shard,
         )
         content, _ = await self.request_bytes("models", body, format)
         return parse(format, content)
