@@ -70,7 +70,8 @@ def _direct_values(plan: TensorPlan, start: int, stop: int) -> Values | None:
     law = plan.law
     working = working_dtype(plan.dtype)
     if isinstance(law, ConstantLaw):
-        return np.full(stop - start, working(law.value), dtype=working)
+        with np.errstate(over="ignore"):  # an overflowing constant is refused by cast_output
+            return np.full(stop - start, working(law.value), dtype=working)
     flat = np.arange(start, stop, dtype=np.int64)
     if isinstance(law, IdentityLaw):
         cols = plan.shape[1]
