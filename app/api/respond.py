@@ -149,9 +149,13 @@ async def respond(
             refuse_possible_overflow(job)
         pieces = body.pieces(start, stop)
         return StreamingResponse(pool.stream(pieces), 206, headers=headers, media_type=media)
-    if head:
-        headers["Content-Length"] = str(body.size)
-        return Response(status_code=200, headers=headers, media_type=media)
+    if head:  # a JSON body's length is known only once it is written
+        response = Response(status_code=200, headers=headers, media_type=media)
+        if body.size is None:
+            del response.headers["content-length"]
+        else:
+            response.headers["content-length"] = str(body.size)
+        return response
     if _buffered(job, body, settings.buffer_bytes):
         content, sha = await anyio.to_thread.run_sync(_whole, pool, body)
         if sha:

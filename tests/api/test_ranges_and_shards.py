@@ -282,3 +282,9 @@ def test_a_70_billion_element_tensor_is_served_by_range_without_generating_the_r
         json={**body, "dtype": "bfloat16", "slice": "279999:280000, 249488:"},
     )
     assert piece.content[-1024:] == tail.content[-1024:]  # the last 512 values, either way
+
+
+def test_head_of_a_json_body_sends_no_length(api: ApiClient) -> None:
+    head = api.request("HEAD", "/v1/weights/normal?shape=4,4&seed=1&format=json")
+    assert head.status_code == 200 and head.content == b""
+    assert "content-length" not in head.headers and head.headers["etag"]
