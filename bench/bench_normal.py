@@ -6,7 +6,8 @@ root on ``sys.path`` itself; ``--log2-total`` and ``--repeats`` adjust the work)
 Every line generates ``2**log2_total`` values (default ``2**24``) in blocks of 65536 and prints
 output GiB/s (float32 = 4 bytes, float64 = 8 bytes per value), the best of ``--repeats`` runs.
 "ours" includes drawing the raw words with ``PCG64.random_raw`` and the transform
-``standard_normal_from_raw``.  numpy ufuncs are single-threaded, so this is one core.
+``standard_normal_from_raw``.  numpy ufuncs are single-threaded, so this is one core. torch's
+``normal_`` is measured on one thread when torch is importable (bench/torch_reference.py).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.core.normal import raw_words_needed, standard_normal_from_raw
+from bench.torch_reference import NOT_INSTALLED, torch_seconds
 
 BLOCK = 65536
 
@@ -71,7 +73,14 @@ def main() -> None:
     print(f"one core, block {BLOCK}, {blocks * BLOCK} values per run, best of {args.repeats}")
     for name, step, itemsize in lines:
         print(f"{name:<46} {_rate(step, blocks, itemsize, args.repeats):6.3f} GiB/s")
-    print(f"{'torch normal_ float32':<46}  ~1.1   GiB/s  (quoted from the issue, not measured)")
+    total = blocks * BLOCK
+    timed = torch_seconds(f"x = torch.empty({total})", "x.normal_()", args.repeats)
+    if timed is None:
+        print(NOT_INSTALLED)
+    else:
+        seconds, version = timed
+        rate = total * 4 / seconds / 2**30
+        print(f"{'torch ' + version + ' normal_ float32 (1 thread)':<46} {rate:6.3f} GiB/s")
 
 
 if __name__ == "__main__":

@@ -2,8 +2,8 @@
 
 Run: ``PYTHONPATH=. python bench/bench_streams.py`` (or ``make bench``). Prints GiB/s of output
 for a 2**24-element tensor (64 MiB of float32), best of 3, on 1 and 2 threads, and what seeding
-one block's generator costs relative to filling it. torch's ``normal_`` (~1.1 GiB/s on one core
-of this machine kind) is quoted from the issue, not measured: torch is not installed here.
+one block's generator costs relative to filling it. torch's ``normal_`` and ``uniform_`` are
+measured on one thread when torch is importable (bench/torch_reference.py), never quoted.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from app.core.generate import TensorPlan, generate_tensor
 from app.core.laws import NormalLaw, TruncatedNormalLaw, UniformLaw
 from app.core.streams import BLOCK_SIZE, block_bitgen
 from app.core.types import DType
+from bench.torch_reference import NOT_INSTALLED, torch_seconds
 
 N = 1 << 24
 
@@ -46,7 +47,13 @@ def main() -> None:
     }
     for label, fn in baselines.items():
         print(f"{label:44s} {gib_per_s(4 * N, best_of(fn)):6.2f} GiB/s")
-    print(f"{'torch normal_ float32 (quoted, not measured)':44s} {1.1:6.2f} GiB/s")
+    for method in ("normal_", "uniform_"):
+        timed = torch_seconds(f"x = torch.empty({N})", f"x.{method}()")
+        if timed is None:
+            print(NOT_INSTALLED)
+            break
+        label = f"torch {timed[1]} {method} float32 (1 thread)"
+        print(f"{label:44s} {gib_per_s(4 * N, timed[0]):6.2f} GiB/s")
     laws = {
         "uniform U(-b, b)": UniformLaw(-0.1, 0.1),
         "normal (he_normal)": NormalLaw(0.0, 0.05),
