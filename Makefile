@@ -13,7 +13,7 @@ LOCK := requirements.lock
 # Quiet, non-interactive pip; no self-upgrade (nothing unpinned gets upgraded).
 PIP_FLAGS := --disable-pip-version-check --no-input
 
-.PHONY: help install run test check fmt lock bench readme openapi clean clients ts-install ts-test FORCE
+.PHONY: help install run test check fmt lock bench bench-extras readme openapi clean clients ts-install ts-test FORCE
 
 FORCE:
 
@@ -24,6 +24,7 @@ help:
 	@echo "make fmt    - ruff check --fix and ruff format"
 	@echo "make lock   - regenerate $(LOCK) from a fresh temporary venv"
 	@echo "make bench  - run every bench/bench_*.py"
+	@echo "make bench-extras - build .venv-bench (torch for the benchmarks, never in .venv)"
 	@echo "make readme - regenerate the scheme table in README.md from the registry"
 	@echo "make openapi - regenerate openapi.json from the app"
 	@echo "make clients - regenerate clients/typescript/src/schema.ts from openapi.json"
@@ -75,6 +76,27 @@ bench: $(STAMP)
 	@shopt -s nullglob; files=(bench/bench_*.py); \
 	if [ $${#files[@]} -eq 0 ]; then echo "no benchmarks in bench/"; exit 0; fi; \
 	for f in "$${files[@]}"; do echo "== $$f"; PYTHONPATH=. $(VPY) "$$f"; done
+
+# A separate venv for benchmarks that compare with torch: the service's .venv never gets
+# torch. torch==2.13.0 is the CPU wheel this machine kind keeps on local disk (any other
+# version may pull a multi-GB CUDA build); numpy and ml_dtypes are the lock's versions so
+# the timings are of the service's numpy. torch's sympy brings a compatible mpmath.
+BENCH_VENV := .venv-bench
+BENCH_STAMP := $(BENCH_VENV)/.installed
+TORCH_VERSION := 2.13.0
+BENCH_PINS = $(shell grep -i -E '^(numpy|ml_dtypes)==' $(LOCK))
+
+$(BENCH_STAMP): $(LOCK) $(shell test -x $(BENCH_VENV)/bin/python || echo FORCE)
+	@if [ ! -x $(BENCH_VENV)/bin/python ]; then \
+	  echo "creating $(BENCH_VENV) with $(PYTHON)"; \
+	  rm -rf $(BENCH_VENV); \
+	  $(PYTHON) -m venv $(BENCH_VENV); \
+	fi
+	$(BENCH_VENV)/bin/python -m pip install $(PIP_FLAGS) -q torch==$(TORCH_VERSION) $(BENCH_PINS) mpmath
+	@touch $@
+
+bench-extras: $(BENCH_STAMP)
+	@echo "run: PYTHONPATH=. $(BENCH_VENV)/bin/python bench/bench_qr.py"
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,13 +1,20 @@
-"""orthogonal_q (deterministic blocked Householder, numpy elementwise) beside LAPACK.
+"""orthogonal_q (deterministic blocked Householder, numpy elementwise) beside LAPACK and torch.
 
 Run: ``PYTHONPATH=. python bench/bench_qr.py`` (or ``make bench``). For each shape prints the
-best wall time of ``orthogonal_q`` and of ``np.linalg.qr`` plus the sign correction (OpenBLAS
-LAPACK, for comparison only: its bytes depend on the CPU), the ratio, the largest difference
-between the two ``Q`` and ``max |Q^T Q - I|``. ``orthogonal_q`` runs on one core (numpy
-ufuncs are single-threaded); OpenBLAS uses all cores unless ``OPENBLAS_NUM_THREADS=1``.
-torch's ``orthogonal_`` (1024 x 1024 in ~1.05 s on one core of this machine kind) is quoted,
-not measured: torch is not installed here. Shapes go up to the service's limit of 2**22
-elements.
+best wall time of
+
+- ``orthogonal_q`` (float64, one core: numpy ufuncs are single-threaded);
+- ``np.linalg.qr`` plus the sign correction (OpenBLAS LAPACK, float64, for comparison only:
+  its bytes depend on the CPU; all cores unless ``OPENBLAS_NUM_THREADS=1``);
+- ``torch.nn.init.orthogonal_`` on an empty float32 tensor of the shape, with
+  ``torch.set_num_threads(1)`` (its time includes drawing the normal matrix),
+
+the ratios ours/LAPACK and ours/torch, the largest difference between our ``Q`` and
+LAPACK's and ``max |Q^T Q - I|``. Every figure is measured in this run; when torch cannot
+be imported the torch columns say "torch not installed" (the service's venv never has it:
+``make bench-extras`` builds ``.venv-bench`` with torch, then run this file with
+``PYTHONPATH=. .venv-bench/bin/python bench/bench_qr.py``). Shapes go up to the service's
+limit of 2**22 elements.
 """
 
 from __future__ import annotations
@@ -16,13 +23,15 @@ import os
 import time
 from collections.abc import Callable
 from functools import partial
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from app.core.linalg import orthogonal_q
 
-SHAPES = [(256, 256, 5), (1024, 1024, 3), (2048, 2048, 1), (4096, 1024, 1)]
+SHAPES = [(256, 256, 5), (1024, 1024, 3), (2048, 2048, 2), (4096, 1024, 2)]
+NO_TORCH = "torch not installed"
 
 
 def best_of(fn: Callable[[], object], reps: int) -> float:
@@ -39,14 +48,35 @@ def lapack_q(a: NDArray[np.float64]) -> NDArray[np.float64]:
     return q * np.sign(np.diag(r))
 
 
+def load_torch() -> Any | None:
+    """torch set to one thread, or None when it is not importable."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(1)
+    return torch
+
+
+def torch_orthogonal(torch: Any, m: int, n: int) -> None:
+    torch.nn.init.orthogonal_(torch.empty(m, n, dtype=torch.float32))
+
+
 def main() -> None:
+    torch = load_torch()
     threads = os.environ.get("OPENBLAS_NUM_THREADS", "all cores")
-    print(f"numpy {np.__version__}; OpenBLAS threads: {threads}; orthogonal_q: 1 thread")
+    torch_note = f"torch {torch.__version__}: 1 thread, float32" if torch else NO_TORCH
     print(
-        f"{'shape':>11s} {'ours s':>8s} {'LAPACK s':>9s} {'ratio':>6s} {'|Q-Q_lapack|':>13s}"
-        f" {'|QtQ-I|':>9s}"
+        f"numpy {np.__version__}; orthogonal_q: 1 thread, float64;"
+        f" OpenBLAS threads: {threads}; {torch_note}"
+    )
+    print(
+        f"{'shape':>11s} {'ours s':>8s} {'LAPACK s':>9s} {'/LAPACK':>8s} {'torch s':>11s}"
+        f" {'/torch':>7s} {'|Q-Q_lapack|':>13s} {'|QtQ-I|':>9s}"
     )
     orthogonal_q(np.random.Generator(np.random.PCG64(1)).standard_normal((64, 64)))  # warm-up
+    if torch is not None:
+        torch_orthogonal(torch, 64, 64)
     for m, n, reps in SHAPES:
         a = np.random.Generator(np.random.PCG64(0)).standard_normal((m, n))
         ours = best_of(partial(orthogonal_q, a), reps)
@@ -54,12 +84,16 @@ def main() -> None:
         q = orthogonal_q(a)
         diff = float(np.abs(q - lapack_q(a)).max())
         orth = float(np.abs(q.T @ q - np.eye(n)).max())
+        if torch is None:
+            torch_cols = f"{NO_TORCH:>19s}"
+        else:
+            measured = best_of(partial(torch_orthogonal, torch, m, n), max(reps, 3))
+            torch_cols = f"{measured:11.4f} {ours / measured:7.1f}"
         print(
-            f"{m:5d}x{n:<5d} {ours:8.3f} {lapack:9.3f} {ours / lapack:6.1f} {diff:13.1e}"
-            f" {orth:9.1e}",
+            f"{m:5d}x{n:<5d} {ours:8.3f} {lapack:9.4f} {ours / lapack:8.1f} {torch_cols}"
+            f" {diff:13.1e} {orth:9.1e}",
             flush=True,
         )
-    print("torch orthogonal_ 1024x1024: ~1.05 s on one core (quoted, not measured)")
 
 
 if __name__ == "__main__":

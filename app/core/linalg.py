@@ -48,11 +48,20 @@ Sign convention
 
 Cost
     ``4 m n**2 - 4 n**3 / 3`` flops (``2 m n**2 - 2 n**3 / 3`` for the factorization and as
-    many for ``Q``), like LAPACK, but as numpy elementwise passes at about 0.17 ns per
-    multiply or add, on one core of an AMD EPYC (``bench/bench_qr.py``): 0.02 s for
-    256 x 256, 0.55 s for 1024 x 1024, 4.2 s for 2048 x 2048 and 3.3 s for 4096 x 1024
-    (single-threaded LAPACK: 0.003 / 0.12 / 0.96 / 0.67 s). Memory: the input copy (which
-    also keeps the reflectors), the output and a few MB of scratch.
+    many for ``Q``), like LAPACK, but each flop is one numpy elementwise result written to
+    memory, and those writes set the speed: on one core of this project's machine (AMD
+    EPYC) numpy writes a float64 result every 0.17-0.19 ns whatever the operation and
+    however cache-resident the arrays (a bare ``np.copyto`` costs 0.19 ns per element), and
+    the passes here run at 0.20-0.21 ns per flop. So 2048 x 2048 (2.3e10 flops) cannot drop
+    below about 4.3 s this way. Measured with ``bench/bench_qr.py`` on 2026-12-05: 0.024 s for
+    256 x 256, 0.65 s for 1024 x 1024, 4.9 s for 2048 x 2048 and 4.1 s for 4096 x 1024, against
+    0.0018 / 0.075 / 0.46 / 0.32 s for torch's ``orthogonal_`` (LAPACK, float32, one
+    thread). Other chunk sizes, 64-byte-aligned buffers, accumulators that avoid the
+    running-sum copy, and two threads gave no reliable gain. To come within a few times of
+    LAPACK, each flop would need to cost fewer stores: a compiled kernel that keeps the sums
+    in registers, with the same operations in the same order. Rearranging these passes is
+    not enough. Memory: the input copy (which also keeps the reflectors), the output and a
+    few MB of scratch.
 
 Accuracy
     Householder QR is backward stable: ``||Q^T Q - I||`` is a small multiple of machine
@@ -228,12 +237,14 @@ def _factor_panel(panel: F64, signs: F64) -> F64:
     ``R[j, j] = beta_j < 0``.
     """
     _rows, b = panel.shape
+    # Short rows: let numpy batch them through a full-size ufunc buffer. Performance only.
+    np.setbufsize(8192)
     taus = np.zeros(b)
     for j in range(b):
         x = panel[j:, j]
         tail = x[1:]
         alpha = float(x[0])
-        tail_max = float(np.max(np.abs(tail))) if tail.shape[0] > 0 else 0.0
+        tail_max = float(np.abs(tail).max()) if tail.shape[0] > 0 else 0.0
         if tail_max == 0.0:  # H = I, R[j, j] = alpha
             if alpha < 0.0:
                 signs[j] = -1.0

@@ -248,6 +248,112 @@ def test_golden_bytes(m: int, n: int, seed: int) -> None:
     assert sha(orthogonal_q(golden_input(m, n, seed))) == GOLDEN[m, n, seed]
 
 
+# Bytes of orthogonal_q as of commit 7ae0839, recorded before any speed work on linalg.py
+# (and, when recorded, the same with the _SSE_ONLY and _AVX2_ONLY masks set): a change made
+# for speed must reproduce every one of them.
+# (kind, rows, cols, seed): "square"/"tall" factor golden_input(rows, cols, seed) as is,
+# "wide" factors its transpose (what generate.py does for rows < cols), so (1, n) is the
+# (n, 1) case. Sizes sit around multiples of PANEL_WIDTH (16).
+FROZEN_BEFORE_SPEEDUP = {
+    ("square", 1, 1, 11): "e77817b649821c634355a917817c1224a360514b1244fe09e832bac4e8ea4440",
+    ("square", 2, 2, 12): "e96fe8a68b5e3d2eea755af43fccd54dfe5d8a46515faa42da7fe93d54d476ad",
+    ("square", 15, 15, 13): "c90e3d9719b410ae42cd48ab9c643ab175a700d9d373ad8ba9bc201f8321b452",
+    ("square", 16, 16, 14): "6bbb55b9ab976ac5e5544a7748b8ebf016dcbded76d09d406ee42b735a3f3d63",
+    ("square", 17, 17, 15): "4ce1563440cbf2ec22da5a0686c4f7f35245b77508063a847275e204e5633c62",
+    ("square", 31, 31, 16): "4940d50f24980b57a3265327d1cbe5d238302a1266c0f2101a3abb5ed5844a2e",
+    ("square", 32, 32, 17): "27cb9b853b8c398b3c8a783e1a38a52af1ddbc9d99c04798a0ce0aa66396ec43",
+    ("square", 33, 33, 18): "245516065de653f73588328e6468a78b4b8d33b3a7392eafe85b29ef0c59d171",
+    ("square", 48, 48, 19): "4ec74a5d2d67b36c2f6060a4e42e900fb37a5907dbde411b4f7526ea9fa5b471",
+    ("square", 100, 100, 20): "08dc2337255ff2ddb5f812317828fd26abe91ef6f3d13fbfe1be6cd76c3c6001",
+    ("square", 256, 256, 21): "480e15256387d99895fc785807f3717ed92683a221b2a5788540d2434d72caec",
+    ("square", 257, 257, 22): "17b09f18441161c99d624e8a861199fadd000cc9b4636d35b63e5009c9cf8f7d",
+    ("square", 1024, 1024, 23): "40b92a4750c127667bb1b247e47db712f2030ff54db6b166f4e128265b3dabf5",
+    ("tall", 2, 1, 30): "8320549da6e982a24643459d584fffc5f9ad10546229583d2e1aa0eaefda3a77",
+    ("tall", 1000, 1, 31): "a94f43aad853e7c696553a144ac9fe8a802d7fcc6d35f6a9785d0458d437eb1a",
+    ("tall", 16, 15, 32): "8ec0ed8c82078a1315d4c3acb6c518f4b4286d7a850482e77f4fd89d987f8e26",
+    ("tall", 17, 16, 33): "95ae1bbab2d9b6995f7cebc744b701ac5d7d7f5da37fe625cd0c452c37205aaf",
+    ("tall", 33, 17, 34): "e40005155e158cf3648d73f51ef7c43eb017104ddbc16e65ffaa41c2b00271cb",
+    ("tall", 300, 47, 35): "a84155430fb5e640974e5ed2a78a2f128b9e7c37e8b2886e0f67d19209f55ae8",
+    ("tall", 1000, 100, 36): "affd5125676dab59af5b2635e754f0a5e939ebc19389083e62e74f868e4f2f32",
+    ("tall", 4096, 16, 37): "58a0f04455bc2b5fa5fc990eeffadc1579d592cdc50efbcfc88af6f7420ac389",
+    ("tall", 2000, 257, 38): "4514e927b4fe07f277a8a61f29cc9649abcebb23bc4e086b875cb07e4e791ad1",
+    ("wide", 1, 1000, 40): "3aba51f96393a20398ff39b94debb787c7253fa00c0b064b946f7aef7a76ad29",
+    ("wide", 1, 2, 41): "7364de2921cf7c9535ea1205b872b3a15a4a6968637e5ee93e387d5ad1accc7f",
+    ("wide", 15, 16, 42): "d0bbd6154411a6228717252f014aaa38c77ccfb88201e9ed94a01127331b2638",
+    ("wide", 16, 33, 43): "61272b986616de382944549401f9b46daca0376ee85dca35ed8748dd327e929f",
+    ("wide", 47, 300, 44): "80e9b51afe6bbaa60aff7479e19a713aa95267eef6ea06d12ca72f7a5a0bb2f6",
+    ("wide", 128, 1000, 45): "61cbad013405675d71a5c26856c97f708a384e0abe0376996285db7b425e55e6",
+}
+
+
+def frozen_input(kind: str, rows: int, cols: int, seed: int) -> F64:
+    a = golden_input(rows, cols, seed)
+    return np.ascontiguousarray(a.T) if kind == "wide" else a
+
+
+@pytest.mark.parametrize(("kind", "rows", "cols", "seed"), list(FROZEN_BEFORE_SPEEDUP))
+def test_bytes_unchanged_by_speed_work(kind: str, rows: int, cols: int, seed: int) -> None:
+    q = orthogonal_q(frozen_input(kind, rows, cols, seed))
+    assert sha(q) == FROZEN_BEFORE_SPEEDUP[kind, rows, cols, seed]
+
+
+def _rank_deficient() -> F64:
+    a = golden_input(90, 70, 50)
+    a[:, 5] = a[:, 3]  # duplicate column
+    a[:, 9] = 0.0  # zero columns: H_j = I, sign +1
+    a[:, 16:18] = 0.0  # the first two columns of the second panel
+    a[:, 20] = 2.0 * a[:, 0] - a[:, 1]  # dependent column
+    a[40:, 33] = 0.0  # zero tail
+    return a
+
+
+def _extreme() -> F64:
+    a = golden_input(70, 50, 51)
+    a[:, ::3] *= 1e-300
+    a[:, 1::5] *= 1e300
+    a[:, 7] = np.ldexp(np.round(a[:, 7] * 8), -1074)  # subnormal column
+    return a
+
+
+def _ill_conditioned() -> F64:
+    base = golden_input(120, 80, 52)
+    return base[:, :1] + base * 2.0**-40  # nearly parallel columns, cond ~ 1e14
+
+
+FROZEN_SPECIAL = {
+    "rank_deficient": (
+        _rank_deficient,
+        "09d4506be9f33d57e13a3a8350957fe7c0a3451568b94c3adffc09242e07a5a8",
+    ),
+    "extreme": (_extreme, "c77fe8681a0eaa429dc660d2b467928b9955bba45a143a4fe17e9c1aa3f2628a"),
+    "ill_conditioned": (
+        _ill_conditioned,
+        "4ba1f54b5f1f79e6bf1e45db6588721649d7a6db798d918b0eb4a4148181d7b8",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(FROZEN_SPECIAL))
+def test_special_bytes_unchanged_by_speed_work(name: str) -> None:
+    make, expected = FROZEN_SPECIAL[name]
+    assert sha(orthogonal_q(make())) == expected
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("rows", "cols", "seed", "expected"),
+    [
+        (2048, 2048, 24, "c7d2ad03f4537f80d67205c48d7dfcd146d6954e472bb59b2d32f084a1234e72"),
+        (4096, 1024, 25, "981aaffd009f47225ffa749811c6adb13eb6cc0564fadcfd89536727455d9b54"),
+    ],
+)
+def test_large_bytes_unchanged_by_speed_work(
+    rows: int, cols: int, seed: int, expected: str
+) -> None:
+    # The benchmark's sizes (a few seconds each): chunking and buffers differ most here.
+    assert sha(orthogonal_q(golden_input(rows, cols, seed))) == expected
+
+
 def test_sum_rows_is_left_to_right() -> None:
     rng = np.random.Generator(np.random.PCG64(9))
     for shape in [(9, 1), (130, 1), (1000, 2), (300, 3, 5), (17, 1, 1), (1, 4)]:
