@@ -51,10 +51,16 @@ class GenerationPool:
             executor.shutdown(wait=False, cancel_futures=True)
 
     async def stream(self, pieces: Iterable[Piece]) -> AsyncIterator[bytes]:
-        """The pieces' bytes in order; only waiting happens on the event loop."""
+        """The pieces' bytes in order; only waiting happens on the event loop.
+
+        The read-ahead adapts: it starts at one piece and grows (up to :attr:`ahead`) each
+        time the sender finds the next piece unfinished, i.e. when generation is what it waits
+        for. A slow reader never waits for a piece, so it never holds more than a couple.
+        """
         loop = asyncio.get_running_loop()
         source = iter(pieces)
         pending: deque[asyncio.Future[bytes]] = deque()
+        limit = 1
 
         def submit() -> None:
             piece = next(source, None)
@@ -62,11 +68,17 @@ class GenerationPool:
                 pending.append(loop.run_in_executor(self.executor, piece))
 
         try:
-            for _ in range(self.ahead):
-                submit()
+            submit()
             while pending:
-                data = await pending.popleft()
-                submit()
+                future = pending.popleft()
+                if not future.done():
+                    limit = min(self.ahead, limit + 1)
+                while len(pending) < limit:
+                    before = len(pending)
+                    submit()
+                    if len(pending) == before:
+                        break
+                data = await future
                 yield data
         finally:
             for future in pending:
