@@ -14,6 +14,7 @@ from swagger_ui_bundle import swagger_ui_path
 
 from app import __version__
 from app.api import problems
+from app.api.cache import ResponseCache
 from app.api.middleware import RequestLimits
 from app.api.routers import digests, health, models, registry, weights
 from app.api.settings import Settings
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.pool = pool
     problems.install(app)
+    app.add_middleware(ResponseCache, max_bytes=settings.cache_bytes)
     app.add_middleware(RequestLimits, max_body_bytes=settings.max_body_bytes)
     for router in (weights.router, models.router, digests.router, registry.router, health.router):
         app.include_router(router)

@@ -73,16 +73,17 @@ def usable_cpus() -> int:
     return max(1, min(count, quota) if quota else count)
 
 
-def _int_env(name: str, default: int) -> int:
+def _int_env(name: str, default: int, minimum: int = 1) -> int:
     raw = os.environ.get(name)
+    what = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
     if raw is None or raw.strip() == "":
         return default
     try:
         value = int(raw.strip())
     except ValueError:
-        raise SettingsError(f"{name} must be a positive integer, got {raw!r}") from None
-    if value < 1:
-        raise SettingsError(f"{name} must be a positive integer, got {raw!r}")
+        raise SettingsError(f"{name} must be {what}, got {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be {what}, got {raw!r}")
     return value
 
 
@@ -114,6 +115,7 @@ class Settings:
     max_digest_blocks: int = 1 << 16  # block digests in one /digests response
     max_whole_elements: int = 1 << 28  # requests built whole in memory (numpy-legacy)
     buffer_bytes: int = 8 << 20  # bodies up to this size are built whole (and carry sha256)
+    cache_bytes: int = 64 << 20  # small whole responses kept for identical requests (0: off)
     threads: int = usable_cpus()  # the generation pool
 
     @classmethod
@@ -129,6 +131,7 @@ class Settings:
             max_digest_blocks=_int_env("WEIGHTINIT_MAX_DIGEST_BLOCKS", d.max_digest_blocks),
             max_whole_elements=_int_env("WEIGHTINIT_MAX_WHOLE_ELEMENTS", d.max_whole_elements),
             buffer_bytes=_int_env("WEIGHTINIT_BUFFER_BYTES", d.buffer_bytes),
+            cache_bytes=_int_env("WEIGHTINIT_CACHE_BYTES", d.cache_bytes, minimum=0),
             threads=_threads_from_env(d.threads),
         )
 
