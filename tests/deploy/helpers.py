@@ -60,6 +60,9 @@ PEAK_PER_RESPONSE = 4
 IDLE_BYTES = 75 * 2**20
 
 
-def memory_needed(workers: int, max_elements: int) -> int:
-    """(workers + 1) requests in flight at 4x the largest (float64) response, plus the process."""
-    return (workers + 1) * PEAK_PER_RESPONSE * max_elements * 8 + IDLE_BYTES
+def memory_needed(workers: int, max_whole_elements: int) -> int:
+    """(workers + 1) bodies built whole in flight at 4x the largest (float64) one, plus the
+    process. Streamed bodies hold a few MiB whatever their size; what is built whole is
+    numpy-legacy (WEIGHTINIT_MAX_WHOLE_ELEMENTS), bodies under WEIGHTINIT_BUFFER_BYTES and
+    whole-matrix tensors, all below that bound."""
+    return (workers + 1) * PEAK_PER_RESPONSE * max_whole_elements * 8 + IDLE_BYTES

@@ -74,7 +74,9 @@ def test_env_sets_every_limit_and_workers_equal_the_cpu_limit() -> None:
     assert {n for n in env if n.startswith("WEIGHTINIT_")} == settings_env_names()
     limits = service["deploy"]["resources"]["limits"]
     assert Decimal(env["WEIGHTINIT_THREADS"]) == Decimal(str(limits["cpus"])) >= 1
-    needed = memory_needed(int(env["WEIGHTINIT_THREADS"]), int(env["WEIGHTINIT_MAX_ELEMENTS"]))
+    needed = memory_needed(
+        int(env["WEIGHTINIT_THREADS"]), int(env["WEIGHTINIT_MAX_WHOLE_ELEMENTS"])
+    )
     assert compose_memory(str(limits["memory"])) >= needed
 
 

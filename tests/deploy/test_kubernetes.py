@@ -219,7 +219,7 @@ def test_memory_limit_fits_the_largest_requests_in_flight() -> None:
     container = _container(_one("Deployment"))
     env = {e["name"]: e.get("value") for e in container["env"]}
     workers = math.ceil(quantity(container["resources"]["limits"]["cpu"]))
-    needed = memory_needed(workers, int(env["WEIGHTINIT_MAX_ELEMENTS"]))
+    needed = memory_needed(workers, int(env["WEIGHTINIT_MAX_WHOLE_ELEMENTS"]))
     assert quantity(container["resources"]["limits"]["memory"]) >= needed
     # requests = limits for memory: no OOM kill because the node overcommitted
     assert quantity(container["resources"]["requests"]["memory"]) == quantity(
