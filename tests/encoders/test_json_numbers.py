@@ -16,8 +16,7 @@ from hypothesis import strategies as st
 from numpy.typing import NDArray
 
 from app.core.errors import InvalidParameterError
-from app.encoders import json_base64, json_values
-from app.encoders import json_numbers as json_numbers_module
+from app.encoders import json_base64, json_reference, json_values
 from app.encoders import shortest as shortest_module
 from app.encoders.json_numbers import LAYOUTS, JsonLayout
 
@@ -246,13 +245,16 @@ def test_nested_matches_tolist(dtype: np.dtype[Any], shape: tuple[int, ...]) -> 
         assert nested == array.tolist()
 
 
+@pytest.mark.parametrize("dtype", SHORTEST_DTYPES, ids=str)
 @pytest.mark.parametrize("shape", [(3, 4, 5), (61,), (2, 1, 7, 3)], ids=str)
-def test_chunk_boundaries(monkeypatch: pytest.MonkeyPatch, shape: tuple[int, ...]) -> None:
-    array = sample(np.dtype(np.float32), shape)
-    whole = {layout: json_values(array, layout) for layout in LAYOUTS}
-    monkeypatch.setattr(json_numbers_module, "CHUNK", 5)
+def test_chunk_boundaries(
+    monkeypatch: pytest.MonkeyPatch, dtype: np.dtype[Any], shape: tuple[int, ...]
+) -> None:
+    array = sample(dtype, shape)
+    whole = {layout: json_reference.shortest_json(array, layout) for layout in LAYOUTS}
+    monkeypatch.setattr(json_reference, "CHUNK", 5)
     for layout in LAYOUTS:
-        assert json_values(array, layout) == whole[layout]
+        assert json_reference.shortest_json(array, layout) == whole[layout]
 
 
 def test_scalars() -> None:
