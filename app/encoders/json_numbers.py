@@ -15,7 +15,9 @@ The text is a flat row-major list (``layout="flat"``, a 0-d array gives ``[x]``)
 lists shaped like the array (``layout="nested"``, like ``array.tolist()``; a 0-d array gives
 ``x``), with no whitespace.
 
-:mod:`app.encoders.json_reference` writes them.
+:mod:`app.encoders.json_reference` defines the bytes (and writes float16, bfloat16);
+:mod:`app.encoders.json_fast` writes the same bytes for float32, float64 and int64 through
+orjson, about 20 times faster than ``json.dumps``.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from .json_fast import FAST_DTYPES, fast_json
 from .json_reference import JsonLayout, reference_json
 from .raw import little_endian, raw_bytes
 
@@ -52,6 +55,8 @@ def json_values(array: NDArray[Any], layout: JsonLayout = "flat") -> str:
         raise ValueError(f"unknown JSON layout {layout!r}; expected one of {LAYOUTS}")
     array = little_endian(np.asarray(array))  # also refuses unsupported dtypes
     _check_finite(array)
+    if array.dtype in FAST_DTYPES and array.size:
+        return fast_json(array, layout)
     return reference_json(array, layout)
 
 

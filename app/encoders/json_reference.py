@@ -5,7 +5,9 @@
   spells them like ``repr`` spells that double, vectorised with numpy (about 3 M values/s);
 * float64, int64: ``json.dumps`` of ``tolist()`` (``repr`` of each double, JSON integers).
 
-Inputs are validated by :func:`app.encoders.json_numbers.json_values` (little-endian,
+:func:`app.encoders.json_numbers.json_values` uses it directly for float16, bfloat16 and
+empty arrays, and :mod:`app.encoders.json_fast` falls back to it for the elements whose
+orjson text it cannot vouch for. Inputs are validated by the caller (little-endian,
 C-contiguous, finite).
 """
 
@@ -64,6 +66,13 @@ def shortest_json(array: NDArray[Any], layout: JsonLayout) -> str:
         parts.append(render(decimals, spec, sep_index, separators))
     parts.append(b"]" * len(shape))
     return b"".join(parts).decode("ascii")
+
+
+def shortest_tokens(values: NDArray[Any]) -> list[bytes]:
+    """The reference text of each element of a 1-d float32, float16 or bfloat16 array."""
+    decimals = shortest_decimals(values)
+    separators = np.zeros(values.size, np.int64)
+    return render(decimals, float_spec(values.dtype), separators, (b",",)).split(b",")[:-1]
 
 
 def reference_json(array: NDArray[Any], layout: JsonLayout) -> str:

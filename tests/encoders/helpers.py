@@ -113,3 +113,28 @@ def golden_json_input(dtype: np.dtype[Any]) -> NDArray[Any]:
     values = np.concatenate(parts)
     values = values[: values.size - values.size % 12]
     return values.reshape(-1, 3, 4)
+
+
+def mixed_json_input(dtype: np.dtype[Any], seed: int, size: int = 1 << 17) -> NDArray[Any]:
+    """Mostly weight-like values with the hard cases mixed in, shuffled.
+
+    An eighth are uniform bit patterns, the edge values are all there, and the rest are
+    normals at scales from 1e-12 to 1e16 (weights, values near repr's spelling switches,
+    decades with exact ties) and values with few significant bits (``0.75``, ``-96.0``).
+    Few enough are hard that the orjson path splices instead of handing the whole array to
+    the reference path.
+    """
+    rng = np.random.default_rng(seed)
+    if dtype == np.dtype(np.int64):
+        return rng.integers(np.iinfo(np.int64).min, np.iinfo(np.int64).max, size, np.int64)
+    parts = [finite_bit_patterns(dtype, size // 8, seed), special_values(dtype)]
+    scales = rng.uniform(0.01, 0.1, 64)  # most are weights
+    scales[:8] = 10.0 ** rng.uniform(-12, 16, 8)
+    with np.errstate(over="ignore"):
+        parts += [(rng.standard_normal(size // 64) * s).astype(dtype) for s in scales]
+        few_bits = rng.integers(-64, 64, size // 32) * np.exp2(rng.integers(-20, 20, size // 32))
+        parts.append(few_bits.astype(dtype))
+    values = np.concatenate(parts)
+    values = values[np.isfinite(values.astype(np.float64))]
+    rng.shuffle(values)
+    return values

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from numpy.typing import NDArray
 
 from app.core.errors import InvalidParameterError
-from app.encoders import json_base64, json_reference, json_values
+from app.encoders import json_base64, json_fast, json_reference, json_values
 from app.encoders import shortest as shortest_module
 from app.encoders.json_numbers import LAYOUTS, JsonLayout
 
@@ -25,7 +25,9 @@ from .helpers import (
     BFLOAT16,
     FLOAT_DTYPES,
     SHAPES,
+    finite_bit_patterns,
     golden_json_input,
+    mixed_json_input,
     same_bytes,
     sample,
     special_values,
@@ -151,6 +153,48 @@ def test_golden_sha256(dtype: np.dtype[Any]) -> None:
         hashlib.sha256(json_values(array, layout).encode()).hexdigest() for layout in LAYOUTS
     )
     assert got == GOLDEN_JSON_SHA256[str(dtype)]
+
+
+# ---- the orjson path writes the reference's text ------------------------------------------------
+
+
+def _no_fallback(array: NDArray[Any], layout: JsonLayout) -> str:
+    raise AssertionError("the orjson path handed the whole array to the reference path")
+
+
+@pytest.mark.parametrize("dtype", ALL_DTYPES, ids=str)
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("seed", range(3))
+def test_same_text_as_the_reference(
+    monkeypatch: pytest.MonkeyPatch, dtype: np.dtype[Any], layout: JsonLayout, seed: int
+) -> None:
+    """~150k values per dtype: edge values, uniform bit patterns, weights, hard decades."""
+    values = mixed_json_input(dtype, seed)
+    array = values[: values.size - values.size % 96].reshape(-1, 2, 3, 16)
+    expected = json_reference.reference_json(array, layout)
+    monkeypatch.setattr(json_fast, "reference_json", _no_fallback)  # splice, not fall back
+    assert json_values(array, layout) == expected
+
+
+@pytest.mark.parametrize("dtype", ALL_DTYPES, ids=str)
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("rank", range(9))
+def test_same_text_as_the_reference_at_every_rank(
+    dtype: np.dtype[Any], layout: JsonLayout, rank: int
+) -> None:
+    values = mixed_json_input(dtype, rank, size=1 << 9)
+    shape = (*(2,) * (rank - 1), (1 << 9) >> (rank - 1)) if rank else ()
+    array = values[: int(np.prod(shape))].reshape(shape)
+    assert json_values(array, layout) == json_reference.reference_json(array, layout)
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=str)
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_same_text_when_most_values_are_suspects(dtype: np.dtype[Any], layout: JsonLayout) -> None:
+    """Uniform bit patterns alone: mostly suspects, so the reference path writes them."""
+    array = np.concatenate([special_values(dtype), finite_bit_patterns(dtype, 1 << 17, 4)])
+    array = array[: array.size - array.size % 8].reshape(-1, 8)
+    assert json_values(array, layout) == json_reference.reference_json(array, layout)
 
 
 # ---- shortest ----------------------------------------------------------------------------------
