@@ -118,6 +118,10 @@ def test_known_spellings() -> None:
     )
 
 
+def _no_fallback(array: NDArray[Any], layout: JsonLayout) -> str:
+    raise AssertionError("the orjson path handed the whole array to the reference path")
+
+
 # ---- golden text -------------------------------------------------------------------------------
 
 # sha256 of json_values(golden_json_input(dtype), layout), recorded from the encoder as it was
@@ -147,7 +151,14 @@ GOLDEN_JSON_SHA256 = {
 
 
 @pytest.mark.parametrize("dtype", ALL_DTYPES, ids=str)
-def test_golden_sha256(dtype: np.dtype[Any]) -> None:
+@pytest.mark.parametrize("splice_all", [False, True], ids=["as_is", "splice_all"])
+def test_golden_sha256(
+    monkeypatch: pytest.MonkeyPatch, dtype: np.dtype[Any], splice_all: bool
+) -> None:
+    """``splice_all``: the orjson path splices even when most elements are suspects."""
+    if splice_all:
+        monkeypatch.setattr(json_fast, "MAX_SUSPECT_SHARE", 1.0)
+        monkeypatch.setattr(json_fast, "reference_json", _no_fallback)
     array = golden_json_input(dtype)
     got = tuple(
         hashlib.sha256(json_values(array, layout).encode()).hexdigest() for layout in LAYOUTS
@@ -156,10 +167,6 @@ def test_golden_sha256(dtype: np.dtype[Any]) -> None:
 
 
 # ---- the orjson path writes the reference's text ------------------------------------------------
-
-
-def _no_fallback(array: NDArray[Any], layout: JsonLayout) -> str:
-    raise AssertionError("the orjson path handed the whole array to the reference path")
 
 
 @pytest.mark.parametrize("dtype", ALL_DTYPES, ids=str)
