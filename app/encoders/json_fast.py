@@ -59,7 +59,6 @@ _BAND: Final = Fraction(10**9, 2**53)  # bound on a float64 half ulp, in units o
 _TOLERANCE: Final = 1e-6  # per-element test: exact distances up to 6.7e-7 (_needs_reference)
 _GRID_BINADES: Final = range(-9, 19)  # float32 [2**-9, 2**19)
 _CHECK_BINADES: Final = range(-46, -9)  # float32 [2**-46, 2**-9)
-_COMMON_BINADES: Final = range(-9, 3)  # where weights mostly lie: [2**-9, 8)
 _SPELLING_WINDOW: Final = (1e-10, 1e-4)  # |x| whose orjson spelling may not be repr's
 _FLOAT64_GRID: Final = 25  # float64 suspects: multiples of 2**-25 ...
 _FLOAT64_LARGE: Final = 27  # ... which all |x| >= 2**27 are
@@ -104,15 +103,13 @@ class _Float32Tables:
     """Per biased exponent (``bits >> 23``): the suspect test and the per-element test."""
 
     mask: NDArray[np.uint32]  # a suspect when bits & mask == 0 (mask 0: all are)
-    check: NDArray[np.bool_]  # suspects measured per element (else: reference text)
-    scale: NDArray[np.float64]  # 1 / Q, Q the 9-digit quantum of the lowest decade
+    scale: NDArray[np.float64]  # check binades: 1 / Q, Q the lowest decade's quantum
     midpoint: NDArray[np.float64]  # half an ulp's distance to the integers, in units of Q
     low_midpoint: NDArray[np.float64]  # the same for a quarter ulp (below a power of two)
 
 
 def _float32_tables() -> _Float32Tables:
     mask = np.zeros(256, np.uint32)
-    check = np.zeros(256, np.bool_)
     scale = np.zeros(256, np.float64)
     midpoint = np.zeros(256, np.float64)
     low_midpoint = np.zeros(256, np.float64)
@@ -125,11 +122,10 @@ def _float32_tables() -> _Float32Tables:
         lowest = Fraction(2) ** binade - Fraction(2) ** (binade - 25)  # x - ulp/4 below 2**b
         inverse_quantum = Fraction(10) ** (8 - _decade(lowest))
         half_ulp = Fraction(2) ** (binade - 24) * inverse_quantum
-        check[binade + 127] = True
         scale[binade + 127] = float(inverse_quantum)
         midpoint[binade + 127] = _distance(half_ulp)
         low_midpoint[binade + 127] = _distance(half_ulp / 2)
-    return _Float32Tables(mask, check, scale, midpoint, low_midpoint)
+    return _Float32Tables(mask, scale, midpoint, low_midpoint)
 
 
 def _float64_tables() -> tuple[NDArray[np.uint64], NDArray[np.uint64]]:
@@ -155,13 +151,27 @@ def _float64_tables() -> tuple[NDArray[np.uint64], NDArray[np.uint64]]:
 
 _F32: Final = _float32_tables()
 _F64_MASK, _F64_VALUE = _float64_tables()
-# One mask finds a superset of the common binades' suspects without a table lookup: the
-# low bits that all their grids share.
-_COMMON_LOW: Final = np.uint32((_COMMON_BINADES.start + 127) << 23)
-_COMMON_SPAN: Final = np.uint32((_COMMON_BINADES.stop + 127) << 23) - _COMMON_LOW
-_COMMON_GRID: Final = np.bitwise_and.reduce(
-    _F32.mask[_COMMON_BINADES.start + 127 : _COMMON_BINADES.stop + 127]
-)
+# Weights mostly lie in the common binades [2**-9, 8), where one mask (the low bits all
+# their grids share) finds a superset of the suspects without a table lookup.
+_COMMON_BINADES: Final = range(-9, 3)
+
+
+def _common_range(
+    bias: int, mantissa_bits: int, masks: NDArray[Any]
+) -> tuple[np.unsignedinteger[Any], np.unsignedinteger[Any], np.unsignedinteger[Any]]:
+    """The bit patterns of ``|x|`` in the common binades (start, span) and their grid mask."""
+    start, stop = (
+        (b + bias) << mantissa_bits for b in (_COMMON_BINADES.start, _COMMON_BINADES.stop)
+    )
+    dtype = masks.dtype.type
+    grid = np.bitwise_and.reduce(masks[start >> mantissa_bits : stop >> mantissa_bits])
+    return dtype(start), dtype(stop - start), dtype(grid)
+
+
+_COMMON32: Final = _common_range(127, 23, _F32.mask)
+_COMMON64: Final = _common_range(1023, 52, _F64_MASK)
+
+
 # Sentinels are suspects themselves, and so is every element whose orjson text has a "+"
 # (float32 |x| >= 2**19, float64 |x| >= 2**27): each "+" in the text marks one sentinel.
 _SENTINEL32: Final = np.float32(1e38)
@@ -180,13 +190,14 @@ _TEXT64: Final = _sentinel_text(_SENTINEL64)
 
 
 def _needs_reference(a: NDArray[np.float64], biased: NDArray[np.uint32]) -> NDArray[np.bool_]:
-    """Check binades: ``|x|`` (``a``) near a tie lattice point or its midpoints near one.
+    """``|x|`` (``a``) near a tie lattice point or its midpoints near one; True outside the
+    check binades.
 
     ``y = a / Q`` takes two roundings (error <= 2e9 * 2**-52 = 4.4e-7, as ``y < 2e9``); the
     midpoint band and the reference's tie error are each <= 2e9 * 2**-53 = 2.2e-7, so an
     exact distance that matters (<= 2.2e-7) measures under 6.7e-7, below the tolerance.
     """
-    y = a * _F32.scale[biased]
+    y = a * _F32.scale[biased]  # 0 outside the check binades: always "near"
     frac = np.abs(y - np.rint(y))  # distance to the integers, in [0, 1/2]
     near = np.minimum(frac, 0.5 - frac)  # to the multiples of Q/2: ties
     np.minimum(near, np.abs(frac - _F32.midpoint[biased]), out=near)  # x +- ulp/2
@@ -195,66 +206,62 @@ def _needs_reference(a: NDArray[np.float64], biased: NDArray[np.uint32]) -> NDAr
     return out
 
 
+def _candidates(
+    bits: NDArray[Any],
+    start: np.unsignedinteger[Any],
+    span: np.unsignedinteger[Any],
+    grid: np.unsignedinteger[Any],
+) -> NDArray[np.intp]:
+    """Indices of ``|x|`` bit patterns outside the common binades or with the grid bits zero."""
+    shifted = bits - start  # unsigned: below the common binades wraps around
+    suspect = shifted >= span
+    shifted &= grid  # the low bits are bits's: start's are zero
+    suspect |= shifted == 0
+    out: NDArray[np.intp] = np.flatnonzero(suspect)
+    return out
+
+
 def float32_suspects(flat: NDArray[np.float32]) -> tuple[NDArray[np.intp], NDArray[np.bool_]]:
     """Indices whose orjson text may differ, and which of them need the reference's digits.
 
-    The others keep orjson's digits and need only ``repr``'s spelling. A first pass keeps
-    every element outside the common binades and, inside, those with the low bits zero that
-    all their grids share; the tables then decide.
+    The others keep orjson's digits and need only ``repr``'s spelling. ``_candidates`` keeps
+    a superset, the tables decide.
     """
     bits = flat.view(np.uint32) & np.uint32(0x7FFFFFFF)
-    shifted = bits - _COMMON_LOW  # unsigned: below the common binades wraps around
-    suspect = shifted >= _COMMON_SPAN
-    shifted &= _COMMON_GRID  # the low bits are bits's: _COMMON_LOW's are zero
-    suspect |= shifted == 0
-    index = np.flatnonzero(suspect)
+    index = _candidates(bits, *_COMMON32)
     bits = bits[index]
     biased = bits >> np.uint32(23)
-    keep = ((bits & _F32.mask[biased]) == 0) & (bits != 0)  # zeros are spelt alike
-    index, bits, biased = index[keep], bits[keep], biased[keep]
     a = bits.view(np.float32).astype(np.float64)
-    reference = ~_F32.check[biased]
-    checked = np.flatnonzero(~reference)
-    reference[checked] = _needs_reference(a[checked], biased[checked])
+    reference = _needs_reference(a, biased)  # always, outside the check binades
     low, high = _SPELLING_WINDOW
-    keep = reference | ((a >= low) & (a < high))
+    keep = (bits & _F32.mask[biased]) == 0
+    keep &= bits != 0  # zeros are spelt alike
+    keep &= reference | ((a >= low) & (a < high))
     return index[keep], reference[keep]
 
 
 def float64_suspects(flat: NDArray[np.float64]) -> NDArray[np.intp]:
     """Indices whose orjson text may differ from ``repr`` (which ``json.dumps`` writes)."""
     bits = flat.view(np.uint64) & np.uint64(0x7FFFFFFFFFFFFFFF)
+    index = _candidates(bits, *_COMMON64)
+    bits = bits[index]
     biased = bits >> np.uint64(52)
-    index: NDArray[np.intp] = np.flatnonzero((bits & _F64_MASK[biased]) == _F64_VALUE[biased])
-    return index
-
-
-def repr_spelling(text: bytes) -> bytes:
-    """``repr``'s spelling of orjson's text of a number of magnitude 1e-10 to 1e-4.
-
-    orjson writes ``0.000012`` and ``0.0000012`` (exponents -5, -6) and ``1.2e-7``; ``repr``
-    writes exponents below -4 in scientific notation with at least two digits.
-    """
-    mantissa, scientific, exponent = text.partition(b"e-")
-    if scientific:
-        return mantissa + b"e-" + exponent.zfill(2)
-    sign, _, fraction = text.rpartition(b"0.")
-    digits = fraction.lstrip(b"0")
-    zeros = len(fraction) - len(digits)
-    if zeros < 4:  # 0.000123: exponent -4, positional in repr too
-        return text
-    point = b"." + digits[1:] if len(digits) > 1 else b""
-    return b"%s%s%se-%02d" % (sign, digits[:1], point, zeros + 1)
+    keep: NDArray[np.bool_] = (bits & _F64_MASK[biased]) == _F64_VALUE[biased]
+    return index[keep]
 
 
 def _float32_texts(
     flat: NDArray[np.float32], index: NDArray[np.intp], reference: NDArray[np.bool_]
 ) -> list[bytes]:
-    exact = iter(shortest_tokens(flat[index[reference]]) if reference.any() else [])
-    # orjson's digits are right for the rest (spelling suspects): respell them.
+    # orjson's digits are right for the spelling suspects: spell them as repr spells the
+    # double they parse to.
     texts = orjson.dumps(flat[index[~reference]], option=OPTIONS)[1:-1].split(b",")
-    respelt = iter([repr_spelling(text) for text in texts if text])
-    return [next(exact) if ref else next(respelt) for ref in reference.tolist()]
+    respelt = [repr(float(text)).encode() for text in texts if text]
+    if not reference.any():
+        return respelt
+    exact = iter(shortest_tokens(flat[index[reference]]))
+    spelt = iter(respelt)
+    return [next(exact) if ref else next(spelt) for ref in reference.tolist()]
 
 
 def _splice(text: bytes, sentinel: bytes, replacements: list[bytes]) -> bytes:
