@@ -59,7 +59,7 @@ def main() -> None:
     print("\njson flat, other dtypes")
     report("float16", lambda: json_values(values.astype(np.float16), "flat"))
     report("bfloat16", lambda: json_values(values.astype(ml_dtypes.bfloat16), "flat"))
-    report("float64 (json.dumps, repr)", lambda: json_values(values, "flat"))
+    report("float64 (repr spelling)", lambda: json_values(values, "flat"))
     tiny = (values * 1e-20).astype(np.float32)
     report("float32 ~1e-22 (wide path)", lambda: json_values(tiny, "flat"), reps=3)
 

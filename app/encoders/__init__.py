@@ -11,7 +11,7 @@ values as little-endian, C-order data.
 * :func:`encode_safetensors` - safetensors (huggingface/safetensors README);
 * :func:`sha256_hex` - sha256 of the raw bytes, as the digests in responses.
 
-This package may import only the standard library, numpy, ml_dtypes and ``app.core``.
+This package may import only the standard library, numpy, ml_dtypes, orjson and ``app.core``.
 """
 
 from __future__ import annotations

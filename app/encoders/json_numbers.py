@@ -14,26 +14,27 @@ np.float64).astype(dtype)``):
 The text is a flat row-major list (``layout="flat"``, a 0-d array gives ``[x]``) or nested
 lists shaped like the array (``layout="nested"``, like ``array.tolist()``; a 0-d array gives
 ``x``), with no whitespace.
+
+:mod:`app.encoders.json_reference` defines the bytes (and writes float16, bfloat16);
+:mod:`app.encoders.json_fast` writes the same bytes for float32, float64 and int64 through
+orjson, about 20 times faster than ``json.dumps``.
 """
 
 from __future__ import annotations
 
 import base64
-import json
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from .raw import BFLOAT16, little_endian, raw_bytes
-from .render import render
-from .shortest import float_spec, shortest_decimals
+from .json_fast import FAST_DTYPES, fast_json
+from .json_reference import JsonLayout, reference_json
+from .raw import little_endian, raw_bytes
 
-JsonLayout = Literal["flat", "nested"]
+__all__ = ["LAYOUTS", "JsonLayout", "json_base64", "json_values"]
+
 LAYOUTS: tuple[JsonLayout, ...] = ("flat", "nested")
-CHUNK = 1 << 16  # elements rendered at a time (keeps the working set in cache)
-
-_SHORTEST_DTYPES = (np.dtype(np.float32), np.dtype(np.float16), BFLOAT16)
 
 
 def _check_finite(array: NDArray[Any]) -> None:
@@ -41,28 +42,6 @@ def _check_finite(array: NDArray[Any]) -> None:
         finite = array.dtype.kind == "i" or bool(np.isfinite(array).all())
     if not finite:
         raise ValueError("non-finite values (NaN or infinity) cannot be written as JSON numbers")
-
-
-def _separators(rank: int) -> tuple[bytes, ...]:
-    """Separator ``c`` closes and reopens ``c`` inner lists; the last one (``""``) ends."""
-    return (*(b"]" * c + b"," + b"[" * c for c in range(rank)), b"")
-
-
-def _separator_index(start: int, stop: int, shape: tuple[int, ...], size: int) -> NDArray[np.int64]:
-    """For elements ``start..stop-1``: how many inner lists close after each one."""
-    after = np.arange(start + 1, stop + 1, dtype=np.int64)  # 1-based position
-    index = np.zeros(after.size, np.int64)
-    block = 1
-    for dim in reversed(shape[1:]):
-        block *= dim
-        index += after % block == 0
-    index[after == size] = len(shape)  # the last element: no separator
-    return index
-
-
-def _python_json(array: NDArray[Any], layout: JsonLayout) -> str:
-    values = array.reshape(-1).tolist() if layout == "flat" else array.tolist()
-    return json.dumps(values, separators=(",", ":"), allow_nan=False)
 
 
 def json_values(array: NDArray[Any], layout: JsonLayout = "flat") -> str:
@@ -76,21 +55,9 @@ def json_values(array: NDArray[Any], layout: JsonLayout = "flat") -> str:
         raise ValueError(f"unknown JSON layout {layout!r}; expected one of {LAYOUTS}")
     array = little_endian(np.asarray(array))  # also refuses unsupported dtypes
     _check_finite(array)
-    if array.dtype not in _SHORTEST_DTYPES or array.size == 0:
-        return _python_json(array, layout)
-
-    shape = array.shape if layout == "nested" else (array.size,)
-    flat = array.reshape(-1)
-    spec = float_spec(flat.dtype)
-    separators = _separators(len(shape))
-    parts = [b"[" * len(shape)]
-    for start in range(0, flat.size, CHUNK):
-        stop = min(start + CHUNK, flat.size)
-        decimals = shortest_decimals(flat[start:stop])
-        sep_index = _separator_index(start, stop, shape, flat.size)
-        parts.append(render(decimals, spec, sep_index, separators))
-    parts.append(b"]" * len(shape))
-    return b"".join(parts).decode("ascii")
+    if array.dtype in FAST_DTYPES and array.size:
+        return fast_json(array, layout)
+    return reference_json(array, layout)
 
 
 def json_base64(array: NDArray[Any]) -> str:

@@ -72,3 +72,69 @@ def special_values(dtype: np.dtype[Any]) -> NDArray[Any]:
     finite = neighbours[np.isfinite(neighbours.astype(np.float64))]
     out: NDArray[Any] = np.concatenate([values, finite, -finite])
     return out
+
+
+def finite_bit_patterns(dtype: np.dtype[Any], n: int, seed: int) -> NDArray[Any]:
+    """About ``n`` values whose bit patterns are uniform over all finite values of ``dtype``.
+
+    Uniform bits cover every binade evenly: subnormals, the largest finite values and every
+    decimal exponent turn up in proportion to how many values they hold.
+    """
+    rng = np.random.default_rng(seed)
+    width = dtype.itemsize * 8
+    bits = rng.integers(0, 1 << width, n, dtype=np.uint64, endpoint=False)
+    values = bits.astype(f"<u{dtype.itemsize}").view(dtype)
+    with np.errstate(invalid="ignore"):  # NaN bit patterns
+        finite: NDArray[Any] = values[np.isfinite(values.astype(np.float64))]
+    return finite
+
+
+def golden_json_input(dtype: np.dtype[Any]) -> NDArray[Any]:
+    """The fixed rank-3 input of the JSON goldens: edge values, uniform bits, scaled normals.
+
+    The normals at scales 1e-6 .. 1e15 hit both of repr's spelling switches (``1e-05``,
+    ``1e+16``) and the decades where float32 values lie exactly between two shortest
+    candidates (``382.171875``).
+    """
+    if dtype == np.dtype(np.int64):
+        info = np.iinfo(np.int64)
+        rng = np.random.default_rng(11)
+        ints = [rng.integers(info.min, info.max, 3000, dtype=np.int64, endpoint=True)]
+        parts: list[NDArray[Any]] = [np.array([0, 1, -1, info.min, info.max], np.int64), *ints]
+    else:
+        rng = np.random.default_rng(12)
+        with np.errstate(over="ignore"):  # float16 overflows at the large scales
+            normals = [
+                (rng.standard_normal(500) * scale).astype(dtype)
+                for scale in (1e-6, 1e-4, 0.02, 1.0, 1e3, 1e6, 1e15)
+            ]
+        normals = [v[np.isfinite(v.astype(np.float64))] for v in normals]
+        parts = [special_values(dtype), finite_bit_patterns(dtype, 4096, 13), *normals]
+    values = np.concatenate(parts)
+    values = values[: values.size - values.size % 12]
+    return values.reshape(-1, 3, 4)
+
+
+def mixed_json_input(dtype: np.dtype[Any], seed: int, size: int = 1 << 17) -> NDArray[Any]:
+    """Mostly weight-like values with the hard cases mixed in, shuffled.
+
+    An eighth are uniform bit patterns, the edge values are all there, and the rest are
+    normals at scales from 1e-12 to 1e16 (weights, values near repr's spelling switches,
+    decades with exact ties) and values with few significant bits (``0.75``, ``-96.0``).
+    Few enough are hard that the orjson path splices instead of handing the whole array to
+    the reference path.
+    """
+    rng = np.random.default_rng(seed)
+    if dtype == np.dtype(np.int64):
+        return rng.integers(np.iinfo(np.int64).min, np.iinfo(np.int64).max, size, np.int64)
+    parts = [finite_bit_patterns(dtype, size // 8, seed), special_values(dtype)]
+    scales = rng.uniform(0.01, 0.1, 64)  # most are weights
+    scales[:8] = 10.0 ** rng.uniform(-12, 16, 8)
+    with np.errstate(over="ignore"):
+        parts += [(rng.standard_normal(size // 64) * s).astype(dtype) for s in scales]
+        few_bits = rng.integers(-64, 64, size // 32) * np.exp2(rng.integers(-20, 20, size // 32))
+        parts.append(few_bits.astype(dtype))
+    values = np.concatenate(parts)
+    values = values[np.isfinite(values.astype(np.float64))]
+    rng.shuffle(values)
+    return values

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
@@ -15,12 +16,22 @@ from hypothesis import strategies as st
 from numpy.typing import NDArray
 
 from app.core.errors import InvalidParameterError
-from app.encoders import json_base64, json_values
-from app.encoders import json_numbers as json_numbers_module
+from app.encoders import json_base64, json_fast, json_reference, json_values
 from app.encoders import shortest as shortest_module
 from app.encoders.json_numbers import LAYOUTS, JsonLayout
 
-from .helpers import ALL_DTYPES, BFLOAT16, FLOAT_DTYPES, SHAPES, same_bytes, sample, special_values
+from .helpers import (
+    ALL_DTYPES,
+    BFLOAT16,
+    FLOAT_DTYPES,
+    SHAPES,
+    finite_bit_patterns,
+    golden_json_input,
+    mixed_json_input,
+    same_bytes,
+    sample,
+    special_values,
+)
 
 SHORTEST_DTYPES = [np.dtype(np.float32), np.dtype(np.float16), BFLOAT16]
 
@@ -105,6 +116,92 @@ def test_known_spellings() -> None:
     assert json_values(np.array([[1, -2], [2**62, 0]], np.int64), "nested") == (
         "[[1,-2],[4611686018427387904,0]]"
     )
+
+
+def _no_fallback(array: NDArray[Any], layout: JsonLayout) -> str:
+    raise AssertionError("the orjson path handed the whole array to the reference path")
+
+
+# ---- golden text -------------------------------------------------------------------------------
+
+# sha256 of json_values(golden_json_input(dtype), layout), recorded from the encoder as it was
+# before the orjson fast path (commit 7ae0839): the text a client receives must not change.
+GOLDEN_JSON_SHA256 = {
+    "float32": (
+        "79d508c6e2719d3c0c81f589612e3996f07ab74a18e6ac4454380b0072ab3e6a",
+        "654d7b7b2c727a972327ba5235a328e55aec94ddacec9020a83b3baef2e5b6e1",
+    ),
+    "float64": (
+        "fb7a859cc261defb4bb029e9e11a9b471e83e31b08746b4975a5a354e5bfedf2",
+        "d068db90cf9e39154048a49f96948c3990fc11f5d4af3e9a8a703f3530d73757",
+    ),
+    "float16": (
+        "170319f0590f3a077889a17e30a137d0eaaecd70543f06f5f3db92845691d325",
+        "b7eff46c55eca3340695a93a40bcc921ef0134fac03c18920bc91b15a06f1fef",
+    ),
+    "bfloat16": (
+        "630f6a59887f91ea7598ff8c5d1c292ce3bfc3e572a8da03b296fd5fd5c473f6",
+        "2198cb53acc7e4a0ccb9dc37c107796a3b1f039539d7bd29a7031bf381560315",
+    ),
+    "int64": (
+        "6b4e46bfca65f096da2165541cc0b19a84a0a0a0ecc194036890999c66c9e211",
+        "aa1aeedf0f9dc8f25749b492f9e853bb2142a6a85f836a852c08ccb1c55c6571",
+    ),
+}
+
+
+@pytest.mark.parametrize("dtype", ALL_DTYPES, ids=str)
+@pytest.mark.parametrize("splice_all", [False, True], ids=["as_is", "splice_all"])
+def test_golden_sha256(
+    monkeypatch: pytest.MonkeyPatch, dtype: np.dtype[Any], splice_all: bool
+) -> None:
+    """``splice_all``: the orjson path splices even when most elements are suspects."""
+    if splice_all:
+        monkeypatch.setattr(json_fast, "MAX_SUSPECT_SHARE", 1.0)
+        monkeypatch.setattr(json_fast, "reference_json", _no_fallback)
+    array = golden_json_input(dtype)
+    got = tuple(
+        hashlib.sha256(json_values(array, layout).encode()).hexdigest() for layout in LAYOUTS
+    )
+    assert got == GOLDEN_JSON_SHA256[str(dtype)]
+
+
+# ---- the orjson path writes the reference's text ------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", ALL_DTYPES, ids=str)
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("seed", range(3))
+def test_same_text_as_the_reference(
+    monkeypatch: pytest.MonkeyPatch, dtype: np.dtype[Any], layout: JsonLayout, seed: int
+) -> None:
+    """~150k values per dtype: edge values, uniform bit patterns, weights, hard decades."""
+    values = mixed_json_input(dtype, seed)
+    array = values[: values.size - values.size % 96].reshape(-1, 2, 3, 16)
+    expected = json_reference.reference_json(array, layout)
+    monkeypatch.setattr(json_fast, "reference_json", _no_fallback)  # splice, not fall back
+    assert json_values(array, layout) == expected
+
+
+@pytest.mark.parametrize("dtype", ALL_DTYPES, ids=str)
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("rank", range(9))
+def test_same_text_as_the_reference_at_every_rank(
+    dtype: np.dtype[Any], layout: JsonLayout, rank: int
+) -> None:
+    values = mixed_json_input(dtype, rank, size=1 << 9)
+    shape = (*(2,) * (rank - 1), (1 << 9) >> (rank - 1)) if rank else ()
+    array = values[: int(np.prod(shape))].reshape(shape)
+    assert json_values(array, layout) == json_reference.reference_json(array, layout)
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=str)
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_same_text_when_most_values_are_suspects(dtype: np.dtype[Any], layout: JsonLayout) -> None:
+    """Uniform bit patterns alone: mostly suspects, so the reference path writes them."""
+    array = np.concatenate([special_values(dtype), finite_bit_patterns(dtype, 1 << 17, 4)])
+    array = array[: array.size - array.size % 8].reshape(-1, 8)
+    assert json_values(array, layout) == json_reference.reference_json(array, layout)
 
 
 # ---- shortest ----------------------------------------------------------------------------------
@@ -199,13 +296,16 @@ def test_nested_matches_tolist(dtype: np.dtype[Any], shape: tuple[int, ...]) -> 
         assert nested == array.tolist()
 
 
+@pytest.mark.parametrize("dtype", SHORTEST_DTYPES, ids=str)
 @pytest.mark.parametrize("shape", [(3, 4, 5), (61,), (2, 1, 7, 3)], ids=str)
-def test_chunk_boundaries(monkeypatch: pytest.MonkeyPatch, shape: tuple[int, ...]) -> None:
-    array = sample(np.dtype(np.float32), shape)
-    whole = {layout: json_values(array, layout) for layout in LAYOUTS}
-    monkeypatch.setattr(json_numbers_module, "CHUNK", 5)
+def test_chunk_boundaries(
+    monkeypatch: pytest.MonkeyPatch, dtype: np.dtype[Any], shape: tuple[int, ...]
+) -> None:
+    array = sample(dtype, shape)
+    whole = {layout: json_reference.shortest_json(array, layout) for layout in LAYOUTS}
+    monkeypatch.setattr(json_reference, "CHUNK", 5)
     for layout in LAYOUTS:
-        assert json_values(array, layout) == whole[layout]
+        assert json_reference.shortest_json(array, layout) == whole[layout]
 
 
 def test_scalars() -> None:

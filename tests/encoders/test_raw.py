@@ -18,7 +18,7 @@ from app.encoders.raw import dtype_info, little_endian
 from .helpers import ALL_DTYPES, BFLOAT16, SHAPES, sample
 
 ENCODERS_DIR = Path(__file__).resolve().parents[2] / "app" / "encoders"
-ALLOWED_THIRD_PARTY = {"numpy", "ml_dtypes"}
+ALLOWED_THIRD_PARTY = {"numpy", "ml_dtypes", "orjson"}
 
 
 @pytest.mark.parametrize("dtype", ALL_DTYPES, ids=str)
@@ -83,7 +83,7 @@ def _imports(path: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("path", sorted(ENCODERS_DIR.glob("*.py")), ids=lambda p: p.name)
-def test_encoders_import_only_stdlib_numpy_ml_dtypes_and_core(path: Path) -> None:
+def test_encoders_import_only_stdlib_numpy_ml_dtypes_orjson_and_core(path: Path) -> None:
     for name in _imports(path):
         top = name.partition(".")[0]
         allowed = (
