@@ -104,7 +104,11 @@ def _buffered(job: Job, body: Body, limit: int) -> bool:
 
 
 def _whole(pool: GenerationPool, body: Body) -> tuple[bytes, str]:
-    content = b"".join(pool.iterate(body.pieces()))
+    pieces = list(body.pieces())
+    if len(pieces) <= 3:  # a small body: handing pieces to the pool costs more than it saves
+        content = b"".join(piece() for piece in pieces)
+    else:
+        content = b"".join(pool.iterate(pieces))
     return content, body.sha_header(content) if body.size is not None else ""
 
 
