@@ -659,15 +659,35 @@ def measure_small_rate(report: Report, server: Server) -> None:
     report.details["small_json_tool"] = tool if wrk else f"httpx asyncio client ({tool})"
     progress(f"small JSON rate tool: {report.details['small_json_tool']}")
     bare = Server.uvicorn("bare FastAPI", "bench._serve:bare")
-    with serving(bare):
-        urls = {"service": server.url(shortcut("he_uniform", "64,64", "json")), "bare": ""}
-        urls["bare"] = bare.url("/small")
+    uncached = Server.uvicorn(
+        "weightinit, no cache", "app.main:app", {"WEIGHTINIT_CACHE_BYTES": "0"}
+    )
+    path = shortcut("he_uniform", "64,64", "json")
+    with serving(bare), serving(uncached):
+        urls = {
+            "service": server.url(path),
+            "uncached": uncached.url(path),
+            "bare": bare.url("/small"),
+        }
         rates = {}
         for name, url in urls.items():
             curl(url)  # warm-up
             rates[name] = wrk_rate(wrk, url, 5) if wrk else httpx_rate(url, 5)
     short = "wrk" if wrk else "httpx"
-    report.add("small_json_rps", f"64^2 json, 16 conns ({short})", rates["service"], "req/s")
+    report.add(
+        "small_json_rps",
+        f"64^2 json, 16 conns ({short})",
+        rates["service"],
+        "req/s",
+        note="response cache on (the default): identical requests replay the same bytes",
+    )
+    report.add(
+        "small_json_uncached_rps",
+        f"64^2 json, 16 conns, cache off ({short})",
+        rates["uncached"],
+        "req/s",
+        note=f"{rates['uncached'] / rates['bare']:.2f}x bare: every request generated and encoded",
+    )
     report.add("bare_json_rps", f"bare FastAPI small json ({short})", rates["bare"], "req/s")
     report.add(
         "small_json_ratio",
