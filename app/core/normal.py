@@ -79,20 +79,35 @@ points).  Box-Muller values vs ``sqrt(-2 ln u1) (cos, sin)(theta)`` of the exact
 Speed: about 1 GiB/s of float32 and 0.65-0.75 GiB/s of float64 on one core, PCG64 included
 (``python bench/bench_normal.py``).  Pairs go in chunks with preallocated scratch, in-place
 ufuncs, positional ``out`` and 0-d array constants (which roughly halve numpy's per-call cost).
+
+Threads: :func:`standard_normal_from_streams` runs the pairs of many streams (blocks) through
+one chunk of the kernel, so a thread makes few, long, GIL-free ufunc calls (about 45 per
+chunk of 131072 float32 pairs; steps that apply one ufunc to two rows run as one call on a
+(2, n) view).  Each thread keeps its scratch between calls (``threading.local``): fresh
+memory would be page-faulted in on every call.  ``bench/bench_threads.py`` measures it.
 """
 
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable
-from typing import Any
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
 
 from .errors import InvalidParameterError
 
-__all__ = ["raw_words_needed", "stable_exp", "stable_log", "standard_normal_from_raw"]
+__all__ = [
+    "raw_words_needed",
+    "stable_exp",
+    "stable_log",
+    "standard_normal_from_raw",
+    "standard_normal_from_streams",
+]
 
 FloatDType = type[np.float32] | type[np.float64]
 
@@ -164,11 +179,18 @@ _SQRTH64_BITS = 0x3FE6A09E667F3BCD  # float64 sqrt(1/2)
 _K32_MAGIC = 33 * 2**23 - 1 + _SQRTH32_BITS  # (magic - bits(xf)) >> 23 == 32 - e
 _K64_MAGIC = 65 * 2**52 - 1 + _SQRTH64_BITS  # (magic - bits(xf)) >> 52 == 64 - e
 
-# Pairs per chunk (8 float32 / 9 float64 scratch rows of this length).  Larger chunks amortize
-# numpy's per-call overhead (about 0.2 us per ufunc call); these measured fastest.
-_CHUNK32 = 32768
-_CHUNK64 = 16384
+# Pairs per chunk: 8 float32 / 9 float64 scratch rows of this length (4 / 4.5 MiB per thread).
+# Chosen for threads (bench/bench_threads.py, 2-core VM): every ufunc call releases the GIL
+# and takes it back, and a thread that finds it taken sleeps and is woken tens of
+# microseconds later, so few, long calls scale; much larger chunks lose to cache misses.
+# Measured, float32 normal, 2 threads / 1 thread: 32768 pairs 1.1-1.3x, 65536 about 1.45x,
+# 131072 1.65-1.75x, 262144 about 1.5x; float64 16384 1.4x, 32768 1.6x, 65536 1.8x (131072
+# 1.9x but slower on one thread).  Single-thread speed barely changes from 32768 up.
+_CHUNK32 = 131072
+_CHUNK64 = 65536
 
+# Columns (low half, high half) of a uint64 word viewed as two uint32s.
+_LOW_HIGH = slice(None) if sys.byteorder == "little" else slice(None, None, -1)
 _U32 = np.uint32
 _I32 = np.int32
 _U64 = np.uint64
@@ -236,37 +258,152 @@ def standard_normal_from_raw(
     # Native-order contiguous uint64 values (a copy only if the input is not already that).
     words = np.ascontiguousarray(raw[:needed], dtype=np.uint64)
     out = np.empty(count, dtype=dt)
-    if dt == np.dtype(np.float32):
-        _fill(words, out, 1, _CHUNK32, 8, np.float32, _pairs32)
-    else:
-        _fill(words, out, 2, _CHUNK64, 9, np.float64, _pairs64)
+    _fill_parts([(lambda: words, count)], out)
     return out
 
 
-def _fill(
-    words: NDArray[np.uint64],
-    out: NDArray[Any],
-    words_per_pair: int,
-    chunk: int,
-    rows: int,
-    ftype: FloatDType,
-    kernel: Callable[[NDArray[np.uint64], NDArray[Any], NDArray[Any]], None],
-) -> None:
-    count = out.shape[0]
-    pairs = (count + 1) // 2
-    if pairs == 0:
-        return
-    size = min(chunk, pairs)
-    scratch = np.empty((rows, size), dtype=ftype)
-    for p0 in range(0, pairs, size):
-        p1 = min(p0 + size, pairs)
-        w = words[p0 * words_per_pair : p1 * words_per_pair]
-        if 2 * p1 <= count:
-            kernel(w, out[2 * p0 : 2 * p1], scratch[:, : p1 - p0])
-        else:  # the last pair of an odd n: compute it whole, keep the cos element
-            tmp = np.empty(2 * (p1 - p0), dtype=ftype)
-            kernel(w, tmp, scratch[:, : p1 - p0])
-            out[2 * p0 :] = tmp[: count - 2 * p0]
+def standard_normal_from_streams(
+    bitgens: Sequence[np.random.BitGenerator],
+    counts: Sequence[int],
+    dtype: FloatDType,
+    out: NDArray[np.floating[Any]] | None = None,
+) -> NDArray[np.floating[Any]]:
+    """Standard normal values from several streams at once, in one pass of the kernel.
+
+    Bit for bit the concatenation, over ``(g, n)`` in ``zip(bitgens, counts)``, of
+    ``standard_normal_from_raw(g.random_raw(raw_words_needed(n, dtype)), n, dtype)``: each
+    stream advances by exactly those words, drawn just before they are used (so at most one
+    stream's words are held at a time).  The pairs of all the streams go through the kernel
+    in chunks of ``_CHUNK32`` / ``_CHUNK64`` pairs, which is what makes many short streams
+    cheap and lets threads scale (few, long, GIL-free ufunc calls).  Written into ``out`` (a
+    1-D array of ``dtype`` and length ``sum(counts)``) when given, else into a new array.
+    """
+    dt = _dtype_of(dtype)
+    if len(bitgens) != len(counts):
+        raise InvalidParameterError(
+            f"{len(bitgens)} bit generators but {len(counts)} counts.", field="counts"
+        )
+    sizes = [_count_of(n) for n in counts]
+    target = _output_of(out, sum(sizes), dt)
+    per_pair = 1 if dt == np.dtype(np.float32) else 2  # raw_words_needed, inlined
+    parts = [
+        (_words_from(g, per_pair * ((n + 1) // 2)), n) for g, n in zip(bitgens, sizes, strict=True)
+    ]
+    _fill_parts(parts, target)
+    return target
+
+
+def _words_from(bitgen: np.random.BitGenerator, count: int) -> Callable[[], NDArray[np.uint64]]:
+    """Draws ``count`` raw words from ``bitgen`` when called (an ndarray of uint64)."""
+    return cast(Callable[[], NDArray[np.uint64]], partial(bitgen.random_raw, count))
+
+
+def _output_of(out: object, size: int, dt: np.dtype[Any]) -> NDArray[Any]:
+    """``out`` checked to be a writeable 1-D array of ``dt`` and ``size`` (new one if None)."""
+    if out is None:
+        return np.empty(size, dtype=dt)
+    if not isinstance(out, np.ndarray) or out.dtype != dt or out.shape != (size,):
+        raise InvalidParameterError(
+            f"out must be a 1-D numpy array of {dt.name} and length {size}.", field="out"
+        )
+    if not out.flags.writeable or not out.flags.c_contiguous:
+        raise InvalidParameterError("out must be writeable and C-contiguous.", field="out")
+    return out
+
+
+class _Scratch(threading.local):
+    """One thread's kernel scratch, kept between calls and grown on demand.
+
+    Reusing it matters for threads: fresh memory is page-faulted in on first touch, and page
+    faults of threads of one process serialize on the kernel's memory-map lock.  A thread
+    keeps at most ``max(8 * 4 * _CHUNK32, 9 * 8 * _CHUNK64)`` bytes.
+    """
+
+    def __init__(self) -> None:
+        self.buffer: NDArray[np.uint8] = np.empty(0, dtype=np.uint8)
+
+    def rows(self, count: int, length: int, dtype: FloatDType) -> NDArray[Any]:
+        need = count * length * np.dtype(dtype).itemsize
+        if self.buffer.shape[0] < need:
+            self.buffer = np.empty(need, dtype=np.uint8)
+        return self.buffer[:need].view(dtype).reshape(count, length)
+
+
+_SCRATCH = _Scratch()
+
+# (draw the part's raw words, values wanted from them)
+_Part = tuple[Callable[[], NDArray[np.uint64]], int]
+
+
+def _fill_parts(parts: Sequence[_Part], out: NDArray[Any]) -> None:
+    """out = the concatenation of ``standard_normal_from_raw(draw(), n)`` over the parts.
+
+    The parts' pairs are packed into chunks of scratch rows: each chunk loads its words
+    (split into the two uniforms' integers), runs the kernel once, then multiplies ``r`` into
+    the two outputs of every pair, which are written straight into ``out`` (the second value
+    of a part's last pair is dropped when its count is odd).  ``draw`` is called once per
+    part, in order; it must not use this module's scratch (it is only drawing words).
+    """
+    f32 = out.dtype == np.dtype(np.float32)
+    chunk, rows, ftype = (_CHUNK32, 8, np.float32) if f32 else (_CHUNK64, 9, np.float64)
+    kernel, load = (_pairs32, _load32) if f32 else (_pairs64, _load64)
+    per_pair = 1 if f32 else 2
+    counts = [n for _, n in parts]
+    pair_counts = [(n + 1) // 2 for n in counts]
+    total = sum(pair_counts)
+    part, used, pos, done = 0, 0, 0, 0
+    words: NDArray[np.uint64] | None = None
+    while done < total:
+        size = min(chunk, total - done)
+        s = _SCRATCH.rows(rows, size, ftype)
+        runs: list[list[int]] = []  # [first pair, pairs, values, output position]
+        filled = 0
+        while filled < size:
+            if words is None:
+                while pair_counts[part] == 0:
+                    part += 1
+                words, used = parts[part][0](), 0
+            take = min(pair_counts[part] - used, size - filled)
+            load(words[used * per_pair : (used + take) * per_pair], s, filled, filled + take)
+            values = min(2 * take, counts[part] - 2 * used)
+            if runs and runs[-1][2] == 2 * runs[-1][1]:  # the previous run ends on a pair
+                runs[-1][1] += take
+                runs[-1][2] += values
+            else:
+                runs.append([filled, take, values, pos])
+            filled, used, pos = filled + take, used + take, pos + values
+            if used == pair_counts[part]:
+                words, part = None, part + 1
+        kernel(s)
+        for first, _, values, at in runs:
+            _store(s, first, out[at : at + values])
+        done += size
+
+
+def _store(s: NDArray[Any], first: int, out: NDArray[Any]) -> None:
+    """out[2j] = r * cos-output, out[2j + 1] = r * sin-output for pairs first.. of the chunk.
+
+    One call for the whole pairs, through the (2, pairs) view of ``out`` (C-contiguous) whose
+    rows are its even and odd elements; an odd length adds the last pair's cos element.
+    """
+    n = out.shape[0]
+    pairs, stop = n // 2, first + n // 2
+    if pairs:
+        # rows 5, 4 = (cos, sin) outputs; the view's inner axis stays the pairs, as in C order
+        np.multiply(s[-1, first:stop], s[5:3:-1, first:stop], out[: 2 * pairs].reshape(-1, 2).T)
+    if n % 2:
+        np.multiply(s[-1, stop : stop + 1], s[5, stop : stop + 1], out[n - 1 :])
+
+
+def _load32(w: NDArray[np.uint64], s: NDArray[np.float32], lo: int, hi: int) -> None:
+    """Rows a, b [lo, hi) = the low and high 32-bit halves of one word per pair (one copy
+    through a uint32 view of the words, whose column order follows the machine's byte order)."""
+    np.copyto(s[0:2, lo:hi].view(_U32), w.view(_U32).reshape(-1, 2)[:, _LOW_HIGH].T)
+
+
+def _load64(w: NDArray[np.uint64], s: NDArray[np.float64], lo: int, hi: int) -> None:
+    """Rows a, b [lo, hi) = the even and odd words (two words per pair), in one copy."""
+    np.copyto(s[0:2, lo:hi].view(_U64), w.reshape(-1, 2).T)
 
 
 def _k32(value: float | int, dtype: Any = np.float32) -> NDArray[Any]:
@@ -279,159 +416,155 @@ def _k64(value: float | int, dtype: Any = np.float64) -> NDArray[Any]:
 
 
 _C_LOG32 = tuple(_k32(c) for c in _LOG32)
-_C_SIN32 = tuple(_k32(c) for c in _SIN32)
-_C_COS32 = tuple(_k32(c) for c in _COS32)
 _C_LOG64 = tuple(_k64(c) for c in _LOG64)
-_C_SIN64 = tuple(_k64(c) for c in _SIN64)
-_C_COS64 = tuple(_k64(c) for c in _COS64)
 _C_EXP64 = tuple(_k64(c) for c in _EXP64)
+# (2, 1) columns (sine coefficient, cosine coefficient) for _horner2, ascending powers.
+_C_SINCOS32 = tuple(
+    np.array([[s], [c]], dtype=np.float32) for s, c in zip(_SIN32, _COS32, strict=True)
+)
+_C_SINCOS64 = tuple(
+    np.array([[s], [c]], dtype=np.float64) for s, c in zip(_SIN64, _COS64, strict=True)
+)
 _F32_ONE, _F32_FOUR = _k32(1.0), _k32(4.0)
-_F32_2LN2_HI, _F32_2LN2_LO = _k32(_LN2X2_HI32), _k32(_LN2X2_LO32)
 _F32_2M31 = _k32(2.0**-31)
 _I32_KMAGIC, _I32_23, _I32_31, _I32_96 = (_k32(v, np.int32) for v in (_K32_MAGIC, 23, 31, 96))
 _U32_ONES, _U32_SIGN, _U32_EIGHTH = (_k32(v, np.uint32) for v in (0xFFFFFFFF, 1 << 31, 1 << 29))
-_U32_1, _U32_2 = _k32(1, np.uint32), _k32(2, np.uint32)
-_U64_32 = _k64(32, np.uint64)
+_C_2LN2_LO_HI32 = np.array([[_LN2X2_LO32], [_LN2X2_HI32]], dtype=np.float32)
+_C_SHIFTS_1_2_32 = np.array([[1], [2]], dtype=np.uint32)
 _F64_ONE, _F64_TWO, _F64_HALF, _F64_M2 = _k64(1.0), _k64(2.0), _k64(0.5), _k64(-2.0)
 _F64_2M63 = _k64(2.0**-63)
-_F64_LN2_HI, _F64_LN2_LO = _k64(_LN2_HI), _k64(_LN2_LO)
+_C_LN2_LO_HI64 = np.array([[_LN2_LO], [_LN2_HI]], dtype=np.float64)
+_C_MINUS_LN2_LO_HI64 = -_C_LN2_LO_HI64  # exact
+_C_SHIFTS_1_2_64 = np.array([[1], [2]], dtype=np.uint64)
 _I64_KMAGIC, _I64_52, _I64_63, _I64_959 = (_k64(v, np.int64) for v in (_K64_MAGIC, 52, 63, 959))
 _U64_ONES, _U64_SIGN, _U64_EIGHTH = (_k64(v, np.uint64) for v in (2**64 - 1, 1 << 63, 1 << 61))
-_U64_1, _U64_2 = _k64(1, np.uint64), _k64(2, np.uint64)
 
 
-def _pairs32(w: NDArray[np.uint64], out: NDArray[np.float32], s: NDArray[np.float32]) -> None:
-    """float32 Box-Muller for len(w) pairs; out gets 2*len(w) values; s is (8, len(w)) scratch.
+def _pairs32(s: NDArray[np.float32]) -> None:
+    """float32 Box-Muller on one chunk of ``p`` pairs; ``s`` is (8, p) scratch.
 
-    Ufuncs take their output positionally and 0-d array constants: both save call overhead.
+    In: rows 0, 1 = ``a``, ``b`` (_load32).  Out: rows 4, 5 = the sin and cos outputs before
+    the factor ``r``, row 7 = ``r``.  Ufuncs take their output positionally and 0-d array
+    constants (both save call overhead); independent steps that apply one ufunc to two rows
+    run as one call on a (2, p) view with a (2, 1) column of constants, and two casts are
+    fused into the arithmetic that follows them: numpy's casts inside a ufunc are the same
+    correctly rounded conversions as ``copyto``, so no value changes.
     """
-    a_u, b_u, t1, t2, t3, t4, t5, rr = s
-    a, b = a_u.view(_U32), b_u.view(_U32)
-    t1u, t1i = t1.view(_U32), t1.view(_I32)
-    t2u, t2i = t2.view(_U32), t2.view(_I32)
-    t3u, t4u, t5u, rru = t3.view(_U32), t4.view(_U32), t5.view(_U32), rr.view(_U32)
+    u, i = _U32, _I32
+    a, b, r2, r3, r4, r5, r6, rr = s
+    au, bu, bi = a.view(u), b.view(u), b.view(i)
+    r2u, r2i, r3u, r3i, r4i = r2.view(u), r2.view(i), r3.view(u), r3.view(i), r4.view(i)
+    r4u, r5u, r6u, rru = r4.view(u), r5.view(u), r6.view(u), rr.view(u)
     mul, add, sub = np.multiply, np.add, np.subtract
-    np.copyto(a, w, casting="unsafe")  # a = low halves (uint64 -> uint32 keeps the low bits)
-    np.right_shift(w, _U64_32, b, casting="unsafe")  # b = high halves
 
     # ---- r = sqrt(-2 ln u1), u1 = (a + 1) / 2**32 ----
-    np.copyto(t1, a, casting="unsafe")  # float32(a), one rounding
-    add(t1, _F32_ONE, t1)  # ~ x = a + 1, only to choose the exponent
-    sub(_I32_KMAGIC, t1i, t1i)
-    np.right_shift(t1i, _I32_23, t1i)  # k = 32 - e, in [0, 32]
-    np.right_shift(_U32_ONES, t1u, t2u)  # 2**e - 1 (numpy: a shift by >= 32 gives 0)
-    sub(a, t2u, t2u)  # D = a + 1 - 2**e, exact (wrapping uint32, read as int32)
-    np.copyto(t3, t2i, casting="unsafe")  # float32(D), one rounding
-    add(t1i, _I32_96, t2i)
-    np.left_shift(t2i, _I32_23, t2i)  # float32 2**(1 - e)
-    mul(t3, t2, t3)  # g = 2f = 2 (x / 2**e - 1), correctly rounded
-    add(t3, _F32_FOUR, t2)
-    np.divide(t3, t2, t2)  # s = g / (4 + g) = f / (2 + f)
-    mul(t2, t2, t4)  # z = s*s
+    add(au, _F32_ONE, r2, dtype=np.float32, casting="unsafe")  # ~ x = float32(a) + 1, only
+    sub(_I32_KMAGIC, r2i, r2i)  # to choose the exponent
+    np.right_shift(r2i, _I32_23, r2i)  # k = 32 - e, in [0, 32]
+    np.right_shift(_U32_ONES, r2u, r3u)  # 2**e - 1 (numpy: a shift by >= 32 gives 0)
+    sub(au, r3u, r3u)  # D = a + 1 - 2**e, exact (wrapping uint32, read as int32)
+    np.copyto(r4, r3i, casting="unsafe")  # float32(D), one rounding
+    add(r2i, _I32_96, r3i)
+    np.left_shift(r3i, _I32_23, r3i)  # float32 2**(1 - e)
+    mul(r4, r3, r4)  # g = 2f = 2 (x / 2**e - 1), correctly rounded
+    add(r4, _F32_FOUR, r3)
+    np.divide(r4, r3, r3)  # s = g / (4 + g) = f / (2 + f)
+    mul(r3, r3, r5)  # z = s*s
     c0, c1, c2 = _C_LOG32
-    mul(t4, c2, t5)
-    add(t5, c1, t5)
-    mul(t5, t4, t5)
-    add(t5, c0, t5)
-    mul(t5, t4, t5)  # R = z P(z) = 4 atanh(s)/s - 4
-    sub(t3, t5, t5)
-    mul(t5, t2, t5)
-    sub(t3, t5, t4)  # 2 log1p(f) = g - s (g - R)
-    np.copyto(t3, t1i, casting="unsafe")  # float(k), exact
-    mul(t3, _F32_2LN2_HI, rr)  # exact
-    sub(rr, t4, rr)
-    mul(t3, _F32_2LN2_LO, t3)
-    add(rr, t3, rr)  # -2 ln u1 = 2 k ln 2 - 2 log1p(f)
+    mul(r5, c2, r6)
+    add(r6, c1, r6)
+    mul(r6, r5, r6)
+    add(r6, c0, r6)
+    mul(r6, r5, r6)  # R = z P(z) = 4 atanh(s)/s - 4
+    sub(r4, r6, r6)
+    mul(r6, r3, r6)
+    sub(r4, r6, r5)  # 2 log1p(f) = g - s (g - R)
+    np.copyto(r4, r2i, casting="unsafe")  # float(k), exact
+    mul(r4, _C_2LN2_LO_HI32, s[6:8])  # (k * 2ln2_lo, k * 2ln2_hi), the second exact
+    sub(rr, r5, rr)
+    add(rr, r6, rr)  # -2 ln u1 = 2 k ln 2 - 2 log1p(f)
     np.sqrt(rr, rr)
 
     # ---- theta = 2 pi b / 2**32 = q pi/2 + x pi/4 ----
-    add(b, _U32_EIGHTH, t1u)  # v: bit 31 = (q >= 2), bit 30 = (q odd)
-    np.left_shift(t1u, _U32_1, t2u)  # bit 31 = (q odd)
-    np.bitwise_and(t1u, _U32_SIGN, t1u)
-    np.bitwise_xor(rru, t1u, rru)  # r takes the sign of (q >= 2)
-    np.left_shift(b, _U32_2, a)  # int32(b << 2) = 2**31 x
-    np.right_shift(t2i, _I32_31, b.view(_I32))  # blend mask: all ones for odd q
-    np.bitwise_and(t2u, _U32_SIGN, t2u)
-    np.copyto(t1, a.view(_I32), casting="unsafe")  # one rounding
-    mul(t1, _F32_2M31, t1)
-    np.bitwise_xor(t1u, t2u, t1u)  # x, negated for odd q
-    mul(t1, t1, t2)  # y = x*x
-    s0, s1, s2, s3 = _C_SIN32
-    mul(t2, s3, t3)
-    add(t3, s2, t3)
-    mul(t3, t2, t3)
-    add(t3, s1, t3)
-    mul(t3, t2, t3)
-    add(t3, s0, t3)
-    mul(t3, t1, t3)  # S = sin(pi/4 x)
-    k0, k1, k2, k3 = _C_COS32
-    mul(t2, k3, t4)
-    add(t4, k2, t4)
-    mul(t4, t2, t4)
-    add(t4, k1, t4)
-    mul(t4, t2, t4)
-    add(t4, k0, t4)
-    mul(t4, t2, t4)
-    add(t4, _F32_ONE, t4)  # C = cos(pi/4 x)
-    np.bitwise_xor(t3u, t4u, t5u)
-    np.bitwise_and(t5u, b, t5u)
-    np.bitwise_xor(t4u, t5u, t4u)  # cos output: C, or S' for odd q
-    np.bitwise_xor(t3u, t5u, t3u)  # sin output: S, or C for odd q
-    mul(rr, t4, out[0::2])
-    mul(rr, t3, out[1::2])
+    add(bu, _U32_EIGHTH, au)  # v: bit 31 = (q >= 2), bit 30 = (q odd)
+    np.left_shift(s[0:2].view(u), _C_SHIFTS_1_2_32, s[3:5].view(u))  # (v << 1, b << 2):
+    # bit 31 of v << 1 = (q odd); int32(b << 2) = 2**31 x
+    np.right_shift(r3i, _I32_31, bi)  # blend mask: all ones for odd q
+    np.bitwise_and(s[0:2].view(u), _U32_SIGN, s[5:7].view(u))  # (q >= 2, q odd) sign bits
+    np.bitwise_xor(rru, r5u, rru)  # r takes the sign of (q >= 2)
+    np.copyto(r2, r4i, casting="unsafe")  # one rounding
+    mul(r2, _F32_2M31, r2)
+    np.bitwise_xor(r2u, r6u, r2u)  # x, negated for odd q
+    mul(r2, r2, r3)  # y = x*x
+    sc, scu = s[4:6], s[4:6].view(u)
+    _horner2(r3, _C_SINCOS32, sc)  # (P_s(y), P_c(y))
+    mul(sc, s[2:4], sc)  # (S, C - 1) = (x P_s(y), y P_c(y)): rows 2, 3 are (x, y)
+    add(r5, _F32_ONE, r5)  # C = cos(pi/4 x); row 4 is S = sin(pi/4 x)
+    np.bitwise_xor(r4u, r5u, r6u)
+    np.bitwise_and(r6u, bu, r6u)
+    np.bitwise_xor(scu, r6u, scu)  # (S, C) or, for odd q, (C, S'): (sin, cos) outputs
 
 
-def _pairs64(w: NDArray[np.uint64], out: NDArray[np.float64], s: NDArray[np.float64]) -> None:
-    """float64 Box-Muller: w has 2 words per pair, out 2 values per pair; s is (9, pairs)."""
-    a_f, b_f, t1, t2, t3, t4, t5, t6, rr = s
-    a, b = a_f.view(_U64), b_f.view(_U64)
-    t1u, t1i = t1.view(_U64), t1.view(_I64)
-    t2u, t2i = t2.view(_U64), t2.view(_I64)
-    t3u, t4u, t5u, rru = t3.view(_U64), t4.view(_U64), t5.view(_U64), rr.view(_U64)
+def _pairs64(s: NDArray[np.float64]) -> None:
+    """float64 Box-Muller on one chunk of ``p`` pairs (see _pairs32); ``s`` is (9, p) scratch.
+
+    In: rows 0, 1 = ``a``, ``b`` (_load64).  Out: rows 4, 5 = the sin and cos outputs before
+    the factor ``r``, row 8 = ``r``.
+    """
+    u, i = _U64, _I64
+    a, b, r2, r3, r4, r5, _, _, rr = s
+    au, bu, bi = a.view(u), b.view(u), b.view(i)
+    r2u, r2i, r3u, r3i, r4i = r2.view(u), r2.view(i), r3.view(u), r3.view(i), r4.view(i)
+    r4u, r5u, r6u, rru = r4.view(u), r5.view(u), s[6].view(u), rr.view(u)
     mul, add, sub = np.multiply, np.add, np.subtract
-    np.copyto(a, w[0::2])
-    np.copyto(b, w[1::2])
 
     # ---- r = sqrt(-2 ln u1), u1 = (a + 1) / 2**64 ----
-    np.copyto(t1, a, casting="unsafe")  # float64(a), one rounding
-    add(t1, _F64_ONE, t1)  # ~ x = a + 1, only to choose the exponent
-    sub(_I64_KMAGIC, t1i, t1i)
-    np.right_shift(t1i, _I64_52, t1i)  # k = 64 - e, in [0, 64]
-    np.right_shift(_U64_ONES, t1u, t2u)  # 2**e - 1 (numpy: a shift by >= 64 gives 0)
-    sub(a, t2u, t2u)  # D = a + 1 - 2**e, exact (wrapping uint64, read as int64)
-    np.copyto(t3, t2i, casting="unsafe")  # float64(D), one rounding
-    add(t1i, _I64_959, t2i)
-    np.left_shift(t2i, _I64_52, t2i)  # float64 2**-e
-    mul(t3, t2, t3)  # f = x / 2**e - 1
-    np.copyto(t2, t1i, casting="unsafe")  # float(k), exact
-    np.negative(t2, t2)
-    _ln_reduced(t3, t2, rr, t1, t4, t5, t6)  # ln u1 = log1p(f) - k ln 2
+    add(au, _F64_ONE, r2, dtype=np.float64, casting="unsafe")  # ~ x = float64(a) + 1, only
+    sub(_I64_KMAGIC, r2i, r2i)  # to choose the exponent
+    np.right_shift(r2i, _I64_52, r2i)  # k = 64 - e, in [0, 64]
+    np.right_shift(_U64_ONES, r2u, r3u)  # 2**e - 1 (numpy: a shift by >= 64 gives 0)
+    sub(au, r3u, r3u)  # D = a + 1 - 2**e, exact (wrapping uint64, read as int64)
+    np.copyto(r4, r3i, casting="unsafe")  # float64(D), one rounding
+    add(r2i, _I64_959, r3i)
+    np.left_shift(r3i, _I64_52, r3i)  # float64 2**-e
+    mul(r4, r3, r4)  # f = x / 2**e - 1
+    np.copyto(r3, r2i, casting="unsafe")  # float(k), exact
+    mul(r3, _C_MINUS_LN2_LO_HI64, s[6:8])  # ((-k) ln2_lo, (-k) ln2_hi): k (-c) == (-k) c
+    _ln_reduced(r4, s[6:8], rr, r2, r3, r5, a)  # ln u1 = log1p(f) - k ln 2
     mul(rr, _F64_M2, rr)
     np.sqrt(rr, rr)
 
     # ---- theta = 2 pi b / 2**64 = q pi/2 + x pi/4 ----
-    add(b, _U64_EIGHTH, t1u)  # v: bit 63 = (q >= 2), bit 62 = (q odd)
-    np.left_shift(t1u, _U64_1, t2u)  # bit 63 = (q odd)
-    np.bitwise_and(t1u, _U64_SIGN, t1u)
-    np.bitwise_xor(rru, t1u, rru)  # r takes the sign of (q >= 2)
-    np.left_shift(b, _U64_2, a)  # int64(b << 2) = 2**63 x
-    np.right_shift(t2i, _I64_63, b.view(_I64))  # blend mask: all ones for odd q
-    np.bitwise_and(t2u, _U64_SIGN, t2u)
-    np.copyto(t1, a.view(_I64), casting="unsafe")  # one rounding
-    mul(t1, _F64_2M63, t1)
-    np.bitwise_xor(t1u, t2u, t1u)  # x, negated for odd q
-    mul(t1, t1, t2)  # y = x*x
-    _horner(t2, _C_SIN64, t3)
-    mul(t3, t1, t3)  # S = sin(pi/4 x)
-    _horner(t2, _C_COS64, t4)
-    mul(t4, t2, t4)
-    add(t4, _F64_ONE, t4)  # C = cos(pi/4 x)
-    np.bitwise_xor(t3u, t4u, t5u)
-    np.bitwise_and(t5u, b, t5u)
-    np.bitwise_xor(t4u, t5u, t4u)  # cos output: C, or S' for odd q
-    np.bitwise_xor(t3u, t5u, t3u)  # sin output: S, or C for odd q
-    mul(rr, t4, out[0::2])
-    mul(rr, t3, out[1::2])
+    add(bu, _U64_EIGHTH, au)  # v: bit 63 = (q >= 2), bit 62 = (q odd)
+    np.left_shift(s[0:2].view(u), _C_SHIFTS_1_2_64, s[3:5].view(u))  # (v << 1, b << 2):
+    # bit 63 of v << 1 = (q odd); int64(b << 2) = 2**63 x
+    np.right_shift(r3i, _I64_63, bi)  # blend mask: all ones for odd q
+    np.bitwise_and(s[0:2].view(u), _U64_SIGN, s[5:7].view(u))  # (q >= 2, q odd) sign bits
+    np.bitwise_xor(rru, r5u, rru)  # r takes the sign of (q >= 2)
+    np.copyto(r2, r4i, casting="unsafe")  # one rounding
+    mul(r2, _F64_2M63, r2)
+    np.bitwise_xor(r2u, r6u, r2u)  # x, negated for odd q
+    mul(r2, r2, r3)  # y = x*x
+    sc, scu = s[4:6], s[4:6].view(u)
+    _horner2(r3, _C_SINCOS64, sc)  # (P_s(y), P_c(y))
+    mul(sc, s[2:4], sc)  # (S, C - 1) = (x P_s(y), y P_c(y)): rows 2, 3 are (x, y)
+    add(r5, _F64_ONE, r5)  # C = cos(pi/4 x); row 4 is S = sin(pi/4 x)
+    np.bitwise_xor(r4u, r5u, r6u)
+    np.bitwise_and(r6u, bu, r6u)
+    np.bitwise_xor(scu, r6u, scu)  # (S, C) or, for odd q, (C, S'): (sin, cos) outputs
+
+
+def _horner2(y: NDArray[Any], coeffs: tuple[NDArray[Any], ...], out: NDArray[Any]) -> None:
+    """Two polynomials in y at once: out[i] = sum(coeffs[j][i, 0] * y**j), as _horner.
+
+    ``coeffs[j]`` is a (2, 1) column, ``out`` (2, len(y)): each row gets exactly the ufunc
+    sequence of _horner (same roundings), in half the calls.
+    """
+    np.multiply(y, coeffs[-1], out)
+    for c in coeffs[-2:0:-1]:
+        np.add(out, c, out)
+        np.multiply(out, y, out)
+    np.add(out, coeffs[0], out)
 
 
 def _horner(
@@ -447,7 +580,7 @@ def _horner(
 
 def _ln_reduced(
     f: NDArray[np.float64],
-    k: NDArray[np.float64],
+    kk: NDArray[np.float64],
     out: NDArray[np.float64],
     t1: NDArray[np.float64],
     t2: NDArray[np.float64],
@@ -456,7 +589,8 @@ def _ln_reduced(
 ) -> None:
     """out = k ln 2 + log1p(f) for f in [sqrt(1/2) - 1, sqrt(2) - 1] and integer-valued k.
 
-    fdlibm's arrangement: ``s = f/(2+f)``, ``z = s*s``, ``hfsq = f*f/2``, ``R = z*T(z)``,
+    ``kk`` holds the rows ``(k * ln2_lo, k * ln2_hi)`` (the second exact).  fdlibm's
+    arrangement: ``s = f/(2+f)``, ``z = s*s``, ``hfsq = f*f/2``, ``R = z*T(z)``,
     ``((s*(hfsq + R) + k*ln2_lo) - hfsq + f) + k*ln2_hi``.  t1..t4 are scratch.
     """
     mul, add = np.multiply, np.add
@@ -469,12 +603,10 @@ def _ln_reduced(
     mul(t4, f, t4)  # hfsq
     add(t3, t4, t3)
     mul(t3, t1, t3)  # s*(hfsq + R)
-    mul(k, _F64_LN2_LO, t1)
-    add(t3, t1, t3)
+    add(t3, kk[0], t3)
     np.subtract(t3, t4, t3)
     add(t3, f, t3)
-    mul(k, _F64_LN2_HI, t1)  # exact
-    add(t3, t1, out)
+    add(t3, kk[1], out)
 
 
 def stable_log(x: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -493,8 +625,9 @@ def stable_log(x: NDArray[np.float64]) -> NDArray[np.float64]:
     k = e.astype(np.float64) - low  # exact
     f = m - 1.0  # exact: m in [sqrt(1/2), sqrt(2))
     out = np.empty_like(flat)
-    scratch = np.empty((4, flat.shape[0]), dtype=np.float64)
-    _ln_reduced(f, k, out, *scratch)
+    scratch = np.empty((6, flat.shape[0]), dtype=np.float64)
+    np.multiply(k, _C_LN2_LO_HI64, scratch[4:6])  # (k ln2_lo, k ln2_hi)
+    _ln_reduced(f, scratch[4:6], out, *scratch[:4])
     return out.reshape(arr.shape)
 
 

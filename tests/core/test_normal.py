@@ -11,6 +11,8 @@ import os
 import platform
 import subprocess
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -28,6 +30,7 @@ from app.core.normal import (
     stable_exp,
     stable_log,
     standard_normal_from_raw,
+    standard_normal_from_streams,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -316,6 +319,129 @@ def test_chunking_does_not_change_values(dtype: Any, monkeypatch: pytest.MonkeyP
     assert standard_normal_from_raw(raw, n, dtype).tobytes() == whole.tobytes()
 
 
+# ---------------------------------------------------------------- several streams at once
+
+STREAM_COUNTS = [[0], [1], [3, 0, 5], [65536, 65536, 1001], [7, 65535, 2, 40001], [0, 0]]
+
+
+def _from_each_stream(seeds: list[int], counts: list[int], dtype: Any) -> tuple[bytes, list[Any]]:
+    """The per-stream reference: raw words drawn stream by stream, then the transform."""
+    bitgens = [np.random.PCG64(seed) for seed in seeds]
+    parts = [
+        standard_normal_from_raw(g.random_raw(raw_words_needed(n, dtype)), n, dtype)
+        for g, n in zip(bitgens, counts, strict=True)
+    ]
+    return np.concatenate(parts).astype(dtype).tobytes(), [g.state for g in bitgens]
+
+
+@pytest.mark.parametrize("counts", STREAM_COUNTS, ids=str)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_streams_equal_each_stream_concatenated(dtype: Any, counts: list[int]) -> None:
+    seeds = list(range(40, 40 + len(counts)))
+    expected, states = _from_each_stream(seeds, counts, dtype)
+    bitgens = [np.random.PCG64(seed) for seed in seeds]
+    got = standard_normal_from_streams(bitgens, counts, dtype)
+    assert got.dtype == dtype and got.shape == (sum(counts),)
+    assert got.tobytes() == expected
+    assert [g.state for g in bitgens] == states  # each stream used exactly its own words
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_streams_across_chunk_boundaries(dtype: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Streams that straddle chunks, several streams in one chunk, odd counts mid-chunk."""
+    counts = [1, 4, 9, 2, 0, 13, 6, 3]
+    seeds = list(range(len(counts)))
+    expected, _ = _from_each_stream(seeds, counts, dtype)
+    for chunk in (1, 2, 3, 5, 7, 64):
+        monkeypatch.setattr(normal, "_CHUNK32", chunk)
+        monkeypatch.setattr(normal, "_CHUNK64", chunk)
+        bitgens = [np.random.PCG64(seed) for seed in seeds]
+        assert standard_normal_from_streams(bitgens, counts, dtype).tobytes() == expected, chunk
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_streams_write_into_out(dtype: Any) -> None:
+    counts = [5, 1000]
+    expected, _ = _from_each_stream([1, 2], counts, dtype)
+    buffer = np.full(1010, np.nan, dtype=dtype)
+    out = buffer[2:-3]
+    got = standard_normal_from_streams([np.random.PCG64(1), np.random.PCG64(2)], counts, dtype, out)
+    assert got is out and out.tobytes() == expected
+    assert np.isnan(buffer[:2]).all() and np.isnan(buffer[-3:]).all()
+
+
+def test_streams_bad_input_raises() -> None:
+    g = np.random.PCG64(0)
+    bad: list[tuple[Any, Any, Any, Any]] = [
+        ([g], [1, 2], np.float32, None),
+        ([g], [-1], np.float32, None),
+        ([g], [True], np.float32, None),
+        ([g], [2], np.float16, None),
+        ([g], [2], np.float32, np.empty(2, dtype=np.float64)),
+        ([g], [2], np.float32, np.empty(3, dtype=np.float32)),
+        ([g], [2], np.float32, [0.0, 0.0]),
+    ]
+    for bitgens, counts, dtype, out in bad:
+        with pytest.raises(InvalidParameterError):
+            standard_normal_from_streams(bitgens, counts, dtype, out)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_stacked_sine_cosine_polynomials_equal_one_at_a_time(dtype: Any) -> None:
+    """_horner2 gives each row exactly the bits of _horner on that polynomial alone."""
+    tag = "32" if dtype is np.float32 else "64"
+    stacked = getattr(normal, f"_C_SINCOS{tag}")
+    y = np.random.default_rng(1).random(10001).astype(dtype)
+    y[:3] = (0.0, 1.0, np.nextafter(dtype(1), dtype(0)))
+    both = np.empty((2, y.size), dtype=dtype)
+    normal._horner2(y, stacked, both)
+    for row, name in enumerate(("SIN", "COS")):
+        coeffs = tuple(np.array(c, dtype=dtype) for c in getattr(normal, f"_{name}{tag}"))
+        alone = np.empty_like(y)
+        normal._horner(y, coeffs, alone)  # type: ignore[arg-type]
+        assert both[row].tobytes() == alone.tobytes(), name
+
+
+def test_scratch_is_kept_per_thread() -> None:
+    """Repeated calls reuse one thread's scratch; another thread gets its own."""
+    raw = _raw(8, 5000)
+    standard_normal_from_raw(raw, 10000, np.float32)
+    mine = normal._SCRATCH.buffer
+    standard_normal_from_raw(raw, 5000, np.float64)
+    standard_normal_from_raw(raw, 9000, np.float32)
+    assert normal._SCRATCH.buffer is mine
+    seen: list[Any] = []
+
+    def other() -> None:
+        standard_normal_from_raw(raw, 10000, np.float32)
+        seen.append(normal._SCRATCH.buffer)
+
+    worker = threading.Thread(target=other)
+    worker.start()
+    worker.join()
+    assert seen and seen[0] is not mine
+    assert normal._SCRATCH.buffer is mine
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_concurrent_threads_give_the_same_bytes(
+    dtype: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Threads sampling at the same time (small chunks: many interleavings) agree exactly."""
+    monkeypatch.setattr(normal, "_CHUNK32", 257)
+    monkeypatch.setattr(normal, "_CHUNK64", 129)
+    counts = [3001, 4000, 17]
+    expected, _ = _from_each_stream([5, 6, 7], counts, dtype)
+
+    def job(_: int) -> bytes:
+        bitgens = [np.random.PCG64(seed) for seed in (5, 6, 7)]
+        return standard_normal_from_streams(bitgens, counts, dtype).tobytes()
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(job, range(24)))
+    assert all(r == expected for r in results)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_each_pair_reads_only_its_own_words(dtype: Any) -> None:
     n = 20
@@ -386,7 +512,9 @@ def test_bad_input_raises() -> None:
 _PROBE = r"""
 import hashlib, json, numpy as np
 from numpy._core._multiarray_umath import __cpu_features__
-from app.core.normal import stable_exp, stable_log, standard_normal_from_raw
+from app.core.normal import (
+    stable_exp, stable_log, standard_normal_from_raw, standard_normal_from_streams
+)
 
 def h(a):
     return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
@@ -398,6 +526,10 @@ ex = np.linspace(-745.0, 709.0, 50001)
 print(json.dumps({
     "f32": h(standard_normal_from_raw(raw, 1 << 17, np.float32)),
     "f64": h(standard_normal_from_raw(raw, 1 << 16, np.float64)),
+    "streams32": h(standard_normal_from_streams(
+        [np.random.PCG64(s) for s in range(3)], [5, 70001, 65536], np.float32)),
+    "streams64": h(standard_normal_from_streams(
+        [np.random.PCG64(s) for s in range(3)], [5, 70001, 65536], np.float64)),
     "log": h(stable_log(lx)),
     "exp": h(stable_exp(ex)),
     "numpy_exp32": h(np.exp(np.linspace(-20, 20, 4097, dtype=np.float32))),
@@ -441,7 +573,7 @@ def test_same_bytes_with_simd_features_masked() -> None:
     if plain["avx512f"]:
         # ... and numpy's own float32 exp visibly changed (the reason this module exists).
         assert masked["numpy_exp32"] != plain["numpy_exp32"]
-    for key in ("f32", "f64", "log", "exp"):
+    for key in ("f32", "f64", "streams32", "streams64", "log", "exp"):
         assert masked[key] == plain[key], key
     # The in-process result agrees as well.
     raw = np.random.PCG64(2024).random_raw(1 << 16)
