@@ -36,7 +36,7 @@ from .laws import (
     UniformLaw,
 )
 from .linalg import orthogonal_q
-from .sampling import Working, sample_block, segments_slice
+from .sampling import BLOCKS_PER_TASK, Working, sample_blocks, segments_slice
 from .streams import BLOCK_SIZE, block_bitgen, check_seed, run_blocks, whole_bitgen
 from .types import Algorithm, DType
 
@@ -76,24 +76,36 @@ def _block_length(numel: int, index: int) -> int:
 def elementwise_range(
     plan: TensorPlan, law: ElementwiseLaw, seed: int, start: int, stop: int, threads: int
 ) -> NDArray[np.floating[Any]]:
+    """Elements ``[start, stop)`` in the working precision, from the blocks that cover them.
+
+    Blocks go to the sampler :data:`~app.core.sampling.BLOCKS_PER_TASK` at a time (one batched
+    kernel pass each: fewer, longer numpy calls, so threads rarely wait for the GIL); groups are
+    spread over ``threads`` threads. The values never depend on either.
+    """
     working = working_dtype(plan.dtype)
-    out = np.empty(stop - start, dtype=working)
     if isinstance(law, ConstantLaw):
-        out.fill(working(law.value))
-        return out
+        return np.full(stop - start, working(law.value), dtype=working)
     first = start // BLOCK_SIZE
     last = (stop - 1) // BLOCK_SIZE
+    span = np.empty(min(plan.numel, (last + 1) * BLOCK_SIZE) - first * BLOCK_SIZE, working)
 
-    def fill(index: int) -> None:
-        block_start = index * BLOCK_SIZE
-        values = sample_block(
-            law, block_bitgen(seed, plan.name, index), _block_length(plan.numel, index), working
+    def fill(group: int) -> None:
+        blocks = range(group, min(group + BLOCKS_PER_TASK, last + 1))
+        lengths = [_block_length(plan.numel, index) for index in blocks]
+        lo = (group - first) * BLOCK_SIZE
+        sample_blocks(
+            law,
+            [block_bitgen(seed, plan.name, index) for index in blocks],
+            lengths,
+            working,
+            span[lo : lo + sum(lengths)],
         )
-        lo, hi = max(start, block_start), min(stop, block_start + values.size)
-        out[lo - start : hi - start] = values[lo - block_start : hi - block_start]
 
-    run_blocks(list(range(first, last + 1)), fill, threads)
-    return out
+    run_blocks(list(range(first, last + 1, BLOCKS_PER_TASK)), fill, threads)
+    offset = start - first * BLOCK_SIZE
+    if offset == 0 and span.size == stop - start:
+        return span
+    return np.array(span[offset : offset + stop - start])
 
 
 def _gaussian_matrix(

@@ -12,8 +12,9 @@ response carries an exact ``Content-Length`` and any byte range of it can be pro
   generated once and kept until sent. This keeps every npz byte as it was before streaming,
   at up to twice the generation time for large members (README, "Streaming").
 
-Tensor bytes come in pieces of about :data:`PIECE_BYTES`, aligned to the 65 536-element
-blocks of the stream algorithm so that no block is generated twice. JSON bodies are one piece
+Tensor bytes come in pieces of :data:`PIECE_BLOCKS` 65 536-element blocks (2 MiB of float32),
+aligned to the blocks of the stream algorithm so that no block is generated twice, each one
+batched pass of the sampler. JSON bodies are one piece
 per tensor (each tensor is at most ``WEIGHTINIT_MAX_JSON_ELEMENTS``), with the text exactly
 as a whole-body encoder writes it.
 """
@@ -45,6 +46,7 @@ from app.core.laws import (
 )
 from app.core.reading import TensorReader
 from app.core.regions import flat_indices
+from app.core.sampling import BLOCKS_PER_TASK
 from app.core.streams import BLOCK_SIZE
 from app.core.types import Algorithm, DType
 from app.encoders import json_base64, json_values
@@ -62,7 +64,8 @@ from app.encoders.safetensors import SafetensorsEntry, data_order, safetensors_h
 from .job import Job, Output
 from .pool import Piece
 
-PIECE_BYTES = 1 << 20
+# One piece = one batched sampler pass (sampling.BLOCKS_PER_TASK blocks: 2 MiB of float32).
+PIECE_BLOCKS = BLOCKS_PER_TASK
 SMALL_MEMBER_BYTES = 4 << 20
 # Largest |z| the blocks-v1 normal sampler can return: sqrt(2 W ln 2) (normal.py).
 NORMAL_MAX_Z = {32: 6.67, 64: 9.43}
@@ -118,7 +121,7 @@ class TensorData(Segment):
         self.itemsize = reader.dtype.itemsize
         self.size = output.numel * self.itemsize
         self.run = output.region.contiguous_run()
-        self.per_piece = max(BLOCK_SIZE, PIECE_BYTES // self.itemsize // BLOCK_SIZE * BLOCK_SIZE)
+        self.per_piece = PIECE_BLOCKS * BLOCK_SIZE
 
     def values(self, first: int, end: int) -> NDArray[Any]:
         """Elements ``first..end-1`` of the output, in region order."""
