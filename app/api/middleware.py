@@ -15,6 +15,20 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .problems import PROBLEM_JSON, SLUGS, TITLES, TYPE_BASE
 
 
+def replaying(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that first hands the application the already-read ``body``."""
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
 class RequestLimits:
     """Give every request an id (``X-Request-ID``) and refuse bodies over ``max_body_bytes``."""
 
@@ -55,17 +69,7 @@ class RequestLimits:
         if size > self.max_body_bytes:
             await self._refuse(scope, size, request_id, send_with_id)
             return
-        body = b"".join(chunks)
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send_with_id)
+        await self.app(scope, replaying(b"".join(chunks), receive), send_with_id)
 
     async def _refuse(self, scope: Scope, size: int, request_id: str, send: Send) -> None:
         limit = self.max_body_bytes

@@ -9,7 +9,8 @@ Both adapters (the HTTP routers in ``app.api`` and the CLI in ``app.cli``) go th
 * :mod:`app.jobs.body` - a job's response body as sized pieces, generated on a thread pool
   in any order and sent in order (streaming, ranges, buffering);
 * :mod:`app.jobs.digests` - sha256 of every returned tensor and of each 65 536-element block;
-* :mod:`app.jobs.pool` - the generation thread pool and the ordered, bounded read-ahead.
+* :mod:`app.jobs.pool` - the generation thread pool and the ordered, bounded read-ahead;
+* :mod:`app.jobs.registry` - the scheme registry as plain data (GET /v1/schemes, the CLI).
 
 This package imports the core, the encoders and pydantic (for the request models); never
 FastAPI, Starlette or another adapter.

@@ -339,11 +339,12 @@ def test_fill_from_shapes_flax_style_paths(client: Client) -> None:
     assert np.array_equal(got["params/Dense_0/bias"], np.zeros(4, np.float32))
 
 
-def test_readme_examples_run(server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_readme_examples_run(server: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     readme = Path(__file__).resolve().parents[2] / "clients" / "python" / "README.md"
     blocks = re.findall(r"```python\n(.*?)```", readme.read_text(), re.S)
-    assert len(blocks) == 2
+    assert len(blocks) == 3
     monkeypatch.setenv("WEIGHTINIT_URL", server)
+    monkeypatch.chdir(tmp_path)  # the examples write files
     namespace: dict[str, Any] = {}
     for block in blocks:
         exec(block.replace('"http://127.0.0.1:8000"', "None"), namespace)
@@ -351,3 +352,10 @@ def test_readme_examples_run(server: str, monkeypatch: pytest.MonkeyPatch) -> No
     assert sorted(namespace["m"]) == ["W1", "W2", "b1", "b2"]
     assert list(namespace["arrays"]) == list(namespace["shapes"])
     assert not namespace["arrays"]["fc.bias"].any()
+    assert namespace["size"] == (tmp_path / "emb.npy").stat().st_size == 8192 * 1024 * 4 + 128
+    whole, rank3 = np.load(tmp_path / "emb.npy"), np.load(tmp_path / "emb.rank3.npy")
+    assert np.array_equal(rank3, whole[3072:4096])
+    assert namespace["q"].shape == (1024, 1024)
+    assert namespace["rank"]["attn.q_proj.weight"].shape == (512, 1024)
+    assert namespace["rank"]["attn.o_proj.weight"].shape == (4096, 128)
+    assert len(namespace["digests"][0]["blocks"]) == 64

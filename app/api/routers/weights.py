@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -227,6 +228,29 @@ async def _shortcut(
     return await respond(request, job, media=MEDIA[fmt], get=True, head=head)
 
 
+@dataclass
+class ShortcutQuery:
+    """The GET shortcut's query string (shared by GET and HEAD)."""
+
+    shape: ShapeQ
+    seed: SeedQ
+    dtype: DTypeQ = "float32"
+    layout: LayoutNameQ = "torch"
+    algorithm: AlgorithmQ = "blocks-v1"
+    fan_in: FanQ = None
+    fan_out: FanQ = None
+    in_axes: AxesQ = None
+    out_axes: AxesQ = None
+    slice: SliceQ = None
+    shard: ShardQ = None
+    format: FormatQ = None
+    json_layout: LayoutQ = "flat"
+    encoding: EncodingQ = "numbers"
+
+
+Shortcut = Annotated[ShortcutQuery, Depends()]
+
+
 @router.get(
     "/weights/{scheme}",
     operation_id="getWeights",
@@ -234,26 +258,8 @@ async def _shortcut(
     description=SHORTCUT_DESCRIPTION,
     responses=json_and_binary_responses(FORMATS_ALL, get=True),
 )
-async def get_weights(
-    request: Request,
-    scheme: SchemePath,
-    shape: ShapeQ,
-    seed: SeedQ,
-    dtype: DTypeQ = "float32",
-    layout: LayoutNameQ = "torch",
-    algorithm: AlgorithmQ = "blocks-v1",
-    fan_in: FanQ = None,
-    fan_out: FanQ = None,
-    in_axes: AxesQ = None,
-    out_axes: AxesQ = None,
-    slice: SliceQ = None,
-    shard: ShardQ = None,
-    format: FormatQ = None,
-    json_layout: LayoutQ = "flat",
-    encoding: EncodingQ = "numbers",
-) -> Response:
-    fields = dict(locals())
-    return await _shortcut(request, scheme, shape, fields, head=False)
+async def get_weights(request: Request, scheme: SchemePath, query: Shortcut) -> Response:
+    return await _shortcut(request, scheme, query.shape, asdict(query), head=False)
 
 
 @router.head(
@@ -268,23 +274,5 @@ async def get_weights(
     },
     response_class=Response,
 )
-async def head_weights(
-    request: Request,
-    scheme: SchemePath,
-    shape: ShapeQ,
-    seed: SeedQ,
-    dtype: DTypeQ = "float32",
-    layout: LayoutNameQ = "torch",
-    algorithm: AlgorithmQ = "blocks-v1",
-    fan_in: FanQ = None,
-    fan_out: FanQ = None,
-    in_axes: AxesQ = None,
-    out_axes: AxesQ = None,
-    slice: SliceQ = None,
-    shard: ShardQ = None,
-    format: FormatQ = None,
-    json_layout: LayoutQ = "flat",
-    encoding: EncodingQ = "numbers",
-) -> Response:
-    fields = dict(locals())
-    return await _shortcut(request, scheme, shape, fields, head=True)
+async def head_weights(request: Request, scheme: SchemePath, query: Shortcut) -> Response:
+    return await _shortcut(request, scheme, query.shape, asdict(query), head=True)
