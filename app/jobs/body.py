@@ -12,7 +12,7 @@ response carries an exact ``Content-Length`` and any byte range of it can be pro
   generated once and kept until sent. This keeps every npz byte as it was before streaming,
   at up to twice the generation time for large members (README, "Streaming").
 
-Tensor bytes come in pieces of :data:`PIECE_BLOCKS` 65 536-element blocks (2 MiB of float32),
+Tensor bytes come in pieces of :data:`PIECE_BLOCKS` 65 536-element blocks (1 MiB of float32),
 aligned to the blocks of the stream algorithm so that no block is generated twice, each one
 batched pass of the sampler. JSON bodies are one piece
 per tensor (each tensor is at most ``WEIGHTINIT_MAX_JSON_ELEMENTS``), with the text exactly
@@ -46,7 +46,6 @@ from app.core.laws import (
 )
 from app.core.reading import TensorReader
 from app.core.regions import flat_indices
-from app.core.sampling import BLOCKS_PER_TASK
 from app.core.streams import BLOCK_SIZE
 from app.core.types import Algorithm, DType
 from app.encoders import json_base64, json_values
@@ -64,8 +63,9 @@ from app.encoders.safetensors import SafetensorsEntry, data_order, safetensors_h
 from .job import Job, Output
 from .pool import Piece
 
-# One piece = one batched sampler pass (sampling.BLOCKS_PER_TASK blocks: 2 MiB of float32).
-PIECE_BLOCKS = BLOCKS_PER_TASK
+# One piece = one batched sampler pass of 4 blocks (1 MiB of float32): 2 threads scale nearly
+# as well as with sampling.BLOCKS_PER_TASK (8) blocks, and a slow reader holds half as much.
+PIECE_BLOCKS = 4
 SMALL_MEMBER_BYTES = 4 << 20
 # Largest |z| the blocks-v1 normal sampler can return: sqrt(2 W ln 2) (normal.py).
 NORMAL_MAX_Z = {32: 6.67, 64: 9.43}
@@ -81,7 +81,9 @@ class Segment:
 
 
 @dataclass
-class Literal(Segment):
+class Fixed(Segment):
+    """Bytes known when the body is planned (an npy or safetensors header)."""
+
     data: bytes
 
     def __post_init__(self) -> None:
@@ -227,7 +229,7 @@ def npy_body(job: Job) -> Body:
     header = npy_header(_descr(output), output.shape)
     data = TensorData(readers(job)[0], output)
     return Body(
-        [Literal(header), data],
+        [Fixed(header), data],
         len(header) + data.size,
         [(output.name, len(header), len(header) + data.size)],
     )
@@ -253,7 +255,7 @@ def safetensors_body(job: Job) -> Body:
         **job.metadata,
     }
     header = safetensors_header(entries, metadata)
-    segments: list[Segment] = [Literal(header)]
+    segments: list[Segment] = [Fixed(header)]
     spans = []
     offset = len(header)
     for entry in data_order(entries):
@@ -305,7 +307,7 @@ def npz_body(job: Job) -> Body:
             )
         else:
             segments.append(Lazy(head_size, _large_member_header(output.name, size, crcs, index)))
-            segments += [Literal(header), data]
+            segments += [Fixed(header), data]
         offset += head_size + size
 
     def directory() -> bytes:

@@ -18,6 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
 Piece = Callable[[], bytes]
+SEND_BYTES = 1 << 19  # bytes per server write: flow control acts per write (measured trade-off)
 T = TypeVar("T")
 
 
@@ -50,7 +51,7 @@ class GenerationPool:
         if executor is not None:
             executor.shutdown(wait=False, cancel_futures=True)
 
-    async def stream(self, pieces: Iterable[Piece]) -> AsyncIterator[bytes]:
+    async def stream(self, pieces: Iterable[Piece]) -> AsyncIterator[memoryview]:
         """The pieces' bytes in order; only waiting happens on the event loop.
 
         The read-ahead adapts: it starts at one piece and grows (up to :attr:`ahead`) each
@@ -78,8 +79,11 @@ class GenerationPool:
                     submit()
                     if len(pending) == before:
                         break
-                data = await future
-                yield data
+                data = memoryview(await future)
+                # Small writes: the server's transport buffers a whole write even when the
+                # client reads slowly, so a slow reader would pin a whole piece there too.
+                for offset in range(0, len(data), SEND_BYTES):
+                    yield data[offset : offset + SEND_BYTES]
         finally:
             for future in pending:
                 future.cancel()
