@@ -73,7 +73,7 @@ from app.core.generate import TensorPlan, generate_tensor
 from app.core.laws import Law, NormalLaw, UniformLaw
 from app.core.types import DType
 from app.encoders import json_values
-from bench.torch_reference import torch_seconds
+from bench.torch_reference import torch_python, torch_seconds
 
 HOST = "127.0.0.1"
 ROOT = Path(__file__).resolve().parent.parent
@@ -469,8 +469,9 @@ def measure_fills(report: Report) -> dict[tuple[str, int], float]:
 
         report.details["torch"] = "installed"
     except ImportError:
-        progress("torch: not installed")
-        report.details["torch"] = "not installed"
+        where = "timed in .venv-bench" if torch_python() else "not installed"
+        progress(f"torch: not importable here, {where}")
+        report.details["torch"] = where
     floors: dict[tuple[str, int], float] = {}
     fills: dict[str, dict[str, float]] = {}
     for dist in ("uniform", "normal"):
