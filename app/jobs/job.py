@@ -12,6 +12,7 @@ import fnmatch
 import hashlib
 import itertools
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -294,19 +295,19 @@ def _model_outputs(plans: list[TensorPlan], req: ModelRequest) -> list[Output]:
             f"use 0..{plan_shard.count - 1}.",
             field="shard.index",
         )
+    # One alternation of the translated patterns, tried left to right: the first pattern that
+    # matches wins, in one regex match per tensor however many patterns there are.
+    patterns = list(plan_shard.dims.items())
+    matcher = re.compile(
+        "|".join(f"(?P<p{i}>{fnmatch.translate(p)})" for i, (p, _) in enumerate(patterns))
+    )
     outputs = []
     for plan in plans:
-        dim = next(
-            (
-                d
-                for pattern, d in plan_shard.dims.items()
-                if fnmatch.fnmatchcase(plan.name, pattern)
-            ),
-            None,
-        )
-        if dim is None:
+        match = matcher.match(plan.name) if patterns else None
+        if match is None or match.lastgroup is None:
             outputs.append(Output(plan, Region.whole(plan.shape)))
             continue
+        dim = patterns[int(match.lastgroup[1:])][1]
         region = shard_region(
             plan.shape, dim, plan_shard.index, plan_shard.count, field=f"shard.dims[{plan.name}]"
         )
