@@ -18,6 +18,8 @@ from functools import lru_cache
 
 import mpmath
 
+from .precision import working_precision
+
 Shape = tuple[int, ...]
 
 _MP_DPS = 50
@@ -35,7 +37,7 @@ def truncated_standard_normal_moments(alpha: float, beta: float) -> tuple[float,
     width = beta - alpha
     far = max(abs(alpha), abs(beta))
     dps = _MP_DPS + 2 * max(0, math.ceil(-math.log10(width))) + math.ceil(math.log10(1 + far * far))
-    with mpmath.workdps(dps):
+    with working_precision(dps):
         a, b = mpmath.mpf(alpha), mpmath.mpf(beta)
         # In the upper tail Phi(b) - Phi(a) cancels to 0; use the symmetric form there.
         z = mpmath.ncdf(-a) - mpmath.ncdf(-b) if a > 0 else mpmath.ncdf(b) - mpmath.ncdf(a)
@@ -73,7 +75,7 @@ class UniformLaw:
 
     @property
     def std(self) -> float:
-        with mpmath.workdps(_MP_DPS):
+        with working_precision(_MP_DPS):
             return float((mpmath.mpf(self.high) - mpmath.mpf(self.low)) / mpmath.sqrt(12))
 
 
@@ -164,7 +166,7 @@ class OrthogonalLaw:
 
     @property
     def std(self) -> float:
-        with mpmath.workdps(_MP_DPS):
+        with working_precision(_MP_DPS):
             return float(abs(mpmath.mpf(self.gain)) / mpmath.sqrt(max(self.rows, self.cols)))
 
 
@@ -220,7 +222,7 @@ class SparseLaw:
     @property
     def std(self) -> float:
         kept = self.rows - self.zeros_per_column
-        with mpmath.workdps(_MP_DPS):
+        with working_precision(_MP_DPS):
             return float(mpmath.mpf(self.value_std) * mpmath.sqrt(mpmath.mpf(kept) / self.rows))
 
 

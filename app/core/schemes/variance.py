@@ -44,6 +44,7 @@ from ..errors import InvalidParameterError
 from ..fans import Fans
 from ..gains import TORCH_NONLINEARITIES, torch_gain, variance_preserving_gain
 from ..laws import Law, NormalLaw, UniformLaw, truncated_law
+from ..precision import working_precision
 from ..types import Algorithm, Distribution, DType, Mode
 
 # The literal Keras and JAX use: std of N(0, 1) truncated to (-2, 2).
@@ -93,7 +94,7 @@ def _truncated(sigma: float) -> Law:
 
 def exact_law(scale: Fraction, fans: Fans, mode: Mode, distribution: Distribution) -> Law:
     """The ``exact`` order: each constant is the real value rounded once."""
-    with mpmath.workdps(_DPS):
+    with working_precision(_DPS):
         var = mpmath.mpf(scale.numerator) / scale.denominator / _denominator_mp(fans, mode)
         if distribution is Distribution.UNIFORM:
             bound = float(mpmath.sqrt(3 * var))
