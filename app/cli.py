@@ -191,7 +191,7 @@ def local_chunks(op: str, body: dict[str, Any], fmt: str) -> tuple[Iterator[byte
     from pydantic import ValidationError
 
     from app.core.errors import WeightInitError
-    from app.jobs.body import build_body, refuse_possible_overflow
+    from app.jobs.body import build_body
     from app.jobs.job import Selection, model_job, weights_job
     from app.jobs.limits import Settings
     from app.jobs.pool import GenerationPool
@@ -204,7 +204,6 @@ def local_chunks(op: str, body: dict[str, Any], fmt: str) -> tuple[Iterator[byte
             job = weights_job(WeightsRequest.model_validate(body), settings, selection)
         else:
             job = model_job(ModelRequest.model_validate(body), settings, selection)
-        refuse_possible_overflow(job)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first.get("loc", ()))

@@ -125,8 +125,26 @@ def _field_path(loc: Sequence[int | str]) -> str:
     return "".join(parts) or "body"
 
 
+# What a query or name field must look like, in words (instead of pydantic's regex).
+_FORMS = {
+    "shape": "comma-separated positive integers, e.g. 256,784",
+    "seed": "a decimal integer 0..18446744073709551615",
+    "shard": "DIM,INDEX,COUNT (integers, DIM may be negative), e.g. 0,3,8",
+    "in_axes": "comma-separated integers, e.g. 0 or -2,-1",
+    "out_axes": "comma-separated integers, e.g. 0 or -2,-1",
+    "name": "letters, digits and _ . - / only, e.g. encoder.0",
+    "format": "one of json, npz, safetensors",
+}
+
+
 def _message(err: dict[str, Any]) -> str:
     kind = err.get("type", "")
+    if kind == "string_pattern_mismatch":
+        last = next((p for p in reversed(err.get("loc", ())) if isinstance(p, str)), "")
+        form = _FORMS.get(str(last))
+        if form:
+            return f"Expected {form}; got {err.get('input')!r}."
+        return f"This value does not have the expected form; got {err.get('input')!r}."
     value = err.get("input")
     if kind == "union_tag_invalid":
         value = str(err.get("ctx", {}).get("tag", ""))

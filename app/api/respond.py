@@ -3,9 +3,9 @@
 Which responses are built whole and which are streamed (README, "Streaming"):
 
 * a body of at most ``WEIGHTINIT_BUFFER_BYTES`` (default 8 MiB; for JSON, an estimate of
-  24 bytes per number) is generated whole on the pool before the first byte is sent. Any error
-  is then a clean problem+json, and binary bodies carry ``X-Weightinit-Sha256``
-  (``name=sha256,...`` of each tensor's bytes);
+  24 bytes per number) is generated whole on the pool before the first byte is sent, and
+  binary ones carry ``X-Weightinit-Sha256`` (``name=sha256,...`` of each tensor's bytes) when
+  that list fits in :data:`MAX_SHA_HEADER` bytes (about 40 tensors);
 * a larger body is streamed piece by piece (``Content-Length`` exact for binary formats,
   chunked for JSON) with no sha256 header: POST /v1/weights/digests (or /v1/models/digests)
   gives every digest without the download. Should generation fail after the first byte, the
@@ -15,22 +15,26 @@ Which responses are built whole and which are streamed (README, "Streaming"):
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
-import anyio
 from fastapi import Request
 from starlette.responses import Response, StreamingResponse
 
-from app.jobs.body import Body, build_body, json_size_estimate, refuse_possible_overflow
+from app.jobs.body import Body, build_body, json_size_estimate
 from app.jobs.job import Job
 from app.jobs.pool import GenerationPool
 
 from .deps import pool_of, settings_of
+from .disconnect import until_disconnected
 from .negotiation import MEDIA, OCTET
 from .problems import PROBLEM_JSON
 from .ranges import parse_range
 from .schemas import Problem, WeightsResponse
 
+# Longer digest lists are left out (proxies and clients cap header sizes, often at 8-16 KiB):
+# POST /v1/.../digests gives them all.
+MAX_SHA_HEADER = 4096
 FORMATS_ALL = ("json", "npy", "npz", "safetensors")
 FORMATS_MODEL = ("json", "npz", "safetensors")
 _BINARY_SCHEMA = {"type": "string", "format": "binary"}
@@ -103,12 +107,12 @@ def _buffered(job: Job, body: Body, limit: int) -> bool:
     return size <= limit
 
 
-def _whole(pool: GenerationPool, body: Body) -> tuple[bytes, str]:
+def _whole(pool: GenerationPool, body: Body, stop: threading.Event) -> tuple[bytes, str]:
     pieces = list(body.pieces())
     if len(pieces) <= 3:  # a small body: handing pieces to the pool costs more than it saves
         content = b"".join(piece() for piece in pieces)
     else:
-        content = b"".join(pool.iterate(pieces))
+        content = b"".join(pool.iterate(pieces, stop))
     return content, body.sha_header(content) if body.size is not None else ""
 
 
@@ -149,8 +153,6 @@ async def respond(
         headers["Content-Length"] = str(stop - start)
         if head:
             return Response(status_code=206, headers=headers, media_type=media)
-        if stop - start > settings.buffer_bytes:
-            refuse_possible_overflow(job)
         pieces = body.pieces(start, stop)
         return StreamingResponse(pool.stream(pieces), 206, headers=headers, media_type=media)
     if head:  # a JSON body's length is known only once it is written
@@ -161,11 +163,10 @@ async def respond(
             response.headers["content-length"] = str(body.size)
         return response
     if _buffered(job, body, settings.buffer_bytes):
-        content, sha = await anyio.to_thread.run_sync(_whole, pool, body)
-        if sha:
+        content, sha = await until_disconnected(request, lambda stop: _whole(pool, body, stop))
+        if sha and len(sha) <= MAX_SHA_HEADER:
             headers["X-Weightinit-Sha256"] = sha
         return Response(content, media_type=media, headers=headers)
-    refuse_possible_overflow(job)
     if body.size is not None:
         headers["Content-Length"] = str(body.size)
     return StreamingResponse(pool.stream(body.pieces()), headers=headers, media_type=media)

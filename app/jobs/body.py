@@ -34,20 +34,15 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from app.core.dtypes import finfo_max
-from app.core.errors import InvalidParameterError
-from app.core.generate import TensorPlan, generate_all
+from app.core.generate import generate_all
 from app.core.laws import (
-    ConstantLaw,
-    NormalLaw,
     TruncatedNormalLaw,
-    UniformLaw,
     law_bound,
 )
 from app.core.reading import TensorReader
 from app.core.regions import flat_indices
 from app.core.streams import BLOCK_SIZE
-from app.core.types import Algorithm, DType
+from app.core.types import Algorithm
 from app.encoders import json_base64, json_values
 from app.encoders.npy import npy_header
 from app.encoders.npz import (
@@ -67,8 +62,6 @@ from .pool import Piece
 # as well as with sampling.BLOCKS_PER_TASK (8) blocks, and a slow reader holds half as much.
 PIECE_BLOCKS = 4
 SMALL_MEMBER_BYTES = 4 << 20
-# Largest |z| the blocks-v1 normal sampler can return: sqrt(2 W ln 2) (normal.py).
-NORMAL_MAX_Z = {32: 6.67, 64: 9.43}
 
 
 class Segment:
@@ -410,38 +403,3 @@ def build_body(job: Job) -> Body:
 def json_size_estimate(job: Job) -> int:
     """An upper estimate of a JSON body's size (about 24 bytes per number)."""
     return 24 * sum(o.numel for o in job.outputs) + 1024 * len(job.outputs)
-
-
-# ---- values that could overflow the output dtype ------------------------------------------------
-
-
-def _magnitude(plan: TensorPlan) -> float | None:
-    """The largest |value| ``plan``'s law can produce before the cast, if bounded and known."""
-    law = plan.law
-    if isinstance(law, ConstantLaw):
-        return abs(law.value)
-    if isinstance(law, UniformLaw):
-        return max(abs(law.low), abs(law.high))
-    if isinstance(law, TruncatedNormalLaw):
-        return max(abs(law.low), abs(law.high))
-    if isinstance(law, NormalLaw):
-        bits = 64 if plan.dtype is DType.FLOAT64 else 32
-        return abs(law.mean) + law.std * NORMAL_MAX_Z[bits]
-    return None
-
-
-def refuse_possible_overflow(job: Job) -> None:
-    """A streamed body cannot turn into a 4xx after its first byte: refuse up front any tensor
-    whose law can exceed the output dtype's range (small bodies are built whole and checked)."""
-    for output in job.outputs:
-        plan = output.plan
-        if plan.is_integer:
-            continue
-        bound = _magnitude(plan)
-        if bound is not None and bound * (1 + 2**-20) >= finfo_max(plan.dtype):
-            raise InvalidParameterError(
-                f"Tensor {plan.name!r}: values of this scheme can reach {bound:g}, beyond "
-                f"{plan.dtype.value}'s largest finite value {finfo_max(plan.dtype):g}; use a "
-                "smaller scale or a wider dtype.",
-                field="dtype",
-            )

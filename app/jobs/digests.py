@@ -11,6 +11,7 @@ Computing digests costs what generating the tensors costs; nothing is held but a
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -46,7 +47,9 @@ def _block(data: TensorData, first: int, end: int) -> Callable[[], tuple[str, by
     return piece
 
 
-def _tensor(pool: GenerationPool, data: TensorData, blocks: bool) -> dict[str, Any]:
+def _tensor(
+    pool: GenerationPool, data: TensorData, blocks: bool, stop: threading.Event | None
+) -> dict[str, Any]:
     output: Output = data.output
     whole = hashlib.sha256()
     block_digests: list[str] = []
@@ -54,7 +57,7 @@ def _tensor(pool: GenerationPool, data: TensorData, blocks: bool) -> dict[str, A
         _block(data, first, min(first + DIGEST_BLOCK, output.numel))
         for first in range(0, output.numel, DIGEST_BLOCK)
     )
-    for digest, raw in pool.iterate(pieces):
+    for digest, raw in pool.iterate(pieces, stop):
         whole.update(raw)
         block_digests.append(digest)
     entry: dict[str, Any] = {"name": output.name, "shape": list(output.shape)}
@@ -69,10 +72,13 @@ def _tensor(pool: GenerationPool, data: TensorData, blocks: bool) -> dict[str, A
     return entry
 
 
-def digests(job: Job, pool: GenerationPool, *, blocks: bool) -> dict[str, Any]:
-    """The digests document of ``job`` (runs on the caller's thread, blocks on the pool)."""
+def digests(
+    job: Job, pool: GenerationPool, *, blocks: bool, stop: threading.Event | None = None
+) -> dict[str, Any]:
+    """The digests document of ``job`` (runs on the caller's thread, blocks on the pool;
+    raises :class:`~app.jobs.pool.Cancelled` once ``stop`` is set)."""
     tensors = [
-        _tensor(pool, TensorData(reader, output), blocks)
+        _tensor(pool, TensorData(reader, output), blocks, stop)
         for output, reader in zip(job.outputs, readers(job), strict=True)
     ]
     return {

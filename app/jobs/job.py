@@ -382,4 +382,5 @@ def check(job: Job, settings: Settings) -> None:
         raise InvalidParameterError(
             ".npy has no bfloat16; ask for format=safetensors or json instead.", field="dtype"
         )
+    limits.check_overflow([o.plan for o in job.outputs])
     limits.check_cost(job.cost(), settings)

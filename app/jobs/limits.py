@@ -25,17 +25,24 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.core.errors import LimitExceededError
+from app.core.dtypes import finfo_max
+from app.core.errors import InvalidParameterError, LimitExceededError
 from app.core.generate import TensorPlan
 from app.core.laws import (
     WHOLE_MATRIX_LAWS,
+    ConstantLaw,
     DeltaOrthogonalLaw,
+    DiracLaw,
+    IdentityLaw,
     NormalLaw,
     OrthogonalLaw,
+    SegmentsLaw,
     SparseLaw,
     TruncatedNormalLaw,
+    UniformLaw,
 )
 from app.core.streams import BLOCK_SIZE
+from app.core.types import DType
 
 log = logging.getLogger("weightinit")
 
@@ -216,3 +223,49 @@ def check_layers(count: int, settings: Settings, field: str | None = None) -> No
         raise LimitExceededError(
             "WEIGHTINIT_MAX_LAYERS", settings.max_layers, count, unit="layers", field=field
         )
+
+
+# Largest |z| the blocks-v1 normal sampler can return: sqrt(2 W ln 2) (normal.py).
+NORMAL_MAX_Z = {32: 6.67, 64: 9.43}
+
+
+def _magnitude(plan: TensorPlan) -> float | None:
+    """The largest |value| ``plan``'s law can produce before the cast (None: no float law)."""
+    law = plan.law
+    bits = 64 if plan.dtype is DType.FLOAT64 else 32
+    if isinstance(law, ConstantLaw):
+        return abs(law.value)
+    if isinstance(law, UniformLaw | TruncatedNormalLaw):
+        return max(abs(law.low), abs(law.high))
+    if isinstance(law, NormalLaw):
+        return abs(law.mean) + law.std * NORMAL_MAX_Z[bits]
+    if isinstance(law, IdentityLaw | OrthogonalLaw | DeltaOrthogonalLaw):
+        return abs(law.gain)  # orthogonal entries are at most 1 in magnitude
+    if isinstance(law, DiracLaw):
+        return 1.0
+    if isinstance(law, SegmentsLaw):
+        return max((abs(v) for v in law.values), default=0.0)
+    if isinstance(law, SparseLaw):
+        return law.value_std * NORMAL_MAX_Z[64]
+    return None
+
+
+def check_overflow(plans: list[TensorPlan]) -> None:
+    """Refuse, before any work, every tensor whose law can exceed its dtype's range.
+
+    A streamed body cannot turn into a 4xx after its first byte, and whether a request is
+    served must not depend on its size, slice, range or the values drawn: so the rule is the
+    law's bound (uniform and truncated bounds, normal mean + 6.67 or 9.43 std, the largest
+    value the blocks-v1 sampler can return), for every response, HEAD and digest alike.
+    """
+    for plan in plans:
+        if plan.is_integer:
+            continue
+        bound = _magnitude(plan)
+        if bound is not None and bound * (1 + 2**-20) >= finfo_max(plan.dtype):
+            raise InvalidParameterError(
+                f"Tensor {plan.name!r}: values of this scheme can reach {bound:g}, beyond "
+                f"{plan.dtype.value}'s largest finite value {finfo_max(plan.dtype):g}; use a "
+                "smaller scale or a wider dtype.",
+                field="dtype",
+            )

@@ -22,6 +22,10 @@ SEND_BYTES = 1 << 19  # bytes per server write: flow control acts per write (mea
 T = TypeVar("T")
 
 
+class Cancelled(Exception):
+    """The work was stopped: its client went away, or the server is shutting down."""
+
+
 class GenerationPool:
     """``threads`` worker threads shared by every request of the process."""
 
@@ -29,6 +33,7 @@ class GenerationPool:
         self.threads = max(1, threads)
         self._executor: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
+        self.closing = threading.Event()
 
     @property
     def executor(self) -> ThreadPoolExecutor:
@@ -45,7 +50,12 @@ class GenerationPool:
         """Pieces one request keeps in flight: enough to keep every thread busy."""
         return 2 * self.threads
 
+    def open(self) -> None:
+        """Accept work (again: an application's lifespan can restart)."""
+        self.closing.clear()
+
     def shutdown(self) -> None:
+        self.closing.set()  # synchronous iterations stop at their next piece
         with self._lock:
             executor, self._executor = self._executor, None
         if executor is not None:
@@ -88,12 +98,18 @@ class GenerationPool:
             for future in pending:
                 future.cancel()
 
-    def iterate(self, pieces: Iterable[Callable[[], T]]) -> Iterator[T]:
-        """The pieces' results in order, for synchronous callers (the CLI, digests)."""
+    def iterate(
+        self, pieces: Iterable[Callable[[], T]], stop: threading.Event | None = None
+    ) -> Iterator[T]:
+        """The pieces' results in order, for synchronous callers (the CLI, digests, bodies
+        built whole). Raises :class:`Cancelled` at the next piece once ``stop`` is set or the
+        pool shuts down, so abandoned work does not run to its end."""
         source = iter(pieces)
         pending: deque[Future[T]] = deque()
 
         def submit() -> None:
+            if self.closing.is_set() or (stop is not None and stop.is_set()):
+                raise Cancelled("the work was stopped")
             piece = next(source, None)
             if piece is not None:
                 pending.append(self.executor.submit(piece))

@@ -242,6 +242,9 @@ class _Common(Strict):
         return value
 
 
+MAX_SHARDS = 1 << 20
+
+
 class Shard(Strict):
     """One piece of a tensor along one dimension, the sizes ``torch.chunk`` gives."""
 
@@ -253,7 +256,7 @@ class Shard(Strict):
         StrictInt,
         Field(
             ge=1,
-            le=1 << 20,
+            le=MAX_SHARDS,
             description="how many pieces; piece i is [i*c, min((i+1)*c, n)) with "
             "c = ceil(n/count), empty when i*c >= n",
         ),
@@ -324,7 +327,7 @@ class ShardPlan(Strict):
         },
     )
     index: Annotated[StrictInt, Field(ge=0, description="this rank, 0..count-1")]
-    count: Annotated[StrictInt, Field(ge=1, le=1 << 20, description="ranks")]
+    count: Annotated[StrictInt, Field(ge=1, le=MAX_SHARDS, description="ranks")]
     dims: Annotated[
         dict[ShardPattern, StrictInt],
         Field(

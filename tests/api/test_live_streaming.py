@@ -8,6 +8,7 @@ quickly meanwhile, and a client that stops reading must not make the server hold
 from __future__ import annotations
 
 import hashlib
+import os
 import socket
 import threading
 import time
@@ -15,6 +16,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+import pytest
 
 from tests.live_server import serve_process
 
@@ -92,3 +94,25 @@ def test_a_client_that_stops_reading_does_not_make_the_server_hold_the_body() ->
         assert httpx.get(url + "/healthz", timeout=5).status_code == 200
         sock.close()
         assert growth < RSS_BOUND, f"server RSS grew by {growth >> 20} MiB for a stalled reader"
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_work_for_a_client_that_went_away_stops() -> None:
+    # digests of a 7e10-element tensor would run for many minutes: the client leaves after
+    # 1 s, and the server must stop working on it (and answer /healthz meanwhile)
+    huge = {"layer": {"kind": "tensor", "shape": [280000, 250000]}, "scheme": "normal", "seed": 1}
+    with serve_process() as (url, pid):
+        with pytest.raises(httpx.TimeoutException):
+            httpx.post(f"{url}/v1/weights/digests?blocks=false", json=huge, timeout=1.0)
+        time.sleep(1.5)  # the disconnect is noticed within 0.25 s, the pieces in flight finish
+        before = cpu_seconds(pid)
+        time.sleep(2.0)
+        busy = cpu_seconds(pid) - before
+        assert httpx.get(url + "/healthz", timeout=5).status_code == 200
+        assert busy < 0.5, (
+            f"the server kept working for the departed client: {busy:.2f} CPU s in 2 s"
+        )

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import anyio
 from fastapi import APIRouter, Depends, Query, Request
 
 from app.jobs.digests import check_block_count, digests
 from app.jobs.job import Job, Selection, model_job, weights_job
 
 from ..deps import json_body, pool_of, settings_of
+from ..disconnect import until_disconnected
 from ..respond import problems
 from ..schemas import DigestsResponse, ModelRequest, WeightsRequest
 
@@ -34,7 +34,10 @@ DESCRIPTION = (
 async def _answer(request: Request, job: Job, blocks: bool) -> dict[str, Any]:
     if blocks:
         check_block_count(job, settings_of(request))
-    return await anyio.to_thread.run_sync(lambda: digests(job, pool_of(request), blocks=blocks))
+    pool = pool_of(request)
+    return await until_disconnected(
+        request, lambda stop: digests(job, pool, blocks=blocks, stop=stop)
+    )
 
 
 @router.post(

@@ -13,7 +13,7 @@ from starlette.responses import Response
 from app.core.errors import InvalidParameterError, UnknownNameError
 from app.core.schemes import ParamKind, all_names, get_scheme
 from app.jobs.job import Selection, weights_job
-from app.jobs.requests import SHARD_DESCRIPTION, SLICE_DESCRIPTION, Shard
+from app.jobs.requests import MAX_SHARDS, SHARD_DESCRIPTION, SLICE_DESCRIPTION, Shard
 
 from ..deps import json_body, settings_of
 from ..negotiation import MEDIA, OCTET, choose, require_octet
@@ -152,9 +152,10 @@ def _shard(text: str) -> Shard:
             f"shard must be DIM,INDEX,COUNT, e.g. shard=0,3,8; got {text!r}.", field="shard"
         )
     dim, index, count = parts
-    if count < 1 or not 0 <= index < count:
+    if not 1 <= count <= MAX_SHARDS or not 0 <= index < count:
         raise InvalidParameterError(
-            f"shard {text!r}: COUNT must be at least 1 and INDEX in 0..COUNT-1.", field="shard"
+            f"shard {text!r}: COUNT must be 1..{MAX_SHARDS} and INDEX in 0..COUNT-1.",
+            field="shard",
         )
     return Shard(dim=dim, index=index, count=count)
 
