@@ -303,7 +303,11 @@ def cmd_get(args: argparse.Namespace) -> None:
         layer["fan_out"] = args.fan_out
     params = dict(args.param)
     scheme: str | dict[str, Any] = {"name": args.scheme, **params} if params else args.scheme
-    if not args.local and args.output != "-" and (args.parallel > 1 or args.verify):
+    if args.verify and (args.local or args.output == "-" or fmt != "npy"):
+        raise CliError("--verify checks a remote .npy download: give -o FILE.npy", EXIT_USAGE)
+    if args.parallel > 1 and (args.output == "-" or fmt == "json"):
+        raise CliError("--parallel writes ranged pieces of a binary file: give -o FILE", EXIT_USAGE)
+    if not args.local and (args.parallel > 1 or args.verify):
         _ranged_get(args, fmt, params)
         return
     from weightinit_client import weights_body

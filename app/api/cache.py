@@ -6,7 +6,7 @@ so a small response can be replayed without validating, planning or generating a
 complete bodies of at most ``max_entry`` bytes are kept (never a streamed or ranged one), up
 to ``WEIGHTINIT_CACHE_BYTES`` in total, least recently used first out; ``0`` turns it off. A
 hit answers ``If-None-Match`` with 304 like the route would. Responses say which they were:
-``X-Weightinit-Cache: hit`` or ``miss``.
+``X-Weightinit-Cache: hit`` or ``miss`` (absent on responses that are never kept).
 """
 
 from __future__ import annotations
@@ -114,10 +114,11 @@ class ResponseCache:
                     and int(length) <= self.max_entry
                     and b"etag" in sent
                 )
-                message = {
-                    **message,
-                    "headers": [*message.get("headers", []), (b"x-weightinit-cache", b"miss")],
-                }
+                if keep:
+                    message = {
+                        **message,
+                        "headers": [*message.get("headers", []), (b"x-weightinit-cache", b"miss")],
+                    }
             elif message["type"] == "http.response.body" and keep:
                 chunk = message.get("body", b"")
                 chunks.append(chunk)

@@ -27,7 +27,13 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
         return None
     if first == "":  # suffix: the last n bytes
         count = int(last)
-        if count == 0 or size == 0:
+        if count == 0:
+            raise ProblemError(
+                416,
+                "Range bytes=-0 asks for the last 0 bytes; ask for bytes=-N with N >= 1.",
+                headers={"Content-Range": f"bytes */{size}"},
+            )
+        if size == 0:
             raise unsatisfiable(size)
         return max(0, size - count), size
     start = int(first)

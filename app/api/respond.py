@@ -116,14 +116,15 @@ def _whole(pool: GenerationPool, body: Body, stop: threading.Event) -> tuple[byt
     return content, body.sha_header(content) if body.size is not None else ""
 
 
-def _headers(job: Job, etag: str) -> dict[str, str]:
-    headers = {"ETag": etag}
+def _headers(job: Job, etag: str, get: bool) -> dict[str, str]:
+    headers = {"ETag": etag, "Vary": "Accept"}  # the format may come from Accept
     if job.fmt == "json":
         return headers
     output = job.outputs[0]
     name = f"{output.name}.npy" if job.fmt == "npy" else _FILENAMES[job.fmt].format(op=job.op)
     headers["Content-Disposition"] = f'attachment; filename="{name}"'
-    headers["Accept-Ranges"] = "bytes"
+    if get:  # Range is served on GET (and HEAD) only; POST callers use slice
+        headers["Accept-Ranges"] = "bytes"
     if len(job.outputs) == 1 and output.partial:
         headers["X-Weightinit-Full-Shape"] = ",".join(map(str, output.plan.shape))
         headers["X-Weightinit-Slice"] = output.region.text()
@@ -139,7 +140,7 @@ async def respond(
     etag = job.etag()
     if get and etag_matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers={"ETag": etag})
-    headers = _headers(job, etag)
+    headers = _headers(job, etag, get)
     body = build_body(job)
     span = None
     if get and body.size is not None:

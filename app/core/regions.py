@@ -19,6 +19,7 @@ the full tensor by :func:`flat_indices`; a region whose elements are one contigu
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +28,7 @@ from numpy.typing import NDArray
 from .errors import InvalidParameterError
 
 Shape = tuple[int, ...]
+_INTEGER = re.compile(r"-?[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -86,14 +88,13 @@ def _bound(text: str, n: int, field: str, default: int) -> int:
     text = text.strip()
     if text == "":
         return default
-    try:
-        value = int(text)
-    except ValueError:
+    if not _INTEGER.fullmatch(text):
         raise InvalidParameterError(
             f"Slice bound {text!r} is not an integer; write each dimension as start:stop, "
-            "e.g. 0:1024.",
+            "e.g. 0:1024, with dimensions separated by commas.",
             field=field,
-        ) from None
+        )
+    value = int(text)
     if value < 0:
         value += n
     return min(max(value, 0), n)
@@ -122,14 +123,15 @@ def parse_slice(text: str, shape: Shape, field: str = "slice") -> Region:
                 "index would drop the dimension: use i:i+1).",
                 field=field,
             )
+        n = shape[d]
+        start = _bound(pieces[0], n, field, 0)
+        stop = _bound(pieces[1], n, field, n)
         if len(pieces) == 3 and pieces[2].strip() not in ("", "1"):
+            _bound(pieces[2], n, field, 1)  # a step that is not even an integer
             raise InvalidParameterError(
                 f"slice dimension {d} has step {pieces[2].strip()!r}; only step 1 is served.",
                 field=field,
             )
-        n = shape[d]
-        start = _bound(pieces[0], n, field, 0)
-        stop = _bound(pieces[1], n, field, n)
         bounds.append((start, max(start, stop)))
     bounds += [(0, n) for n in shape[len(parts) :]]
     return Region(shape, tuple(bounds))

@@ -288,3 +288,22 @@ def test_head_of_a_json_body_sends_no_length(api: ApiClient) -> None:
     head = api.request("HEAD", "/v1/weights/normal?shape=4,4&seed=1&format=json")
     assert head.status_code == 200 and head.content == b""
     assert "content-length" not in head.headers and head.headers["etag"]
+
+
+def test_a_range_of_a_tensor_that_can_overflow_its_dtype_is_422_not_a_broken_206(
+    api: ApiClient,
+) -> None:
+    url = "/v1/weights/normal?seed=1&dtype=float16&format=npy&shape=4096,4096&std=1e5"
+    for headers in ({"Range": "bytes=-100"}, {"Range": "bytes=0-99"}, {}):
+        response = api.get(url, headers=headers)
+        assert response.status_code == 422 and "largest finite value" in response.text
+    assert api.request("HEAD", url).status_code == 422
+    sliced = api.get(url + "&slice=0:1,0:4")  # whatever the part asked for
+    assert sliced.status_code == 422
+
+
+def test_negotiated_responses_vary_on_accept_and_only_get_offers_ranges(api: ApiClient) -> None:
+    get = api.get(GET)
+    assert get.headers["vary"] == "Accept" and get.headers["accept-ranges"] == "bytes"
+    post = api.post("/v1/weights", params={"format": "npy"}, json=BODY)
+    assert post.headers["vary"] == "Accept" and "accept-ranges" not in post.headers

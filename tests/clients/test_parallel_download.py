@@ -72,3 +72,46 @@ def test_cli_parallel_get_equals_the_single_request(server: str, tmp_path: Path)
     done = subprocess.run(command, cwd=ROOT, env=clean_env(), capture_output=True, timeout=120)
     assert done.returncode == 0, done.stderr.decode()
     assert hashlib.sha256(out.read_bytes()).digest() == hashlib.sha256(single(server)).digest()
+
+
+def test_a_refused_download_raises_with_the_servers_problem(server: str, tmp_path: Path) -> None:
+    with Client(server) as client, pytest.raises(WeightinitError) as info:
+        client.download_tensor(tmp_path / "b.npy", "normal", [64, 64], seed=1, dtype="bfloat16")
+    assert info.value.status == 422 and info.value.errors[0]["field"] == "dtype"
+    assert "bfloat16" in info.value.detail
+
+
+def test_weights_take_a_shard_as_a_tuple_too(server: str) -> None:
+    with Client(server) as client:
+        as_tuple = client.weights(
+            {"kind": "tensor", "shape": [8, 8]}, seed=1, format="npy", shard=(0, 1, 2)
+        )
+        as_dict = client.weights(
+            {"kind": "tensor", "shape": [8, 8]},
+            seed=1,
+            format="npy",
+            shard={"dim": 0, "index": 1, "count": 2},
+        )
+    assert as_tuple["weight"].tobytes() == as_dict["weight"].tobytes()
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["--verify"],
+        ["--verify", "--local", "-o", "x.npy"],
+        ["--parallel", "2", "--format", "json", "-o", "x.json"],
+    ],
+)
+def test_cli_refuses_verify_and_parallel_where_they_cannot_work(
+    server: str, tmp_path: Path, extra: list[str]
+) -> None:
+    command = [sys.executable, "-m", "app.cli", "get", "he_normal", "--shape", "8,8", "--seed", "1"]
+    done = subprocess.run(
+        [*command, "--url", server, *extra],
+        cwd=tmp_path,
+        env={**clean_env(), "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and b"--" in done.stderr, done.stderr

@@ -47,14 +47,16 @@ def weights_body(
     layout: str = "torch",
     algorithm: str = "blocks-v1",
     slice: str | None = None,
-    shard: Mapping[str, int] | None = None,
+    shard: Mapping[str, int] | Sequence[int] | None = None,
 ) -> dict[str, Any]:
     """The JSON body of POST /v1/weights (``slice`` "0:1024, 2048:" or ``shard``
     {"dim": 0, "index": 3, "count": 8}: only that part of the returned tensor)."""
     body = common(seed, scheme, bias_scheme, dtype, layout, algorithm)
     extra: dict[str, Any] = {"slice": slice} if slice is not None else {}
-    if shard is not None:
+    if isinstance(shard, Mapping):
         extra["shard"] = dict(shard)
+    elif shard is not None:  # (dim, index, count), as download_tensor takes it
+        extra["shard"] = dict(zip(("dim", "index", "count"), shard, strict=True))
     return {"layer": dict(layer), **body, **extra}
 
 
@@ -236,7 +238,7 @@ class Client:
         format: BinaryFormat = "npz",
         tensor: str | None = None,
         slice: str | None = None,
-        shard: Mapping[str, int] | None = None,
+        shard: Mapping[str, int] | Sequence[int] | None = None,
     ) -> Arrays:
         """One layer's tensors by name (``npy`` returns one tensor: ``tensor`` or the first;
         ``slice``/``shard`` return only that part of one tensor)."""
@@ -362,7 +364,17 @@ class Client:
         """
         url = f"/v1/weights/{scheme}"
         params = shortcut_params(shape, seed=seed, **query)
-        size = _total(self._send("HEAD", url, params=params))
+        if params["format"] == "json":
+            raise ValueError("download_tensor needs a binary format (npy, npz or safetensors)")
+        if verify and params["format"] != "npy":
+            raise ValueError("verify=True checks .npy downloads: use format='npy'")
+        try:
+            head = self._http.request("HEAD", url, params=params)
+        except httpx.HTTPError as exc:
+            raise _unreachable(exc, self.url) from exc
+        if head.status_code >= 400:  # a HEAD answer has no body: ask again for the problem
+            self._send("GET", url, params=params)
+        size = _total(head)
         if size is None:
             raise WeightinitError(0, "no size", "the server sent no Content-Length for HEAD")
         target = Path(path)
@@ -571,7 +583,7 @@ class AsyncClient:
         format: BinaryFormat = "npz",
         tensor: str | None = None,
         slice: str | None = None,
-        shard: Mapping[str, int] | None = None,
+        shard: Mapping[str, int] | Sequence[int] | None = None,
     ) -> Arrays:
         body = weights_body(
             layer,
