@@ -302,16 +302,27 @@ def _model_outputs(plans: list[TensorPlan], req: ModelRequest) -> list[Output]:
         "|".join(f"(?P<p{i}>{fnmatch.translate(p)})" for i, (p, _) in enumerate(patterns))
     )
     outputs = []
+    used: set[int] = set()
     for plan in plans:
         match = matcher.match(plan.name) if patterns else None
         if match is None or match.lastgroup is None:
             outputs.append(Output(plan, Region.whole(plan.shape)))
             continue
-        dim = patterns[int(match.lastgroup[1:])][1]
+        which = int(match.lastgroup[1:])
+        used.add(which)
+        dim = patterns[which][1]
         region = shard_region(
             plan.shape, dim, plan_shard.index, plan_shard.count, field=f"shard.dims[{plan.name}]"
         )
         outputs.append(Output(plan, region, partial=True))
+    unused = [pattern for i, (pattern, _) in enumerate(patterns) if i not in used]
+    if unused:  # a typo would silently give every rank whole tensors
+        examples = ", ".join(repr(p.name) for p in plans[:3])
+        raise InvalidParameterError(
+            f"Shard pattern {unused[0][:80]!r} matches no tensor (before an earlier pattern "
+            f"could); tensor names look like {examples}.",
+            field="shard.dims",
+        )
     return outputs
 
 

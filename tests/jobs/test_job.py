@@ -37,5 +37,25 @@ def test_patterns_with_several_stars_and_classes() -> None:
 
 
 def test_a_thousand_patterns_cost_one_match_per_tensor() -> None:
-    dims = {f"layer{i}.*": 0 for i in range(999)} | {"head.*": 0}
-    assert shapes(dims)["head.weight"] == (8, 16)
+    names = [f"block{i}.proj" for i in range(1000)]
+    request = ModelRequest.model_validate(
+        {
+            "seed": 1,
+            "layers": [{"name": n, "layer": DENSE} for n in names],
+            "shard": {"index": 0, "count": 2, "dims": {f"{n}.*": 0 for n in names}},
+        }
+    )
+    job = model_job(request, Settings(), Selection("safetensors"))
+    assert all(o.shape in ((16, 16), (16,)) for o in job.outputs)
+
+
+def test_a_pattern_that_matches_no_tensor_is_refused() -> None:
+    import pytest
+
+    from app.core.errors import InvalidParameterError
+
+    with pytest.raises(InvalidParameterError, match="matches no tensor") as info:
+        shapes({"*.qproj.weight": 0})
+    assert info.value.field == "shard.dims"
+    with pytest.raises(InvalidParameterError, match="matches no tensor"):
+        shapes({"*.weight": 0, "head.weight": 1})  # shadowed by the first pattern
