@@ -120,12 +120,15 @@ def _headers(job: Job, etag: str, get: bool) -> dict[str, str]:
     headers = {"ETag": etag, "Vary": "Accept"}  # the format may come from Accept
     if job.fmt == "json":
         return headers
-    output = job.outputs[0]
-    name = f"{output.name}.npy" if job.fmt == "npy" else _FILENAMES[job.fmt].format(op=job.op)
+    if job.fmt == "npy":  # exactly one output (the job refuses a layer without tensors)
+        name = f"{job.outputs[0].name}.npy"
+    else:
+        name = _FILENAMES[job.fmt].format(op=job.op)
     headers["Content-Disposition"] = f'attachment; filename="{name}"'
     if get:  # Range is served on GET (and HEAD) only; POST callers use slice
         headers["Accept-Ranges"] = "bytes"
-    if len(job.outputs) == 1 and output.partial:
+    if len(job.outputs) == 1 and job.outputs[0].partial:
+        output = job.outputs[0]
         headers["X-Weightinit-Full-Shape"] = ",".join(map(str, output.plan.shape))
         headers["X-Weightinit-Slice"] = output.region.text()
     return headers

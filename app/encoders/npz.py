@@ -40,7 +40,7 @@ def _empty_archive() -> bytes:
     return buffer.getvalue()
 
 
-_EMPTY = _empty_archive()
+EMPTY_NPZ = _empty_archive()
 
 
 def _member(name: str) -> zipfile.ZipInfo:
@@ -188,5 +188,5 @@ def encode_npz(arrays: Mapping[str, NDArray[Any]]) -> bytes:
         members.append(NpzMember(name, len(data), crc, offset))
         offset += local_header_size(name, len(data)) + len(data)
     if not members:
-        return _EMPTY
+        return EMPTY_NPZ
     return b"".join([*parts, end_records(members)])

@@ -46,6 +46,7 @@ from app.core.types import Algorithm
 from app.encoders import json_base64, json_values
 from app.encoders.npy import npy_header
 from app.encoders.npz import (
+    EMPTY_NPZ,
     NpzMember,
     check_npz_names,
     end_records,
@@ -306,6 +307,8 @@ def npz_body(job: Job) -> Body:
     def directory() -> bytes:
         return end_records([NpzMember(n, s, crcs.get(i), o) for i, (n, s, o) in enumerate(records)])
 
+    if not records:  # no tensors: the empty archive numpy.savez writes
+        return Body([Fixed(EMPTY_NPZ)], len(EMPTY_NPZ))
     tail_size = len(end_records([NpzMember(n, s, 0, o) for n, s, o in records]))
     segments.append(Lazy(tail_size, directory))
     return Body(segments, offset + tail_size, spans)

@@ -141,6 +141,12 @@ class Selection:
 
 
 def _pick(plans: list[TensorPlan], tensor: str | None) -> TensorPlan:
+    if not plans:
+        raise InvalidParameterError(
+            "This layer has no tensors (e.g. a norm layer without affine parameters), so there "
+            "is no tensor to send as .npy or to slice; ask for npz, safetensors or json.",
+            field="layer",
+        )
     if tensor is None:
         return plans[0]
     for plan in plans:

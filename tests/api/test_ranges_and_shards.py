@@ -307,3 +307,21 @@ def test_negotiated_responses_vary_on_accept_and_only_get_offers_ranges(api: Api
     assert get.headers["vary"] == "Accept" and get.headers["accept-ranges"] == "bytes"
     post = api.post("/v1/weights", params={"format": "npy"}, json=BODY)
     assert post.headers["vary"] == "Accept" and "accept-ranges" not in post.headers
+
+
+def test_a_layer_without_tensors_is_an_empty_archive_or_a_clear_422(api: ApiClient) -> None:
+    # found by schemathesis: layer_norm without affine parameters has no tensors at all
+    body = {
+        "layer": {"kind": "layer_norm", "normalized_shape": 4, "elementwise_affine": False},
+        "seed": 1,
+    }
+    npy = api.post("/v1/weights.npy", json=body)
+    assert npy.status_code == 422 and npy.json()["errors"][0]["field"] == "layer"
+    assert (
+        api.post("/v1/weights", params={"format": "npy"}, json={**body, "slice": "0:1"}).status_code
+        == 422
+    )
+    assert safetensors.numpy.load(api.post("/v1/weights.safetensors", json=body).content) == {}
+    archive = api.post("/v1/weights.npz", json=body)
+    assert archive.status_code == 200 and archive.content.startswith(b"PK\x05\x06")
+    assert api.post("/v1/weights", params={"format": "json"}, json=body).json()["tensors"] == []
