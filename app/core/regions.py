@@ -58,6 +58,13 @@ class Region:
         """Normalised slice text, ``"a:b,c:d"`` (explicit bounds for every dimension)."""
         return ",".join(f"{start}:{stop}" for start, stop in self.bounds)
 
+    def flat_span(self) -> tuple[int, int]:
+        """Flat indices of the region's first and last elements (the region is not empty)."""
+        strides = _strides(self.full_shape)
+        first = sum(start * s for (start, _), s in zip(self.bounds, strides, strict=True))
+        last = sum((stop - 1) * s for (_, stop), s in zip(self.bounds, strides, strict=True))
+        return first, last
+
     def contiguous_run(self) -> tuple[int, int] | None:
         """``(first, end)`` flat indices when the region is one contiguous run, else None.
 

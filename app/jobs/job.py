@@ -61,11 +61,7 @@ class Output:
         """Elements produced to send this output: the blocks its region's span covers."""
         if self.region.numel == 0:
             return 0
-        strides = [1] * len(self.plan.shape)
-        for d in range(len(strides) - 2, -1, -1):
-            strides[d] = strides[d + 1] * self.plan.shape[d + 1]
-        first = sum(start * s for (start, _), s in zip(self.region.bounds, strides, strict=True))
-        last = sum((stop - 1) * s for (_, stop), s in zip(self.region.bounds, strides, strict=True))
+        first, last = self.region.flat_span()
         return (last // BLOCK_SIZE - first // BLOCK_SIZE + 1) * BLOCK_SIZE
 
 

@@ -29,7 +29,6 @@ from app.core.dtypes import finfo_max
 from app.core.errors import InvalidParameterError, LimitExceededError
 from app.core.generate import TensorPlan
 from app.core.laws import (
-    WHOLE_MATRIX_LAWS,
     ConstantLaw,
     DeltaOrthogonalLaw,
     DiracLaw,
@@ -156,18 +155,15 @@ def law_weight(plan: TensorPlan) -> int:
 def tensor_cost(plan: TensorPlan, generated: int) -> int:
     """Cost of producing ``generated`` elements of ``plan`` (whole-matrix: the whole QR)."""
     law = plan.law
-    if isinstance(law, WHOLE_MATRIX_LAWS):
-        rows, cols = (law.rows, law.cols) if isinstance(law, OrthogonalLaw) else _matrix(plan)
-        return rows * cols * min(rows, cols) + 2 * plan.numel + TENSOR_OVERHEAD_COST
-    return generated * law_weight(plan) + TENSOR_OVERHEAD_COST
-
-
-def _matrix(plan: TensorPlan) -> tuple[int, int]:
-    law = plan.law
-    if isinstance(law, SparseLaw):
-        return plan.shape[0], plan.shape[1]
-    in_c, out_c = getattr(law, "in_channels", 1), getattr(law, "out_channels", 1)
-    return int(in_c), int(out_c)
+    if isinstance(law, OrthogonalLaw):
+        rows, cols = law.rows, law.cols
+    elif isinstance(law, DeltaOrthogonalLaw):
+        rows, cols = law.in_channels, law.out_channels
+    elif isinstance(law, SparseLaw):
+        rows, cols = plan.shape[0], plan.shape[1]
+    else:
+        return generated * law_weight(plan) + TENSOR_OVERHEAD_COST
+    return rows * cols * min(rows, cols) + 2 * plan.numel + TENSOR_OVERHEAD_COST
 
 
 def check_cost(cost: int, settings: Settings) -> None:

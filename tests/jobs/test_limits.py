@@ -83,8 +83,18 @@ def test_over_the_cost_limit_is_refused_before_any_work() -> None:
     weights_job(sliced, Settings(max_request_cost=1 << 30), Selection("npy"))  # its share fits
 
 
-def test_threads_default_to_the_usable_cpus() -> None:
-    assert Settings().threads == usable_cpus() >= 1
+def test_usable_cpus_are_the_affinity_capped_by_the_cgroup_quota(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from app.jobs import limits
+
+    monkeypatch.setattr(limits.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    monkeypatch.setattr(limits, "_cgroup_cpus", lambda: None)
+    assert usable_cpus() == 4
+    monkeypatch.setattr(limits, "_cgroup_cpus", lambda: 2)  # cpu.max "200000 100000"
+    assert usable_cpus() == 2
+    monkeypatch.setattr(limits, "_cgroup_cpus", lambda: 8)  # a quota above the affinity
+    assert usable_cpus() == 4
 
 
 def test_workers_is_still_read_with_a_deprecation_warning(monkeypatch: pytest.MonkeyPatch) -> None:
