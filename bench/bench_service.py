@@ -69,8 +69,9 @@ from typing import Any, Self
 
 import numpy as np
 
-from app.core.generate import TensorPlan, generate_tensor
+from app.core.generate import generate_tensor
 from app.core.laws import Law, NormalLaw, UniformLaw
+from app.core.plans import TensorPlan
 from app.core.types import DType
 from app.encoders import json_values
 from bench.torch_reference import torch_python, torch_seconds

@@ -13,8 +13,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from app.core.generate import TensorPlan, generate_tensor
+from app.core.generate import generate_tensor
 from app.core.laws import NormalLaw, TruncatedNormalLaw, UniformLaw
+from app.core.plans import TensorPlan
 from app.core.streams import BLOCK_SIZE, block_bitgen
 from app.core.types import DType
 from bench.torch_reference import NOT_INSTALLED, torch_seconds

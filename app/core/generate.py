@@ -1,7 +1,7 @@
-"""Turn tensor plans into arrays: blocks-v1 (parallel, random access) and numpy-legacy.
+"""Turn tensor plans (``plans.py``) into arrays: blocks-v1 (parallel, random access), and
+numpy-legacy by dispatch to ``legacy.py``.
 
-A :class:`TensorPlan` is everything that determines a tensor's bytes besides the seed and the
-algorithm: its stream name, shape, output dtype and law. ``generate_tensor`` fills element-wise
+``generate_tensor`` fills element-wise
 laws block by block (any thread count, identical bytes); whole-matrix laws (orthogonal,
 delta-orthogonal, sparse) are the documented exception and are built in one piece, from the
 same block streams for their Gaussian draws.
@@ -9,64 +9,33 @@ same block streams for their Gaussian draws.
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from . import legacy
+from .deterministic import deterministic_values
 from .dtypes import cast_output, working_dtype
-from .errors import LimitExceededError
-from .fans import Fans
 from .laws import (
     WHOLE_MATRIX_LAWS,
     ConstantLaw,
     CounterLaw,
     DeltaOrthogonalLaw,
-    DiracLaw,
-    IdentityLaw,
     Law,
     NormalLaw,
     OrthogonalLaw,
-    SegmentsLaw,
     SparseLaw,
     TruncatedNormalLaw,
     UniformLaw,
 )
 from .linalg import orthogonal_q
-from .sampling import BLOCKS_PER_TASK, Working, sample_blocks, segments_slice
+from .plans import TensorPlan, check_size
+from .sampling import BLOCKS_PER_TASK, sample_blocks
 from .streams import BLOCK_SIZE, block_bitgen, check_seed, run_blocks, whole_bitgen
 from .types import Algorithm, DType
 
-Shape = tuple[int, ...]
 ElementwiseLaw = ConstantLaw | UniformLaw | NormalLaw | TruncatedNormalLaw
-
-
-@dataclass(frozen=True)
-class TensorPlan:
-    """One tensor to produce: stream name, shape, output dtype, law, and what to report."""
-
-    name: str
-    shape: Shape
-    dtype: DType
-    law: Law
-    fans: Fans | None = None
-    scheme: dict[str, object] | None = None
-    zero_row: int | None = None
-
-    @property
-    def numel(self) -> int:
-        return math.prod(self.shape)
-
-    @property
-    def is_integer(self) -> bool:
-        return isinstance(self.law, CounterLaw)
-
-    @property
-    def is_whole_matrix(self) -> bool:
-        return isinstance(self.law, WHOLE_MATRIX_LAWS)
 
 
 def _block_length(numel: int, index: int) -> int:
@@ -158,50 +127,6 @@ def _whole_matrix(plan: TensorPlan, law: Law, seed: int, threads: int) -> NDArra
     raise TypeError(f"not a whole-matrix law: {law!r}")  # pragma: no cover
 
 
-def _deterministic(plan: TensorPlan, law: Law) -> NDArray[np.floating[Any]] | None:
-    working = working_dtype(plan.dtype)
-    if isinstance(law, IdentityLaw):
-        rows, cols = plan.shape
-        out = np.zeros((rows, cols), dtype=working)
-        np.fill_diagonal(out, working(law.gain))
-        return out
-    if isinstance(law, DiracLaw):
-        return dirac(plan.shape, law, working)
-    if isinstance(law, SegmentsLaw):
-        return segments_slice(law, 0, plan.numel, working).reshape(plan.shape)
-    return None
-
-
-def dirac(shape: Shape, law: DiracLaw, working: Working) -> NDArray[np.floating[Any]]:
-    """torch.nn.init.dirac_ on a (out, in, *kernel) tensor: centre k//2 of each spatial dim."""
-    if law.channels_last:  # (*kernel, in, out): build (out, in, *kernel) and move the axes
-        rank = len(shape)
-        torch_shape = (shape[-1], shape[-2], *shape[:-2])
-        built = dirac(torch_shape, DiracLaw(law.groups), working)
-        return np.ascontiguousarray(np.transpose(built, (*range(2, rank), 1, 0)))
-    out = np.zeros(shape, dtype=working)
-    out_per_group = shape[0] // law.groups
-    depth = min(out_per_group, shape[1])
-    centre = tuple(k // 2 for k in shape[2:])
-    for g in range(law.groups):
-        for d in range(depth):
-            index: tuple[int, ...] = (g * out_per_group + d, d, *centre)
-            out[index] = 1
-    return out
-
-
-# Far above any configured service limit; guards library callers from absurd allocations.
-MAX_CORE_ELEMENTS = 1 << 40
-
-
-def check_size(plan: TensorPlan) -> None:
-    """Refuse tensors no machine could hold, before numpy tries to allocate them."""
-    if plan.numel > MAX_CORE_ELEMENTS:
-        raise LimitExceededError(
-            "MAX_CORE_ELEMENTS", MAX_CORE_ELEMENTS, plan.numel, hint=f"Tensor {plan.name!r}."
-        )
-
-
 def generate_tensor(plan: TensorPlan, seed: int, *, threads: int = 1) -> NDArray[np.generic]:
     """The whole tensor under blocks-v1, in its output dtype and shape."""
     check_seed(seed)
@@ -215,7 +140,7 @@ def generate_tensor(plan: TensorPlan, seed: int, *, threads: int = 1) -> NDArray
 
 def _values(plan: TensorPlan, seed: int, threads: int) -> NDArray[Any]:
     law = plan.law
-    values = _deterministic(plan, law)
+    values = deterministic_values(plan.shape, law, working_dtype(plan.dtype))
     if values is None:
         if isinstance(law, WHOLE_MATRIX_LAWS):
             values = _whole_matrix(plan, law, seed, threads)

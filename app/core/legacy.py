@@ -16,11 +16,10 @@ and sparse schemes have no textbook form and are refused.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 from numpy.typing import NDArray
 
+from .deterministic import deterministic_values
 from .dtypes import cast_output
 from .errors import InvalidParameterError
 from .laws import (
@@ -32,11 +31,8 @@ from .laws import (
     SegmentsLaw,
     UniformLaw,
 )
+from .plans import TensorPlan, check_size
 from .streams import check_seed
-from .types import DType
-
-if TYPE_CHECKING:
-    from .generate import TensorPlan
 
 LEGACY_MAX_SEED = (1 << 32) - 1
 
@@ -55,10 +51,9 @@ def _draw(plan: TensorPlan, rs: np.random.RandomState) -> NDArray[np.generic]:
     elif isinstance(law, ConstantLaw):
         values = np.full(plan.shape, law.value, dtype=np.float64)
     elif isinstance(law, IdentityLaw | DiracLaw | SegmentsLaw):
-        from .generate import TensorPlan, generate_tensor  # deterministic: no draws
-
-        exact = TensorPlan(plan.name, plan.shape, DType.FLOAT64, law)
-        values = np.asarray(generate_tensor(exact, 0), dtype=np.float64)
+        exact = deterministic_values(plan.shape, law, np.float64)  # draws nothing
+        assert exact is not None
+        values = np.asarray(exact, dtype=np.float64)
     else:  # pragma: no cover - check_supported refuses these first
         raise TypeError(f"no numpy-legacy form for {law!r}")
     if plan.zero_row is not None:
@@ -70,8 +65,6 @@ def generate_sequential(plans: list[TensorPlan], seed: int) -> list[NDArray[np.g
     """All tensors from one RandomState, drawn in order."""
     check_seed(seed, LEGACY_MAX_SEED)
     check_supported(plans)
-    from .generate import check_size
-
     for plan in plans:
         check_size(plan)
     rs = np.random.RandomState(seed)

@@ -9,9 +9,9 @@ scales), ``bias_scheme`` its biases; each, when None, is the layout's framework 
 from __future__ import annotations
 
 from .errors import WeightInitError
-from .generate import TensorPlan
 from .laws import ConstantLaw, CounterLaw
 from .layers import LayerSpec, TensorSpec, expand_layer
+from .plans import TensorPlan
 from .schemes import LAYOUT_DEFAULT, ResolvedScheme, TensorContext, resolve_scheme
 from .types import Algorithm, DType, Layout, Role
 

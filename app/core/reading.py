@@ -27,7 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .dtypes import cast_output, numpy_dtype, working_dtype
-from .generate import TensorPlan, check_size, elementwise_range, generate_tensor
+from .generate import elementwise_range, generate_tensor
 from .laws import (
     WHOLE_MATRIX_LAWS,
     ConstantLaw,
@@ -39,6 +39,7 @@ from .laws import (
     TruncatedNormalLaw,
     UniformLaw,
 )
+from .plans import TensorPlan, check_size
 from .streams import BLOCK_SIZE, MAX_SEED, check_seed
 
 Values = NDArray[Any]

@@ -19,10 +19,10 @@ from typing import Any, Literal
 from app.core import legacy
 from app.core.errors import InvalidParameterError, UnknownNameError
 from app.core.fans import Fans
-from app.core.generate import TensorPlan
 from app.core.layers import LayerSpec, RecurrentSpec, TensorSpec, count_elements, make_layer
 from app.core.legacy import LEGACY_MAX_SEED
 from app.core.planning import plan_layer, plan_tensor
+from app.core.plans import TensorPlan
 from app.core.regions import Region, parse_slice, shard_region
 from app.core.schemes import ResolvedScheme, resolve_scheme
 from app.core.streams import BLOCK_SIZE, check_seed

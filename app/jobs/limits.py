@@ -27,7 +27,6 @@ from pathlib import Path
 
 from app.core.dtypes import finfo_max
 from app.core.errors import InvalidParameterError, LimitExceededError
-from app.core.generate import TensorPlan
 from app.core.laws import (
     ConstantLaw,
     DeltaOrthogonalLaw,
@@ -40,6 +39,7 @@ from app.core.laws import (
     TruncatedNormalLaw,
     UniformLaw,
 )
+from app.core.plans import TensorPlan
 from app.core.streams import BLOCK_SIZE
 from app.core.types import DType
 

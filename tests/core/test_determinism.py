@@ -10,9 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.core.generate import TensorPlan, generate_tensor
+from app.core.generate import generate_tensor
 from app.core.layers import make_layer
 from app.core.planning import plan_layer
+from app.core.plans import TensorPlan
 from app.core.reading import read_range
 from app.core.schemes import resolve_scheme
 from app.core.streams import BLOCK_SIZE, name_key

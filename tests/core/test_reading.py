@@ -7,9 +7,10 @@ import itertools
 import numpy as np
 import pytest
 
-from app.core.generate import TensorPlan, generate_tensor
+from app.core.generate import generate_tensor
 from app.core.layers import make_layer
 from app.core.planning import plan_layer
+from app.core.plans import TensorPlan
 from app.core.reading import TensorReader
 from app.core.regions import flat_indices, parse_slice, shard_region
 from app.core.schemes import resolve_scheme

@@ -28,7 +28,7 @@ from scipy import stats
 
 from app.core import sampling
 from app.core.dtypes import numpy_dtype
-from app.core.generate import TensorPlan, generate_tensor
+from app.core.generate import generate_tensor
 from app.core.laws import (
     DeltaOrthogonalLaw,
     NormalLaw,
@@ -40,6 +40,7 @@ from app.core.laws import (
 )
 from app.core.layers import make_layer
 from app.core.planning import plan_layer
+from app.core.plans import TensorPlan
 from app.core.schemes import ALIASES, SCHEMES, resolve_scheme
 from app.core.types import DType, Layout
 

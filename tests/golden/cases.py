@@ -16,9 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from app.core.generate import TensorPlan, generate_tensor
+from app.core.generate import generate_tensor
 from app.core.layers import make_layer
 from app.core.planning import plan_layer
+from app.core.plans import TensorPlan
 from app.core.schemes import SCHEMES, resolve_scheme
 from app.core.types import DType, Layout
 

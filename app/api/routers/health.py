@@ -7,8 +7,9 @@ from typing import Any
 from fastapi import APIRouter
 
 from app import __version__
-from app.core.generate import TensorPlan, generate_tensor
+from app.core.generate import generate_tensor
 from app.core.laws import NormalLaw
+from app.core.plans import TensorPlan
 from app.core.types import DType
 
 from ..schemas import Health

@@ -1,16 +1,19 @@
-"""The scheme vocabulary: parameters, the tensor context a scheme sees, and validation.
+"""The scheme vocabulary: a registry row, its parameters, its engine and the tensor it sees.
 
-A :class:`Scheme` is data: a canonical name, aliases, typed parameters with defaults and
-ranges, a formula and a reference, plus one ``build(params, context) -> Law`` function shared
-by every row of its family. ``resolve`` validates a caller's parameters once, eagerly, and
-returns a :class:`ResolvedScheme` that echoes every resolved parameter.
+A :class:`Scheme` is one row of a table (``canonical.py``, ``frameworks.py``): a name, its
+aliases, an :class:`Engine` (a law-building function with some keyword arguments fixed by the
+row, like ``functools.partial(jax.nn.initializers.variance_scaling, 2.0, "fan_in", ...)``),
+the caller's parameters (typed, with defaults and ranges), a formula, a reference and the
+framework whose semantics the row follows. ``resolve`` validates a caller's parameters once,
+eagerly, and returns a :class:`ResolvedScheme` that echoes every resolved parameter; the
+engine receives the fixed arguments plus the resolved parameters.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from ..errors import InvalidParameterError, ShapeError, UnknownNameError
@@ -19,6 +22,7 @@ from ..laws import Law
 from ..types import Algorithm, DType, Family, Layout, Role
 
 Shape = tuple[int, ...]
+Checker = Callable[["Params"], None]  # validates resolved parameters together (a < b, ...)
 
 
 class ParamKind(StrEnum):
@@ -103,16 +107,53 @@ class Param:
         return value if self.kind is ParamKind.INTEGER else number
 
 
-def number(name: str, default: object, description: str, **limits: object) -> Param:
-    return Param(name, ParamKind.NUMBER, default, description, **limits)  # type: ignore[arg-type]
+def number(
+    name: str,
+    default: object,
+    description: str,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    exclusive_minimum: bool = False,
+) -> Param:
+    """A real-valued parameter (finite; optional bounds)."""
+    return Param(
+        name,
+        ParamKind.NUMBER,
+        default,
+        description,
+        minimum=minimum,
+        maximum=maximum,
+        exclusive_minimum=exclusive_minimum,
+    )
 
 
-def integer(name: str, default: object, description: str, **limits: object) -> Param:
-    return Param(name, ParamKind.INTEGER, default, description, **limits)  # type: ignore[arg-type]
+def positive(name: str, default: object, description: str) -> Param:
+    """A real-valued parameter > 0 (a std, a scale, a gain)."""
+    return number(name, default, description, minimum=0.0, exclusive_minimum=True)
+
+
+def integer(name: str, default: object, description: str, *, minimum: int | None = None) -> Param:
+    """An integer parameter (optional lower bound)."""
+    return Param(name, ParamKind.INTEGER, default, description, minimum=minimum)
 
 
 def choice(name: str, default: str, choices: tuple[str, ...], description: str) -> Param:
     return Param(name, ParamKind.CHOICE, default, description, choices=choices)
+
+
+def check_less(low: str, high: str) -> Checker:
+    """A check that parameter ``low`` is less than parameter ``high`` (bounds of an interval)."""
+
+    def check(p: Params) -> None:
+        if not p.num(low) < p.num(high):
+            raise InvalidParameterError(
+                f"{low} must be less than {high}; "
+                f"got {low}={p.num(low)!r}, {high}={p.num(high)!r}.",
+                field=low,
+            )
+
+    return check
 
 
 class Params(dict[str, object]):
@@ -148,46 +189,76 @@ class TensorContext:
     hidden_size: int | None = None
     algorithm: Algorithm = Algorithm.BLOCKS_V1
     name: str = "weight"
+    scheme: str = ""  # the canonical name of the scheme at work, for its error messages
 
-    def require_fans(self, scheme: str) -> Fans:
+    def require_fans(self) -> Fans:
         if self.fans is None:
             raise ShapeError(
-                f"Scheme {scheme!r} needs fans, and tensor {self.name!r} of shape "
+                f"Scheme {self.scheme!r} needs fans, and tensor {self.name!r} of shape "
                 f"{list(self.shape)} has none under the {self.layout.value} layout: give "
                 "fan_in/fan_out (or in_axes/out_axes) explicitly, or pick a scheme without fans."
             )
         return self.fans
 
-    def require_rank(self, scheme: str, low: int, high: int | None = None) -> None:
+    def require_rank(self, low: int, high: int | None = None) -> None:
         rank = len(self.shape)
         if rank < low or (high is not None and rank > high):
             span = f"{low}" if high == low else f"{low}..{high}" if high else f">= {low}"
             raise ShapeError(
-                f"Scheme {scheme!r} needs a tensor of rank {span}; tensor {self.name!r} has "
+                f"Scheme {self.scheme!r} needs a tensor of rank {span}; tensor {self.name!r} has "
                 f"shape {list(self.shape)} (rank {rank})."
             )
 
 
-Builder = Callable[[Params, TensorContext], Law]
-Checker = Callable[[Params], None]
+@dataclass(frozen=True, eq=False)
+class Engine:
+    """A law-building function with some of its keyword arguments fixed by a registry row.
+
+    ``function(ctx, **fixed, **arguments)`` builds the law, where ``arguments`` are the
+    caller's resolved parameters, each renamed by ``renamed`` where the row's public name
+    differs from the function's (Keras calls the std ``stddev``). A test checks, for every
+    row, that fixed and parameter names together are exactly the function's keywords.
+    """
+
+    function: Callable[..., Law]
+    fixed: Mapping[str, object] = field(default_factory=dict)
+    renamed: Mapping[str, str] = field(default_factory=dict)
+
+    def __call__(self, params: Params, ctx: TensorContext) -> Law:
+        arguments = {self.renamed.get(key, key): value for key, value in params.items()}
+        return self.function(ctx, **self.fixed, **arguments)
+
+    def describe(self) -> str:
+        """``function(name=value, ..., argument=parameter)``: the fixed arguments, then the
+        renamed parameters (``normal(mean=0, std=scale)``), as the README shows them."""
+        fixed = [f"{key}={_show(value)}" for key, value in self.fixed.items()]
+        renamed = [f"{argument}={param}" for param, argument in self.renamed.items()]
+        return f"{self.function.__name__}({', '.join(fixed + renamed)})"
+
+
+def _show(value: object) -> str:
+    if isinstance(value, StrEnum):
+        return value.value
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
 
 
 @dataclass(frozen=True)
 class Scheme:
-    """One registry row."""
+    """One registry row: name, aliases, engine (with fixed arguments), parameters, docs."""
 
     name: str
     summary: str
     formula: str
     reference: str
-    build: Builder
+    engine: Engine
     params: tuple[Param, ...] = ()
     aliases: tuple[str, ...] = ()
     uses_fans: bool = False
     framework: str | None = None
     check: Checker | None = None
     random: bool = True
-    legacy: bool = field(default=False)
 
     def resolve(self, given: Mapping[str, object] | None, where: str = "scheme") -> ResolvedScheme:
         given = dict(given or {})
@@ -242,7 +313,7 @@ class ResolvedScheme:
         return Params(self.values)
 
     def law(self, ctx: TensorContext) -> Law:
-        return self.scheme.build(self.params, ctx)
+        return self.scheme.engine(self.params, replace(ctx, scheme=self.scheme.name))
 
     def describe(self) -> dict[str, object]:
         """The canonical name plus every resolved parameter."""

@@ -1,8 +1,8 @@
 """The one registry: canonical names and aliases to schemes.
 
 The API's scheme enum, ``GET /v1/schemes`` and the README table are all generated from
-:data:`SCHEMES`. Adding a scheme means adding one row (canonical.py or frameworks.py) and
-its golden hashes.
+:data:`SCHEMES`. Adding a scheme means adding one literal row to a table
+(``canonical.CANONICAL_SCHEMES`` or ``frameworks.FRAMEWORK_SCHEMES``) and its golden hashes.
 """
 
 from __future__ import annotations
@@ -11,14 +11,14 @@ from collections.abc import Mapping
 
 from ..errors import UnknownNameError
 from .base import ResolvedScheme, Scheme
-from .canonical import canonical_schemes
-from .frameworks import framework_schemes
+from .canonical import CANONICAL_SCHEMES
+from .frameworks import FRAMEWORK_SCHEMES
 
 
 def _build() -> tuple[dict[str, Scheme], dict[str, str]]:
     schemes: dict[str, Scheme] = {}
     aliases: dict[str, str] = {}
-    for row in (*canonical_schemes(), *framework_schemes()):
+    for row in (*CANONICAL_SCHEMES, *FRAMEWORK_SCHEMES):
         for name in (row.name, *row.aliases):
             if name in schemes or name in aliases:
                 raise RuntimeError(f"scheme name {name!r} registered twice")  # pragma: no cover

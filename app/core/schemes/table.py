@@ -23,17 +23,21 @@ def _param(p: Param) -> str:
 
 
 def render_table() -> str:
-    """One markdown row per canonical scheme: name, aliases, parameters, formula, reference."""
+    """One markdown row per registry row: name, aliases, engine with its fixed arguments,
+    parameters, formula, reference, framework."""
     lines = [
-        "| scheme | aliases | parameters | formula | reference |",
-        "|---|---|---|---|---|",
+        "| scheme | aliases | engine | parameters | formula | reference | framework |",
+        "|---|---|---|---|---|---|---|",
     ]
     for name, s in SCHEMES.items():
         aliases = ", ".join(f"`{a}`" for a in s.aliases) or "-"
+        engine = f"`{s.engine.describe()}`"
         params = ", ".join(_param(p) for p in s.params) or "-"
         formula = s.formula.replace("|", "\\|")
         reference = s.reference.replace("|", "\\|")
-        lines.append(f"| `{name}` | {aliases} | {params} | {formula} | {reference} |")
+        framework = s.framework or "-"
+        cells = (f"`{name}`", aliases, engine, params, formula, reference, framework)
+        lines.append(f"| {' | '.join(cells)} |")
     return "\n".join(lines)
 
 

@@ -22,11 +22,17 @@ of a float64 constant (../shared/reference/initializers.md §1.5). Each order is
 * ``jax``: ``variance = dtype(scale / n)``; ``sqrt(variance) / dtype(.87962566103423978)``,
   ``sqrt(variance)``, ``sqrt(3 * variance)`` all in the weight's dtype
   (jax/_src/nn/initializers.py).
-* ``textbook`` (used by the numpy-legacy algorithm): ``math.sqrt(float(scale) / n)``, so
-  ``he`` is ``randn(...) * sqrt(2 / n)`` exactly as written in textbooks.
+* ``textbook`` (what the numpy-legacy algorithm uses for ``exact`` rows):
+  ``math.sqrt(float(scale) / n)``, so ``he`` is ``randn(...) * sqrt(2 / n)`` exactly as
+  written in textbooks.
 
 Only ``+ - * /`` and ``sqrt`` (IEEE, correctly rounded) appear: every constant is the same
 double on every machine.
+
+The registry's variance rows name one of three engines, each with its ``order`` fixed by the
+row: :func:`variance_scaling` (scale given), :func:`variance_scaling_with_gain` (scale =
+gain^2: Glorot/Xavier) and :func:`variance_scaling_for_activation` (scale = gain(activation)^2:
+He/Kaiming).
 """
 
 from __future__ import annotations
@@ -46,6 +52,7 @@ from ..gains import TORCH_NONLINEARITIES, torch_gain, variance_preserving_gain
 from ..laws import Law, NormalLaw, UniformLaw, truncated_law
 from ..precision import working_precision
 from ..types import Algorithm, Distribution, DType, Mode
+from .base import Params, TensorContext
 
 # The literal Keras and JAX use: std of N(0, 1) truncated to (-2, 2).
 KERAS_JAX_TRUNC_STD_2SIGMA = 0.87962566103423978
@@ -220,3 +227,100 @@ def variance_law(
     if order is Order.TEXTBOOK:
         return textbook_law(scale, fans, mode, distribution)
     raise ValueError("torch order has its own functions")  # pragma: no cover
+
+
+# ---- engines (the registry rows fix ``order`` and some of the other arguments) ---------------
+
+KERAS_DISTRIBUTIONS = {
+    # Keras's names; its normal is truncated (silently in Keras; documented here).
+    Distribution.TRUNCATED_NORMAL.value: Distribution.TRUNCATED_NORMAL,
+    "untruncated_normal": Distribution.NORMAL,
+    Distribution.NORMAL.value: Distribution.TRUNCATED_NORMAL,
+    Distribution.UNIFORM.value: Distribution.UNIFORM,
+}
+
+
+def variance_scaling(
+    ctx: TensorContext,
+    *,
+    order: Order,
+    scale: Fraction | float,
+    mode: Mode | str,
+    distribution: Distribution | str,
+) -> Law:
+    """``var = scale / n`` (n from ``mode``), sampled as ``distribution``, in ``order``.
+
+    jax.nn.initializers.variance_scaling; keras.initializers.VarianceScaling. A float
+    ``scale`` is converted to a rational exactly."""
+    return variance_law(
+        order,
+        Fraction(scale),
+        ctx.require_fans(),
+        Mode(mode),
+        Distribution(distribution),
+        ctx.dtype,
+        ctx.algorithm,
+    )
+
+
+def variance_scaling_with_gain(
+    ctx: TensorContext,
+    *,
+    order: Order,
+    gain: float,
+    mode: Mode | str,
+    distribution: Distribution | str,
+) -> Law:
+    """Glorot/Xavier: ``scale = gain^2``. In torch's order this is ``xavier_*_``, which only
+    exists for ``fan_avg``: ``std = gain * math.sqrt(2.0 / float(fan_in + fan_out))``."""
+    if order is Order.TORCH:
+        assert Mode(mode) is Mode.FAN_AVG, "torch's xavier_*_ divide by fan_avg only"
+        return torch_xavier_law(gain, ctx.require_fans(), Distribution(distribution))
+    return variance_scaling(
+        ctx, order=order, scale=Fraction(gain) ** 2, mode=mode, distribution=distribution
+    )
+
+
+def variance_scaling_for_activation(
+    ctx: TensorContext,
+    *,
+    order: Order,
+    a: float,
+    nonlinearity: str,
+    gain_rule: str,
+    mode: Mode | str,
+    distribution: Distribution | str,
+) -> Law:
+    """He/Kaiming: ``scale = gain(nonlinearity, a)^2`` (:func:`he_scale`). In torch's order this
+    is ``kaiming_*_``: ``std = calculate_gain(nonlinearity, a) / math.sqrt(fan)``."""
+    if order is Order.TORCH:
+        assert gain_rule == "torch", "torch's kaiming_*_ use torch's gain table"
+        fans = ctx.require_fans()
+        return torch_kaiming_law(a, Mode(mode), nonlinearity, fans, Distribution(distribution))
+    scale = he_scale(a, nonlinearity, gain_rule)
+    return variance_scaling(ctx, order=order, scale=scale, mode=mode, distribution=distribution)
+
+
+def keras_variance_scaling(
+    ctx: TensorContext, *, scale: float, mode: Mode | str, distribution: str
+) -> Law:
+    """keras.initializers.VarianceScaling, with Keras's distribution names
+    (:data:`KERAS_DISTRIBUTIONS`: its ``normal`` is truncated)."""
+    return variance_scaling(
+        ctx,
+        order=Order.KERAS,
+        scale=scale,
+        mode=mode,
+        distribution=KERAS_DISTRIBUTIONS[distribution],
+    )
+
+
+def check_activation_gain(p: Params) -> None:
+    """At resolve time: the activation has a gain under ``gain_rule`` (a 422 names ``a`` or
+    ``nonlinearity``, not a 500 when the first tensor is built)."""
+    try:
+        he_scale(p.num("a"), p.text("nonlinearity"), p.text("gain_rule"))
+    except InvalidParameterError as exc:
+        if exc.field == "param":  # the gain's parameter is this scheme's `a`
+            exc.field = "a"
+        raise
