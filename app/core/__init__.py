@@ -1,4 +1,19 @@
-"""Pure numerical core: fans, gains, schemes, seeded streams and layer kinds.
+"""Pure numerical core: from a layer spec, a scheme and a seed to the tensor's exact values.
 
-Nothing here knows about HTTP, pydantic or I/O; the API layer sits on top of it.
+Nothing here knows about HTTP, pydantic or I/O; the job layer (``app.jobs``) and the adapters
+(``app.api``, ``app.cli``) sit on top of it. Imports go one way, down this list:
+
+* vocabulary: ``types`` (string enums), ``errors`` (typed errors naming the field),
+  ``dtypes`` (output and working dtypes), ``precision`` (exact arithmetic, thread-safe);
+* what a tensor is: ``fans`` (fan_in/fan_out per layout), ``gains`` (activation gains),
+  ``laws`` (the distribution a scheme resolves to, with its constants), ``layers`` (layer
+  kinds expanded into named tensors with shapes, fans and roles);
+* ``schemes/``: the registry, one literal row per scheme over named engines;
+* ``planning`` (layer + schemes -> ``plans.TensorPlan``), ``initialize`` (one call for
+  library users);
+* values: ``streams`` (seeded blocks-v1 streams), ``normal`` (the byte-stable normal
+  sampler), ``sampling`` (a law and a block's stream -> values), ``linalg`` (byte-stable QR),
+  ``deterministic`` (laws that draw nothing), ``generate`` (whole tensors, blocks-v1),
+  ``legacy`` (numpy-legacy), ``regions`` and ``reading`` (slices, shards and element ranges
+  without the rest of the tensor).
 """
