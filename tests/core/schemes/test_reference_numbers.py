@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from app.core.fans import Fans, layout_fans
+from app.core.generate import generate_tensor
 from app.core.laws import Law, NormalLaw, TruncatedNormalLaw, UniformLaw
 from app.core.layers import make_layer
 from app.core.planning import plan_layer
@@ -221,8 +222,6 @@ def test_keras_defaults_for_lstm_have_unit_forget_bias() -> None:
     plans = plan_layer(make_layer("lstm", {"input_size": 3, "hidden_size": 5}), layout=Layout.KERAS)
     names = [p.name for p in plans]
     assert names == ["kernel", "recurrent_kernel", "bias"]
-    from app.core.generate import generate_tensor
-
     bias = generate_tensor(plans[2], 0)
     assert bias.tolist() == [0.0] * 5 + [1.0] * 5 + [0.0] * 10
 
