@@ -20,7 +20,8 @@ FORCE:
 help:
 	@echo "make run    - bootstrap .venv, serve on http://$(HOST):$(PORT)"
 	@echo "make test   - bootstrap .venv, run check, then the test suite"
-	@echo "make check  - ruff check, ruff format --check, mypy --strict app/, hadolint Dockerfile"
+	@echo "make check  - ruff check, ruff format --check, mypy --strict on app/ and clients/python,"
+	@echo "             hadolint Dockerfile"
 	@echo "make fmt    - ruff check --fix and ruff format"
 	@echo "make lock   - regenerate $(LOCK) from a fresh temporary venv"
 	@echo "make bench  - run every bench/bench_*.py"
@@ -53,6 +54,7 @@ check: $(STAMP)
 	$(VPY) -m ruff check .
 	$(VPY) -m ruff format --check .
 	$(VPY) -m mypy --strict app/
+	$(VPY) -m mypy --strict clients/python
 	$(VENV)/bin/hadolint Dockerfile
 
 fmt: $(STAMP)

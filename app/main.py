@@ -35,6 +35,25 @@ TAGS = [
 ]
 
 
+class WeightinitAPI(FastAPI):
+    """FastAPI whose OpenAPI document gives every 4xx as problem+json only (FastAPI adds
+    application/json and, for 422, its own HTTPValidationError schema)."""
+
+    def openapi(self) -> dict[str, Any]:
+        if self.openapi_schema is None:
+            spec = super().openapi()
+            problem = {"$ref": "#/components/schemas/Problem"}
+            for operations in spec.get("paths", {}).values():
+                for operation in operations.values():
+                    for status, response in operation.get("responses", {}).items():
+                        if status.startswith("4"):
+                            response["content"] = {problems.PROBLEM_JSON: {"schema": problem}}
+            for name in ("HTTPValidationError", "ValidationError"):
+                spec.get("components", {}).get("schemas", {}).pop(name, None)
+            self.openapi_schema = spec
+        return self.openapi_schema
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application; settings default to the environment (WEIGHTINIT_*)."""
     settings = settings or Settings.from_env()
@@ -46,7 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         pool.shutdown()
 
-    app = FastAPI(
+    app = WeightinitAPI(
         lifespan=lifespan,
         title="weightinit",
         version=__version__,
@@ -74,31 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             swagger_favicon_url="/docs-static/favicon-32x32.png",
         )
 
-    _problem_schemas_for_validation(app)
     return app
-
-
-def _problem_schemas_for_validation(app: FastAPI) -> None:
-    """Document every 4xx as problem+json only (FastAPI adds application/json and, for 422,
-    its own HTTPValidationError schema)."""
-    generate = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is not None:
-            return app.openapi_schema
-        spec = generate()
-        problem = {"$ref": "#/components/schemas/Problem"}
-        for operations in spec.get("paths", {}).values():
-            for operation in operations.values():
-                for status, response in operation.get("responses", {}).items():
-                    if status.startswith("4"):
-                        response["content"] = {problems.PROBLEM_JSON: {"schema": problem}}
-        for name in ("HTTPValidationError", "ValidationError"):
-            spec.get("components", {}).get("schemas", {}).pop(name, None)
-        app.openapi_schema = spec
-        return spec
-
-    app.openapi = openapi  # type: ignore[method-assign]
 
 
 app = create_app()

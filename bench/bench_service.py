@@ -463,8 +463,8 @@ def torch_subprocess_fill(dist: str, side: int) -> dict[str, float]:
 TORCH_FILLS: dict[tuple[str, int], float] = {}
 
 
-def measure_fills(report: Report) -> dict[tuple[str, int], float]:
-    """Fastest one-thread fill (median of 3) per (distribution, side)."""
+def _note_torch(report: Report) -> None:
+    """Record whether torch is importable here, or timed in .venv-bench, or absent."""
     try:
         import torch  # type: ignore[import-not-found, unused-ignore]  # noqa: F401
 
@@ -473,17 +473,28 @@ def measure_fills(report: Report) -> dict[tuple[str, int], float]:
         where = "timed in .venv-bench" if torch_python() else "not installed"
         progress(f"torch: not importable here, {where}")
         report.details["torch"] = where
+
+
+def _fill_times(dist: str, side: int) -> dict[str, float]:
+    """Seconds per one-thread fill of every candidate (torch from .venv-bench if need be)."""
+    inner = max(1, min(200, (1 << 22) // (side * side)))
+    times: dict[str, float] = {}
+    for name, fn in fill_candidates(dist, side).items():
+        fn()  # warm-up
+        times[name] = timed(fn, inner=inner)
+    if not any(name.startswith("torch") for name in times):
+        times.update(torch_subprocess_fill(dist, side))
+    return times
+
+
+def measure_fills(report: Report) -> dict[tuple[str, int], float]:
+    """Fastest one-thread fill (median of 3) per (distribution, side)."""
+    _note_torch(report)
     floors: dict[tuple[str, int], float] = {}
     fills: dict[str, dict[str, float]] = {}
     for dist in ("uniform", "normal"):
         for side in SIDES:
-            inner = max(1, min(200, (1 << 22) // (side * side)))
-            times = {}
-            for name, fn in fill_candidates(dist, side).items():
-                fn()  # warm-up
-                times[name] = timed(fn, inner=inner)
-            if not any(name.startswith("torch") for name in times):
-                times.update(torch_subprocess_fill(dist, side))
+            times = _fill_times(dist, side)
             fills[f"{dist} {side}x{side}"] = times
             best = min(times, key=times.__getitem__)
             floors[(dist, side)] = times[best]

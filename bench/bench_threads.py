@@ -159,6 +159,28 @@ def _control(pools: dict[str, ThreadPoolExecutor]) -> float:
     return best["1"] / best["2"]
 
 
+def _run_case(
+    case: Case, groups: list[range], pools: dict[str, ThreadPoolExecutor], args: argparse.Namespace
+) -> dict[str, float]:
+    """Time one case on every pool, print its lines, return the seconds per configuration."""
+    total = 2**args.log2_total
+    out = np.empty(total, dtype=case.working)
+    itemsize = np.dtype(case.working).itemsize
+    steps = _steps(_runner(case, out, total), groups, pools)
+    digests = _digests(steps, out)
+    times = _best_interleaved(steps, args.repeats)
+    for key, seconds in times.items():
+        rate = total * itemsize / seconds / 2**30
+        label = f"{key} thread{'s' if key != '1' else ''}"
+        print(
+            f"{case.label:<36} {label:<17} {seconds:7.3f} s  {rate:6.3f} GiB/s"
+            f"  x{times['1'] / seconds:.2f}"
+        )
+    same = "identical" if len(digests) == 1 else "DIFFERENT"
+    print(f"{case.label:<36} bytes across thread counts: {same}")
+    return times
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--log2-total", type=int, default=26, help="values per case, as log2")
@@ -181,23 +203,10 @@ def main() -> None:
     print(f"control: GIL-free numpy loops, 2 threads / 1 thread = {_control(pools):.2f}x")
     target_ratio = 0.0
     for case in CASES:
-        out = np.empty(total, dtype=case.working)
-        itemsize = np.dtype(case.working).itemsize
         case_pools = (
             pools if case is CASES[0] else {k: v for k, v in pools.items() if "pin" not in k}
         )
-        steps = _steps(_runner(case, out, total), groups, case_pools)
-        digests = _digests(steps, out)
-        times = _best_interleaved(steps, args.repeats)
-        for key, seconds in times.items():
-            rate = total * itemsize / seconds / 2**30
-            label = f"{key} thread{'s' if key != '1' else ''}"
-            print(
-                f"{case.label:<36} {label:<17} {seconds:7.3f} s  {rate:6.3f} GiB/s"
-                f"  x{times['1'] / seconds:.2f}"
-            )
-        same = "identical" if len(digests) == 1 else "DIFFERENT"
-        print(f"{case.label:<36} bytes across thread counts: {same}")
+        times = _run_case(case, groups, case_pools, args)
         if case is CASES[0]:
             target_ratio = times["1"] / times["2"]
     for pool in pools.values():

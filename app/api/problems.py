@@ -177,54 +177,60 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
     return [{"field": field, "message": " or ".join(msgs)} for field, msgs in merged.items()]
 
 
+async def _on_validation(request: Request, exc: RequestValidationError) -> Response:
+    errors = exc.errors()
+    if any(err.get("type") == "json_invalid" for err in errors):
+        where = next(err for err in errors if err.get("type") == "json_invalid")
+        reason = where.get("ctx", {}).get("error", "invalid JSON")
+        return problem_response(request, 400, f"The body is not valid JSON: {reason}.")
+    listed = validation_errors(exc)
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in listed[:3])
+    return problem_response(request, 422, detail, errors=listed)
+
+
+async def _on_limit(request: Request, exc: LimitExceededError) -> Response:
+    extra = {"limit": exc.limit_name, "value": exc.limit, "requested": exc.requested}
+    return problem_response(request, 413, exc.message, extra=extra)
+
+
+async def _on_core_error(request: Request, exc: WeightInitError) -> Response:
+    field = exc.field or "body"
+    extra: dict[str, Any] = {}
+    if isinstance(exc, UnknownNameError) and exc.suggestion:
+        extra["suggestion"] = exc.suggestion
+    return problem_response(
+        request,
+        422,
+        exc.message,
+        errors=[{"field": field, "message": exc.message}],
+        extra=extra,
+    )
+
+
+async def _on_problem(request: Request, exc: ProblemError) -> Response:
+    return problem_response(
+        request, exc.status, exc.detail, errors=exc.errors, extra=exc.extra, headers=exc.headers
+    )
+
+
+async def _on_http(request: Request, exc: StarletteHTTPException) -> Response:
+    detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "")
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = f"No route {request.method} {request.url.path}; see GET / for the index."
+    if exc.status_code == 405:
+        detail = f"{request.method} is not allowed on {request.url.path}."
+    return problem_response(request, exc.status_code, detail, headers=dict(exc.headers or {}))
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> Response:  # pragma: no cover
+    return problem_response(request, 500, "An unexpected error occurred.")
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every error into problem+json."""
-
-    @app.exception_handler(RequestValidationError)
-    async def on_validation(request: Request, exc: RequestValidationError) -> Response:
-        errors = exc.errors()
-        if any(err.get("type") == "json_invalid" for err in errors):
-            where = next(err for err in errors if err.get("type") == "json_invalid")
-            reason = where.get("ctx", {}).get("error", "invalid JSON")
-            return problem_response(request, 400, f"The body is not valid JSON: {reason}.")
-        listed = validation_errors(exc)
-        detail = "; ".join(f"{e['field']}: {e['message']}" for e in listed[:3])
-        return problem_response(request, 422, detail, errors=listed)
-
-    @app.exception_handler(LimitExceededError)
-    async def on_limit(request: Request, exc: LimitExceededError) -> Response:
-        extra = {"limit": exc.limit_name, "value": exc.limit, "requested": exc.requested}
-        return problem_response(request, 413, exc.message, extra=extra)
-
-    @app.exception_handler(WeightInitError)
-    async def on_core_error(request: Request, exc: WeightInitError) -> Response:
-        field = exc.field or "body"
-        extra: dict[str, Any] = {}
-        if isinstance(exc, UnknownNameError) and exc.suggestion:
-            extra["suggestion"] = exc.suggestion
-        return problem_response(
-            request,
-            422,
-            exc.message,
-            errors=[{"field": field, "message": exc.message}],
-            extra=extra,
-        )
-
-    @app.exception_handler(ProblemError)
-    async def on_problem(request: Request, exc: ProblemError) -> Response:
-        return problem_response(
-            request, exc.status, exc.detail, errors=exc.errors, extra=exc.extra, headers=exc.headers
-        )
-
-    @app.exception_handler(StarletteHTTPException)
-    async def on_http(request: Request, exc: StarletteHTTPException) -> Response:
-        detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "")
-        if exc.status_code == 404 and detail == "Not Found":
-            detail = f"No route {request.method} {request.url.path}; see GET / for the index."
-        if exc.status_code == 405:
-            detail = f"{request.method} is not allowed on {request.url.path}."
-        return problem_response(request, exc.status_code, detail, headers=dict(exc.headers or {}))
-
-    @app.exception_handler(Exception)
-    async def on_unexpected(request: Request, exc: Exception) -> Response:  # pragma: no cover
-        return problem_response(request, 500, "An unexpected error occurred.")
+    app.exception_handler(RequestValidationError)(_on_validation)
+    app.exception_handler(LimitExceededError)(_on_limit)
+    app.exception_handler(WeightInitError)(_on_core_error)
+    app.exception_handler(ProblemError)(_on_problem)
+    app.exception_handler(StarletteHTTPException)(_on_http)
+    app.exception_handler(Exception)(_on_unexpected)

@@ -134,6 +134,46 @@ def _headers(job: Job, etag: str, get: bool) -> dict[str, str]:
     return headers
 
 
+def _requested_span(request: Request, body: Body, etag: str) -> tuple[int, int] | None:
+    """The byte range a GET asks for: Range, unless If-Range names another version."""
+    if body.size is None:  # JSON: no ranges (its length is known only once it is written)
+        return None
+    if_range = request.headers.get("if-range")
+    if if_range is not None and if_range.strip() != etag:
+        return None
+    return parse_range(request.headers.get("range"), body.size)
+
+
+def _partial(
+    pool: GenerationPool,
+    body: Body,
+    span: tuple[int, int],
+    headers: dict[str, str],
+    *,
+    media: str,
+    head: bool,
+) -> Response:
+    """The 206 response to a satisfiable Range (its headers only, for HEAD)."""
+    assert body.size is not None
+    start, stop = span
+    headers["Content-Range"] = f"bytes {start}-{stop - 1}/{body.size}"
+    headers["Content-Length"] = str(stop - start)
+    if head:
+        return Response(status_code=206, headers=headers, media_type=media)
+    pieces = body.pieces(start, stop)
+    return StreamingResponse(pool.stream(pieces), 206, headers=headers, media_type=media)
+
+
+def _head(body: Body, headers: dict[str, str], media: str) -> Response:
+    """HEAD of a 200: the headers, with Content-Length when it is known before writing."""
+    response = Response(status_code=200, headers=headers, media_type=media)
+    if body.size is None:  # a JSON body's length is known only once it is written
+        del response.headers["content-length"]
+    else:
+        response.headers["content-length"] = str(body.size)
+    return response
+
+
 async def respond(
     request: Request, job: Job, *, media: str, get: bool = False, head: bool = False
 ) -> Response:
@@ -145,27 +185,11 @@ async def respond(
         return Response(status_code=304, headers={"ETag": etag})
     headers = _headers(job, etag, get)
     body = build_body(job)
-    span = None
-    if get and body.size is not None:
-        if_range = request.headers.get("if-range")
-        if if_range is None or if_range.strip() == etag:
-            span = parse_range(request.headers.get("range"), body.size)
+    span = _requested_span(request, body, etag) if get else None
     if span is not None:
-        assert body.size is not None
-        start, stop = span
-        headers["Content-Range"] = f"bytes {start}-{stop - 1}/{body.size}"
-        headers["Content-Length"] = str(stop - start)
-        if head:
-            return Response(status_code=206, headers=headers, media_type=media)
-        pieces = body.pieces(start, stop)
-        return StreamingResponse(pool.stream(pieces), 206, headers=headers, media_type=media)
-    if head:  # a JSON body's length is known only once it is written
-        response = Response(status_code=200, headers=headers, media_type=media)
-        if body.size is None:
-            del response.headers["content-length"]
-        else:
-            response.headers["content-length"] = str(body.size)
-        return response
+        return _partial(pool, body, span, headers, media=media, head=head)
+    if head:
+        return _head(body, headers, media)
     if _buffered(job, body, settings.buffer_bytes):
         content, sha = await until_disconnected(request, lambda stop: _whole(pool, body, stop))
         if sha and len(sha) <= MAX_SHA_HEADER:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 import numpy as np
 from numpy.typing import NDArray
 
+from .errors import InvalidParameterError
 from .generate import generate_all
 from .layers import make_layer
 from .planning import plan_layer
@@ -30,8 +31,6 @@ def _resolve(spec: SchemeSpec, field: str) -> ResolvedScheme | None:
     params = dict(spec)
     name = params.pop("name", None)
     if not isinstance(name, str):
-        from .errors import InvalidParameterError
-
         raise InvalidParameterError(f"{field} needs a 'name'.", field=f"{field}.name")
     return resolve_scheme(name, params, field=field)
 

@@ -24,10 +24,10 @@ a bias carries the fans of the weight it belongs to (torch's default bias bound 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 
-from .errors import InvalidParameterError, ShapeError, UnknownNameError
+from .errors import InvalidParameterError, LimitExceededError, ShapeError, UnknownNameError
 from .fans import FanAxes, Fans, compute_fans, layout_fans, override_fans
 from .types import Family, Layout, Role
 
@@ -214,113 +214,153 @@ def _fan(value: object, where: str) -> float:
     return number
 
 
+class _Values:
+    """The plain values of one layer spec, taken one by one by the spec's builder."""
+
+    def __init__(self, kind: str, values: Mapping[str, object], where: str) -> None:
+        self.kind = kind
+        self.where = where
+        self.given = dict(values)
+
+    def at(self, name: str) -> str:
+        return f"{self.where}.{name}"
+
+    def take(self, name: str, required: bool = True, default: object = None) -> object:
+        if name in self.given:
+            return self.given.pop(name)
+        if required:
+            raise InvalidParameterError(
+                f"A {self.kind} layer needs {name!r}.", field=f"{self.where}.{name}"
+            )
+        return default
+
+    def reject_leftovers(self, spec: LayerSpec) -> None:
+        """An UnknownNameError for the first value no field of ``spec`` took."""
+        if self.given:
+            extra = sorted(self.given)[0]
+            allowed = [f.name for f in fields(spec) if f.init] + ["kind"]
+            raise UnknownNameError(
+                "field", extra, allowed, field=self.at(extra), context=f"of a {self.kind} layer"
+            )
+
+
+def _make_dense(v: _Values) -> DenseSpec:
+    return DenseSpec(
+        _positive_int(v.take("in_features"), v.at("in_features")),
+        _positive_int(v.take("out_features"), v.at("out_features")),
+        _bool(v.take("bias", False, True), v.at("bias")),
+    )
+
+
+def _make_conv(v: _Values) -> ConvSpec:
+    dims = int(v.kind[-2])
+    ks = v.take("kernel_size")
+    kernel = _shape(
+        [ks] * dims if isinstance(ks, int) and not isinstance(ks, bool) else ks,
+        v.at("kernel_size"),
+        rank=dims,
+    )
+    spec = ConvSpec(
+        _positive_int(v.take("in_channels"), v.at("in_channels")),
+        _positive_int(v.take("out_channels"), v.at("out_channels")),
+        kernel,
+        _positive_int(v.take("groups", False, 1), v.at("groups")),
+        _bool(v.take("bias", False, True), v.at("bias")),
+        transposed="transpose" in v.kind,
+    )
+    for name in ("in_channels", "out_channels"):
+        if getattr(spec, name) % spec.groups:
+            raise ShapeError(
+                f"groups={spec.groups} must divide {name}={getattr(spec, name)}.",
+                field=v.at("groups"),
+            )
+    return spec
+
+
+def _make_embedding(v: _Values) -> EmbeddingSpec:
+    spec = EmbeddingSpec(
+        _positive_int(v.take("num_embeddings"), v.at("num_embeddings")),
+        _positive_int(v.take("embedding_dim"), v.at("embedding_dim")),
+    )
+    padding = v.take("padding_idx", False, None)
+    if padding is None:
+        return spec
+    if isinstance(padding, bool) or not isinstance(padding, int):
+        raise InvalidParameterError("padding_idx must be an integer.", field=v.at("padding_idx"))
+    n = spec.num_embeddings
+    if not -n <= padding < n:
+        raise InvalidParameterError(
+            f"padding_idx must be within -{n}..{n - 1}, got {padding}.",
+            field=v.at("padding_idx"),
+        )
+    return EmbeddingSpec(spec.num_embeddings, spec.embedding_dim, padding % n)
+
+
+def _make_recurrent(v: _Values) -> RecurrentSpec:
+    return RecurrentSpec(
+        v.kind,
+        _positive_int(v.take("input_size"), v.at("input_size")),
+        _positive_int(v.take("hidden_size"), v.at("hidden_size")),
+        _positive_int(v.take("num_layers", False, 1), v.at("num_layers")),
+        _bool(v.take("bias", False, True), v.at("bias")),
+        _bool(v.take("bidirectional", False, False), v.at("bidirectional")),
+    )
+
+
+def _make_layer_norm(v: _Values) -> LayerNormSpec:
+    return LayerNormSpec(
+        _shape(v.take("normalized_shape"), v.at("normalized_shape")),
+        _bool(v.take("elementwise_affine", False, True), v.at("elementwise_affine")),
+        _bool(v.take("bias", False, True), v.at("bias")),
+    )
+
+
+def _make_batch_norm(v: _Values) -> BatchNormSpec:
+    return BatchNormSpec(
+        _positive_int(v.take("num_features"), v.at("num_features")),
+        _bool(v.take("affine", False, True), v.at("affine")),
+        _bool(v.take("track_running_stats", False, True), v.at("track_running_stats")),
+    )
+
+
+def _make_tensor(v: _Values) -> TensorLayerSpec:
+    in_axes = v.take("in_axes", False, None)
+    out_axes = v.take("out_axes", False, None)
+    fan_in = v.take("fan_in", False, None)
+    fan_out = v.take("fan_out", False, None)
+    spec = TensorLayerSpec(
+        _shape(v.take("shape"), v.at("shape")),
+        None if in_axes is None else _axes(in_axes, v.at("in_axes")),
+        None if out_axes is None else _axes(out_axes, v.at("out_axes")),
+        _axes(v.take("batch_axes", False, ()), v.at("batch_axes")),
+        None if fan_in is None else _fan(fan_in, v.at("fan_in")),
+        None if fan_out is None else _fan(fan_out, v.at("fan_out")),
+    )
+    if (spec.in_axes is None) != (spec.out_axes is None):
+        raise InvalidParameterError(
+            "Give in_axes and out_axes together (or neither).", field=v.at("in_axes")
+        )
+    return spec
+
+
+_MAKERS: dict[str, Callable[[_Values], LayerSpec]] = {
+    "dense": _make_dense,
+    **{kind: _make_conv for kind in LAYER_KINDS if kind.startswith("conv")},
+    "embedding": _make_embedding,
+    **dict.fromkeys(GATES, _make_recurrent),
+    "layer_norm": _make_layer_norm,
+    "batch_norm": _make_batch_norm,
+    "tensor": _make_tensor,
+}
+
+
 def make_layer(kind: str, values: Mapping[str, object], where: str = "layer") -> LayerSpec:
     """Build and validate a layer spec from plain values (torch's argument names)."""
     if kind not in LAYER_KINDS:
         raise UnknownNameError("layer kind", kind, LAYER_KINDS, field=f"{where}.kind")
-    given = dict(values)
-
-    def take(name: str, required: bool = True, default: object = None) -> object:
-        if name in given:
-            return given.pop(name)
-        if required:
-            raise InvalidParameterError(f"A {kind} layer needs {name!r}.", field=f"{where}.{name}")
-        return default
-
-    def at(name: str) -> str:
-        return f"{where}.{name}"
-
-    spec: LayerSpec
-    if kind == "dense":
-        spec = DenseSpec(
-            _positive_int(take("in_features"), at("in_features")),
-            _positive_int(take("out_features"), at("out_features")),
-            _bool(take("bias", False, True), at("bias")),
-        )
-    elif kind.startswith("conv"):
-        dims = int(kind[-2])
-        ks = take("kernel_size")
-        kernel = _shape(
-            [ks] * dims if isinstance(ks, int) and not isinstance(ks, bool) else ks,
-            at("kernel_size"),
-            rank=dims,
-        )
-        spec = ConvSpec(
-            _positive_int(take("in_channels"), at("in_channels")),
-            _positive_int(take("out_channels"), at("out_channels")),
-            kernel,
-            _positive_int(take("groups", False, 1), at("groups")),
-            _bool(take("bias", False, True), at("bias")),
-            transposed="transpose" in kind,
-        )
-        for name in ("in_channels", "out_channels"):
-            if getattr(spec, name) % spec.groups:
-                raise ShapeError(
-                    f"groups={spec.groups} must divide {name}={getattr(spec, name)}.",
-                    field=at("groups"),
-                )
-    elif kind == "embedding":
-        spec = EmbeddingSpec(
-            _positive_int(take("num_embeddings"), at("num_embeddings")),
-            _positive_int(take("embedding_dim"), at("embedding_dim")),
-        )
-        padding = take("padding_idx", False, None)
-        if padding is not None:
-            if isinstance(padding, bool) or not isinstance(padding, int):
-                raise InvalidParameterError(
-                    "padding_idx must be an integer.", field=at("padding_idx")
-                )
-            n = spec.num_embeddings
-            if not -n <= padding < n:
-                raise InvalidParameterError(
-                    f"padding_idx must be within -{n}..{n - 1}, got {padding}.",
-                    field=at("padding_idx"),
-                )
-            spec = EmbeddingSpec(spec.num_embeddings, spec.embedding_dim, padding % n)
-    elif kind in GATES:
-        spec = RecurrentSpec(
-            kind,
-            _positive_int(take("input_size"), at("input_size")),
-            _positive_int(take("hidden_size"), at("hidden_size")),
-            _positive_int(take("num_layers", False, 1), at("num_layers")),
-            _bool(take("bias", False, True), at("bias")),
-            _bool(take("bidirectional", False, False), at("bidirectional")),
-        )
-    elif kind == "layer_norm":
-        spec = LayerNormSpec(
-            _shape(take("normalized_shape"), at("normalized_shape")),
-            _bool(take("elementwise_affine", False, True), at("elementwise_affine")),
-            _bool(take("bias", False, True), at("bias")),
-        )
-    elif kind == "batch_norm":
-        spec = BatchNormSpec(
-            _positive_int(take("num_features"), at("num_features")),
-            _bool(take("affine", False, True), at("affine")),
-            _bool(take("track_running_stats", False, True), at("track_running_stats")),
-        )
-    else:
-        in_axes = take("in_axes", False, None)
-        out_axes = take("out_axes", False, None)
-        fan_in = take("fan_in", False, None)
-        fan_out = take("fan_out", False, None)
-        spec = TensorLayerSpec(
-            _shape(take("shape"), at("shape")),
-            None if in_axes is None else _axes(in_axes, at("in_axes")),
-            None if out_axes is None else _axes(out_axes, at("out_axes")),
-            _axes(take("batch_axes", False, ()), at("batch_axes")),
-            None if fan_in is None else _fan(fan_in, at("fan_in")),
-            None if fan_out is None else _fan(fan_out, at("fan_out")),
-        )
-        if (spec.in_axes is None) != (spec.out_axes is None):
-            raise InvalidParameterError(
-                "Give in_axes and out_axes together (or neither).", field=at("in_axes")
-            )
-    if given:
-        extra = sorted(given)[0]
-        allowed = [f.name for f in fields(spec) if f.init] + ["kind"]
-        raise UnknownNameError(
-            "field", extra, allowed, field=at(extra), context=f"of a {kind} layer"
-        )
+    given = _Values(kind, values, where)
+    spec = _MAKERS[kind](given)
+    given.reject_leftovers(spec)
     return spec
 
 
@@ -411,49 +451,85 @@ _FLAX_CELLS = {
 }
 
 
-def _recurrent(spec: RecurrentSpec, layout: Layout) -> list[TensorSpec]:
+_CellTensor = Callable[[str, Shape, Role], TensorSpec]
+
+
+def _torch_direction(
+    spec: RecurrentSpec, rec: _CellTensor, layer: int, direction: int, in_size: int
+) -> list[TensorSpec]:
     gates, h = GATES[spec.cell], spec.hidden_size
-    directions = 2 if spec.bidirectional else 1
+    sfx = f"_l{layer}" + ("_reverse" if direction else "")
+    w_ih = rec(f"weight_ih{sfx}", (gates * h, in_size), Role.WEIGHT)
+    w_hh = rec(f"weight_hh{sfx}", (gates * h, h), Role.RECURRENT_WEIGHT)
+    if not spec.bias:
+        return [w_ih, w_hh]
+    return [
+        w_ih,
+        w_hh,
+        _bias(f"bias_ih{sfx}", (gates * h,), w_ih),
+        _bias(f"bias_hh{sfx}", (gates * h,), w_hh),
+    ]
+
+
+def _name_prefix(spec: RecurrentSpec, layer: int, direction: int) -> str:
+    """Keras and Flax: ``l{k}.`` when stacked, ``forward.``/``backward.`` when bidirectional."""
+    parts = [f"l{layer}"] if spec.num_layers > 1 else []
+    parts += [("backward" if direction else "forward")] if spec.bidirectional else []
+    return "".join(p + "." for p in parts)
+
+
+def _keras_direction(
+    spec: RecurrentSpec, rec: _CellTensor, layer: int, direction: int, in_size: int
+) -> list[TensorSpec]:
+    gates, h = GATES[spec.cell], spec.hidden_size
+    prefix = _name_prefix(spec, layer, direction)
+    kernel = rec(f"{prefix}kernel", (in_size, gates * h), Role.WEIGHT)
+    recurrent = rec(f"{prefix}recurrent_kernel", (h, gates * h), Role.RECURRENT_WEIGHT)
+    if not spec.bias:
+        return [kernel, recurrent]
+    shape = (2, gates * h) if spec.cell == "gru" else (gates * h,)
+    return [kernel, recurrent, _bias(f"{prefix}bias", shape, kernel)]
+
+
+def _flax_direction(
+    spec: RecurrentSpec, rec: _CellTensor, layer: int, direction: int, in_size: int
+) -> list[TensorSpec]:
+    h = spec.hidden_size
+    prefix = _name_prefix(spec, layer, direction)
     out: list[TensorSpec] = []
+    for i_name, i_bias, h_name, h_bias in _FLAX_CELLS[spec.cell]:
+        ik = rec(f"{prefix}{i_name}.kernel", (in_size, h), Role.WEIGHT)
+        out.append(ik)
+        if i_bias and spec.bias:
+            out.append(_bias(f"{prefix}{i_name}.bias", (h,), ik))
+        hk = rec(f"{prefix}{h_name}.kernel", (h, h), Role.RECURRENT_WEIGHT)
+        out.append(hk)
+        if h_bias and spec.bias:
+            out.append(_bias(f"{prefix}{h_name}.bias", (h,), hk))
+    return out
+
+
+_RECURRENT_DIRECTION = {
+    Layout.TORCH: _torch_direction,
+    Layout.KERAS: _keras_direction,
+    Layout.JAX: _flax_direction,
+}
+
+
+def _recurrent(spec: RecurrentSpec, layout: Layout) -> list[TensorSpec]:
+    h = spec.hidden_size
+    directions = 2 if spec.bidirectional else 1
+    one_direction = _RECURRENT_DIRECTION[layout]
 
     def rec(name: str, shape: Shape, role: Role) -> TensorSpec:
         fans = layout_fans(shape, layout)
         return TensorSpec(name, shape, role, Family.RECURRENT, fans, spec.cell, h)
 
+    out: list[TensorSpec] = []
     for layer in range(spec.num_layers):
         in_size = spec.input_size if layer == 0 else h * directions
         for direction in range(directions):
-            if layout is Layout.TORCH:
-                sfx = f"_l{layer}" + ("_reverse" if direction else "")
-                w_ih = rec(f"weight_ih{sfx}", (gates * h, in_size), Role.WEIGHT)
-                w_hh = rec(f"weight_hh{sfx}", (gates * h, h), Role.RECURRENT_WEIGHT)
-                out += [w_ih, w_hh]
-                if spec.bias:
-                    out += [
-                        _bias(f"bias_ih{sfx}", (gates * h,), w_ih),
-                        _bias(f"bias_hh{sfx}", (gates * h,), w_hh),
-                    ]
-                continue
-            parts = [f"l{layer}"] if spec.num_layers > 1 else []
-            parts += [("backward" if direction else "forward")] if spec.bidirectional else []
-            prefix = "".join(p + "." for p in parts)
-            if layout is Layout.KERAS:
-                kernel = rec(f"{prefix}kernel", (in_size, gates * h), Role.WEIGHT)
-                recurrent = rec(f"{prefix}recurrent_kernel", (h, gates * h), Role.RECURRENT_WEIGHT)
-                out += [kernel, recurrent]
-                if spec.bias:
-                    shape = (2, gates * h) if spec.cell == "gru" else (gates * h,)
-                    out.append(_bias(f"{prefix}bias", shape, kernel))
-                continue
-            for i_name, i_bias, h_name, h_bias in _FLAX_CELLS[spec.cell]:
-                ik = rec(f"{prefix}{i_name}.kernel", (in_size, h), Role.WEIGHT)
-                out.append(ik)
-                if i_bias and spec.bias:
-                    out.append(_bias(f"{prefix}{i_name}.bias", (h,), ik))
-                hk = rec(f"{prefix}{h_name}.kernel", (h, h), Role.RECURRENT_WEIGHT)
-                out.append(hk)
-                if h_bias and spec.bias:
-                    out.append(_bias(f"{prefix}{h_name}.bias", (h,), hk))
+            out += one_direction(spec, rec, layer, direction, in_size)
     return out
 
 
@@ -526,8 +602,6 @@ def count_elements(spec: LayerSpec, layout: Layout) -> int:
 def expand_layer(spec: LayerSpec, layout: Layout) -> list[TensorSpec]:
     """The named tensors of a layer under ``layout``, in the framework's registration order."""
     if isinstance(spec, RecurrentSpec) and spec.num_layers > MAX_RECURRENT_LAYERS:
-        from .errors import LimitExceededError
-
         raise LimitExceededError(
             "MAX_RECURRENT_LAYERS",
             MAX_RECURRENT_LAYERS,

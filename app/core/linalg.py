@@ -249,31 +249,45 @@ def _factor_panel(panel: F64, signs: F64) -> F64:
             if alpha < 0.0:
                 signs[j] = -1.0
             continue
-        # Scale by 2**e (exact) so the largest of |alpha|, |x'| is in [0.5, 1).
-        e = -math.frexp(max(abs(alpha), tail_max))[1]
-        half = e // 2
-        f1, f2 = _pow2(half), _pow2(e - half)
-        tail_s = tail * f1
-        np.multiply(tail_s, f2, out=tail_s)
-        alpha_s = alpha * f1 * f2
-        norm_s = math.sqrt(alpha_s * alpha_s + _sum_of_squares(tail_s))
-        beta_s = -norm_s if alpha_s >= 0.0 else norm_s
-        tau = (beta_s - alpha_s) / beta_s
-        np.divide(tail_s, alpha_s - beta_s, out=tail)
+        beta_s, tau = _reflector(x, tail_max)
         taus[j] = tau
         if beta_s < 0.0:
             signs[j] = -1.0
         if j + 1 < b:
             x[0] = 1.0
-            trailing = panel[j:, j + 1 :]
-            prod = np.empty(trailing.shape)
-            np.multiply(x[:, None], trailing, out=prod)
-            w = np.empty(b - j - 1)
-            _sum_rows(prod, w)
-            np.multiply(w, tau, out=w)
-            np.multiply(x[:, None], w, out=prod)
-            np.subtract(trailing, prod, out=trailing)
+            _apply_reflector(x, panel[j:, j + 1 :], tau)
     return taus
+
+
+def _reflector(x: F64, tail_max: float) -> tuple[float, float]:
+    """``(beta, tau)`` of column ``x = (alpha, x')`` with ``x' != 0`` (``beta`` scaled by a
+    power of two: only its sign is used); ``v' = x' / (alpha - beta)`` is written over ``x'``.
+    """
+    tail = x[1:]
+    alpha = float(x[0])
+    # Scale by 2**e (exact) so the largest of |alpha|, |x'| is in [0.5, 1).
+    e = -math.frexp(max(abs(alpha), tail_max))[1]
+    half = e // 2
+    f1, f2 = _pow2(half), _pow2(e - half)
+    tail_s = tail * f1
+    np.multiply(tail_s, f2, out=tail_s)
+    alpha_s = alpha * f1 * f2
+    norm_s = math.sqrt(alpha_s * alpha_s + _sum_of_squares(tail_s))
+    beta_s = -norm_s if alpha_s >= 0.0 else norm_s
+    tau = (beta_s - alpha_s) / beta_s
+    np.divide(tail_s, alpha_s - beta_s, out=tail)
+    return beta_s, tau
+
+
+def _apply_reflector(v: F64, trailing: F64, tau: float) -> None:
+    """``trailing -= v (tau v^T trailing)``, in place (``H`` applied to the trailing columns)."""
+    prod = np.empty(trailing.shape)
+    np.multiply(v[:, None], trailing, out=prod)
+    w = np.empty(trailing.shape[1])
+    _sum_rows(prod, w)
+    np.multiply(w, tau, out=w)
+    np.multiply(v[:, None], w, out=prod)
+    np.subtract(trailing, prod, out=trailing)
 
 
 def _vt_times(v: F64, x: F64, out: F64, scratch: F64) -> None:

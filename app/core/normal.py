@@ -94,10 +94,10 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Any, cast
+from typing import Any, SupportsIndex, cast
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import DTypeLike, NDArray
 
 from .errors import InvalidParameterError
 
@@ -197,11 +197,11 @@ _U64 = np.uint64
 _I64 = np.int64
 
 
-def _dtype_of(dtype: object) -> np.dtype[Any]:
+def _dtype_of(dtype: DTypeLike) -> np.dtype[Any]:
     dt: np.dtype[Any] | None = None
     if dtype is not None:  # np.dtype(None) would mean float64
         try:
-            dt = np.dtype(dtype)  # type: ignore[call-overload]
+            dt = np.dtype(dtype)
         except TypeError:
             dt = None
     if dt is None or dt.isbuiltin != 1 or dt not in (np.dtype(np.float32), np.dtype(np.float64)):
@@ -211,11 +211,11 @@ def _dtype_of(dtype: object) -> np.dtype[Any]:
     return dt
 
 
-def _count_of(n: object) -> int:
+def _count_of(n: SupportsIndex) -> int:
     if isinstance(n, bool | np.bool_):
         raise InvalidParameterError("n must be an integer, not a bool.", field="n")
     try:
-        value = operator.index(n)  # type: ignore[arg-type]
+        value = operator.index(n)
     except TypeError:
         raise InvalidParameterError(f"n must be an integer, not {n!r}.", field="n") from None
     if value < 0:
@@ -530,7 +530,7 @@ def _pairs64(s: NDArray[np.float64]) -> None:
     mul(r4, r3, r4)  # f = x / 2**e - 1
     np.copyto(r3, r2i, casting="unsafe")  # float(k), exact
     mul(r3, _C_MINUS_LN2_LO_HI64, s[6:8])  # ((-k) ln2_lo, (-k) ln2_hi): k (-c) == (-k) c
-    _ln_reduced(r4, s[6:8], rr, r2, r3, r5, a)  # ln u1 = log1p(f) - k ln 2
+    _ln_reduced(r4, s[6:8], rr, (r2, r3, r5, a))  # ln u1 = log1p(f) - k ln 2
     mul(rr, _F64_M2, rr)
     np.sqrt(rr, rr)
 
@@ -578,21 +578,19 @@ def _horner(
     np.add(out, coeffs[0], out)
 
 
+_Rows4 = tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]
+
+
 def _ln_reduced(
-    f: NDArray[np.float64],
-    kk: NDArray[np.float64],
-    out: NDArray[np.float64],
-    t1: NDArray[np.float64],
-    t2: NDArray[np.float64],
-    t3: NDArray[np.float64],
-    t4: NDArray[np.float64],
+    f: NDArray[np.float64], kk: NDArray[np.float64], out: NDArray[np.float64], scratch: _Rows4
 ) -> None:
     """out = k ln 2 + log1p(f) for f in [sqrt(1/2) - 1, sqrt(2) - 1] and integer-valued k.
 
     ``kk`` holds the rows ``(k * ln2_lo, k * ln2_hi)`` (the second exact).  fdlibm's
     arrangement: ``s = f/(2+f)``, ``z = s*s``, ``hfsq = f*f/2``, ``R = z*T(z)``,
-    ``((s*(hfsq + R) + k*ln2_lo) - hfsq + f) + k*ln2_hi``.  t1..t4 are scratch.
+    ``((s*(hfsq + R) + k*ln2_lo) - hfsq + f) + k*ln2_hi``.  ``scratch`` is four rows.
     """
+    t1, t2, t3, t4 = scratch
     mul, add = np.multiply, np.add
     add(f, _F64_TWO, t1)
     np.divide(f, t1, t1)  # s
@@ -627,7 +625,7 @@ def stable_log(x: NDArray[np.float64]) -> NDArray[np.float64]:
     out = np.empty_like(flat)
     scratch = np.empty((6, flat.shape[0]), dtype=np.float64)
     np.multiply(k, _C_LN2_LO_HI64, scratch[4:6])  # (k ln2_lo, k ln2_hi)
-    _ln_reduced(f, scratch[4:6], out, *scratch[:4])
+    _ln_reduced(f, scratch[4:6], out, (scratch[0], scratch[1], scratch[2], scratch[3]))
     return out.reshape(arr.shape)
 
 

@@ -113,18 +113,18 @@ def sample_normal(
 
 def _pending_counts(pending: NDArray[np.intp], starts: NDArray[np.int64]) -> list[int]:
     """How many of the (sorted) pending positions fall in each block."""
-    return np.diff(np.searchsorted(pending, starts)).tolist()  # type: ignore[no-any-return]
+    counts: list[int] = np.diff(np.searchsorted(pending, starts)).tolist()
+    return counts
 
 
 def _truncated_by_rejection(
+    law: TruncatedNormalLaw,
     bitgens: Bitgens,
     lengths: Sequence[int],
-    alpha: float,
-    beta: float,
     working: Working,
     out: FloatArray,
 ) -> None:
-    lo, hi = working(alpha), working(beta)
+    lo, hi = working(law.alpha), working(law.beta)
     starts = _offsets(lengths)
     z = standard_normal_from_streams(bitgens, lengths, working, out)
     pending = np.flatnonzero((z < lo) | (z > hi))
@@ -194,18 +194,18 @@ def _truncated_uniform_proposal(
 
 
 def sample_truncated_standard(
+    law: TruncatedNormalLaw,
     bitgens: Bitgens,
     lengths: Sequence[int],
-    alpha: float,
-    beta: float,
-    mass: float,
     working: Working,
     out: FloatArray,
 ) -> None:
-    """out = the blocks' draws of N(0, 1) restricted to [alpha, beta] (module docstring)."""
-    if mass >= NORMAL_REJECTION_MIN_MASS:
-        _truncated_by_rejection(bitgens, lengths, alpha, beta, working, out)
+    """out = the blocks' draws of N(0, 1) restricted to the law's standardised bounds
+    [alpha, beta] (module docstring)."""
+    if law.mass >= NORMAL_REJECTION_MIN_MASS:
+        _truncated_by_rejection(law, bitgens, lengths, working, out)
         return
+    alpha, beta = law.alpha, law.beta
     mirrored = beta <= 0.0
     lo, hi = (-beta, -alpha) if mirrored else (alpha, beta)
     if lo >= 0.0 and (hi - lo) * lo > 1.0:
@@ -225,7 +225,7 @@ def sample_truncated_normal(
     out: FloatArray,
 ) -> None:
     z = out
-    sample_truncated_standard(bitgens, lengths, law.alpha, law.beta, law.mass, working, z)
+    sample_truncated_standard(law, bitgens, lengths, working, z)
     z *= working(law.sigma)
     if law.mean != 0.0:
         z += working(law.mean)

@@ -24,7 +24,7 @@ per block cost 22), 2-3 % of filling 65 536 float32 values.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
@@ -76,14 +76,6 @@ def whole_bitgen(seed: int, name: str) -> np.random.PCG64:
     """The one extra stream of a tensor, for whole-matrix draws (sparse masks)."""
     key = (WHOLE_DOMAIN, *name_key(name))
     return np.random.PCG64(np.random.SeedSequence(entropy=seed, spawn_key=key))
-
-
-def block_spans(start: int, stop: int) -> Iterator[tuple[int, int, int]]:
-    """(block index, first element, end element) of the blocks covering [start, stop)."""
-    first = start // BLOCK_SIZE
-    last = (stop - 1) // BLOCK_SIZE if stop > start else first - 1
-    for index in range(first, last + 1):
-        yield index, index * BLOCK_SIZE, (index + 1) * BLOCK_SIZE
 
 
 def run_blocks(indices: list[int], work: Callable[[int], None], threads: int = 1) -> None:

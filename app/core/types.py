@@ -5,6 +5,8 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import TypeVar
 
+from .errors import UnknownNameError
+
 E = TypeVar("E", bound=StrEnum)
 
 
@@ -74,11 +76,11 @@ class Family(StrEnum):
 
 def parse_choice(enum: type[E], value: object, what: str, field: str) -> E:
     """``value`` as a member of ``enum``, or an UnknownNameError listing the valid values."""
-    from .errors import UnknownNameError
-
     if isinstance(value, enum):
         return value
-    try:
-        return enum(str(value)) if isinstance(value, str) else enum(value)  # type: ignore[arg-type]
-    except ValueError:
-        raise UnknownNameError(what, str(value), [m.value for m in enum], field=field) from None
+    if isinstance(value, str):  # a StrEnum's values are strings: nothing else can match
+        try:
+            return enum(str(value))
+        except ValueError:
+            pass
+    raise UnknownNameError(what, str(value), [m.value for m in enum], field=field)

@@ -87,57 +87,60 @@ class NpzMember:
     offset: int
 
 
+def _central_entry(member: NpzMember) -> bytes:
+    """A member's central directory entry (zip64 extra field when a size or offset needs it)."""
+    limit = zipfile.ZIP64_LIMIT
+    info = _member(member.name)
+    info.file_size = info.compress_size = member.size
+    info.CRC = member.crc
+    info.FileHeader(_zip64_local(member.size))  # sets the versions as zipfile does
+    extra: list[int] = []
+    size = member.size
+    if size > limit:
+        extra += [size, size]
+        size = 0xFFFFFFFF
+    offset = member.offset
+    if offset > limit:
+        extra.append(offset)
+        offset = 0xFFFFFFFF
+    extra_data = b""
+    min_version = 0
+    if extra:
+        extra_data = struct.pack("<HH" + "Q" * len(extra), 1, 8 * len(extra), *extra)
+        min_version = ZIP64_VERSION
+    filename = info.filename.encode("utf-8")
+    return (
+        struct.pack(
+            "<4s4B4HL2L5H2L",
+            b"PK\x01\x02",
+            max(min_version, info.create_version),
+            info.create_system,
+            max(min_version, info.extract_version),
+            0,
+            0x800 if not info.filename.isascii() else 0,
+            zipfile.ZIP_STORED,
+            0,  # dos time 00:00:00
+            (0 << 9) | (1 << 5) | 1,  # dos date 1980-01-01
+            member.crc,
+            size,
+            size,
+            len(filename),
+            len(extra_data),
+            0,
+            0,
+            0,
+            FILE_MODE << 16,
+            offset,
+        )
+        + filename
+        + extra_data
+    )
+
+
 def end_records(members: list[NpzMember]) -> bytes:
     """Central directory and end records of a non-empty archive, as ``zipfile`` writes them."""
     limit = zipfile.ZIP64_LIMIT
-    parts: list[bytes] = []
-    for member in members:
-        info = _member(member.name)
-        info.file_size = info.compress_size = member.size
-        info.CRC = member.crc
-        info.FileHeader(_zip64_local(member.size))  # sets the versions as zipfile does
-        extra: list[int] = []
-        size = member.size
-        if size > limit:
-            extra += [size, size]
-            size = 0xFFFFFFFF
-        offset = member.offset
-        if offset > limit:
-            extra.append(offset)
-            offset = 0xFFFFFFFF
-        extra_data = b""
-        min_version = 0
-        if extra:
-            extra_data = struct.pack("<HH" + "Q" * len(extra), 1, 8 * len(extra), *extra)
-            min_version = ZIP64_VERSION
-        filename = info.filename.encode("utf-8")
-        parts.append(
-            struct.pack(
-                "<4s4B4HL2L5H2L",
-                b"PK\x01\x02",
-                max(min_version, info.create_version),
-                info.create_system,
-                max(min_version, info.extract_version),
-                0,
-                0x800 if not info.filename.isascii() else 0,
-                zipfile.ZIP_STORED,
-                0,  # dos time 00:00:00
-                (0 << 9) | (1 << 5) | 1,  # dos date 1980-01-01
-                member.crc,
-                size,
-                size,
-                len(filename),
-                len(extra_data),
-                0,
-                0,
-                0,
-                FILE_MODE << 16,
-                offset,
-            )
-            + filename
-            + extra_data
-        )
-    directory = b"".join(parts)
+    directory = b"".join(_central_entry(member) for member in members)
     last = members[-1]
     start = last.offset + local_header_size(last.name, last.size) + last.size
     count, dir_size, dir_offset = len(members), len(directory), start

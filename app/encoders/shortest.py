@@ -34,6 +34,8 @@ import ml_dtypes
 import numpy as np
 from numpy.typing import NDArray
 
+from app.core.dtypes import finfo
+
 Float64Array = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
@@ -79,7 +81,7 @@ def float_spec(dtype: np.dtype[Any]) -> FloatSpec:
     """The :class:`FloatSpec` of float32, float16 or bfloat16 (others: ``TypeError``)."""
     if dtype not in (np.dtype(np.float32), np.dtype(np.float16), np.dtype(ml_dtypes.bfloat16)):
         raise TypeError(f"shortest decimals need float32, float16 or bfloat16, not {dtype}")
-    info = ml_dtypes.finfo(dtype)  # type: ignore[no-untyped-call]
+    info = finfo(dtype)
     bits = dtype.itemsize * 8
     # (nmant + 1) * log10(2) digits distinguish neighbours; one more always round-trips.
     max_digits = int(np.ceil((int(info.nmant) + 1) * np.log10(2.0))) + 1
@@ -159,6 +161,7 @@ def _evaluate(
     abits: NDArray[Any],
     e: IntArray,
     p: IntArray,
+    *,
     spec: FloatSpec,
     wide: bool,
 ) -> tuple[BoolArray, Float64Array, IntArray]:
@@ -195,7 +198,7 @@ def _search(
     active = np.arange(n)
     first = True
     while active.size:
-        ok, m, k = _evaluate(a[active], abits[active], e[active], p[active], spec, wide)
+        ok, m, k = _evaluate(a[active], abits[active], e[active], p[active], spec=spec, wide=wide)
         best_m[active[ok]] = m[ok]
         best_k[active[ok]] = k[ok]
         if first:

@@ -32,6 +32,7 @@ from app.core.laws import (
     DeltaOrthogonalLaw,
     DiracLaw,
     IdentityLaw,
+    Law,
     NormalLaw,
     OrthogonalLaw,
     SegmentsLaw,
@@ -228,21 +229,25 @@ NORMAL_MAX_Z = {32: 6.67, 64: 9.43}
 def _magnitude(plan: TensorPlan) -> float | None:
     """The largest |value| ``plan``'s law can produce before the cast (None: no float law)."""
     law = plan.law
-    bits = 64 if plan.dtype is DType.FLOAT64 else 32
+    if isinstance(law, NormalLaw):  # the sampler's largest |z| depends on the working width
+        return abs(law.mean) + law.std * NORMAL_MAX_Z[64 if plan.dtype is DType.FLOAT64 else 32]
+    if isinstance(law, SparseLaw):  # the float64 sampler's bound, the larger of the two
+        return law.value_std * NORMAL_MAX_Z[64]
+    return _bound(law)
+
+
+def _bound(law: Law) -> float | None:
+    """The largest |value| of a law with hard bounds (None: no float law)."""
     if isinstance(law, ConstantLaw):
         return abs(law.value)
     if isinstance(law, UniformLaw | TruncatedNormalLaw):
         return max(abs(law.low), abs(law.high))
-    if isinstance(law, NormalLaw):
-        return abs(law.mean) + law.std * NORMAL_MAX_Z[bits]
     if isinstance(law, IdentityLaw | OrthogonalLaw | DeltaOrthogonalLaw):
         return abs(law.gain)  # orthogonal entries are at most 1 in magnitude
     if isinstance(law, DiracLaw):
         return 1.0
     if isinstance(law, SegmentsLaw):
         return max((abs(v) for v in law.values), default=0.0)
-    if isinstance(law, SparseLaw):
-        return law.value_std * NORMAL_MAX_Z[64]
     return None
 
 

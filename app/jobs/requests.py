@@ -8,7 +8,6 @@ whose typed errors become 422s naming the field.
 
 from __future__ import annotations
 
-import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -31,6 +30,8 @@ from app.core.types import Algorithm, DType, Layout
 PositiveInt = Annotated[StrictInt, Field(gt=0)]
 Dims = Annotated[list[PositiveInt], Field(min_length=0, max_length=8)]
 
+# The members come from the registry at import time. mypy types a functional-API enum only
+# from literal members ([misc] otherwise); the class is still SchemeName to it.
 SchemeName = StrEnum("SchemeName", {name: name for name in all_names()})  # type: ignore[misc]
 SchemeName.__doc__ = "A scheme's canonical name or alias (GET /v1/schemes lists them)."
 
@@ -210,7 +211,6 @@ def scheme_parts(spec: object) -> tuple[str, dict[str, Any]] | None:
     return str(getattr(spec, "value", spec)), {}
 
 
-_SEED_TEXT = re.compile(r"^[0-9]{1,20}$")
 Seed = Annotated[
     Annotated[StrictInt, Field(ge=0, le=MAX_SEED)]
     | Annotated[str, Field(pattern=r"^[0-9]{1,20}$")],

@@ -51,6 +51,7 @@ EncodingQ = Annotated[
 async def generate_weights(
     request: Request,
     body: WeightsRequest,
+    *,
     format: FormatQ = None,
     tensor: TensorQ = None,
     json_layout: LayoutQ = "flat",

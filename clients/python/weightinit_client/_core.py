@@ -80,6 +80,7 @@ def seed_value(seed: int | str) -> int | str:
 
 def common(
     seed: int | str,
+    *,
     scheme: SchemeSpec,
     bias_scheme: SchemeSpec,
     dtype: str,

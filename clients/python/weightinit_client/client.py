@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import math
 import os
@@ -10,7 +11,7 @@ import re
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
@@ -51,7 +52,14 @@ def weights_body(
 ) -> dict[str, Any]:
     """The JSON body of POST /v1/weights (``slice`` "0:1024, 2048:" or ``shard``
     {"dim": 0, "index": 3, "count": 8}: only that part of the returned tensor)."""
-    body = common(seed, scheme, bias_scheme, dtype, layout, algorithm)
+    body = common(
+        seed,
+        scheme=scheme,
+        bias_scheme=bias_scheme,
+        dtype=dtype,
+        layout=layout,
+        algorithm=algorithm,
+    )
     extra: dict[str, Any] = {"slice": slice} if slice is not None else {}
     if isinstance(shard, Mapping):
         extra["shard"] = dict(shard)
@@ -74,7 +82,15 @@ def models_body(
 ) -> dict[str, Any]:
     """The JSON body of POST /v1/models (exactly one of ``layers`` or ``mlp``); ``shard`` is a
     tensor-parallel plan {"index": i, "count": n, "dims": {"*.q_proj.weight": 0, ...}}."""
-    body = model_body(layers, mlp, common(seed, scheme, bias_scheme, dtype, layout, algorithm))
+    options = common(
+        seed,
+        scheme=scheme,
+        bias_scheme=bias_scheme,
+        dtype=dtype,
+        layout=layout,
+        algorithm=algorithm,
+    )
+    body = model_body(layers, mlp, options)
     if shard is not None:
         body["shard"] = dict(shard)
     return body
@@ -368,41 +384,13 @@ class Client:
             raise ValueError("download_tensor needs a binary format (npy, npz or safetensors)")
         if verify and params["format"] != "npy":
             raise ValueError("verify=True checks .npy downloads: use format='npy'")
-        try:
-            head = self._http.request("HEAD", url, params=params)
-        except httpx.HTTPError as exc:
-            raise _unreachable(exc, self.url) from exc
-        if head.status_code >= 400:  # a HEAD answer has no body: ask again for the problem
-            self._send("GET", url, params=params)
-        size = _total(head)
-        if size is None:
-            raise WeightinitError(0, "no size", "the server sent no Content-Length for HEAD")
+        size = self._head_size(url, params)
         target = Path(path)
         partial = target.with_name(target.name + ".part")
         bar = Progress(size, progress)
-        lock = threading.Lock()
-
-        def fetch(span: tuple[int, int], fd: int) -> None:
-            start, stop = span
-            headers = {"Range": f"bytes={start}-{stop - 1}"}
-            try:
-                with self._http.stream("GET", url, params=params, headers=headers) as response:
-                    if response.status_code != 206:
-                        _check(response, response.read())
-                        raise WeightinitError(
-                            response.status_code, "no range", f"bytes {start}-{stop - 1} not served"
-                        )
-                    offset = start
-                    for chunk in response.iter_bytes(CHUNK * 16):
-                        os.pwrite(fd, chunk, offset)
-                        offset += len(chunk)
-                        with lock:
-                            bar.update(len(chunk))
-            except httpx.HTTPError as exc:  # e.g. the server closed before the range's end
-                raise _unreachable(exc, self.url) from exc
-            if offset != stop:
-                raise WeightinitError(0, "short range", f"bytes {start}-{stop - 1}: got {offset}")
-
+        fetch = functools.partial(
+            self._fetch_range, url=url, params=params, bar=bar, lock=threading.Lock()
+        )
         try:
             with partial.open("wb") as out:
                 out.truncate(size)
@@ -416,6 +404,50 @@ class Client:
             partial.unlink(missing_ok=True)
             bar.close()
         return size
+
+    def _head_size(self, url: str, params: Mapping[str, str]) -> int:
+        """The body's Content-Length, from HEAD."""
+        try:
+            head = self._http.request("HEAD", url, params=params)
+        except httpx.HTTPError as exc:
+            raise _unreachable(exc, self.url) from exc
+        if head.status_code >= 400:  # a HEAD answer has no body: ask again for the problem
+            self._send("GET", url, params=params)
+        size = _total(head)
+        if size is None:
+            raise WeightinitError(0, "no size", "the server sent no Content-Length for HEAD")
+        return size
+
+    def _fetch_range(
+        self,
+        span: tuple[int, int],
+        fd: int,
+        *,
+        url: str,
+        params: Mapping[str, str],
+        bar: Progress,
+        lock: threading.Lock,
+    ) -> None:
+        """GET bytes [start, stop) of ``url`` into ``fd`` at their offset."""
+        start, stop = span
+        headers = {"Range": f"bytes={start}-{stop - 1}"}
+        try:
+            with self._http.stream("GET", url, params=params, headers=headers) as response:
+                if response.status_code != 206:
+                    _check(response, response.read())
+                    raise WeightinitError(
+                        response.status_code, "no range", f"bytes {start}-{stop - 1} not served"
+                    )
+                offset = start
+                for chunk in response.iter_bytes(CHUNK * 16):
+                    os.pwrite(fd, chunk, offset)
+                    offset += len(chunk)
+                    with lock:
+                        bar.update(len(chunk))
+        except httpx.HTTPError as exc:  # e.g. the server closed before the range's end
+            raise _unreachable(exc, self.url) from exc
+        if offset != stop:
+            raise WeightinitError(0, "short range", f"bytes {start}-{stop - 1}: got {offset}")
 
     def _verify(
         self,
@@ -501,6 +533,24 @@ def write_chunks(
     try:
         with partial.open("wb") as out:
             for chunk in chunks:
+                out.write(chunk)
+                bar.update(len(chunk))
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)
+        bar.close()
+    return bar.done
+
+
+async def _write_async_chunks(
+    target: Path, chunks: AsyncIterator[bytes], total: int | None, stream: IO[str] | None
+) -> int:
+    """:func:`write_chunks` for chunks that arrive asynchronously."""
+    bar = Progress(total, stream)
+    partial = target.with_name(target.name + ".part")
+    try:
+        with partial.open("wb") as out:
+            async for chunk in chunks:
                 out.write(chunk)
                 bar.update(len(chunk))
         partial.replace(target)
@@ -655,18 +705,9 @@ class AsyncClient:
                     if delay is None:
                         if response.status_code >= 400:
                             _check(response, await response.aread())
-                        bar = Progress(_total(response), progress)
-                        partial = target.with_name(target.name + ".part")
-                        try:
-                            with partial.open("wb") as out:
-                                async for chunk in response.aiter_bytes(CHUNK):
-                                    out.write(chunk)
-                                    bar.update(len(chunk))
-                            partial.replace(target)
-                        finally:
-                            partial.unlink(missing_ok=True)
-                            bar.close()
-                        return bar.done
+                        return await _write_async_chunks(
+                            target, response.aiter_bytes(CHUNK), _total(response), progress
+                        )
                     await response.aread()
             except httpx.HTTPError as exc:
                 raise _unreachable(exc, self.url) from exc
