@@ -43,7 +43,7 @@ def _block_length(numel: int, index: int) -> int:
 
 
 def elementwise_range(
-    plan: TensorPlan, law: ElementwiseLaw, seed: int, start: int, stop: int, threads: int
+    plan: TensorPlan, law: ElementwiseLaw, seed: int, start: int, stop: int, *, threads: int
 ) -> NDArray[np.floating[Any]]:
     """Elements ``[start, stop)`` in the working precision, from the blocks that cover them.
 
@@ -82,7 +82,7 @@ def _gaussian_matrix(
 ) -> NDArray[np.float64]:
     """A float64 N(0, 1) (rows, cols) matrix from the tensor's own block streams."""
     plan = TensorPlan(name, (rows, cols), DType.FLOAT64, NormalLaw(0.0, 1.0))
-    flat = elementwise_range(plan, NormalLaw(0.0, 1.0), seed, 0, rows * cols, threads)
+    flat = elementwise_range(plan, NormalLaw(0.0, 1.0), seed, 0, rows * cols, threads=threads)
     return np.asarray(flat, dtype=np.float64).reshape(rows, cols)
 
 
@@ -115,7 +115,7 @@ def _whole_matrix(plan: TensorPlan, law: Law, seed: int, threads: int) -> NDArra
     if isinstance(law, SparseLaw):
         rows, cols = plan.shape
         values = elementwise_range(
-            plan, NormalLaw(0.0, law.value_std), seed, 0, plan.numel, threads
+            plan, NormalLaw(0.0, law.value_std), seed, 0, plan.numel, threads=threads
         ).reshape(rows, cols)
         k = law.zeros_per_column
         if k:
@@ -146,7 +146,7 @@ def _values(plan: TensorPlan, seed: int, threads: int) -> NDArray[Any]:
             values = _whole_matrix(plan, law, seed, threads)
         else:
             assert isinstance(law, ElementwiseLaw)
-            flat = elementwise_range(plan, law, seed, 0, plan.numel, threads)
+            flat = elementwise_range(plan, law, seed, 0, plan.numel, threads=threads)
             values = flat.reshape(plan.shape)
     if plan.zero_row is not None:
         values[plan.zero_row] = 0

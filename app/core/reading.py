@@ -147,7 +147,7 @@ class TensorReader:
                 values = np.empty(0, dtype=working_dtype(plan.dtype))
             else:
                 with np.errstate(over="ignore", invalid="ignore"):
-                    values = elementwise_range(plan, law, self.seed, start, stop, 1)
+                    values = elementwise_range(plan, law, self.seed, start, stop, threads=1)
         _zero_padding_row(plan, values, start, stop)
         return cast_output(values, plan.dtype)
 

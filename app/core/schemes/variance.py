@@ -212,6 +212,7 @@ def variance_law(
     fans: Fans,
     mode: Mode,
     distribution: Distribution,
+    *,
     dtype: DType,
     algorithm: Algorithm,
 ) -> Law:
@@ -258,8 +259,8 @@ def variance_scaling(
         ctx.require_fans(),
         Mode(mode),
         Distribution(distribution),
-        ctx.dtype,
-        ctx.algorithm,
+        dtype=ctx.dtype,
+        algorithm=ctx.algorithm,
     )
 
 
