@@ -71,6 +71,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from fractions import Fraction
@@ -345,24 +346,63 @@ def _elu_negative_part(ctx: MPContext, t: MPReal) -> MPReal:
     )
 
 
-def _smooth(ctx: MPContext, name: str, z: MPReal) -> MPReal:
-    """f(z) for the activations integrated by Gauss-Hermite quadrature."""
-    if name == "gelu":
-        return z * ctx.ncdf(z)
-    if name == "gelu_tanh":
-        inner = ctx.sqrt(2 / ctx.pi) * (z + ctx.mpf("0.044715") * z**3)
-        return z / 2 * (1 + ctx.tanh(inner))
-    if name == "silu":
-        return z / (1 + ctx.exp(-z))
-    if name == "mish":
-        return z * ctx.tanh(ctx.log1p(ctx.exp(z)))
-    if name == "softplus":
-        return ctx.log1p(ctx.exp(z))
-    if name == "tanh":
-        return ctx.tanh(z)
-    if name == "sigmoid":
-        return 1 / (1 + ctx.exp(-z))
-    raise AssertionError(name)
+def _gelu_tanh(ctx: MPContext, z: MPReal) -> MPReal:
+    inner = ctx.sqrt(2 / ctx.pi) * (z + ctx.mpf("0.044715") * z**3)
+    return z / 2 * (1 + ctx.tanh(inner))
+
+
+# f(z) for the activations integrated by Gauss-Hermite quadrature.
+_SMOOTH: dict[str, Callable[[MPContext, MPReal], MPReal]] = {
+    "gelu": lambda ctx, z: z * ctx.ncdf(z),
+    "gelu_tanh": _gelu_tanh,
+    "silu": lambda ctx, z: z / (1 + ctx.exp(-z)),
+    "mish": lambda ctx, z: z * ctx.tanh(ctx.log1p(ctx.exp(z))),
+    "softplus": lambda ctx, z: ctx.log1p(ctx.exp(z)),
+    "tanh": lambda ctx, z: ctx.tanh(z),
+    "sigmoid": lambda ctx, z: 1 / (1 + ctx.exp(-z)),
+}
+
+
+def _hermite_evaluator(ctx: MPContext, n: int) -> Callable[[MPReal], tuple[MPReal, MPReal]]:
+    """x -> (p_n(x), p_n'(x)) of the orthonormal Hermite polynomial, by the recurrence."""
+    c1 = [ctx.zero] + [ctx.sqrt(ctx.mpf(2) / j) for j in range(1, n + 1)]
+    c2 = [ctx.zero] + [ctx.sqrt(ctx.mpf(j - 1) / j) for j in range(1, n + 1)]
+    p0 = 1 / ctx.root(ctx.pi, 4)
+    derivative_factor = ctx.sqrt(2 * n)
+
+    def evaluate(x: MPReal) -> tuple[MPReal, MPReal]:
+        p, q = p0, ctx.zero
+        for j in range(1, n + 1):
+            p, q = x * c1[j] * p - c2[j] * q, p
+        return p, derivative_factor * q
+
+    return evaluate
+
+
+def _initial_guess(ctx: MPContext, n: int, i: int, x: MPReal, nodes: list[MPReal]) -> MPReal:
+    """Numerical Recipes' starting guess for node i (``x``: node i - 1, nodes: the others)."""
+    if i == 0:
+        return ctx.sqrt(2 * n + 1) - ctx.mpf("1.85575") * ctx.power(2 * n + 1, ctx.mpf(-1) / 6)
+    if i == 1:
+        return x - ctx.mpf("1.14") * ctx.power(n, ctx.mpf("0.426")) / x
+    if i == 2:
+        return ctx.mpf("1.86") * x - ctx.mpf("0.86") * nodes[0]
+    if i == 3:
+        return ctx.mpf("1.91") * x - ctx.mpf("0.91") * nodes[1]
+    return 2 * x - nodes[i - 2]
+
+
+def _newton(
+    evaluate: Callable[[MPReal], tuple[MPReal, MPReal]], x: MPReal, tolerance: MPReal, what: str
+) -> MPReal:
+    """A root of ``evaluate``'s polynomial by Newton's method from ``x`` (<= 100 steps)."""
+    for _ in range(100):
+        p, dp = evaluate(x)
+        step = p / dp
+        x -= step
+        if abs(step) < tolerance:
+            return x
+    raise RuntimeError(f"{what} did not converge")
 
 
 @functools.cache
@@ -378,40 +418,14 @@ def _gauss_hermite(n: int) -> tuple[tuple[MPReal, ...], tuple[MPReal, ...]]:
     ``exact(50)`` block.
     """
     with exact(_DPS) as ctx:
-        c1 = [ctx.zero] + [ctx.sqrt(ctx.mpf(2) / j) for j in range(1, n + 1)]
-        c2 = [ctx.zero] + [ctx.sqrt(ctx.mpf(j - 1) / j) for j in range(1, n + 1)]
-        p0 = 1 / ctx.root(ctx.pi, 4)
-        derivative_factor = ctx.sqrt(2 * n)
-
-        def evaluate(x: MPReal) -> tuple[MPReal, MPReal]:
-            p, q = p0, ctx.zero
-            for j in range(1, n + 1):
-                p, q = x * c1[j] * p - c2[j] * q, p
-            return p, derivative_factor * q
-
+        evaluate = _hermite_evaluator(ctx, n)
         tolerance = ctx.mpf(10) ** (5 - _DPS)
         nodes: list[MPReal] = []
         weights: list[MPReal] = []
         x = ctx.zero
         for i in range((n + 1) // 2):
-            if i == 0:
-                x = ctx.sqrt(2 * n + 1) - ctx.mpf("1.85575") * ctx.power(2 * n + 1, ctx.mpf(-1) / 6)
-            elif i == 1:
-                x -= ctx.mpf("1.14") * ctx.power(n, ctx.mpf("0.426")) / x
-            elif i == 2:
-                x = ctx.mpf("1.86") * x - ctx.mpf("0.86") * nodes[0]
-            elif i == 3:
-                x = ctx.mpf("1.91") * x - ctx.mpf("0.91") * nodes[1]
-            else:
-                x = 2 * x - nodes[i - 2]
-            for _ in range(100):
-                p, dp = evaluate(x)
-                step = p / dp
-                x -= step
-                if abs(step) < tolerance:
-                    break
-            else:
-                raise RuntimeError(f"Gauss-Hermite node {i} of {n} did not converge")
+            x = _initial_guess(ctx, n, i, x, nodes)
+            x = _newton(evaluate, x, tolerance, f"Gauss-Hermite node {i} of {n}")
             nodes.append(x)
             weights.append(2 / evaluate(x)[1] ** 2)
         total = 2 * ctx.fsum(weights) - (weights[-1] if n % 2 else 0)
@@ -424,13 +438,14 @@ def _gauss_hermite(n: int) -> tuple[tuple[MPReal, ...], tuple[MPReal, ...]]:
 def _gauss_hermite_second_moment(ctx: MPContext, name: str) -> MPReal:
     """E[f(z)^2] ~= s/sqrt(2 pi) sum_i w_i f(s x_i)^2 exp((1 - s^2/2) x_i^2), s = 3/4."""
     nodes, weights = _gauss_hermite(_GH_NODES)
+    f = _SMOOTH[name]
     s = _mpq(ctx, _GH_SCALE)
     c = 1 - s * s / 2
     terms = []
     for x, w in zip(nodes, weights, strict=True):
         mirrored = [x] if x == 0 else [x, -x]
         for y in mirrored:
-            terms.append(w * _smooth(ctx, name, s * y) ** 2 * ctx.exp(c * y * y))
+            terms.append(w * f(ctx, s * y) ** 2 * ctx.exp(c * y * y))
     return s / ctx.sqrt(2 * ctx.pi) * ctx.fsum(terms)
 
 
