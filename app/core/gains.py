@@ -57,12 +57,13 @@ Two separate rules, never mixed:
     The kinks of relu-like activations are why those use closed forms: plain
     Gauss-Hermite converges only algebraically across a kink. The gains at default
     parameters are frozen below as float64 literals (``_FROZEN_VARIANCE_PRESERVING``),
-    so importing this module runs no mpmath (mpmath is imported lazily);
+    so importing this module runs no mpmath (precision.py imports it on first use);
     ``python -m app.core.gains`` regenerates the table with
     :func:`compute_variance_preserving_gain`, and the tests check it bit for bit.
     A non-default parameter (leaky_relu slope, elu/celu alpha) is computed on demand
     from its closed form in mpmath (~0.3 ms, after mpmath's one-off ~30 ms import) and
-    cached.
+    cached. All mpmath work runs in :func:`app.core.precision.exact` (a private context
+    under one process-wide lock) and is rounded with :func:`app.core.precision.round_once`.
 """
 
 from __future__ import annotations
@@ -70,13 +71,13 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from fractions import Fraction
-from typing import Any
 
 from app.core.errors import InvalidParameterError, UnknownNameError
+from app.core.precision import MPContext, MPReal, exact, round_once
 
 __all__ = [
     "TORCH_NONLINEARITIES",
@@ -309,38 +310,11 @@ def _pieces(name: str, param: Fraction) -> list[_Piece]:
     return table[name]
 
 
-@functools.cache
-def _mpmath() -> Any:
-    """mpmath, imported on first use: importing this module runs no mpmath at all."""
-    # pyproject's mypy override already ignores mpmath's missing stubs, hence unused-ignore.
-    import mpmath  # type: ignore[import-untyped, unused-ignore]
-
-    return mpmath
-
-
-@functools.cache
-def _mp() -> Any:
-    """The private mpmath context, 50 significant digits (never the shared ``mpmath.mp``)."""
-    ctx = _mpmath().MPContext()
-    ctx.dps = _DPS
-    return ctx
-
-
-# mpmath functions change their context's precision temporarily: one caller at a time.
-_MP_LOCK = threading.Lock()
-
-
-def _to_float(ctx: Any, value: Any) -> float:
-    """Round an mpmath number once, to the nearest float64 (ties to even)."""
-    libmp = _mpmath().libmp
-    return float(libmp.to_float(ctx.mpf(value)._mpf_, rnd=libmp.round_nearest))
-
-
-def _mpq(ctx: Any, q: Fraction) -> Any:
+def _mpq(ctx: MPContext, q: Fraction) -> MPReal:
     return ctx.mpf(q.numerator) / q.denominator
 
 
-def _piecewise_second_moment(ctx: Any, pieces: list[_Piece]) -> Any:
+def _piecewise_second_moment(ctx: MPContext, pieces: list[_Piece]) -> MPReal:
     """sum over pieces of int_a^b P(z)^2 phi(z) dz, via truncated moments M_k(a, b)."""
     total = ctx.mpf(0)
     for a, b, coeffs in pieces:
@@ -363,7 +337,7 @@ def _piecewise_second_moment(ctx: Any, pieces: list[_Piece]) -> Any:
     return total
 
 
-def _elu_negative_part(ctx: Any, t: Any) -> Any:
+def _elu_negative_part(ctx: MPContext, t: MPReal) -> MPReal:
     """int_-inf^0 (exp(t z) - 1)^2 phi(z) dz = e^(2t^2) Phi(-2t) - 2 e^(t^2/2) Phi(-t) + 1/2."""
     return (
         ctx.exp(2 * t * t) * ctx.ncdf(-2 * t)
@@ -372,28 +346,67 @@ def _elu_negative_part(ctx: Any, t: Any) -> Any:
     )
 
 
-def _smooth(ctx: Any, name: str, z: Any) -> Any:
-    """f(z) for the activations integrated by Gauss-Hermite quadrature."""
-    if name == "gelu":
-        return z * ctx.ncdf(z)
-    if name == "gelu_tanh":
-        inner = ctx.sqrt(2 / ctx.pi) * (z + ctx.mpf("0.044715") * z**3)
-        return z / 2 * (1 + ctx.tanh(inner))
-    if name == "silu":
-        return z / (1 + ctx.exp(-z))
-    if name == "mish":
-        return z * ctx.tanh(ctx.log1p(ctx.exp(z)))
-    if name == "softplus":
-        return ctx.log1p(ctx.exp(z))
-    if name == "tanh":
-        return ctx.tanh(z)
-    if name == "sigmoid":
-        return 1 / (1 + ctx.exp(-z))
-    raise AssertionError(name)
+def _gelu_tanh(ctx: MPContext, z: MPReal) -> MPReal:
+    inner = ctx.sqrt(2 / ctx.pi) * (z + ctx.mpf("0.044715") * z**3)
+    return z / 2 * (1 + ctx.tanh(inner))
+
+
+# f(z) for the activations integrated by Gauss-Hermite quadrature.
+_SMOOTH: dict[str, Callable[[MPContext, MPReal], MPReal]] = {
+    "gelu": lambda ctx, z: z * ctx.ncdf(z),
+    "gelu_tanh": _gelu_tanh,
+    "silu": lambda ctx, z: z / (1 + ctx.exp(-z)),
+    "mish": lambda ctx, z: z * ctx.tanh(ctx.log1p(ctx.exp(z))),
+    "softplus": lambda ctx, z: ctx.log1p(ctx.exp(z)),
+    "tanh": lambda ctx, z: ctx.tanh(z),
+    "sigmoid": lambda ctx, z: 1 / (1 + ctx.exp(-z)),
+}
+
+
+def _hermite_evaluator(ctx: MPContext, n: int) -> Callable[[MPReal], tuple[MPReal, MPReal]]:
+    """x -> (p_n(x), p_n'(x)) of the orthonormal Hermite polynomial, by the recurrence."""
+    c1 = [ctx.zero] + [ctx.sqrt(ctx.mpf(2) / j) for j in range(1, n + 1)]
+    c2 = [ctx.zero] + [ctx.sqrt(ctx.mpf(j - 1) / j) for j in range(1, n + 1)]
+    p0 = 1 / ctx.root(ctx.pi, 4)
+    derivative_factor = ctx.sqrt(2 * n)
+
+    def evaluate(x: MPReal) -> tuple[MPReal, MPReal]:
+        p, q = p0, ctx.zero
+        for j in range(1, n + 1):
+            p, q = x * c1[j] * p - c2[j] * q, p
+        return p, derivative_factor * q
+
+    return evaluate
+
+
+def _initial_guess(ctx: MPContext, n: int, i: int, x: MPReal, nodes: list[MPReal]) -> MPReal:
+    """Numerical Recipes' starting guess for node i (``x``: node i - 1, nodes: the others)."""
+    if i == 0:
+        return ctx.sqrt(2 * n + 1) - ctx.mpf("1.85575") * ctx.power(2 * n + 1, ctx.mpf(-1) / 6)
+    if i == 1:
+        return x - ctx.mpf("1.14") * ctx.power(n, ctx.mpf("0.426")) / x
+    if i == 2:
+        return ctx.mpf("1.86") * x - ctx.mpf("0.86") * nodes[0]
+    if i == 3:
+        return ctx.mpf("1.91") * x - ctx.mpf("0.91") * nodes[1]
+    return 2 * x - nodes[i - 2]
+
+
+def _newton(
+    evaluate: Callable[[MPReal], tuple[MPReal, MPReal]], x: MPReal, tolerance: MPReal, what: str
+) -> MPReal:
+    """A root of ``evaluate``'s polynomial by Newton's method from ``x`` (<= 100 steps)."""
+    for _ in range(100):
+        p, dp = evaluate(x)
+        step = p / dp
+        x -= step
+        if abs(step) < tolerance:
+            return x
+    raise RuntimeError(f"{what} did not converge")
 
 
 @functools.cache
-def _gauss_hermite(n: int) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+def _gauss_hermite(n: int) -> tuple[tuple[MPReal, ...], tuple[MPReal, ...]]:
     """Nodes x_i >= 0 (descending) and weights of the n-point rule for weight exp(-x^2).
 
     Newton's method on the orthonormal Hermite recurrence
@@ -401,65 +414,42 @@ def _gauss_hermite(n: int) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
     ``w_i = 2 / p_n'(x_i)^2``; starting guesses of Press et al., Numerical Recipes
     (3rd ed., section 4.6, gauher). Everything is mpmath at 50 digits, hence the same on
     every machine; the rule is checked (sum of weights = sqrt(pi), distinct nodes).
+    The numbers belong to :func:`~app.core.precision.exact`'s context: use them in an
+    ``exact(50)`` block.
     """
-    ctx = _mp()
-    c1 = [ctx.zero] + [ctx.sqrt(ctx.mpf(2) / j) for j in range(1, n + 1)]
-    c2 = [ctx.zero] + [ctx.sqrt(ctx.mpf(j - 1) / j) for j in range(1, n + 1)]
-    p0 = 1 / ctx.root(ctx.pi, 4)
-    derivative_factor = ctx.sqrt(2 * n)
-
-    def evaluate(x: Any) -> tuple[Any, Any]:
-        p, q = p0, ctx.zero
-        for j in range(1, n + 1):
-            p, q = x * c1[j] * p - c2[j] * q, p
-        return p, derivative_factor * q
-
-    tolerance = ctx.mpf(10) ** (5 - _DPS)
-    nodes: list[Any] = []
-    weights: list[Any] = []
-    x = ctx.zero
-    for i in range((n + 1) // 2):
-        if i == 0:
-            x = ctx.sqrt(2 * n + 1) - ctx.mpf("1.85575") * ctx.power(2 * n + 1, ctx.mpf(-1) / 6)
-        elif i == 1:
-            x -= ctx.mpf("1.14") * ctx.power(n, ctx.mpf("0.426")) / x
-        elif i == 2:
-            x = ctx.mpf("1.86") * x - ctx.mpf("0.86") * nodes[0]
-        elif i == 3:
-            x = ctx.mpf("1.91") * x - ctx.mpf("0.91") * nodes[1]
-        else:
-            x = 2 * x - nodes[i - 2]
-        for _ in range(100):
-            p, dp = evaluate(x)
-            step = p / dp
-            x -= step
-            if abs(step) < tolerance:
-                break
-        else:
-            raise RuntimeError(f"Gauss-Hermite node {i} of {n} did not converge")
-        nodes.append(x)
-        weights.append(2 / evaluate(x)[1] ** 2)
-    total = 2 * ctx.fsum(weights) - (weights[-1] if n % 2 else 0)
-    distinct = all(a > b for a, b in itertools.pairwise(nodes)) and nodes[-1] >= 0
-    if not distinct or abs(total / ctx.sqrt(ctx.pi) - 1) > ctx.mpf(10) ** (10 - _DPS):
-        raise RuntimeError(f"the {n}-point Gauss-Hermite rule failed its checks")
+    with exact(_DPS) as ctx:
+        evaluate = _hermite_evaluator(ctx, n)
+        tolerance = ctx.mpf(10) ** (5 - _DPS)
+        nodes: list[MPReal] = []
+        weights: list[MPReal] = []
+        x = ctx.zero
+        for i in range((n + 1) // 2):
+            x = _initial_guess(ctx, n, i, x, nodes)
+            x = _newton(evaluate, x, tolerance, f"Gauss-Hermite node {i} of {n}")
+            nodes.append(x)
+            weights.append(2 / evaluate(x)[1] ** 2)
+        total = 2 * ctx.fsum(weights) - (weights[-1] if n % 2 else 0)
+        distinct = all(a > b for a, b in itertools.pairwise(nodes)) and nodes[-1] >= 0
+        if not distinct or abs(total / ctx.sqrt(ctx.pi) - 1) > ctx.mpf(10) ** (10 - _DPS):
+            raise RuntimeError(f"the {n}-point Gauss-Hermite rule failed its checks")
     return tuple(nodes), tuple(weights)
 
 
-def _gauss_hermite_second_moment(ctx: Any, name: str) -> Any:
+def _gauss_hermite_second_moment(ctx: MPContext, name: str) -> MPReal:
     """E[f(z)^2] ~= s/sqrt(2 pi) sum_i w_i f(s x_i)^2 exp((1 - s^2/2) x_i^2), s = 3/4."""
     nodes, weights = _gauss_hermite(_GH_NODES)
+    f = _SMOOTH[name]
     s = _mpq(ctx, _GH_SCALE)
     c = 1 - s * s / 2
     terms = []
     for x, w in zip(nodes, weights, strict=True):
         mirrored = [x] if x == 0 else [x, -x]
         for y in mirrored:
-            terms.append(w * _smooth(ctx, name, s * y) ** 2 * ctx.exp(c * y * y))
+            terms.append(w * f(ctx, s * y) ** 2 * ctx.exp(c * y * y))
     return s / ctx.sqrt(2 * ctx.pi) * ctx.fsum(terms)
 
 
-def _second_moment(ctx: Any, name: str, param: int | float) -> Any:
+def _second_moment(ctx: MPContext, name: str, param: int | float) -> MPReal:
     """E[f(z)^2], z ~ N(0, 1), at 50 digits (``param`` is ignored when f has none)."""
     if name in ("linear", "relu", "leaky_relu", "relu6", "hard_tanh", "hard_sigmoid", "hard_swish"):
         return _piecewise_second_moment(ctx, _pieces(name, Fraction(param)))
@@ -502,10 +492,8 @@ def _check_vp_param(name: str, param: float | None) -> int | float | None:
 
 @functools.lru_cache(maxsize=1024)
 def _compute(name: str, param: int | float) -> float:
-    ctx = _mp()
-    with _MP_LOCK:
-        second_moment = _second_moment(ctx, name, param)
-        return _to_float(ctx, 1 / ctx.sqrt(second_moment))
+    with exact(_DPS) as ctx:
+        return round_once(1 / ctx.sqrt(_second_moment(ctx, name, param)))
 
 
 def compute_variance_preserving_gain(activation: str, param: float | None = None) -> float:

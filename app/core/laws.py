@@ -2,8 +2,9 @@
 
 A scheme (schemes/) turns its parameters and a tensor's shape and fans into one of these
 frozen dataclasses; the samplers (sampling.py, legacy.py) turn a law into values. Constants
-are float64 numbers that were computed with exact operations (or mpmath, rounded once, or in
-a framework's own operation order); the samplers round them once to the working precision.
+are float64 numbers that were computed with exact operations (or mpmath through precision.py,
+rounded once, or in a framework's own operation order); the samplers round them once to the
+working precision.
 
 Every law reports the standard deviation of the distribution it samples (``std``), and the
 uniform laws their half-width (``bound``); truncated laws also report the underlying normal's
@@ -16,9 +17,8 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 
-import mpmath
-
-from .precision import working_precision
+from .errors import InvalidParameterError
+from .precision import exact, round_once
 
 Shape = tuple[int, ...]
 
@@ -37,14 +37,14 @@ def truncated_standard_normal_moments(alpha: float, beta: float) -> tuple[float,
     width = beta - alpha
     far = max(abs(alpha), abs(beta))
     dps = _MP_DPS + 2 * max(0, math.ceil(-math.log10(width))) + math.ceil(math.log10(1 + far * far))
-    with working_precision(dps):
-        a, b = mpmath.mpf(alpha), mpmath.mpf(beta)
+    with exact(dps) as ctx:
+        a, b = ctx.mpf(alpha), ctx.mpf(beta)
         # In the upper tail Phi(b) - Phi(a) cancels to 0; use the symmetric form there.
-        z = mpmath.ncdf(-a) - mpmath.ncdf(-b) if a > 0 else mpmath.ncdf(b) - mpmath.ncdf(a)
-        pa, pb = mpmath.npdf(a), mpmath.npdf(b)
+        z = ctx.ncdf(-a) - ctx.ncdf(-b) if a > 0 else ctx.ncdf(b) - ctx.ncdf(a)
+        pa, pb = ctx.npdf(a), ctx.npdf(b)
         mean = (pa - pb) / z
         var = 1 + (a * pa - b * pb) / z - mean**2
-        return float(z), float(mean), float(mpmath.sqrt(var))
+        return round_once(z), round_once(mean), round_once(ctx.sqrt(var))
 
 
 @dataclass(frozen=True)
@@ -75,8 +75,8 @@ class UniformLaw:
 
     @property
     def std(self) -> float:
-        with working_precision(_MP_DPS):
-            return float((mpmath.mpf(self.high) - mpmath.mpf(self.low)) / mpmath.sqrt(12))
+        with exact(_MP_DPS) as ctx:
+            return round_once((ctx.mpf(self.high) - ctx.mpf(self.low)) / ctx.sqrt(12))
 
 
 @dataclass(frozen=True)
@@ -129,8 +129,6 @@ MAX_TRUNCATION_SIGMAS = 1e6
 
 def truncated_law(mean: float, sigma: float, low: float, high: float) -> TruncatedNormalLaw:
     """A validated TruncatedNormalLaw (every truncated scheme builds its law here)."""
-    from .errors import InvalidParameterError
-
     law = TruncatedNormalLaw(mean, sigma, low, high)
     alpha, beta = law.alpha, law.beta
     if not (
@@ -166,8 +164,8 @@ class OrthogonalLaw:
 
     @property
     def std(self) -> float:
-        with working_precision(_MP_DPS):
-            return float(abs(mpmath.mpf(self.gain)) / mpmath.sqrt(max(self.rows, self.cols)))
+        with exact(_MP_DPS) as ctx:
+            return round_once(abs(ctx.mpf(self.gain)) / ctx.sqrt(max(self.rows, self.cols)))
 
 
 @dataclass(frozen=True)
@@ -222,8 +220,8 @@ class SparseLaw:
     @property
     def std(self) -> float:
         kept = self.rows - self.zeros_per_column
-        with working_precision(_MP_DPS):
-            return float(mpmath.mpf(self.value_std) * mpmath.sqrt(mpmath.mpf(kept) / self.rows))
+        with exact(_MP_DPS) as ctx:
+            return round_once(ctx.mpf(self.value_std) * ctx.sqrt(ctx.mpf(kept) / self.rows))
 
 
 @dataclass(frozen=True)

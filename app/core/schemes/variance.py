@@ -43,14 +43,13 @@ from fractions import Fraction
 from typing import Any
 
 import ml_dtypes
-import mpmath
 import numpy as np
 
 from ..errors import InvalidParameterError
 from ..fans import Fans
 from ..gains import TORCH_NONLINEARITIES, torch_gain, variance_preserving_gain
 from ..laws import Law, NormalLaw, UniformLaw, truncated_law
-from ..precision import working_precision
+from ..precision import MPContext, MPReal, exact, round_once
 from ..types import Algorithm, Distribution, DType, Mode
 from .base import Params, TensorContext
 
@@ -67,21 +66,21 @@ class Order(StrEnum):
     TEXTBOOK = "textbook"
 
 
-def _trunc_std_2sigma_mp() -> mpmath.mpf:
+def _trunc_std_2sigma_mp(mp: MPContext) -> MPReal:
     """std of N(0,1) truncated to (-2, 2): sqrt(1 - 4 phi(2) / (2 Phi(2) - 1)), in mpmath."""
-    two = mpmath.mpf(2)
-    return mpmath.sqrt(1 - 2 * two * mpmath.npdf(two) / (2 * mpmath.ncdf(two) - 1))
+    two = mp.mpf(2)
+    return mp.sqrt(1 - 2 * two * mp.npdf(two) / (2 * mp.ncdf(two) - 1))
 
 
-def _denominator_mp(fans: Fans, mode: Mode) -> mpmath.mpf:
-    fi, fo = mpmath.mpf(fans.fan_in), mpmath.mpf(fans.fan_out)
+def _denominator_mp(mp: MPContext, fans: Fans, mode: Mode) -> MPReal:
+    fi, fo = mp.mpf(fans.fan_in), mp.mpf(fans.fan_out)
     if mode is Mode.FAN_IN:
         return fi
     if mode is Mode.FAN_OUT:
         return fo
     if mode is Mode.FAN_AVG:
         return (fi + fo) / 2
-    return mpmath.sqrt(fi * fo)
+    return mp.sqrt(fi * fo)
 
 
 def _denominator_float(fans: Fans, mode: Mode) -> float:
@@ -101,14 +100,15 @@ def _truncated(sigma: float) -> Law:
 
 def exact_law(scale: Fraction, fans: Fans, mode: Mode, distribution: Distribution) -> Law:
     """The ``exact`` order: each constant is the real value rounded once."""
-    with working_precision(_DPS):
-        var = mpmath.mpf(scale.numerator) / scale.denominator / _denominator_mp(fans, mode)
+    with exact(_DPS) as mp:
+        var = mp.mpf(scale.numerator) / scale.denominator / _denominator_mp(mp, fans, mode)
         if distribution is Distribution.UNIFORM:
-            bound = float(mpmath.sqrt(3 * var))
+            bound = round_once(mp.sqrt(3 * var))
             return UniformLaw(-bound, bound)
         if distribution is Distribution.NORMAL:
-            return NormalLaw(0.0, float(mpmath.sqrt(var)))
-        return _truncated(float(mpmath.sqrt(var) / _trunc_std_2sigma_mp()))
+            return NormalLaw(0.0, round_once(mp.sqrt(var)))
+        sigma = round_once(mp.sqrt(var) / _trunc_std_2sigma_mp(mp))
+    return _truncated(sigma)
 
 
 def textbook_law(scale: Fraction, fans: Fans, mode: Mode, distribution: Distribution) -> Law:
