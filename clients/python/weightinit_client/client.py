@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import hashlib
 import math
@@ -11,7 +12,15 @@ import re
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
@@ -523,41 +532,51 @@ def _total(response: httpx.Response) -> int | None:
     return int(raw) if raw and raw.isdigit() else None
 
 
+@contextlib.contextmanager
+def _atomic_file(
+    target: Path, total: int | None, stream: IO[str] | None
+) -> Iterator[Callable[[bytes], None]]:
+    """A ``write(chunk)`` into ``<target>.part`` with a progress bar on ``stream`` (when it is
+    a terminal); the part file replaces ``target`` only if the block completes."""
+    bar = Progress(total, stream)
+    partial = target.with_name(target.name + ".part")
+    try:
+        with partial.open("wb") as out:
+
+            def write(chunk: bytes) -> None:
+                out.write(chunk)
+                bar.update(len(chunk))
+
+            yield write
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)
+        bar.close()
+
+
 def write_chunks(
     target: Path, chunks: Iterable[bytes], total: int | None, stream: IO[str] | None = None
 ) -> int:
     """Write ``chunks`` to ``target`` atomically (via ``<target>.part``) with a progress bar
     on ``stream`` when it is a terminal; the number of bytes written."""
-    bar = Progress(total, stream)
-    partial = target.with_name(target.name + ".part")
-    try:
-        with partial.open("wb") as out:
-            for chunk in chunks:
-                out.write(chunk)
-                bar.update(len(chunk))
-        partial.replace(target)
-    finally:
-        partial.unlink(missing_ok=True)
-        bar.close()
-    return bar.done
+    written = 0
+    with _atomic_file(target, total, stream) as write:
+        for chunk in chunks:
+            write(chunk)
+            written += len(chunk)
+    return written
 
 
 async def _write_async_chunks(
     target: Path, chunks: AsyncIterator[bytes], total: int | None, stream: IO[str] | None
 ) -> int:
     """:func:`write_chunks` for chunks that arrive asynchronously."""
-    bar = Progress(total, stream)
-    partial = target.with_name(target.name + ".part")
-    try:
-        with partial.open("wb") as out:
-            async for chunk in chunks:
-                out.write(chunk)
-                bar.update(len(chunk))
-        partial.replace(target)
-    finally:
-        partial.unlink(missing_ok=True)
-        bar.close()
-    return bar.done
+    written = 0
+    with _atomic_file(target, total, stream) as write:
+        async for chunk in chunks:
+            write(chunk)
+            written += len(chunk)
+    return written
 
 
 class AsyncClient:
