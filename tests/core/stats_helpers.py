@@ -236,7 +236,7 @@ def _check_law_against_textbook(case: Case, plan: TensorPlan) -> None:
     assert isinstance(law, case.law), f"{case.id}: expected {case.law.__name__}, got {law!r}"
     m = law_moments(law)  # type: ignore[arg-type]
     rel = 1e-9 if plan.dtype is DType.FLOAT64 else 1e-6  # jax.* computes constants in float32
-    assert m.var == pytest.approx(case.variance, rel=rel), f"{case.id}: law {law!r}"
+    assert m.var == pytest.approx(case.variance, rel=rel, abs=0), f"{case.id}: law {law!r}"
     assert m.mean == pytest.approx(case.mean, rel=1e-9, abs=1e-12), f"{case.id}: law {law!r}"
 
 
