@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import settings
+
+# Helpers whose asserts should explain themselves like a test's (pytest rewrites them on import).
+pytest.register_assert_rewrite("tests.core.stats_helpers")
 
 settings.register_profile(
     "weightinit",

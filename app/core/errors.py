@@ -54,7 +54,7 @@ class UnknownNameError(WeightInitError):
         hint = f" Did you mean {self.suggestion!r}?" if self.suggestion else ""
         where = f" {context}" if context else ""
         valid = ", ".join(self.choices)
-        message = f"Unknown {what} {name!r}{where}.{hint} Valid {what}s: {valid}."
+        message = f"Unknown {what} {name!r}{where}.{hint} Valid {_plural(what)}: {valid}."
         super().__init__(message, field=field)
 
 
@@ -86,3 +86,10 @@ def nearest_name(name: str, choices: Iterable[str]) -> str | None:
     lowered = {c.lower(): c for c in choices}
     match = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
     return lowered[match[0]] if match else None
+
+
+def _plural(noun: str) -> str:
+    """English plural of a vocabulary word: activity -> activities, scheme -> schemes."""
+    if noun.endswith("y") and noun[-2:-1] not in ("a", "e", "i", "o", "u"):
+        return noun[:-1] + "ies"
+    return noun + "s"

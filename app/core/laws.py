@@ -36,7 +36,29 @@ def truncated_standard_normal_moments(alpha: float, beta: float) -> tuple[float,
     """
     width = beta - alpha
     far = max(abs(alpha), abs(beta))
-    dps = _MP_DPS + 2 * max(0, math.ceil(-math.log10(width))) + math.ceil(math.log10(1 + far * far))
+    return _moments_at(alpha, beta, _MP_DPS + _narrow_digits(width) + _far_digits(far))
+
+
+def _narrow_digits(width: float) -> int:
+    """Extra digits for an interval narrower than 1 sigma: the differences cancel."""
+    digits = max(0, math.ceil(-math.log10(width)))
+    # Below 1e-30 sigmas the variance (~width**2 / 12) cancels against 1 as well: three digits
+    # per decade. (Two per decade above keeps every earlier constant's working precision.)
+    return 3 * digits if width < _NARROW else 2 * digits
+
+
+def _far_digits(far: float) -> int:
+    """Extra digits for an interval far from the mean (the tail masses are tiny)."""
+    if far < _FAR:
+        return math.ceil(math.log10(1 + far * far))
+    return math.ceil(2 * math.log10(far)) + 1  # far * far would overflow a float
+
+
+_NARROW = 1e-30
+_FAR = 1e154  # far * far stays finite below
+
+
+def _moments_at(alpha: float, beta: float, dps: int) -> tuple[float, float, float]:
     with exact(dps) as ctx:
         a, b = ctx.mpf(alpha), ctx.mpf(beta)
         # In the upper tail Phi(b) - Phi(a) cancels to 0; use the symmetric form there.
@@ -129,6 +151,12 @@ MAX_TRUNCATION_SIGMAS = 1e6
 
 def truncated_law(mean: float, sigma: float, low: float, high: float) -> TruncatedNormalLaw:
     """A validated TruncatedNormalLaw (every truncated scheme builds its law here)."""
+    if not (math.isfinite(sigma) and sigma > 0.0):
+        raise InvalidParameterError(
+            f"The std before truncation is {sigma!r}: it must be a positive finite number "
+            "(a scale or gain this small rounds it to zero in the weight's dtype); raise the "
+            "scale or use a constant."
+        )
     law = TruncatedNormalLaw(mean, sigma, low, high)
     alpha, beta = law.alpha, law.beta
     if not (

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
-from ..errors import InvalidParameterError, ShapeError, UnknownNameError
+from ..errors import InvalidParameterError, ShapeError, UnknownNameError, WeightInitError
 from ..fans import Fans
 from ..laws import Law
 from ..types import Algorithm, DType, Family, Layout, Role
@@ -291,7 +291,7 @@ class Scheme:
         if self.check is not None:
             try:
                 self.check(values)
-            except InvalidParameterError as exc:
+            except WeightInitError as exc:
                 exc.field = f"{where}.{exc.field}" if exc.field else where
                 raise
         return ResolvedScheme(self, tuple(values.items()))

@@ -31,6 +31,7 @@ from .engines import (
 from .variance import (
     KERAS_DISTRIBUTIONS,
     Order,
+    check_torch_gain,
     keras_variance_scaling,
     variance_scaling,
     variance_scaling_for_activation,
@@ -201,6 +202,7 @@ TORCH_SCHEMES: tuple[Scheme, ...] = (
             {"order": Order.TORCH, "gain_rule": "torch", "distribution": UNIFORM},
         ),
         params=TORCH_KAIMING_PARAMS,
+        check=check_torch_gain,
         uses_fans=True,
         summary="torch kaiming_uniform_ with torch's operation order",
         formula=TORCH_KAIMING + TORCH_BOUND,
@@ -214,6 +216,7 @@ TORCH_SCHEMES: tuple[Scheme, ...] = (
             {"order": Order.TORCH, "gain_rule": "torch", "distribution": NORMAL},
         ),
         params=TORCH_KAIMING_PARAMS,
+        check=check_torch_gain,
         uses_fans=True,
         summary="torch kaiming_normal_ with torch's operation order",
         formula=TORCH_KAIMING,

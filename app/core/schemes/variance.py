@@ -38,6 +38,8 @@ He/Kaiming).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from fractions import Fraction
 from typing import Any
@@ -45,7 +47,7 @@ from typing import Any
 import ml_dtypes
 import numpy as np
 
-from ..errors import InvalidParameterError
+from ..errors import InvalidParameterError, WeightInitError
 from ..fans import Fans
 from ..gains import TORCH_NONLINEARITIES, torch_gain, variance_preserving_gain
 from ..laws import Law, NormalLaw, UniformLaw, truncated_law
@@ -144,7 +146,8 @@ _JAX_SCALAR_TYPES: dict[DType, type[np.generic]] = {
 def jax_law(scale: float, fans: Fans, mode: Mode, distribution: Distribution, dtype: DType) -> Law:
     """JAX ``variance_scaling`` order: the variance and its square root in the weight dtype."""
     t: Any = _JAX_SCALAR_TYPES[dtype]
-    variance = t(scale / _denominator_float(fans, mode))
+    with np.errstate(over="ignore"):  # a variance past the dtype's range is inf, as in JAX
+        variance = t(scale / _denominator_float(fans, mode))
     if distribution is Distribution.UNIFORM:
         bound = float(np.sqrt(t(3) * variance))
         return UniformLaw(-bound, bound)
@@ -319,9 +322,24 @@ def keras_variance_scaling(
 def check_activation_gain(p: Params) -> None:
     """At resolve time: the activation has a gain under ``gain_rule`` (a 422 names ``a`` or
     ``nonlinearity``, not a 500 when the first tensor is built)."""
-    try:
+    with _gain_fields():
         he_scale(p.num("a"), p.text("nonlinearity"), p.text("gain_rule"))
-    except InvalidParameterError as exc:
-        if exc.field == "param":  # the gain's parameter is this scheme's `a`
+
+
+def check_torch_gain(p: Params) -> None:
+    """At resolve time: torch's ``calculate_gain(nonlinearity, a)`` exists (torch.kaiming_*_)."""
+    with _gain_fields():
+        torch_gain(p.text("nonlinearity"), p.num("a"))
+
+
+@contextmanager
+def _gain_fields() -> Iterator[None]:
+    """The gain functions' own field names, as the scheme's parameters: ``param`` is ``a``."""
+    try:
+        yield
+    except WeightInitError as exc:
+        if exc.field == "param":
             exc.field = "a"
+        elif exc.field is None:
+            exc.field = "nonlinearity"
         raise

@@ -1,0 +1,29 @@
+"""Plans of raw tensors for the core unit tests (through the public registry API)."""
+
+from __future__ import annotations
+
+from app.core.layers import make_layer
+from app.core.planning import plan_layer
+from app.core.plans import TensorPlan
+from app.core.schemes import resolve_scheme
+from app.core.streams import BLOCK_SIZE
+from app.core.types import DType, Layout
+
+SHAPE = (3 * BLOCK_SIZE // 256 + 7, 256)  # three blocks and a bit
+
+
+def tensor_plan(
+    scheme: str,
+    shape: tuple[int, ...] = SHAPE,
+    dtype: DType = DType.FLOAT32,
+    layout: Layout = Layout.TORCH,
+    **params: object,
+) -> TensorPlan:
+    """The plan of a raw tensor called ``weight`` initialised by ``scheme(**params)``."""
+    (p,) = plan_layer(
+        make_layer("tensor", {"shape": list(shape)}),
+        layout=layout,
+        dtype=dtype,
+        scheme=resolve_scheme(scheme, params),
+    )
+    return p

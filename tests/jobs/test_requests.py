@@ -1,0 +1,104 @@
+"""Tests for app/jobs/requests.py: the request models and their small parsers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from app.core.streams import MAX_SEED
+from app.core.types import DType, Layout
+from app.jobs.requests import (
+    ModelRequest,
+    WeightsRequest,
+    layer_fields,
+    parse_seed,
+    scheme_parts,
+)
+
+DENSE = {"kind": "dense", "in_features": 4, "out_features": 3}
+
+
+def errors(body: dict[str, Any], model: Any = WeightsRequest) -> list[tuple[str, str]]:
+    """(dotted location, error type) of every error the model reports for ``body``."""
+    with pytest.raises(ValidationError) as info:
+        model.model_validate(body)
+    return [(".".join(map(str, e["loc"])), e["type"]) for e in info.value.errors()]
+
+
+@pytest.mark.parametrize(
+    ("value", "seed"), [(0, 0), ("42", 42), (MAX_SEED, MAX_SEED), (str(MAX_SEED), MAX_SEED)]
+)
+def test_a_seed_is_an_integer_or_its_decimal_string(value: int | str, seed: int) -> None:
+    assert parse_seed(value) == seed
+
+
+@pytest.mark.parametrize("value", [-1, MAX_SEED + 1, str(MAX_SEED + 1)])
+def test_a_seed_outside_0_to_2_64_is_refused(value: int | str) -> None:
+    with pytest.raises(ValueError, match="between 0 and"):
+        parse_seed(value)
+
+
+def test_a_minimal_request_takes_the_documented_defaults() -> None:
+    request = WeightsRequest.model_validate({"layer": DENSE, "seed": "7"})
+    assert (request.dtype, request.layout) == (DType.FLOAT32, Layout.TORCH)
+    assert request.scheme is None and scheme_parts(request.scheme) is None
+    assert layer_fields(request.layer) == (
+        "dense",
+        {"in_features": 4, "out_features": 3, "bias": True},
+    )
+
+
+def test_a_scheme_is_a_name_or_an_object_with_its_parameters() -> None:
+    by_name = WeightsRequest.model_validate({"layer": DENSE, "seed": 1, "scheme": "kaiming_normal"})
+    assert scheme_parts(by_name.scheme) == ("kaiming_normal", {})
+    by_object = WeightsRequest.model_validate(
+        {"layer": DENSE, "seed": 1, "scheme": {"name": "he_normal", "mode": "fan_out"}}
+    )
+    assert scheme_parts(by_object.scheme) == ("he_normal", {"mode": "fan_out"})
+
+
+@pytest.mark.parametrize(
+    ("change", "location", "kind"),
+    [
+        ({"seed": "1e3"}, "seed", "string_pattern_mismatch"),
+        ({"seed": 1.0}, "seed", "int_type"),
+        ({"seed": MAX_SEED + 1}, "seed", "less_than_equal"),
+        ({"format": "npy"}, "format", "extra_forbidden"),
+        ({"dtype": "int8"}, "dtype", "enum"),
+        ({"layer": {**DENSE, "in_features": "4"}}, "layer.dense.in_features", "int_type"),
+        ({"layer": {**DENSE, "bias": 1}}, "layer.dense.bias", "bool_type"),
+        ({"layer": {**DENSE, "kind": "dens"}}, "layer", "union_tag_invalid"),
+        ({"scheme": "he_normall"}, "scheme", "unknown_scheme"),
+        ({"scheme": {"mode": "fan_in"}}, "scheme", "scheme_name"),
+        ({"scheme": 3}, "scheme", "scheme_type"),
+        ({"shard": {"dim": 0, "index": 0, "count": 0}}, "shard.count", "greater_than_equal"),
+    ],
+)
+def test_a_malformed_body_is_refused_where_it_is_wrong(
+    change: dict[str, Any], location: str, kind: str
+) -> None:
+    body = {"layer": DENSE, "seed": 1, **change}
+    found = errors(body)
+    # a union reports each member under its own tag: seed.constrained-int, seed.constrained-str
+    assert any(
+        (where == location or where.startswith(location + ".")) and what == kind
+        for where, what in found
+    ), found
+
+
+def test_an_unknown_scheme_suggests_the_nearest_name() -> None:
+    with pytest.raises(ValidationError, match="Did you mean 'he_normal'"):
+        WeightsRequest.model_validate({"layer": DENSE, "seed": 1, "scheme": "he_normall"})
+
+
+def test_a_model_is_layers_or_the_mlp_shorthand() -> None:
+    model = ModelRequest.model_validate(
+        {"seed": 3, "layers": [{"name": "enc.0", "layer": DENSE, "scheme": "zeros"}]}
+    )
+    assert model.layers is not None and model.layers[0].name == "enc.0"
+    assert ModelRequest.model_validate({"seed": 3, "mlp": {"sizes": [4, 3]}}).mlp is not None
+    assert ("mlp.sizes", "too_short") in errors({"seed": 3, "mlp": {"sizes": [4]}}, ModelRequest)
+    bad_name = {"seed": 3, "layers": [{"name": "a b", "layer": DENSE}]}
+    assert ("layers.0.name", "string_pattern_mismatch") in errors(bad_name, ModelRequest)
