@@ -230,12 +230,6 @@ def local_chunks(op: str, body: dict[str, Any], fmt: str) -> tuple[Iterator[byte
     return chunks(), response.size
 
 
-def local_bytes(op: str, body: dict[str, Any], fmt: str) -> bytes:
-    """The whole response body, computed in this process (see :func:`local_chunks`)."""
-    chunks, _ = local_chunks(op, body, fmt)
-    return b"".join(chunks)
-
-
 def local_schemes() -> list[dict[str, Any]]:
     from app.core.schemes import SCHEMES
     from app.jobs.registry import scheme_out

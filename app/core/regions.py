@@ -50,10 +50,6 @@ class Region:
     def numel(self) -> int:
         return math.prod(self.shape)
 
-    @property
-    def is_whole(self) -> bool:
-        return self.shape == self.full_shape
-
     def text(self) -> str:
         """Normalised slice text, ``"a:b,c:d"`` (explicit bounds for every dimension)."""
         return ",".join(f"{start}:{stop}" for start, stop in self.bounds)

@@ -65,11 +65,6 @@ def standard_normal(bitgen: np.random.PCG64, n: int, working: Working) -> FloatA
     return standard_normal_from_streams([bitgen], [n], working)
 
 
-def uniform01(bitgen: np.random.PCG64, n: int, working: Working) -> FloatArray:
-    """n values of U[0, 1) in the working precision (numpy's Generator.random map)."""
-    return np.random.Generator(bitgen).random(n, dtype=working)
-
-
 def _offsets(lengths: Sequence[int]) -> NDArray[np.int64]:
     """Start of every block in the batch, and the total at the end."""
     starts = np.zeros(len(lengths) + 1, dtype=np.int64)

@@ -148,3 +148,30 @@ def test_generate_all_hands_numpy_legacy_to_the_sequential_generator() -> None:
     expected = legacy.generate_sequential(plans, 7)
     assert [a.tobytes() for a in got] == [a.tobytes() for a in expected]
     assert got[0].tobytes() != generate_tensor(plans[0], 7).tobytes()
+
+
+# ---- thread counts (deploy/README.md cites these) ------------------------------------------
+
+SCHEMES_UNDER_TEST = [
+    ("uniform", {}),
+    ("normal", {}),
+    ("truncated_normal", {}),
+    ("truncated_normal", {"a": 0.5, "b": 0.7}),
+    ("truncated_normal", {"a": 3.0, "b": 9.0}),
+    ("he_uniform", {}),
+]
+
+
+@pytest.mark.parametrize(("scheme", "params"), SCHEMES_UNDER_TEST)
+@pytest.mark.parametrize("threads", [2, 4])
+def test_thread_count_does_not_change_bytes(
+    scheme: str, params: dict[str, object], threads: int
+) -> None:
+    p = plan(scheme, **params)
+    one = generate_tensor(p, 99, threads=1)
+    assert generate_tensor(p, 99, threads=threads).tobytes() == one.tobytes()
+
+
+def test_thread_count_does_not_change_whole_matrix_schemes() -> None:
+    p = plan("orthogonal", (300, 300), DType.FLOAT64)
+    assert generate_tensor(p, 3, threads=1).tobytes() == generate_tensor(p, 3, threads=4).tobytes()
