@@ -35,7 +35,7 @@ once (``concurrent.futures.wait``: ``pool.map`` wakes the caller for every resul
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -149,11 +149,13 @@ def _draw_uv(
     return u, v
 
 
-def _truncated_one_sided_exponential(
-    bitgens: Bitgens, lengths: Sequence[int], alpha: float, beta: float
-) -> NDArray[np.float64]:
-    """Robert (1995), Statistics and Computing 5:121: N(0,1) on [alpha, beta], alpha >= 0."""
-    rate = (alpha + math.sqrt(alpha * alpha + 4.0)) / 2.0
+Proposal = Callable[[NDArray[np.float64], NDArray[np.float64]], tuple[NDArray[np.float64], Any]]
+
+
+def _rejection(bitgens: Bitgens, lengths: Sequence[int], propose: Proposal) -> NDArray[np.float64]:
+    """Rejection sampling, element by element in block order: each pending element draws its
+    (u, v) pair from its own block's stream; ``propose(u, v)`` gives candidates and which are
+    accepted; the rejected ones draw again, for at most MAX_REJECTION_ROUNDS rounds."""
     starts = _offsets(lengths)
     out = np.empty(int(starts[-1]), dtype=np.float64)
     pending = np.arange(out.size)
@@ -161,12 +163,24 @@ def _truncated_one_sided_exponential(
         if pending.size == 0:
             return out
         u, v = _draw_uv(bitgens, _pending_counts(pending, starts))
-        z = alpha - stable_log(1.0 - u) / rate
-        d = z - rate
-        ok = (v < stable_exp(-0.5 * d * d)) & (z <= beta)
+        z, ok = propose(u, v)
         out[pending[ok]] = z[ok]
         pending = pending[~ok]
     raise RuntimeError("truncated normal rejection did not converge")  # pragma: no cover
+
+
+def _truncated_one_sided_exponential(
+    bitgens: Bitgens, lengths: Sequence[int], alpha: float, beta: float
+) -> NDArray[np.float64]:
+    """Robert (1995), Statistics and Computing 5:121: N(0,1) on [alpha, beta], alpha >= 0."""
+    rate = (alpha + math.sqrt(alpha * alpha + 4.0)) / 2.0
+
+    def propose(u: NDArray[np.float64], v: NDArray[np.float64]) -> tuple[NDArray[np.float64], Any]:
+        z = alpha - stable_log(1.0 - u) / rate
+        d = z - rate
+        return z, (v < stable_exp(-0.5 * d * d)) & (z <= beta)
+
+    return _rejection(bitgens, lengths, propose)
 
 
 def _truncated_uniform_proposal(
@@ -174,18 +188,12 @@ def _truncated_uniform_proposal(
 ) -> NDArray[np.float64]:
     """N(0,1) on a narrow [alpha, beta]: uniform proposal, accept with exp((m^2 - z^2)/2)."""
     m = min(max(0.0, alpha), beta)
-    starts = _offsets(lengths)
-    out = np.empty(int(starts[-1]), dtype=np.float64)
-    pending = np.arange(out.size)
-    for _ in range(MAX_REJECTION_ROUNDS):
-        if pending.size == 0:
-            return out
-        u, v = _draw_uv(bitgens, _pending_counts(pending, starts))
+
+    def propose(u: NDArray[np.float64], v: NDArray[np.float64]) -> tuple[NDArray[np.float64], Any]:
         z = alpha + (beta - alpha) * u
-        ok = v < stable_exp(0.5 * (m * m - z * z))
-        out[pending[ok]] = z[ok]
-        pending = pending[~ok]
-    raise RuntimeError("truncated normal rejection did not converge")  # pragma: no cover
+        return z, v < stable_exp(0.5 * (m * m - z * z))
+
+    return _rejection(bitgens, lengths, propose)
 
 
 def sample_truncated_standard(

@@ -75,14 +75,9 @@ def _trunc_std_2sigma_mp(mp: MPContext) -> MPReal:
 
 
 def _denominator_mp(mp: MPContext, fans: Fans, mode: Mode) -> MPReal:
-    fi, fo = mp.mpf(fans.fan_in), mp.mpf(fans.fan_out)
-    if mode is Mode.FAN_IN:
-        return fi
-    if mode is Mode.FAN_OUT:
-        return fo
-    if mode is Mode.FAN_AVG:
-        return (fi + fo) / 2
-    return mp.sqrt(fi * fo)
+    if mode is Mode.FAN_GEO_AVG:
+        return mp.sqrt(mp.mpf(fans.fan_in) * fans.fan_out)
+    return mp.mpf(_denominator_float(fans, mode))  # exact: a fan or half a sum of fans
 
 
 def _denominator_float(fans: Fans, mode: Mode) -> float:
