@@ -11,6 +11,16 @@ from app.core.types import DType, Layout
 
 SHAPE = (3 * BLOCK_SIZE // 256 + 7, 256)  # three blocks and a bit
 
+# One scheme per elementwise sampler path (uniform, Box-Muller, each truncated-normal proposal).
+SAMPLER_SCHEMES: list[tuple[str, dict[str, object]]] = [
+    ("uniform", {}),
+    ("normal", {}),
+    ("truncated_normal", {}),
+    ("truncated_normal", {"a": 0.5, "b": 0.7}),
+    ("truncated_normal", {"a": 3.0, "b": 9.0}),
+    ("he_uniform", {}),
+]
+
 
 def tensor_plan(
     scheme: str,

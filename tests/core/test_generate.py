@@ -25,6 +25,7 @@ from app.core.plans import TensorPlan
 from app.core.streams import BLOCK_SIZE, MAX_SEED
 from app.core.types import Algorithm, DType
 
+from .plan_helpers import SAMPLER_SCHEMES
 from .plan_helpers import tensor_plan as plan
 
 # ---- determinism (moved from test_determinism.py; thread counts stay there) --------------------
@@ -152,17 +153,8 @@ def test_generate_all_hands_numpy_legacy_to_the_sequential_generator() -> None:
 
 # ---- thread counts (deploy/README.md cites these) ------------------------------------------
 
-SCHEMES_UNDER_TEST = [
-    ("uniform", {}),
-    ("normal", {}),
-    ("truncated_normal", {}),
-    ("truncated_normal", {"a": 0.5, "b": 0.7}),
-    ("truncated_normal", {"a": 3.0, "b": 9.0}),
-    ("he_uniform", {}),
-]
 
-
-@pytest.mark.parametrize(("scheme", "params"), SCHEMES_UNDER_TEST)
+@pytest.mark.parametrize(("scheme", "params"), SAMPLER_SCHEMES)
 @pytest.mark.parametrize("threads", [2, 4])
 def test_thread_count_does_not_change_bytes(
     scheme: str, params: dict[str, object], threads: int

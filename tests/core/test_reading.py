@@ -20,7 +20,7 @@ from app.core.schemes import resolve_scheme
 from app.core.streams import BLOCK_SIZE
 from app.core.types import DType, Layout
 
-from .plan_helpers import SHAPE, tensor_plan
+from .plan_helpers import SAMPLER_SCHEMES, SHAPE, tensor_plan
 
 CASES = [
     ("embedding", {"num_embeddings": 3000, "embedding_dim": 70, "padding_idx": 1500}, "normal"),
@@ -105,17 +105,8 @@ def test_a_range_generates_only_its_covering_blocks(monkeypatch: pytest.MonkeyPa
 
 # ---- moved from test_determinism.py -------------------------------------------------------------
 
-STITCHED_SCHEMES = [
-    ("uniform", {}),
-    ("normal", {}),
-    ("truncated_normal", {}),
-    ("truncated_normal", {"a": 0.5, "b": 0.7}),
-    ("truncated_normal", {"a": 3.0, "b": 9.0}),
-    ("he_uniform", {}),
-]
 
-
-@pytest.mark.parametrize(("scheme", "params"), STITCHED_SCHEMES)
+@pytest.mark.parametrize(("scheme", "params"), SAMPLER_SCHEMES)
 @settings(max_examples=15)
 @given(cuts=st.lists(st.integers(0, SHAPE[0] * SHAPE[1]), max_size=5))
 def test_block_ranges_stitch_into_the_whole_tensor(
