@@ -13,7 +13,7 @@ LOCK := requirements.lock
 # Quiet, non-interactive pip; no self-upgrade (nothing unpinned gets upgraded).
 PIP_FLAGS := --disable-pip-version-check --no-input
 
-.PHONY: help install run test check fmt lock bench bench-extras readme openapi clean clients ts-install ts-test FORCE
+.PHONY: help install run test check audit fmt lock bench bench-extras readme openapi clean clients ts-install ts-test FORCE
 
 FORCE:
 
@@ -21,7 +21,8 @@ help:
 	@echo "make run    - bootstrap .venv, serve on http://$(HOST):$(PORT)"
 	@echo "make test   - bootstrap .venv, run check, then the test suite"
 	@echo "make check  - ruff check, ruff format --check, mypy --strict on app/ and clients/python,"
-	@echo "             hadolint Dockerfile"
+	@echo "             hadolint Dockerfile, pip-audit of requirements.lock (reports only)"
+	@echo "make audit  - pip-audit of requirements.lock, failing on any known vulnerability"
 	@echo "make fmt    - ruff check --fix and ruff format"
 	@echo "make lock   - regenerate $(LOCK) from a fresh temporary venv"
 	@echo "make bench  - run every bench/bench_*.py"
@@ -56,6 +57,11 @@ check: $(STAMP)
 	$(VPY) -m mypy --strict app/
 	$(VPY) -m mypy --strict clients/python
 	$(VENV)/bin/hadolint Dockerfile
+	$(VPY) .ci/audit.py
+
+# Dependency audit that fails on any known vulnerability (make check only reports them).
+audit: $(STAMP)
+	$(VPY) .ci/audit.py --strict
 
 fmt: $(STAMP)
 	$(VPY) -m ruff check --fix .
