@@ -26,7 +26,11 @@ DESCRIPTION = """Initialized neural-network weights as a service: a layer spec, 
 seed in; the weights out as JSON, `.npy`, `.npz` or safetensors. The same request gives the
 same bytes on every run, process and machine (stream algorithm `blocks-v1`).
 
-Errors are RFC 9457 `application/problem+json`."""
+Errors are RFC 9457 `application/problem+json`. Request bodies are UTF-8 JSON (RFC 8259),
+at most 32 levels deep and 65 536 items per array or object; every string must be text (no
+lone surrogates, no control characters). Every GET route also answers HEAD. A request head
+or body that does not arrive in time (`WEIGHTINIT_HEADER_TIMEOUT_S`,
+`WEIGHTINIT_BODY_TIMEOUT_S`) gets a 408 and the connection is closed."""
 
 TAGS = [
     {"name": "weights", "description": "One layer's tensors"},
