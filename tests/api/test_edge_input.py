@@ -12,6 +12,8 @@ import time
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from app.jobs.names import name_problem
 
@@ -180,3 +182,40 @@ def test_a_per_format_path_refuses_another_format_parameter(
     assert fields_of(found) == ["format"] and other in found["detail"]
     own = path.rsplit(".", 1)[1]
     assert client.post(f"{path}?format={own}", json=body).status_code == 200
+
+
+# ---- hypothesis: hostile bodies (any text, lone surrogates included) never give a 5xx -------
+
+_char = st.characters(min_codepoint=0, max_codepoint=0x10FFFF)
+_bad = st.sampled_from(["\ud800", "\udfff", "\x00", "\x1b", "\x85"])  # not text
+# (st.text() never yields lone surrogates: strings are joined from characters instead)
+_text = st.lists(st.one_of(_char, _bad), max_size=12).map("".join)
+_scheme_text = st.builds(str.__add__, st.sampled_from(["he_", "normal", "zeros", ""]), _text)
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | _text,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_text, inner, max_size=4),
+    max_leaves=20,
+)
+_bodies = st.fixed_dictionaries(
+    {},
+    optional={
+        "layer": st.one_of(_json, st.just(DENSE)),
+        "scheme": st.one_of(
+            _scheme_text, st.fixed_dictionaries({"name": _scheme_text}, optional={"x": _json})
+        ),
+        "seed": st.one_of(st.just(1), _json),
+        "name": _text,
+        "layers": st.lists(st.fixed_dictionaries({"name": _text, "layer": st.just(DENSE)})),
+        "slice": _text,
+    },
+)
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=_bodies, path=st.sampled_from(["/v1/weights", "/v1/models", "/v1/models.npz"]))
+def test_hostile_bodies_never_get_a_5xx(client: ApiClient, body: dict[str, Any], path: str) -> None:
+    raw = json.dumps(body).encode()  # ensure_ascii: lone surrogates go out as \\udxxx escapes
+    response = client.post(path, content=raw, headers=JSON)
+    assert response.status_code < 500, response.text
+    if response.status_code >= 400:
+        problem(response)
