@@ -47,4 +47,6 @@ USER 10001:10001
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2).status != 200)"]
-CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000"]
+# app.server: uvicorn with h11 and our protocol class (header/write timeouts, problem+json for
+# malformed HTTP, CL+TE refused); extra uvicorn options may follow, e.g. --workers 2.
+CMD ["python", "-m", "app.server", "--host", "0.0.0.0", "--port", "8000"]

@@ -46,7 +46,7 @@ $(STAMP): pyproject.toml $(LOCK) $(shell test -x $(VPY) || echo FORCE)
 install: $(STAMP)
 
 run: $(STAMP)
-	$(VPY) -m uvicorn app.main:app --host $(HOST) --port $(PORT)
+	$(VPY) -m app.server --host $(HOST) --port $(PORT)
 
 test: check
 	$(VPY) -m pytest

@@ -15,6 +15,8 @@ from swagger_ui_bundle import swagger_ui_path
 from app import __version__
 from app.api import problems
 from app.api.cache import ResponseCache
+from app.api.head import HeadAsGet
+from app.api.json_guard import JsonGuard
 from app.api.middleware import RequestLimits
 from app.api.routers import digests, health, models, registry, weights
 from app.api.settings import Settings
@@ -24,7 +26,11 @@ DESCRIPTION = """Initialized neural-network weights as a service: a layer spec, 
 seed in; the weights out as JSON, `.npy`, `.npz` or safetensors. The same request gives the
 same bytes on every run, process and machine (stream algorithm `blocks-v1`).
 
-Errors are RFC 9457 `application/problem+json`."""
+Errors are RFC 9457 `application/problem+json`. Request bodies are UTF-8 JSON (RFC 8259),
+at most 32 levels deep and 65 536 items per array or object; every string must be text (no
+lone surrogates, no control characters). Every GET route also answers HEAD. A request head
+or body that does not arrive in time (`WEIGHTINIT_HEADER_TIMEOUT_S`,
+`WEIGHTINIT_BODY_TIMEOUT_S`) gets a 408 and the connection is closed."""
 
 TAGS = [
     {"name": "weights", "description": "One layer's tensors"},
@@ -78,7 +84,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.pool = pool
     problems.install(app)
     app.add_middleware(ResponseCache, max_bytes=settings.cache_bytes)
-    app.add_middleware(RequestLimits, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(JsonGuard)  # inside RequestLimits: the body is already bounded
+    app.add_middleware(
+        RequestLimits,
+        max_body_bytes=settings.max_body_bytes,
+        body_timeout_s=settings.body_timeout_s,
+    )
+    app.add_middleware(HeadAsGet, routes_of=app)
     for router in (weights.router, models.router, digests.router, registry.router, health.router):
         app.include_router(router)
     app.mount("/docs-static", StaticFiles(directory=swagger_ui_path), name="docs-static")

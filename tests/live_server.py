@@ -1,4 +1,5 @@
-"""A real uvicorn process serving ``app.main:app`` on 127.0.0.1, for end-to-end tests.
+"""A real server process (``python -m app.server``: uvicorn with our h11 protocol class)
+serving ``app.main:app`` on 127.0.0.1, for end-to-end tests.
 
 ``serve()`` starts it on a free port with the WEIGHTINIT_* settings cleared (default limits,
 no default URL), waits until ``/healthz`` answers, yields its URL and always stops it.
@@ -47,7 +48,7 @@ def serve_process(env: dict[str, str] | None = None) -> Iterator[tuple[str, int]
     """A uvicorn process (with ``env`` added to the clean environment); URL and pid."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1"]
+    command = [sys.executable, "-m", "app.server", "--host", "127.0.0.1"]
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(
             [*command, "--port", str(port)],

@@ -1,8 +1,10 @@
-"""ASGI middleware: request ids and the body-size limit.
+"""ASGI middleware: request ids, the body-size limit and the body read timeout.
 
 The body is read here, before the application, so an oversized body is refused with a 413
 (FastAPI would turn an error raised while it reads the body into a generic 400). Nothing past
 ``max_body_bytes`` is read; a declared ``Content-Length`` over the limit is refused unread.
+A body not complete within ``WEIGHTINIT_BODY_TIMEOUT_S`` (a client that sends less than its
+``Content-Length``, or stalls) gets a 408 and the connection is closed.
 """
 
 from __future__ import annotations
@@ -10,9 +12,10 @@ from __future__ import annotations
 import json
 import uuid
 
+import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .problems import PROBLEM_JSON, SLUGS, TITLES, TYPE_BASE
+from .problems import PROBLEM_JSON, SLUGS, TITLES, TYPE_BASE, problem_document
 
 
 def replaying(body: bytes, receive: Receive) -> Receive:
@@ -32,9 +35,10 @@ def replaying(body: bytes, receive: Receive) -> Receive:
 class RequestLimits:
     """Give every request an id (``X-Request-ID``) and refuse bodies over ``max_body_bytes``."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, body_timeout_s: float = 30) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.body_timeout_s = body_timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -58,18 +62,36 @@ class RequestLimits:
         chunks: list[bytes] = []
         if size <= self.max_body_bytes:
             more = True
-            while more:
-                message = await receive()
-                if message["type"] != "http.request":
-                    await self.app(scope, receive, send_with_id)  # client went away
-                    return
-                chunks.append(message.get("body", b""))
-                size = sum(len(c) for c in chunks)
-                more = message.get("more_body", False) and size <= self.max_body_bytes
+            with anyio.move_on_after(self.body_timeout_s) as deadline:
+                while more:
+                    message = await receive()
+                    if message["type"] != "http.request":
+                        await self.app(scope, receive, send_with_id)  # client went away
+                        return
+                    chunks.append(message.get("body", b""))
+                    size = sum(len(c) for c in chunks)
+                    more = message.get("more_body", False) and size <= self.max_body_bytes
+            if deadline.cancelled_caught:
+                await self._too_slow(scope, size, request_id, send_with_id)
+                return
         if size > self.max_body_bytes:
             await self._refuse(scope, size, request_id, send_with_id)
             return
         await self.app(scope, replaying(b"".join(chunks), receive), send_with_id)
+
+    async def _too_slow(self, scope: Scope, size: int, request_id: str, send: Send) -> None:
+        detail = (
+            f"The body was not complete within {self.body_timeout_s:g} s "
+            f"(WEIGHTINIT_BODY_TIMEOUT_S); {size} bytes arrived."
+        )
+        body = problem_document(408, detail, scope.get("path", ""), request_id)
+        headers = [
+            (b"content-type", PROBLEM_JSON.encode()),
+            (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+        ]
+        await send({"type": "http.response.start", "status": 408, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
     async def _refuse(self, scope: Scope, size: int, request_id: str, send: Send) -> None:
         limit = self.max_body_bytes

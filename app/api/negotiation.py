@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from fastapi import Request
+
+from app.core.errors import InvalidParameterError
+
 from .problems import ProblemError
 
 MEDIA = {
@@ -59,3 +63,16 @@ def require_octet(accept: str | None) -> None:
     if any(m in ("*/*", "application/*", OCTET) for _, m in _ranges(accept)):
         return
     raise ProblemError(406, f"This operation sends {OCTET} only.")
+
+
+def refuse_other_format(request: Request, fmt: str) -> None:
+    """A per-format operation (``/v1/weights.npy``) sends its own format: a ``format`` query
+    parameter naming another one is a 422, not silently ignored."""
+    asked = request.query_params.get("format")
+    if asked is not None and asked != fmt:
+        path = request.url.path.rsplit(".", 1)[0]
+        raise InvalidParameterError(
+            f"This operation sends .{fmt} only; format={asked!r} contradicts the path. Drop "
+            f"'format', or POST {path}?format={asked} instead.",
+            field="format",
+        )

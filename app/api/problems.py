@@ -24,6 +24,7 @@ from app.core.errors import (
     nearest_name,
 )
 from app.core.layers import LAYER_KINDS
+from app.jobs.names import NAME_RULE
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://weightinit.dev/problems/"
@@ -33,6 +34,7 @@ TITLES = {
     404: "Not found",
     405: "Method not allowed",
     406: "Not acceptable",
+    408: "Request timeout",
     413: "Request too large",
     415: "Unsupported media type",
     416: "Range not satisfiable",
@@ -44,6 +46,7 @@ SLUGS = {
     404: "not-found",
     405: "method-not-allowed",
     406: "not-acceptable",
+    408: "request-timeout",
     413: "too-large",
     415: "unsupported-media-type",
     416: "range-not-satisfiable",
@@ -98,6 +101,20 @@ def problem_response(
     return Response(json.dumps(body), status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+def problem_document(status: int, detail: str, instance: str, request_id: str) -> bytes:
+    """A problem+json body for responses written outside the application (the server's own
+    408s and 400s, app/server.py; the body limit's 413, app/api/middleware.py)."""
+    body = {
+        "type": TYPE_BASE + SLUGS.get(status, "error"),
+        "title": TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+        "request_id": request_id,
+    }
+    return json.dumps(body).encode()
+
+
 _TYPE_WORDS = {"int", "str", "float", "bool", "list", "dict", "none", "enum", "literal"}
 
 
@@ -132,7 +149,7 @@ _FORMS = {
     "shard": "DIM,INDEX,COUNT (integers, DIM may be negative), e.g. 0,3,8",
     "in_axes": "comma-separated integers, e.g. 0 or -2,-1",
     "out_axes": "comma-separated integers, e.g. 0 or -2,-1",
-    "name": "letters, digits and _ . - / only, e.g. encoder.0",
+    "name": NAME_RULE,
     "format": "one of json, npz, safetensors",
 }
 

@@ -21,6 +21,7 @@ from typing import Any
 from fastapi import Request
 from starlette.responses import Response, StreamingResponse
 
+from app.core.cancel import stoppable
 from app.jobs.body import Body, build_body, json_size_estimate
 from app.jobs.job import Job
 from app.jobs.pool import GenerationPool
@@ -110,7 +111,8 @@ def _buffered(job: Job, body: Body, limit: int) -> bool:
 def _whole(pool: GenerationPool, body: Body, stop: threading.Event) -> tuple[bytes, str]:
     pieces = list(body.pieces())
     if len(pieces) <= 3:  # a small body: handing pieces to the pool costs more than it saves
-        content = b"".join(piece() for piece in pieces)
+        with stoppable(stop, pool.closing):  # a long piece stops at its next checkpoint
+            content = b"".join(piece() for piece in pieces)
     else:
         content = b"".join(pool.iterate(pieces, stop))
     return content, body.sha_header(content) if body.size is not None else ""

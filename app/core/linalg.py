@@ -85,6 +85,7 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
+from app.core.cancel import checkpoint
 from app.core.errors import InvalidParameterError, ShapeError
 
 __all__ = ["PANEL_WIDTH", "orthogonal_q"]
@@ -121,6 +122,7 @@ def orthogonal_q(a: F64) -> F64:
         signs = np.ones(n)
         panels: list[tuple[int, int, F64]] = []  # (first column, width, T^T)
         for k in range(0, n, PANEL_WIDTH):
+            checkpoint()  # a client that went away stops a large QR within a panel
             b = min(PANEL_WIDTH, n - k)
             panel = np.ascontiguousarray(work[k:, k : k + b])
             taus = _factor_panel(panel, signs[k : k + b])
@@ -137,6 +139,7 @@ def orthogonal_q(a: F64) -> F64:
         q = np.zeros((m, n))
         q[np.arange(n), np.arange(n)] = 1.0
         for k, b, t_transposed in reversed(panels):
+            checkpoint()
             # Q2 <- (I - V T V^T) Q2 = Q2 - V (T W), W = V^T Q2.
             v = _unit_lower(work[k:, k : k + b])
             _apply_wy(q[k:, k:], v, t_transposed, scratch, rows_scratch, skip_rows=0)

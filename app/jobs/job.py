@@ -30,6 +30,7 @@ from app.core.types import Algorithm, DType, Family, Layout, Role
 
 from . import limits
 from .limits import Settings
+from .names import NAME_RULE, name_problem
 from .requests import ModelRequest, Shard, WeightsRequest, layer_fields, parse_seed, scheme_parts
 
 Op = Literal["weights", "models"]
@@ -267,7 +268,7 @@ def _layers_plans(
         layer_scheme = _resolve(item.scheme, f"layers[{i}].scheme") or scheme
         layer_bias = _resolve(item.bias_scheme, f"layers[{i}].bias_scheme") or bias
         kind, fields = layer_fields(item.layer)
-        plans += plan_layer(
+        layer_plans = plan_layer(
             budget.add(make_layer(kind, fields, where=f"layers[{i}].layer")),
             layout=req.layout,
             dtype=req.dtype,
@@ -276,6 +277,8 @@ def _layers_plans(
             algorithm=req.algorithm,
             prefix=f"{item.name}.",
         )
+        check_names(layer_plans, field=f"layers[{i}].name")
+        plans += layer_plans
         described.append(
             {
                 "name": item.name,
@@ -381,8 +384,19 @@ def model_job(req: ModelRequest, settings: Settings, selection: Selection) -> Jo
     return job
 
 
+def check_names(plans: list[TensorPlan], field: str) -> None:
+    """Every full tensor name obeys the one name rule (:mod:`app.jobs.names`)."""
+    for plan in plans:
+        problem = name_problem(plan.name)
+        if problem:
+            raise InvalidParameterError(
+                f"Tensor name {plan.name[:80]!r}: {problem}; expected {NAME_RULE}.", field=field
+            )
+
+
 def check(job: Job, settings: Settings) -> None:
     """Every limit, before any array exists."""
+    check_names(job.plans, field="layers")
     limits.check_elements(sum(p.numel for p in job.plans), settings)
     limits.check_whole_matrix(job.plans, settings)
     if job.algorithm is Algorithm.NUMPY_LEGACY:

@@ -124,6 +124,9 @@ class Settings:
     buffer_bytes: int = 8 << 20  # bodies up to this size are built whole (and carry sha256)
     cache_bytes: int = 64 << 20  # small whole responses kept for identical requests (0: off)
     threads: int = usable_cpus()  # the generation pool
+    header_timeout_s: int = 10  # the whole request head (slowloris), else 408 (app/server.py)
+    body_timeout_s: int = 30  # the whole request body, else 408 (app/api/middleware.py)
+    write_timeout_s: int = 60  # a stalled reader of a started response is cut (app/server.py)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -140,6 +143,9 @@ class Settings:
             buffer_bytes=_int_env("WEIGHTINIT_BUFFER_BYTES", d.buffer_bytes),
             cache_bytes=_int_env("WEIGHTINIT_CACHE_BYTES", d.cache_bytes, minimum=0),
             threads=_threads_from_env(d.threads),
+            header_timeout_s=_int_env("WEIGHTINIT_HEADER_TIMEOUT_S", d.header_timeout_s),
+            body_timeout_s=_int_env("WEIGHTINIT_BODY_TIMEOUT_S", d.body_timeout_s),
+            write_timeout_s=_int_env("WEIGHTINIT_WRITE_TIMEOUT_S", d.write_timeout_s),
         )
 
 

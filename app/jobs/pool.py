@@ -17,13 +17,13 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
+from app.core.cancel import Cancelled, stoppable
+
+__all__ = ["SEND_BYTES", "Cancelled", "GenerationPool", "Piece"]
+
 Piece = Callable[[], bytes]
 SEND_BYTES = 1 << 19  # bytes per server write: flow control acts per write (measured trade-off)
 T = TypeVar("T")
-
-
-class Cancelled(Exception):
-    """The work was stopped: its client went away, or the server is shutting down."""
 
 
 class GenerationPool:
@@ -50,6 +50,12 @@ class GenerationPool:
         """Pieces one request keeps in flight: enough to keep every thread busy."""
         return 2 * self.threads
 
+    def _run(self, piece: Callable[[], T], stop: threading.Event | None) -> T:
+        """``piece()`` in a worker thread; its checkpoints raise :class:`Cancelled` once
+        ``stop`` is set or the pool shuts down (app/core/cancel.py)."""
+        with stoppable(stop, self.closing):
+            return piece()
+
     def open(self) -> None:
         """Accept work (again: an application's lifespan can restart)."""
         self.closing.clear()
@@ -72,11 +78,12 @@ class GenerationPool:
         source = iter(pieces)
         pending: deque[asyncio.Future[bytes]] = deque()
         limit = 1
+        stop = threading.Event()  # set when the stream ends early: the client went away
 
         def submit() -> None:
             piece = next(source, None)
             if piece is not None:
-                pending.append(loop.run_in_executor(self.executor, piece))
+                pending.append(loop.run_in_executor(self.executor, self._run, piece, stop))
 
         try:
             submit()
@@ -95,6 +102,7 @@ class GenerationPool:
                 for offset in range(0, len(data), SEND_BYTES):
                     yield data[offset : offset + SEND_BYTES]
         finally:
+            stop.set()  # a piece already running stops at its next checkpoint
             for future in pending:
                 future.cancel()
 
@@ -112,7 +120,7 @@ class GenerationPool:
                 raise Cancelled("the work was stopped")
             piece = next(source, None)
             if piece is not None:
-                pending.append(self.executor.submit(piece))
+                pending.append(self.executor.submit(self._run, piece, stop))
 
         try:
             for _ in range(self.ahead):

@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -26,6 +27,8 @@ from app.core.errors import nearest_name
 from app.core.schemes import all_names
 from app.core.streams import MAX_SEED
 from app.core.types import Algorithm, DType, Layout
+
+from .names import MAX_NAME_LENGTH, NAME_PATTERN, NAME_RULE, name_problem
 
 PositiveInt = Annotated[StrictInt, Field(gt=0)]
 Dims = Annotated[list[PositiveInt], Field(min_length=0, max_length=8)]
@@ -299,8 +302,32 @@ class WeightsRequest(_Common):
     shard: Annotated[Shard | None, Field(description=SHARD_DESCRIPTION)] = None
 
 
+def _layer_name(value: str) -> str:
+    problem = name_problem(value)
+    if problem:
+        raise PydanticCustomError(
+            "name_rule",
+            "{problem}: expected {rule}.",
+            {"problem": problem.capitalize(), "rule": NAME_RULE},
+        )
+    return value
+
+
+LayerName = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=MAX_NAME_LENGTH,
+        pattern=NAME_PATTERN,
+        description=f"The layer's name: {NAME_RULE}. Its tensors are named <name>.weight, "
+        "<name>.bias...; each full name obeys the same rule.",
+    ),
+    AfterValidator(_layer_name),
+]
+
+
 class ModelLayer(Strict):
-    name: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.\-/]+$")]
+    name: LayerName
     layer: Layer
     scheme: SchemeSpec = None
     bias_scheme: SchemeSpec = None

@@ -23,7 +23,7 @@ from .helpers import ROOT, UID, project_version
 
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
-SERVE = ["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000"]
+SERVE = ["python", "-m", "app.server", "--host", "0.0.0.0", "--port", "8000"]
 
 
 @dataclass(frozen=True)
@@ -229,7 +229,7 @@ def test_runtime_stage_runs_as_the_non_root_uid() -> None:
     assert not any(i.keyword in ("RUN", "COPY") for i in after)
 
 
-def test_cmd_is_exec_form_uvicorn_on_port_8000() -> None:
+def test_cmd_is_exec_form_app_server_on_port_8000() -> None:
     [cmd] = _all("CMD")
     assert _exec_form(cmd.args) == SERVE
     assert "8000" in _all("EXPOSE")[-1].args.split()

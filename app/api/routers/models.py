@@ -10,7 +10,7 @@ from starlette.responses import Response
 from app.jobs.job import Selection, model_job
 
 from ..deps import json_body, settings_of
-from ..negotiation import MEDIA, OCTET, choose, require_octet
+from ..negotiation import MEDIA, OCTET, choose, refuse_other_format, require_octet
 from ..respond import BINARY_RESPONSES, FORMATS_MODEL, json_and_binary_responses, respond
 from ..schemas import Encoding, JsonLayout, ModelRequest
 
@@ -46,6 +46,7 @@ async def generate_model(
 def _binary_route(fmt: Any) -> Any:
     async def route(request: Request, body: ModelRequest) -> Response:
         require_octet(request.headers.get("accept"))
+        refuse_other_format(request, fmt)
         job = model_job(body, settings_of(request), Selection(fmt))
         return await respond(request, job, media=OCTET)
 

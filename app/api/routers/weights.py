@@ -16,7 +16,7 @@ from app.jobs.job import Selection, weights_job
 from app.jobs.requests import MAX_SHARDS, SHARD_DESCRIPTION, SLICE_DESCRIPTION, Shard
 
 from ..deps import json_body, settings_of
-from ..negotiation import MEDIA, OCTET, choose, require_octet
+from ..negotiation import MEDIA, OCTET, choose, refuse_other_format, require_octet
 from ..problems import ProblemError
 from ..respond import (
     BINARY_RESPONSES,
@@ -66,6 +66,7 @@ async def generate_weights(
 def _binary_route(fmt: Any) -> Any:
     async def route(request: Request, body: WeightsRequest, tensor: TensorQ = None) -> Response:
         require_octet(request.headers.get("accept"))
+        refuse_other_format(request, fmt)
         job = weights_job(body, settings_of(request), Selection(fmt, tensor))
         return await respond(request, job, media=OCTET)
 
@@ -124,6 +125,12 @@ def _scheme_params(name: str, query: dict[str, str]) -> dict[str, object]:
     for key, text in query.items():
         if key in _RESERVED:
             continue
+        if key == "name":
+            raise InvalidParameterError(
+                f"The scheme is the path's {name!r}: a 'name' query parameter cannot replace "
+                "it; remove it (or ask GET /v1/weights/<scheme> for another scheme).",
+                field="name",
+            )
         kind = kinds.get(key)
         if kind is None:
             params[key] = text  # the core names it as an unknown parameter

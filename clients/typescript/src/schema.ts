@@ -631,7 +631,10 @@ export interface components {
             bias_scheme?: components["schemas"]["SchemeName"] | components["schemas"]["SchemeObject"] | null;
             /** Layer */
             layer: components["schemas"]["DenseLayer"] | components["schemas"]["Conv1dLayer"] | components["schemas"]["Conv2dLayer"] | components["schemas"]["Conv3dLayer"] | components["schemas"]["ConvTranspose1dLayer"] | components["schemas"]["ConvTranspose2dLayer"] | components["schemas"]["ConvTranspose3dLayer"] | components["schemas"]["EmbeddingLayer"] | components["schemas"]["RnnLayer"] | components["schemas"]["LstmLayer"] | components["schemas"]["GruLayer"] | components["schemas"]["LayerNormLayer"] | components["schemas"]["BatchNormLayer"] | components["schemas"]["TensorLayer"];
-            /** Name */
+            /**
+             * Name
+             * @description The layer's name: 1 to 255 letters, digits and the characters _ . / - only, with no empty, '.' or '..' part between slashes and no leading or trailing slash, e.g. encoder.layers.0 or dense_1/kernel. Its tensors are named <name>.weight, <name>.bias...; each full name obeys the same rule.
+             */
             name: string;
             /** Scheme */
             scheme?: components["schemas"]["SchemeName"] | components["schemas"]["SchemeObject"] | null;
