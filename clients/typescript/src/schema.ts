@@ -1044,6 +1044,24 @@ export interface operations {
                     };
                 };
             };
+            /** @description No valid API key (only when the service has API keys) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     getHealth: {
@@ -1111,6 +1129,24 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description No valid API key (only when the service has API keys) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     generateModel: {
@@ -1151,6 +1187,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No valid API key (only when the service has API keys) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No acceptable format */
             406: {
                 headers: {
@@ -1180,6 +1225,15 @@ export interface operations {
             };
             /** @description Validation failed */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1220,6 +1274,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No valid API key (only when the service has API keys) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No acceptable format */
             406: {
                 headers: {
@@ -1249,6 +1312,15 @@ export interface operations {
             };
             /** @description Validation failed */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1289,6 +1361,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No valid API key (only when the service has API keys) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No acceptable format */
             406: {
                 headers: {
@@ -1318,6 +1399,15 @@ export interface operations {
             };
             /** @description Validation failed */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1361,6 +1451,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No valid API key (only when the service has API keys) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Over a limit */
             413: {
                 headers: {
@@ -1381,6 +1480,15 @@ export interface operations {
             };
             /** @description Validation failed */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1415,6 +1523,24 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description No valid API key (only when the service has API keys) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     getScheme: {
@@ -1444,6 +1570,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description No valid API key (only when the service has API keys) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unknown route or name */
             404: {
                 headers: {
@@ -1455,6 +1590,15 @@ export interface operations {
             };
             /** @description Validation failed */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1507,6 +1651,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No valid API key (only when the service has API keys) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No acceptable format */
             406: {
                 headers: {
@@ -1536,6 +1689,15 @@ export interface operations {
             };
             /** @description Validation failed */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1579,6 +1741,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No valid API key (only when the service has API keys) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No acceptable format */
             406: {
                 headers: {
@@ -1608,6 +1779,15 @@ export interface operations {
             };
             /** @description Validation failed */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1651,6 +1831,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No valid API key (only when the service has API keys) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No acceptable format */
             406: {
                 headers: {
@@ -1680,6 +1869,15 @@ export interface operations {
             };
             /** @description Validation failed */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1723,6 +1921,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No valid API key (only when the service has API keys) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No acceptable format */
             406: {
                 headers: {
@@ -1752,6 +1959,15 @@ export interface operations {
             };
             /** @description Validation failed */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1797,6 +2013,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No valid API key (only when the service has API keys) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Over a limit */
             413: {
                 headers: {
@@ -1817,6 +2042,15 @@ export interface operations {
             };
             /** @description Validation failed */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1889,6 +2123,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description No valid API key (only when the service has API keys) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unknown route or name */
             404: {
                 headers: {
@@ -1927,6 +2170,15 @@ export interface operations {
             };
             /** @description Validation failed */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1994,6 +2246,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description No valid API key (only when the service has API keys) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unknown route or name */
             404: {
                 headers: {
@@ -2032,6 +2293,15 @@ export interface operations {
             };
             /** @description Validation failed */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
