@@ -51,8 +51,7 @@ def serve_process(
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1"]
-    opened = log_path.open("w+b") if log_path is not None else tempfile.TemporaryFile()
-    with opened as log:
+    with log_path.open("w+b") if log_path is not None else tempfile.TemporaryFile() as log:
         process = subprocess.Popen(
             [*command, "--port", str(port)],
             cwd=ROOT,

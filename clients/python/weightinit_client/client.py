@@ -162,6 +162,7 @@ class _Settings:
         retries: int,
         backoff: float,
         max_delay: float,
+        *,
         api_key: str | None = None,
     ) -> None:
         self.url = (url or os.environ.get("WEIGHTINIT_URL") or DEFAULT_URL).rstrip("/")
@@ -202,7 +203,7 @@ class Client:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._s = _Settings(url, timeout, retries, backoff, max_delay, api_key)
+        self._s = _Settings(url, timeout, retries, backoff, max_delay, api_key=api_key)
         self._sleep = sleep
         self._http = httpx.Client(
             base_url=self._s.url,
@@ -590,7 +591,7 @@ class AsyncClient:
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self._s = _Settings(url, timeout, retries, backoff, max_delay, api_key)
+        self._s = _Settings(url, timeout, retries, backoff, max_delay, api_key=api_key)
         self._sleep = sleep
         self._http = httpx.AsyncClient(
             base_url=self._s.url,
