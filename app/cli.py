@@ -5,7 +5,8 @@
     weightinit model spec.json -o model.safetensors
 
 Remote requests go to ``--url`` (default ``$WEIGHTINIT_URL``, else http://127.0.0.1:8000)
-through :mod:`weightinit_client`; ``--local`` runs the same validation, planning, generation
+through :mod:`weightinit_client`, with ``--api-key`` (default ``$WEIGHTINIT_API_KEY``) for a
+service that has API keys; ``--local`` runs the same validation, planning, generation
 and encoding in this process with no server, so both give the same bytes. The output format
 follows the file suffix (.npy, .npz, .safetensors, .json) unless ``--format`` is given.
 
@@ -98,6 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--local", action="store_true", help="compute in this process, no server needed"
     )
     where.add_argument("--timeout", type=float, default=60.0, help="seconds (default 60)")
+    where.add_argument(
+        "--api-key",
+        default=None,
+        metavar="KEY",
+        help="API key for a service that requires one (default: $WEIGHTINIT_API_KEY)",
+    )
 
     parser = _Parser(
         prog="weightinit",
@@ -263,7 +270,7 @@ def _produce(args: argparse.Namespace, op: str, body: dict[str, Any], fmt: str) 
         return
     from weightinit_client import Client
 
-    with Client(args.url, timeout=args.timeout) as client:
+    with Client(args.url, timeout=args.timeout, api_key=args.api_key) as client:
         if args.output == "-":
             content, _ = client.request_bytes("weights" if op == "weights" else "models", body, fmt)
             _write_bytes("-", content)
@@ -282,7 +289,7 @@ def cmd_schemes(args: argparse.Namespace) -> None:
     else:
         from weightinit_client import Client
 
-        with Client(args.url, timeout=args.timeout) as client:
+        with Client(args.url, timeout=args.timeout, api_key=args.api_key) as client:
             schemes = client.schemes()
     if args.json:
         print(json.dumps({"schemes": schemes}, indent=2))
@@ -341,7 +348,7 @@ def _ranged_get(args: argparse.Namespace, fmt: str, params: dict[str, object]) -
     if args.fan_in is not None or args.fan_out is not None or args.algorithm != "blocks-v1":
         raise CliError("--parallel/--verify take no --fan-in, --fan-out or --algorithm", EXIT_USAGE)
     shard = _shard_of(args.shard) if args.shard is not None else None
-    with Client(args.url, timeout=args.timeout) as client:
+    with Client(args.url, timeout=args.timeout, api_key=args.api_key) as client:
         client.download_tensor(
             args.output,
             args.scheme,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -9,18 +10,20 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.staticfiles import StaticFiles
-from starlette.responses import HTMLResponse
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import HTMLResponse, Response
 from swagger_ui_bundle import swagger_ui_path
 
 from app import __version__
-from app.api import problems
+from app.api import metrics, problems
 from app.api.cache import ResponseCache
+from app.api.gate import OPEN_PATHS, Gate
 from app.api.head import HeadAsGet
 from app.api.json_guard import JsonGuard
 from app.api.middleware import RequestLimits
+from app.api.observe import Observability, install_json_logging
 from app.api.routers import digests, health, models, registry, weights
 from app.api.settings import Settings
-from app.jobs.pool import GenerationPool
 
 DESCRIPTION = """Initialized neural-network weights as a service: a layer spec, a scheme and a
 seed in; the weights out as JSON, `.npy`, `.npz` or safetensors. The same request gives the
@@ -48,6 +51,7 @@ class WeightinitAPI(FastAPI):
     def openapi(self) -> dict[str, Any]:
         if self.openapi_schema is None:
             spec = super().openapi()
+            declare_security(spec)
             problem = {"$ref": "#/components/schemas/Problem"}
             for operations in spec.get("paths", {}).values():
                 for operation in operations.values():
@@ -60,16 +64,49 @@ class WeightinitAPI(FastAPI):
         return self.openapi_schema
 
 
+SECURITY_SCHEMES = {
+    "bearerAuth": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API key (WEIGHTINIT_API_KEYS), as 'Authorization: Bearer <key>'.",
+    },
+    "apiKeyHeader": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-API-Key",
+        "description": "The same API key, as 'X-API-Key: <key>'.",
+    },
+}
+AUTH_RESPONSES = {
+    "401": {"description": "No valid API key (only when the service has API keys)"},
+    "429": {"description": "Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After"},
+}
+
+
+def declare_security(spec: dict[str, Any]) -> None:
+    """Keys are optional (the operator decides): either scheme, or none ({}); the health
+    operations never need one."""
+    spec.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+    spec["security"] = [{}, {"bearerAuth": []}, {"apiKeyHeader": []}]
+    for path, operations in spec.get("paths", {}).items():
+        for operation in operations.values():
+            if path in OPEN_PATHS:
+                operation["security"] = []
+            else:
+                operation.setdefault("responses", {}).update(copy.deepcopy(AUTH_RESPONSES))
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application; settings default to the environment (WEIGHTINIT_*)."""
     settings = settings or Settings.from_env()
-    pool = GenerationPool(settings.threads)
+    pool = metrics.MeteredPool(settings.threads)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool.open()
         yield
         pool.shutdown()
+        metrics.process_exited()
 
     app = WeightinitAPI(
         lifespan=lifespan,
@@ -91,7 +128,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         body_timeout_s=settings.body_timeout_s,
     )
     app.add_middleware(HeadAsGet, routes_of=app)
-    for router in (weights.router, models.router, digests.router, registry.router, health.router):
+    # Outermost last: ids, logs and metrics see everything; CORS answers preflights before
+    # the keys are asked for (browsers send none on a preflight).
+    app.add_middleware(
+        Gate, keys=settings.api_keys, rate=settings.rate_limit, burst=settings.rate_burst
+    )
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, **cors_options(settings.cors_origins))
+    routes = metrics.RouteTable()
+    app.add_middleware(Observability, routes=routes)
+    install_json_logging()
+    routers = (weights.router, models.router, digests.router, registry.router, health.router)
+    for router in routers:
         app.include_router(router)
     app.mount("/docs-static", StaticFiles(directory=swagger_ui_path), name="docs-static")
 
@@ -105,7 +153,43 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             swagger_favicon_url="/docs-static/favicon-32x32.png",
         )
 
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics_text() -> Response:
+        return Response(metrics.exposition(), media_type=metrics.CONTENT_TYPE)
+
+    routes.load([*app.routes, *(route for router in routers for route in router.routes)])
     return app
+
+
+def cors_options(origins: tuple[str, ...]) -> dict[str, Any]:
+    """CORSMiddleware for ``origins``: the methods, headers and exposed headers the API uses."""
+    return {
+        "allow_origins": list(origins),
+        "allow_methods": ["GET", "HEAD", "POST", "OPTIONS"],
+        "allow_headers": [
+            "Authorization",
+            "X-API-Key",
+            "Content-Type",
+            "Accept",
+            "Range",
+            "If-None-Match",
+            "If-Range",
+            "X-Request-ID",
+        ],
+        "expose_headers": [
+            "X-Request-ID",
+            "Retry-After",
+            "ETag",
+            "Content-Disposition",
+            "Content-Range",
+            "X-Weightinit-Sha256",
+            "X-Weightinit-Cache",
+            "X-Weightinit-Full-Shape",
+            "X-Weightinit-Slice",
+            "Accept-Ranges",
+        ],
+        "max_age": 600,
+    }
 
 
 app = create_app()

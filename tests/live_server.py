@@ -44,12 +44,15 @@ def serve() -> Iterator[str]:
 
 
 @contextmanager
-def serve_process(env: dict[str, str] | None = None) -> Iterator[tuple[str, int]]:
-    """A uvicorn process (with ``env`` added to the clean environment); URL and pid."""
+def serve_process(
+    env: dict[str, str] | None = None, log_path: Path | None = None
+) -> Iterator[tuple[str, int]]:
+    """A uvicorn process (with ``env`` added to the clean environment); URL and pid. Its
+    stdout and stderr go to ``log_path`` when given (for tests that read the log)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "app.server", "--host", "127.0.0.1"]
-    with tempfile.TemporaryFile() as log:
+    with log_path.open("w+b") if log_path is not None else tempfile.TemporaryFile() as log:
         process = subprocess.Popen(
             [*command, "--port", str(port)],
             cwd=ROOT,

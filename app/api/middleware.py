@@ -1,4 +1,5 @@
-"""ASGI middleware: request ids, the body-size limit and the body read timeout.
+"""ASGI middleware: the body-size limit and the body read timeout (request ids:
+:mod:`app.api.observe`).
 
 The body is read here, before the application, so an oversized body is refused with a 413
 (FastAPI would turn an error raised while it reads the body into a generic 400). Nothing past
@@ -10,11 +11,11 @@ A body not complete within ``WEIGHTINIT_BODY_TIMEOUT_S`` (a client that sends le
 from __future__ import annotations
 
 import json
-import uuid
 
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .metrics import record_rejection
 from .problems import PROBLEM_JSON, SLUGS, TITLES, TYPE_BASE, problem_document
 
 
@@ -33,7 +34,7 @@ def replaying(body: bytes, receive: Receive) -> Receive:
 
 
 class RequestLimits:
-    """Give every request an id (``X-Request-ID``) and refuse bodies over ``max_body_bytes``."""
+    """Refuse bodies over ``max_body_bytes``."""
 
     def __init__(self, app: ASGIApp, max_body_bytes: int, body_timeout_s: float = 30) -> None:
         self.app = app
@@ -45,18 +46,8 @@ class RequestLimits:
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
-        incoming = headers.get(b"x-request-id", b"").decode("latin-1")[:100]
-        request_id = incoming if incoming and incoming.isprintable() else uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [
-                    *message.get("headers", []),
-                    (b"x-request-id", request_id.encode()),
-                ]
-            await send(message)
-
+        request_id = scope.get("state", {}).get("request_id", "")  # set by observe.Observability
+        send_with_id = send
         declared = headers.get(b"content-length", b"")
         size = int(declared) if declared.isdigit() else 0
         chunks: list[bytes] = []
@@ -80,6 +71,7 @@ class RequestLimits:
         await self.app(scope, replaying(b"".join(chunks), receive), send_with_id)
 
     async def _too_slow(self, scope: Scope, size: int, request_id: str, send: Send) -> None:
+        record_rejection("timeout")
         detail = (
             f"The body was not complete within {self.body_timeout_s:g} s "
             f"(WEIGHTINIT_BODY_TIMEOUT_S); {size} bytes arrived."
@@ -94,6 +86,7 @@ class RequestLimits:
         await send({"type": "http.response.body", "body": body})
 
     async def _refuse(self, scope: Scope, size: int, request_id: str, send: Send) -> None:
+        record_rejection("too_large")
         limit = self.max_body_bytes
         problem = {
             "type": TYPE_BASE + SLUGS[413],

@@ -26,11 +26,14 @@ from app.core.errors import (
 from app.core.layers import LAYER_KINDS
 from app.jobs.names import NAME_RULE
 
+from .metrics import record_rejection
+
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://weightinit.dev/problems/"
 
 TITLES = {
     400: "Malformed request",
+    401: "Unauthorized",
     404: "Not found",
     405: "Method not allowed",
     406: "Not acceptable",
@@ -39,10 +42,12 @@ TITLES = {
     415: "Unsupported media type",
     416: "Range not satisfiable",
     422: "Invalid request",
+    429: "Too many requests",
     500: "Internal error",
 }
 SLUGS = {
     400: "malformed-request",
+    401: "unauthorized",
     404: "not-found",
     405: "method-not-allowed",
     406: "not-acceptable",
@@ -51,6 +56,7 @@ SLUGS = {
     415: "unsupported-media-type",
     416: "range-not-satisfiable",
     422: "validation",
+    429: "rate-limited",
     500: "internal",
 }
 
@@ -206,6 +212,7 @@ async def _on_validation(request: Request, exc: RequestValidationError) -> Respo
 
 
 async def _on_limit(request: Request, exc: LimitExceededError) -> Response:
+    record_rejection("too_large")
     extra = {"limit": exc.limit_name, "value": exc.limit, "requested": exc.requested}
     return problem_response(request, 413, exc.message, extra=extra)
 

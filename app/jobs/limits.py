@@ -20,9 +20,10 @@ admits a 70-billion-element model (7e10 normal values = 1.4e11 units) with room 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.core.dtypes import finfo_max
@@ -94,6 +95,65 @@ def _int_env(name: str, default: int, minimum: int = 1) -> int:
     return value
 
 
+def _float_env(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not math.isfinite(value) or value < 0:
+        raise SettingsError(f"{name} must be a number >= 0, got {raw!r}")
+    return value
+
+
+def _list_env(name: str) -> tuple[str, ...]:
+    """A comma-separated list; blanks around items and empty items are dropped."""
+    return tuple(item.strip() for item in os.environ.get(name, "").split(",") if item.strip())
+
+
+def _origins_from_env() -> tuple[str, ...]:
+    origins = _list_env("WEIGHTINIT_CORS_ORIGINS")
+    for origin in origins:
+        scheme, _, host = origin.partition("://")
+        if origin != "*" and (scheme not in ("http", "https") or not host or "/" in host):
+            raise SettingsError(
+                "WEIGHTINIT_CORS_ORIGINS must be comma-separated origins such as "
+                "https://app.example.com (scheme, host, optional port; no path) or *, "
+                f"got {origin!r}"
+            )
+    return origins
+
+
+def _api_keys_from_env() -> tuple[str, ...]:
+    """WEIGHTINIT_API_KEYS (comma-separated) plus WEIGHTINIT_API_KEYS_FILE (one key a line,
+    ``#`` comments). Messages name the variable and line, never the key."""
+    keys = [(key, "WEIGHTINIT_API_KEYS") for key in _list_env("WEIGHTINIT_API_KEYS")]
+    path = os.environ.get("WEIGHTINIT_API_KEYS_FILE", "").strip()
+    if path:
+        try:
+            lines = Path(path).read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
+            raise SettingsError(
+                f"WEIGHTINIT_API_KEYS_FILE: cannot read {path!r}: {reason}"
+            ) from None
+        where = "WEIGHTINIT_API_KEYS_FILE line {}"
+        keys += [
+            (line.strip(), where.format(n))
+            for n, line in enumerate(lines, 1)
+            if line.strip() and not line.strip().startswith("#")
+        ]
+    for key, origin in keys:
+        if not all(33 <= ord(c) <= 126 for c in key):
+            raise SettingsError(
+                f"{origin}: an API key must be printable ASCII without spaces (it travels in "
+                "an HTTP header)"
+            )
+    return tuple(dict.fromkeys(key for key, _ in keys))
+
+
 def _threads_from_env(default: int) -> int:
     if os.environ.get("WEIGHTINIT_THREADS", "").strip():
         return _int_env("WEIGHTINIT_THREADS", default)
@@ -127,6 +187,10 @@ class Settings:
     header_timeout_s: int = 10  # the whole request head (slowloris), else 408 (app/server.py)
     body_timeout_s: int = 30  # the whole request body, else 408 (app/api/middleware.py)
     write_timeout_s: int = 60  # a stalled reader of a started response is cut (app/server.py)
+    api_keys: tuple[str, ...] = field(default=(), repr=False)  # empty: no authentication
+    rate_limit: float = 0.0  # requests per second per key (or client IP); 0: off
+    rate_burst: int = 20  # token-bucket size: requests allowed at once
+    cors_origins: tuple[str, ...] = ()  # browser origins allowed (CORS); empty: CORS off
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -146,6 +210,10 @@ class Settings:
             header_timeout_s=_int_env("WEIGHTINIT_HEADER_TIMEOUT_S", d.header_timeout_s),
             body_timeout_s=_int_env("WEIGHTINIT_BODY_TIMEOUT_S", d.body_timeout_s),
             write_timeout_s=_int_env("WEIGHTINIT_WRITE_TIMEOUT_S", d.write_timeout_s),
+            api_keys=_api_keys_from_env(),
+            rate_limit=_float_env("WEIGHTINIT_RATE_LIMIT", d.rate_limit),
+            rate_burst=_int_env("WEIGHTINIT_RATE_BURST", d.rate_burst),
+            cors_origins=_origins_from_env(),
         )
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from app.encoders import encode_npy
 from tests.api.conftest import expected_layer, load_safetensors
-from tests.live_server import clean_env
+from tests.live_server import clean_env, serve_process
 
 from .conftest import ROOT, VENV_BIN
 
@@ -206,3 +206,20 @@ def test_usage_errors_exit_2_with_one_line(args: tuple[str, ...]) -> None:
     result = run(*args)
     assert result.returncode == 2
     one_error_line(result)
+
+
+def test_the_api_key_comes_from_the_option_or_the_environment() -> None:
+    key = "cli-key-0123456789"
+    with serve_process({"WEIGHTINIT_API_KEYS": key}) as (url, _):
+        missing = run("schemes", "--url", url, "--json")
+        wrong = run("schemes", "--url", url, "--json", "--api-key", "not-the-key")
+        given = run("schemes", "--url", url, "--json", "--api-key", key)
+        from_env = run(
+            "schemes", "--url", url, "--json", env={**clean_env(), "WEIGHTINIT_API_KEY": key}
+        )
+    for refused in (missing, wrong):
+        assert refused.returncode == 1
+        line = one_error_line(refused)
+        assert "401" in line and key not in line
+    assert given.returncode == 0 and json.loads(given.stdout)
+    assert from_env.returncode == 0 and from_env.stdout == given.stdout

@@ -359,3 +359,43 @@ def test_readme_examples_run(server: str, monkeypatch: pytest.MonkeyPatch, tmp_p
     assert namespace["rank"]["attn.q_proj.weight"].shape == (512, 1024)
     assert namespace["rank"]["attn.o_proj.weight"].shape == (4096, 128)
     assert len(namespace["digests"][0]["blocks"]) == 64
+
+
+def _recording(seen: list[str | None]) -> httpx.MockTransport:
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("authorization"))
+        return httpx.Response(200, json={"schemes": []})
+
+    return httpx.MockTransport(handler)
+
+
+def test_the_api_key_is_sent_as_a_bearer_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[str | None] = []
+    monkeypatch.delenv("WEIGHTINIT_API_KEY", raising=False)
+    with Client("http://x", api_key="k-arg", transport=_recording(seen)) as c:
+        c.schemes()
+    with Client("http://x", transport=_recording(seen)) as c:
+        c.schemes()
+    monkeypatch.setenv("WEIGHTINIT_API_KEY", "k-env")
+    with Client("http://x", transport=_recording(seen)) as c:
+        c.schemes()
+    with Client("http://x", api_key="k-arg", transport=_recording(seen)) as c:
+        c.schemes()  # the argument wins over the environment
+    assert seen == ["Bearer k-arg", None, "Bearer k-env", "Bearer k-arg"]
+
+
+def test_the_async_client_sends_the_api_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[str | None] = []
+    monkeypatch.setenv("WEIGHTINIT_API_KEY", "k-env")
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("authorization"))
+        return httpx.Response(200, json={"schemes": []})
+
+    async def main() -> None:
+        transport = httpx.MockTransport(handler)
+        async with AsyncClient("http://x", transport=transport) as c:
+            await c.schemes()
+
+    asyncio.run(main())
+    assert seen == ["Bearer k-env"]

@@ -21,8 +21,16 @@ def settings_env_names() -> set[str]:
     """The WEIGHTINIT_* variables the app reads (app/jobs/limits.py), by reading its source;
     the deprecated WEIGHTINIT_WORKERS (read only when WEIGHTINIT_THREADS is unset) excluded."""
     source = (ROOT / "app" / "jobs" / "limits.py").read_text()
-    names = set(re.findall(r"""_int_env\(\s*["'](WEIGHTINIT_[A-Z0-9_]+)["']""", source))
+    reads = r"""(?:_[a-z]+_env|os\.environ\.get)\(\s*["'](WEIGHTINIT_[A-Z0-9_]+)["']"""
+    names = set(re.findall(reads, source))
     assert names, "no WEIGHTINIT_* variables found in app/jobs/limits.py"
+    return names - {"WEIGHTINIT_WORKERS"}
+
+
+def integer_settings_env_names() -> set[str]:
+    """The integer WEIGHTINIT_* limits (read with ``_int_env``)."""
+    source = (ROOT / "app" / "jobs" / "limits.py").read_text()
+    names = set(re.findall(r"""_int_env\(\s*["'](WEIGHTINIT_[A-Z0-9_]+)["']""", source))
     return names - {"WEIGHTINIT_WORKERS"}
 
 

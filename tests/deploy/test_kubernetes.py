@@ -18,6 +18,7 @@ from kubernetes_validate.utils import all_versions
 from .helpers import (
     ROOT,
     UID,
+    integer_settings_env_names,
     memory_needed,
     project_version,
     quantity,
@@ -175,9 +176,11 @@ def test_env_sets_every_weightinit_limit_and_workers_equal_the_cpu_limit() -> No
         assert cpu_limit == math.ceil(cpu_limit), "a whole number of cores"
     else:
         assert int(workers["value"]) == cpu_limit >= 1
-    for name, var in env.items():
-        if name.startswith("WEIGHTINIT_"):
-            assert var["value"].isdigit() and int(var["value"]) >= 1, (name, var)
+    for name in integer_settings_env_names() - {"WEIGHTINIT_THREADS"}:
+        value = env[name]["value"]
+        assert value.isdigit() and int(value) >= 1, (name, value)
+    keys = env["WEIGHTINIT_API_KEYS"]["valueFrom"]["secretKeyRef"]
+    assert keys["optional"] is True  # no Secret: no keys asked for
 
 
 def test_service_selects_the_pods_and_targets_the_container_port() -> None:

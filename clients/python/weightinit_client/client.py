@@ -171,8 +171,11 @@ class _Settings:
         retries: int,
         backoff: float,
         max_delay: float,
+        *,
+        api_key: str | None = None,
     ) -> None:
         self.url = (url or os.environ.get("WEIGHTINIT_URL") or DEFAULT_URL).rstrip("/")
+        self.api_key = api_key if api_key is not None else os.environ.get("WEIGHTINIT_API_KEY")
         self.timeout = httpx.Timeout(timeout)
         self.retries = max(0, retries)
         self.backoff = backoff
@@ -184,9 +187,17 @@ class _Settings:
             return None
         return retry_delay(attempt, response.headers, self.backoff, self.max_delay)
 
+    def headers(self, extra: Mapping[str, str] | None) -> dict[str, str]:
+        """``extra`` plus the API key as a Bearer token (an explicit Authorization wins)."""
+        sent = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        return {**sent, **(extra or {})}
+
 
 class Client:
-    """Synchronous client. ``retries`` bounds the extra attempts after a 503/429."""
+    """Synchronous client. ``retries`` bounds the extra attempts after a 503/429.
+
+    ``api_key`` (default ``$WEIGHTINIT_API_KEY``) is sent as ``Authorization: Bearer <key>``
+    to services that have API keys."""
 
     def __init__(
         self,
@@ -197,13 +208,17 @@ class Client:
         backoff: float = 0.5,
         max_delay: float = 30.0,
         headers: Mapping[str, str] | None = None,
+        api_key: str | None = None,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._s = _Settings(url, timeout, retries, backoff, max_delay)
+        self._s = _Settings(url, timeout, retries, backoff, max_delay, api_key=api_key)
         self._sleep = sleep
         self._http = httpx.Client(
-            base_url=self._s.url, timeout=self._s.timeout, headers=headers, transport=transport
+            base_url=self._s.url,
+            timeout=self._s.timeout,
+            headers=self._s.headers(headers),
+            transport=transport,
         )
 
     @property
@@ -591,13 +606,17 @@ class AsyncClient:
         backoff: float = 0.5,
         max_delay: float = 30.0,
         headers: Mapping[str, str] | None = None,
+        api_key: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self._s = _Settings(url, timeout, retries, backoff, max_delay)
+        self._s = _Settings(url, timeout, retries, backoff, max_delay, api_key=api_key)
         self._sleep = sleep
         self._http = httpx.AsyncClient(
-            base_url=self._s.url, timeout=self._s.timeout, headers=headers, transport=transport
+            base_url=self._s.url,
+            timeout=self._s.timeout,
+            headers=self._s.headers(headers),
+            transport=transport,
         )
 
     @property

@@ -78,12 +78,33 @@ export class WeightinitError extends Error {
   }
 }
 
-export type CreateClientOptions = Omit<ClientOptions, "baseUrl"> & { baseUrl: string };
+export type CreateClientOptions = Omit<ClientOptions, "baseUrl"> & {
+  baseUrl: string;
+  /**
+   * API key for a service that has API keys, sent as `Authorization: Bearer <key>` (an
+   * explicit Authorization header wins). Default: `WEIGHTINIT_API_KEY` from the environment
+   * (Node); `null` sends none.
+   */
+  apiKey?: string | null;
+};
+
+function envApiKey(): string | undefined {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process
+    ?.env;
+  return env?.WEIGHTINIT_API_KEY || undefined;
+}
 
 /** An openapi-fetch client typed by the generated `paths`. */
 export function createClient(options: string | CreateClientOptions): WeightinitClient {
-  const opts = typeof options === "string" ? { baseUrl: options } : options;
-  return createFetchClient<paths>({ ...opts, baseUrl: opts.baseUrl.replace(/\/+$/, "") });
+  const { apiKey, ...opts } = typeof options === "string" ? { baseUrl: options } : options;
+  const key = apiKey === undefined ? envApiKey() : apiKey;
+  const headers = new Headers(opts.headers as HeadersInit | undefined);
+  if (key && !headers.has("authorization")) headers.set("Authorization", `Bearer ${key}`);
+  return createFetchClient<paths>({
+    ...opts,
+    headers,
+    baseUrl: opts.baseUrl.replace(/\/+$/, ""),
+  });
 }
 
 /** Seeds above 2**53 go as decimal strings; unsafe plain numbers are refused (already rounded). */

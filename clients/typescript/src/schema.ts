@@ -1047,6 +1047,24 @@ export interface operations {
                     };
                 };
             };
+            /** @description No valid API key (only when the service has API keys) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     getHealth: {
@@ -1114,6 +1132,24 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description No valid API key (only when the service has API keys) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     generateModel: {
@@ -1154,6 +1190,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No valid API key (only when the service has API keys) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No acceptable format */
             406: {
                 headers: {
@@ -1183,6 +1228,15 @@ export interface operations {
             };
             /** @description Validation failed */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1223,6 +1277,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No valid API key (only when the service has API keys) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No acceptable format */
             406: {
                 headers: {
@@ -1252,6 +1315,15 @@ export interface operations {
             };
             /** @description Validation failed */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1292,6 +1364,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No valid API key (only when the service has API keys) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No acceptable format */
             406: {
                 headers: {
@@ -1321,6 +1402,15 @@ export interface operations {
             };
             /** @description Validation failed */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1364,6 +1454,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No valid API key (only when the service has API keys) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Over a limit */
             413: {
                 headers: {
@@ -1384,6 +1483,15 @@ export interface operations {
             };
             /** @description Validation failed */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1418,6 +1526,24 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description No valid API key (only when the service has API keys) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     getScheme: {
@@ -1447,6 +1573,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description No valid API key (only when the service has API keys) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unknown route or name */
             404: {
                 headers: {
@@ -1458,6 +1593,15 @@ export interface operations {
             };
             /** @description Validation failed */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1510,6 +1654,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No valid API key (only when the service has API keys) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No acceptable format */
             406: {
                 headers: {
@@ -1539,6 +1692,15 @@ export interface operations {
             };
             /** @description Validation failed */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1582,6 +1744,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No valid API key (only when the service has API keys) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No acceptable format */
             406: {
                 headers: {
@@ -1611,6 +1782,15 @@ export interface operations {
             };
             /** @description Validation failed */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1654,6 +1834,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No valid API key (only when the service has API keys) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No acceptable format */
             406: {
                 headers: {
@@ -1683,6 +1872,15 @@ export interface operations {
             };
             /** @description Validation failed */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1726,6 +1924,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No valid API key (only when the service has API keys) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No acceptable format */
             406: {
                 headers: {
@@ -1755,6 +1962,15 @@ export interface operations {
             };
             /** @description Validation failed */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1800,6 +2016,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No valid API key (only when the service has API keys) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Over a limit */
             413: {
                 headers: {
@@ -1820,6 +2045,15 @@ export interface operations {
             };
             /** @description Validation failed */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1892,6 +2126,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description No valid API key (only when the service has API keys) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unknown route or name */
             404: {
                 headers: {
@@ -1930,6 +2173,15 @@ export interface operations {
             };
             /** @description Validation failed */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1997,6 +2249,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description No valid API key (only when the service has API keys) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unknown route or name */
             404: {
                 headers: {
@@ -2035,6 +2296,15 @@ export interface operations {
             };
             /** @description Validation failed */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -82,6 +82,36 @@ describe("offline parsers", () => {
   });
 });
 
+describe("API keys", () => {
+  // A fetch that records the Authorization header the SDK sends and answers an empty list.
+  const recording = (seen: (string | null)[]) => async (input: Request) => {
+    seen.push(input.headers.get("authorization"));
+    return new Response("[]", { headers: { "content-type": "application/json" } });
+  };
+
+  test("apiKey is sent as a Bearer token", async () => {
+    const seen: (string | null)[] = [];
+    const keyed = createClient({ baseUrl: "http://x", apiKey: "k-1", fetch: recording(seen) });
+    await keyed.GET("/v1/schemes");
+    assert.deepEqual(seen, ["Bearer k-1"]);
+  });
+
+  test("WEIGHTINIT_API_KEY is the default; null sends no key", async () => {
+    const seen: (string | null)[] = [];
+    const saved = process.env.WEIGHTINIT_API_KEY;
+    process.env.WEIGHTINIT_API_KEY = "from-env";
+    try {
+      await createClient({ baseUrl: "http://x", fetch: recording(seen) }).GET("/v1/schemes");
+      const none = createClient({ baseUrl: "http://x", apiKey: null, fetch: recording(seen) });
+      await none.GET("/v1/schemes");
+    } finally {
+      if (saved === undefined) delete process.env.WEIGHTINIT_API_KEY;
+      else process.env.WEIGHTINIT_API_KEY = saved;
+    }
+    assert.deepEqual(seen, ["Bearer from-env", null]);
+  });
+});
+
 describe("live server", live, () => {
   for (const dtype of ["float32", "float64"] as const) {
     test(`JSON, npy and safetensors agree (${dtype}) with the server's sha256`, async () => {
