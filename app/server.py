@@ -165,8 +165,11 @@ class EdgeH11Protocol(H11Protocol):
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``uvicorn app.main:app --http app.server:EdgeH11Protocol`` plus ``argv``."""
-    args = ["app.main:app", "--http", PROTOCOL, *(sys.argv[1:] if argv is None else argv)]
+    """``uvicorn app.main:app --http app.server:EdgeH11Protocol --no-access-log`` plus
+    ``argv``: the service writes its own JSON access line per request (app/api/observe.py);
+    ``--access-log`` in ``argv`` brings uvicorn's text line back."""
+    given = sys.argv[1:] if argv is None else argv
+    args = ["app.main:app", "--http", PROTOCOL, "--no-access-log", *given]
     uvicorn.main.main(args=args, prog_name="python -m app.server")
 
 
