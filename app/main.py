@@ -15,9 +15,12 @@ from swagger_ui_bundle import swagger_ui_path
 from app import __version__
 from app.api import problems
 from app.api.cache import ResponseCache
+from app.api.lifecycle import drain_on_signals
 from app.api.middleware import RequestLimits
 from app.api.routers import digests, health, models, registry, weights
 from app.api.settings import Settings
+from app.jobs.admission import Admission, LaneName
+from app.jobs.limits import SettingsError
 from app.jobs.pool import GenerationPool
 
 DESCRIPTION = """Initialized neural-network weights as a service: a layer spec, a scheme and a
@@ -57,13 +60,27 @@ class WeightinitAPI(FastAPI):
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application; settings default to the environment (WEIGHTINIT_*)."""
     settings = settings or Settings.from_env()
-    pool = GenerationPool(settings.threads)
+    # Each admission lane has its own threads (app.jobs.admission): small jobs never queue
+    # behind an expensive job's pieces.
+    pools: dict[LaneName, GenerationPool] = {
+        "small": GenerationPool(settings.threads),
+        "large": GenerationPool(settings.threads),
+    }
+    admission = Admission(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool.open()
-        yield
-        pool.shutdown()
+        for pool in pools.values():
+            pool.open()
+        admission.draining = False
+        restore_signals = drain_on_signals(admission)
+        try:
+            yield
+        finally:
+            admission.draining = True
+            restore_signals()
+            for pool in pools.values():
+                pool.shutdown()
 
     app = WeightinitAPI(
         lifespan=lifespan,
@@ -75,7 +92,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
-    app.state.pool = pool
+    app.state.pool = pools["large"]
+    app.state.pools = pools
+    app.state.admission = admission
     problems.install(app)
     app.add_middleware(ResponseCache, max_bytes=settings.cache_bytes)
     app.add_middleware(RequestLimits, max_body_bytes=settings.max_body_bytes)
@@ -96,4 +115,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-app = create_app()
+def _app_from_env() -> FastAPI:
+    """The application for ``uvicorn app.main:app``: a bad setting stops the process with
+    one message naming every bad variable, not a traceback."""
+    try:
+        return create_app()
+    except SettingsError as exc:
+        raise SystemExit(f"weightinit: {exc}") from None
+
+
+app = _app_from_env()

@@ -38,6 +38,7 @@ TITLES = {
     416: "Range not satisfiable",
     422: "Invalid request",
     500: "Internal error",
+    503: "Service unavailable",
 }
 SLUGS = {
     400: "malformed-request",
@@ -49,6 +50,7 @@ SLUGS = {
     416: "range-not-satisfiable",
     422: "validation",
     500: "internal",
+    503: "unavailable",
 }
 
 

@@ -15,11 +15,21 @@ import threading
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 Piece = Callable[[], bytes]
 SEND_BYTES = 1 << 19  # bytes per server write: flow control acts per write (measured trade-off)
 T = TypeVar("T")
+
+
+class Slot(Protocol):
+    """An admitted job's generation slot (:class:`app.jobs.admission.Ticket`)."""
+
+    def pause(self) -> None: ...
+
+    async def resume(self) -> None: ...
+
+    def release(self) -> None: ...
 
 
 class Cancelled(Exception):
@@ -61,42 +71,57 @@ class GenerationPool:
         if executor is not None:
             executor.shutdown(wait=False, cancel_futures=True)
 
-    async def stream(self, pieces: Iterable[Piece]) -> AsyncIterator[memoryview]:
+    async def stream(
+        self, pieces: Iterable[Piece], slot: Slot | None = None
+    ) -> AsyncIterator[memoryview]:
         """The pieces' bytes in order; only waiting happens on the event loop.
 
         The read-ahead adapts: it starts at one piece and grows (up to :attr:`ahead`) each
         time the sender finds the next piece unfinished, i.e. when generation is what it waits
         for. A slow reader never waits for a piece, so it never holds more than a couple.
+        With a ``slot``, the stream gives it back while it waits for its reader (every piece
+        in flight is done) and takes it again before it starts the next piece; it is released
+        when the stream ends, however it ends.
         """
         loop = asyncio.get_running_loop()
         source = iter(pieces)
+        upcoming = next(source, None)  # one piece of look-ahead: the stream knows when it ends
         pending: deque[asyncio.Future[bytes]] = deque()
         limit = 1
 
-        def submit() -> None:
-            piece = next(source, None)
-            if piece is not None:
-                pending.append(loop.run_in_executor(self.executor, piece))
+        def fill() -> None:
+            nonlocal upcoming
+            while len(pending) < limit and upcoming is not None:
+                pending.append(loop.run_in_executor(self.executor, upcoming))
+                upcoming = next(source, None)
 
         try:
-            submit()
+            fill()
             while pending:
                 future = pending.popleft()
-                if not future.done():
+                # Every piece in flight done: generation is ahead and the reader is the
+                # bottleneck, so the slot is given back until the reader has taken this piece.
+                waiting = slot is not None and future.done() and all(f.done() for f in pending)
+                if waiting and slot is not None:
+                    slot.pause()
+                elif not future.done():
                     limit = min(self.ahead, limit + 1)
-                while len(pending) < limit:
-                    before = len(pending)
-                    submit()
-                    if len(pending) == before:
-                        break
+                    fill()
+                else:
+                    fill()
                 data = memoryview(await future)
                 # Small writes: the server's transport buffers a whole write even when the
                 # client reads slowly, so a slow reader would pin a whole piece there too.
                 for offset in range(0, len(data), SEND_BYTES):
                     yield data[offset : offset + SEND_BYTES]
+                if waiting and slot is not None and upcoming is not None:
+                    await slot.resume()
+                    fill()
         finally:
             for future in pending:
                 future.cancel()
+            if slot is not None:
+                slot.release()
 
     def iterate(
         self, pieces: Iterable[Callable[[], T]], stop: threading.Event | None = None

@@ -45,7 +45,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readiness: the core can generate */
+        /**
+         * Readiness: the core can generate and the process is not draining
+         * @description 503 once the process drains (SIGTERM): in-flight responses finish, new generation is refused. Never waits for generation.
+         */
         get: operations["getReadiness"];
         put?: never;
         post?: never;
@@ -1084,6 +1087,16 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
+            /** @description Overloaded or shutting down: every generation slot of the request's lane is busy and its queue is full, no slot became free within WEIGHTINIT_QUEUE_TIMEOUT_S, or the server is draining. Retry after the Retry-After header's seconds (README, Operations) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     listGains: {
@@ -1187,6 +1200,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Overloaded or shutting down: every generation slot of the request's lane is busy and its queue is full, no slot became free within WEIGHTINIT_QUEUE_TIMEOUT_S, or the server is draining. Retry after the Retry-After header's seconds (README, Operations) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     generateModelNpz: {
@@ -1253,6 +1276,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or shutting down: every generation slot of the request's lane is busy and its queue is full, no slot became free within WEIGHTINIT_QUEUE_TIMEOUT_S, or the server is draining. Retry after the Retry-After header's seconds (README, Operations) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1325,6 +1358,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Overloaded or shutting down: every generation slot of the request's lane is busy and its queue is full, no slot became free within WEIGHTINIT_QUEUE_TIMEOUT_S, or the server is draining. Retry after the Retry-After header's seconds (README, Operations) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     digestModel: {
@@ -1385,6 +1428,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or shutting down: every generation slot of the request's lane is busy and its queue is full, no slot became free within WEIGHTINIT_QUEUE_TIMEOUT_S, or the server is draining. Retry after the Retry-After header's seconds (README, Operations) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1543,6 +1596,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Overloaded or shutting down: every generation slot of the request's lane is busy and its queue is full, no slot became free within WEIGHTINIT_QUEUE_TIMEOUT_S, or the server is draining. Retry after the Retry-After header's seconds (README, Operations) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     generateWeightsNpy: {
@@ -1612,6 +1675,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or shutting down: every generation slot of the request's lane is busy and its queue is full, no slot became free within WEIGHTINIT_QUEUE_TIMEOUT_S, or the server is draining. Retry after the Retry-After header's seconds (README, Operations) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1687,6 +1760,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Overloaded or shutting down: every generation slot of the request's lane is busy and its queue is full, no slot became free within WEIGHTINIT_QUEUE_TIMEOUT_S, or the server is draining. Retry after the Retry-After header's seconds (README, Operations) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     generateWeightsSafetensors: {
@@ -1759,6 +1842,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Overloaded or shutting down: every generation slot of the request's lane is busy and its queue is full, no slot became free within WEIGHTINIT_QUEUE_TIMEOUT_S, or the server is draining. Retry after the Retry-After header's seconds (README, Operations) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     digestWeights: {
@@ -1821,6 +1914,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or shutting down: every generation slot of the request's lane is busy and its queue is full, no slot became free within WEIGHTINIT_QUEUE_TIMEOUT_S, or the server is draining. Retry after the Retry-After header's seconds (README, Operations) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1931,6 +2034,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or shutting down: every generation slot of the request's lane is busy and its queue is full, no slot became free within WEIGHTINIT_QUEUE_TIMEOUT_S, or the server is draining. Retry after the Retry-After header's seconds (README, Operations) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
