@@ -23,7 +23,16 @@ from .helpers import ROOT, UID, project_version
 
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
-SERVE = ["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000"]
+SERVE = [
+    "uvicorn",
+    "app.main:app",
+    "--host",
+    "0.0.0.0",
+    "--port",
+    "8000",
+    "--timeout-graceful-shutdown",
+    "25",
+]
 
 
 @dataclass(frozen=True)
