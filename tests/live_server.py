@@ -43,14 +43,17 @@ def serve() -> Iterator[str]:
 
 
 @contextmanager
-def serve_process(env: dict[str, str] | None = None) -> Iterator[tuple[str, int]]:
-    """A uvicorn process (with ``env`` added to the clean environment); URL and pid."""
+def serve_process(
+    env: dict[str, str] | None = None, args: tuple[str, ...] = ()
+) -> Iterator[tuple[str, int]]:
+    """A uvicorn process (with ``env`` added to the clean environment and ``args`` added to
+    its command line, e.g. ``("--workers", "2")``); URL and pid."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1"]
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(
-            [*command, "--port", str(port)],
+            [*command, "--port", str(port), *args],
             cwd=ROOT,
             env={**clean_env(), **(env or {})},
             stdout=log,
