@@ -229,4 +229,3 @@ def test_a_stream_abandoned_by_its_reader_releases_its_slot() -> None:
     finally:
         pool.shutdown()
     assert events[-1] == "release"
-
