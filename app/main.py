@@ -27,7 +27,14 @@ DESCRIPTION = """Initialized neural-network weights as a service: a layer spec, 
 seed in; the weights out as JSON, `.npy`, `.npz` or safetensors. The same request gives the
 same bytes on every run, process and machine (stream algorithm `blocks-v1`).
 
-Errors are RFC 9457 `application/problem+json`."""
+Errors are RFC 9457 `application/problem+json`.
+
+Requests that generate values are admitted per process: small requests (cost up to
+`WEIGHTINIT_SMALL_REQUEST_COST`) and large ones have separate slots
+(`WEIGHTINIT_MAX_CONCURRENT_JOBS`) and threads; a request that finds its lane's queue full
+(`WEIGHTINIT_MAX_QUEUED_JOBS`) or cannot start within `WEIGHTINIT_QUEUE_TIMEOUT_S` (default
+10 s), or arrives while the server drains, gets `503` with `Retry-After`. The defaults admit
+a 70-billion-element model's stream."""
 
 TAGS = [
     {"name": "weights", "description": "One layer's tensors"},

@@ -79,45 +79,50 @@ class GenerationPool:
         The read-ahead adapts: it starts at one piece and grows (up to :attr:`ahead`) each
         time the sender finds the next piece unfinished, i.e. when generation is what it waits
         for. A slow reader never waits for a piece, so it never holds more than a couple.
-        With a ``slot``, the stream gives it back while it waits for its reader (every piece
-        in flight is done) and takes it again before it starts the next piece; it is released
-        when the stream ends, however it ends.
+        With a ``slot``, the stream gives it back whenever it is sending and no piece is
+        generating (a slow reader: the server's write waits), and takes it again before it
+        starts the next piece; it is released when the stream ends, however it ends.
         """
         loop = asyncio.get_running_loop()
         source = iter(pieces)
         upcoming = next(source, None)  # one piece of look-ahead: the stream knows when it ends
         pending: deque[asyncio.Future[bytes]] = deque()
         limit = 1
+        sending = False  # suspended in a yield: the server is writing (or waiting to)
+
+        def settle(_: object = None) -> None:
+            """While sending, once no piece is generating, the slot is given back."""
+            if sending and slot is not None and all(f.done() for f in pending):
+                slot.pause()
 
         def fill() -> None:
             nonlocal upcoming
             while len(pending) < limit and upcoming is not None:
-                pending.append(loop.run_in_executor(self.executor, upcoming))
+                future = loop.run_in_executor(self.executor, upcoming)
+                future.add_done_callback(settle)
+                pending.append(future)
                 upcoming = next(source, None)
 
         try:
             fill()
             while pending:
                 future = pending.popleft()
-                # Every piece in flight done: generation is ahead and the reader is the
-                # bottleneck, so the slot is given back until the reader has taken this piece.
-                waiting = slot is not None and future.done() and all(f.done() for f in pending)
-                if waiting and slot is not None:
-                    slot.pause()
-                elif not future.done():
+                if not future.done():
                     limit = min(self.ahead, limit + 1)
-                    fill()
-                else:
-                    fill()
+                fill()
                 data = memoryview(await future)
+                sending = True
+                settle()
                 # Small writes: the server's transport buffers a whole write even when the
                 # client reads slowly, so a slow reader would pin a whole piece there too.
                 for offset in range(0, len(data), SEND_BYTES):
                     yield data[offset : offset + SEND_BYTES]
-                if waiting and slot is not None and upcoming is not None:
-                    await slot.resume()
+                sending = False
+                if slot is not None and upcoming is not None:
+                    await slot.resume()  # at once when the slot was kept
                     fill()
         finally:
+            sending = False
             for future in pending:
                 future.cancel()
             if slot is not None:

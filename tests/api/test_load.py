@@ -138,7 +138,9 @@ async def _one(client: httpx.AsyncClient, call: Call) -> Outcome:
     finally:
         await response.aclose()
     problem = _problem(response, b"".join(chunks))
-    return Outcome(call, response.status_code, time.monotonic() - started, problem, response.headers)
+    return Outcome(
+        call, response.status_code, time.monotonic() - started, problem, response.headers
+    )
 
 
 async def _health(url: str, stop: asyncio.Event, latencies: list[float]) -> None:

@@ -202,3 +202,17 @@ def test_several_workers_give_identical_bytes() -> None:
                 assert response.status_code == 200, response.text
                 digests.add(hashlib.sha256(response.content).hexdigest())
             assert len(digests) == 1, (path, digests)
+
+
+def test_a_stream_waiting_for_a_slow_reader_holds_no_slot() -> None:
+    # One large slot and no queue: while the first stream's reader sleeps, the slot is free.
+    env = {"WEIGHTINIT_MAX_CONCURRENT_JOBS": "2", "WEIGHTINIT_MAX_QUEUED_JOBS": "0"}
+    large = "/v1/weights/uniform?shape=4096,8192&seed={seed}&format=npy"  # 128 MiB: large lane
+    with serve_process(env) as (url, _), httpx.stream("GET", url + large.format(seed=1)) as slow:
+        assert slow.status_code == 200
+        chunks = slow.iter_bytes(1 << 16)
+        next(chunks)
+        time.sleep(1.0)  # the reader stalls; the server's buffers fill, generation pauses
+        other = httpx.get(url + large.format(seed=2), timeout=60)
+        assert other.status_code == 200, other.text
+        assert len(other.content) == int(other.headers["content-length"])
