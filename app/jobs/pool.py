@@ -32,6 +32,19 @@ class Slot(Protocol):
     def release(self) -> None: ...
 
 
+class _NoSlot:
+    """The slot of a stream that was not admitted (the CLI, tests): nothing to give back."""
+
+    def pause(self) -> None:
+        pass
+
+    async def resume(self) -> None:
+        pass
+
+    def release(self) -> None:
+        pass
+
+
 class Cancelled(Exception):
     """The work was stopped: its client went away, or the server is shutting down."""
 
@@ -84,6 +97,7 @@ class GenerationPool:
         starts the next piece; it is released when the stream ends, however it ends.
         """
         loop = asyncio.get_running_loop()
+        held: Slot = slot if slot is not None else _NoSlot()
         source = iter(pieces)
         upcoming = next(source, None)  # one piece of look-ahead: the stream knows when it ends
         pending: deque[asyncio.Future[bytes]] = deque()
@@ -92,8 +106,8 @@ class GenerationPool:
 
         def settle(_: object = None) -> None:
             """While sending, once no piece is generating, the slot is given back."""
-            if sending and slot is not None and all(f.done() for f in pending):
-                slot.pause()
+            if sending and all(f.done() for f in pending):
+                held.pause()
 
         def fill() -> None:
             nonlocal upcoming
@@ -118,15 +132,14 @@ class GenerationPool:
                 for offset in range(0, len(data), SEND_BYTES):
                     yield data[offset : offset + SEND_BYTES]
                 sending = False
-                if slot is not None and upcoming is not None:
-                    await slot.resume()  # at once when the slot was kept
+                if upcoming is not None:
+                    await held.resume()  # at once when the slot was kept
                     fill()
         finally:
             sending = False
             for future in pending:
                 future.cancel()
-            if slot is not None:
-                slot.release()
+            held.release()
 
     def iterate(
         self, pieces: Iterable[Callable[[], T]], stop: threading.Event | None = None

@@ -57,21 +57,19 @@ def _json(body: object) -> tuple[bytes, dict[str, str]]:
 
 def _bad(rng: random.Random, i: int) -> Call:
     """One request of each class a client gets wrong, in turn."""
-    choice = i % 7
-    if choice == 0:
-        return Call("bad", "POST", "/v1/weights", b'{"seed": 1, "layer": ', _json({})[1])
-    if choice == 1:
-        return Call("bad", "GET", f"/v1/weights/he_nrmal?shape=4,4&seed={i}")
-    if choice == 2:
-        body, headers = _json({"seed": 1, "layer": {"kind": "dense", "in_features": -1}})
-        return Call("bad", "POST", "/v1/weights", body, headers)
-    if choice == 3:
-        return Call("bad", "POST", "/v1/weights", b"seed=1", {"content-type": "text/plain"})
-    if choice == 4:  # over WEIGHTINIT_MAX_JSON_ELEMENTS
-        return Call("bad", "GET", "/v1/weights/normal?shape=4096,4096&seed=1&format=json")
-    if choice == 5:
-        return Call("bad", "DELETE", "/v1/weights")
-    return Call("bad", "GET", f"/v1/nothing/{rng.randrange(1000)}")
+    post = "/v1/weights"
+    negative = json.dumps({"seed": 1, "layer": {"kind": "dense", "in_features": -1}})
+    bad = [
+        Call("bad", "POST", post, b'{"seed": 1, "layer": ', _json({})[1]),  # 400
+        Call("bad", "GET", f"/v1/weights/he_nrmal?shape=4,4&seed={i}"),  # 404
+        Call("bad", "POST", post, negative.encode(), _json({})[1]),  # 422
+        Call("bad", "POST", post, b"seed=1", {"content-type": "text/plain"}),  # 415
+        # over WEIGHTINIT_MAX_JSON_ELEMENTS: 413
+        Call("bad", "GET", "/v1/weights/normal?shape=4096,4096&seed=1&format=json"),
+        Call("bad", "DELETE", post),  # 405
+        Call("bad", "GET", f"/v1/nothing/{rng.randrange(1000)}"),  # 404
+    ]
+    return bad[i % len(bad)]
 
 
 def plan(count: int) -> list[Call]:
@@ -181,7 +179,10 @@ async def _load(url: str, pid: int, calls: list[Call]) -> tuple[list[Outcome], l
         nonlocal peak_rss
         while not queue.empty():
             call = queue.get_nowait()
-            outcomes.append(await _one(client, call))
+            try:
+                outcomes.append(await _one(client, call))
+            except httpx.HTTPError as exc:
+                raise AssertionError(f"{call} did not complete: {exc!r}") from exc
             peak_rss = max(peak_rss, _rss_mib(pid))
 
     async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
