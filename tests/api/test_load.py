@@ -193,6 +193,20 @@ async def _load(url: str, pid: int, calls: list[Call]) -> tuple[list[Outcome], l
     return outcomes, health, peak_rss
 
 
+async def _large_lane_is_free(url: str) -> list[tuple[int, float]]:
+    """As many large jobs as the large lane has slots (4 by default), at once: each runs at
+    once if no slot leaked (a leaked slot would queue one for WEIGHTINIT_QUEUE_TIMEOUT_S)."""
+
+    async def one(client: httpx.AsyncClient, seed: int) -> tuple[int, float]:
+        started = time.monotonic()
+        path = f"/v1/weights/uniform?shape=4096,4096&seed={10**6 + seed}&format=npy"
+        response = await client.get(path)
+        return response.status_code, time.monotonic() - started
+
+    async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+        return list(await asyncio.gather(*(one(client, seed) for seed in range(4))))
+
+
 def test_mixed_load_completes_without_5xx_and_health_answers_throughout() -> None:
     calls = plan(REQUESTS)
     with serve_process({"WEIGHTINIT_THREADS": "2"}) as (url, pid):
@@ -215,6 +229,8 @@ def test_mixed_load_completes_without_5xx_and_health_answers_throughout() -> Non
         assert httpx.get(url + "/healthz", timeout=10).status_code == 200
         assert httpx.get(url + "/readyz", timeout=10).status_code == 200
         assert _threads(pid) <= MAX_THREADS
+        after = asyncio.run(_large_lane_is_free(url))
+        assert all(status == 200 and seconds < 8 for status, seconds in after), after
         small = sorted(o.seconds for o in outcomes if o.call.kind == "small" and o.status == 200)
         p99 = small[int(0.99 * (len(small) - 1))]
         refused = sum(o.status == 503 for o in outcomes)
