@@ -49,4 +49,7 @@ HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2).status != 200)"]
 # app.server: uvicorn with h11 and our protocol class (header/write timeouts, problem+json for
 # malformed HTTP, CL+TE refused); extra uvicorn options may follow, e.g. --workers 2.
-CMD ["python", "-m", "app.server", "--host", "0.0.0.0", "--port", "8000"]
+# On SIGTERM the app drains (readiness fails, new work gets 503) and uvicorn lets in-flight
+# responses finish for up to 25 s; compose's stop_grace_period and Kubernetes'
+# terminationGracePeriodSeconds (with its 5 s preStop) leave room for it.
+CMD ["python", "-m", "app.server", "--host", "0.0.0.0", "--port", "8000", "--timeout-graceful-shutdown", "25"]

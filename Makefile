@@ -13,13 +13,14 @@ LOCK := requirements.lock
 # Quiet, non-interactive pip; no self-upgrade (nothing unpinned gets upgraded).
 PIP_FLAGS := --disable-pip-version-check --no-input
 
-.PHONY: help install run test check audit fmt lock bench bench-extras readme openapi clean clients ts-install ts-test FORCE
+.PHONY: help install run test soak check audit fmt lock bench bench-extras readme openapi clean clients ts-install ts-test FORCE
 
 FORCE:
 
 help:
 	@echo "make run    - bootstrap .venv, serve on http://$(HOST):$(PORT)"
 	@echo "make test   - bootstrap .venv, run check, then the test suite"
+	@echo "make soak   - the long loopback load test (20 000 requests): prints RSS and small p99"
 	@echo "make check  - ruff check, ruff format --check, mypy --strict on app/ and clients/python,"
 	@echo "             hadolint Dockerfile, pip-audit of requirements.lock (reports only)"
 	@echo "make audit  - pip-audit of requirements.lock, failing on any known vulnerability"
@@ -50,6 +51,11 @@ run: $(STAMP)
 
 test: check
 	$(VPY) -m pytest
+
+# The long variant of tests/api/test_load.py: figures (RSS, small-request p99), not assertions
+# beyond the short one's (README, "Operations").
+soak: $(STAMP)
+	WEIGHTINIT_SOAK=1 $(VPY) -m pytest -q -s -p no:cacheprovider tests/api/test_load.py
 
 check: $(STAMP)
 	$(VPY) -m ruff check .

@@ -20,10 +20,14 @@ from app.api.cache import ResponseCache
 from app.api.gate import OPEN_PATHS, Gate
 from app.api.head import HeadAsGet
 from app.api.json_guard import JsonGuard
+from app.api.lifecycle import drain_on_signals
 from app.api.middleware import RequestLimits
 from app.api.observe import Observability, install_json_logging
 from app.api.routers import digests, health, models, registry, weights
 from app.api.settings import Settings
+from app.jobs.admission import Admission, LaneName
+from app.jobs.limits import SettingsError
+from app.jobs.pool import GenerationPool
 
 DESCRIPTION = """Initialized neural-network weights as a service: a layer spec, a scheme and a
 seed in; the weights out as JSON, `.npy`, `.npz` or safetensors. The same request gives the
@@ -33,7 +37,14 @@ Errors are RFC 9457 `application/problem+json`. Request bodies are UTF-8 JSON (R
 at most 32 levels deep and 65 536 items per array or object; every string must be text (no
 lone surrogates, no control characters). Every GET route also answers HEAD. A request head
 or body that does not arrive in time (`WEIGHTINIT_HEADER_TIMEOUT_S`,
-`WEIGHTINIT_BODY_TIMEOUT_S`) gets a 408 and the connection is closed."""
+`WEIGHTINIT_BODY_TIMEOUT_S`) gets a 408 and the connection is closed.
+
+Requests that generate values are admitted per process: small requests (cost up to
+`WEIGHTINIT_SMALL_REQUEST_COST`) and large ones have separate slots
+(`WEIGHTINIT_MAX_CONCURRENT_JOBS`) and threads; a request that finds its lane's queue full
+(`WEIGHTINIT_MAX_QUEUED_JOBS`) or cannot start within `WEIGHTINIT_QUEUE_TIMEOUT_S` (default
+10 s), or arrives while the server drains, gets `503` with `Retry-After`. The defaults admit
+a 70-billion-element model's stream."""
 
 TAGS = [
     {"name": "weights", "description": "One layer's tensors"},
@@ -99,14 +110,28 @@ def declare_security(spec: dict[str, Any]) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application; settings default to the environment (WEIGHTINIT_*)."""
     settings = settings or Settings.from_env()
-    pool = metrics.MeteredPool(settings.threads)
+    # Each admission lane has its own threads (app.jobs.admission): small jobs never queue
+    # behind an expensive job's pieces.
+    pools: dict[LaneName, GenerationPool] = {
+        "small": metrics.MeteredPool(settings.threads),
+        "large": metrics.MeteredPool(settings.threads),
+    }
+    admission = Admission(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool.open()
-        yield
-        pool.shutdown()
-        metrics.process_exited()
+        for pool in pools.values():
+            pool.open()
+        admission.draining = False
+        restore_signals = drain_on_signals(admission)
+        try:
+            yield
+        finally:
+            admission.draining = True
+            restore_signals()
+            for pool in pools.values():
+                pool.shutdown()
+            metrics.process_exited()
 
     app = WeightinitAPI(
         lifespan=lifespan,
@@ -118,7 +143,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
-    app.state.pool = pool
+    app.state.pool = pools["large"]
+    app.state.pools = pools
+    app.state.admission = admission
     problems.install(app)
     app.add_middleware(ResponseCache, max_bytes=settings.cache_bytes)
     app.add_middleware(JsonGuard)  # inside RequestLimits: the body is already bounded
@@ -192,4 +219,13 @@ def cors_options(origins: tuple[str, ...]) -> dict[str, Any]:
     }
 
 
-app = create_app()
+def _app_from_env() -> FastAPI:
+    """The application for ``uvicorn app.main:app``: a bad setting stops the process with
+    one message naming every bad variable, not a traceback."""
+    try:
+        return create_app()
+    except SettingsError as exc:
+        raise SystemExit(f"weightinit: {exc}") from None
+
+
+app = _app_from_env()

@@ -34,6 +34,7 @@ import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from app.api.metrics import record_rejection
 from app.api.problems import PROBLEM_JSON, problem_document
 from app.jobs.limits import Settings
 
@@ -123,6 +124,7 @@ class EdgeH11Protocol(H11Protocol):
 
     def _refuse(self, status: int, detail: str) -> None:
         """Write a problem+json response and close, whatever state h11 is in."""
+        record_rejection("timeout" if status == 408 else "malformed")
         request_id = uuid.uuid4().hex
         body = problem_document(status, detail, self.strict.target, request_id)
         headers = [

@@ -45,16 +45,19 @@ def serve() -> Iterator[str]:
 
 @contextmanager
 def serve_process(
-    env: dict[str, str] | None = None, log_path: Path | None = None
+    env: dict[str, str] | None = None,
+    log_path: Path | None = None,
+    args: tuple[str, ...] = (),
 ) -> Iterator[tuple[str, int]]:
-    """A uvicorn process (with ``env`` added to the clean environment); URL and pid. Its
-    stdout and stderr go to ``log_path`` when given (for tests that read the log)."""
+    """A server process (``python -m app.server``, with ``env`` added to the clean environment
+    and ``args`` to its command line, e.g. ``("--workers", "2")``); URL and pid. Its stdout
+    and stderr go to ``log_path`` when given (for tests that read the log)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "app.server", "--host", "127.0.0.1"]
     with log_path.open("w+b") if log_path is not None else tempfile.TemporaryFile() as log:
         process = subprocess.Popen(
-            [*command, "--port", str(port)],
+            [*command, "--port", str(port), *args],
             cwd=ROOT,
             env={**clean_env(), **(env or {})},
             stdout=log,

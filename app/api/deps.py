@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
+import anyio
 from fastapi import Request
 
+from app.jobs.admission import Admission, LaneName
 from app.jobs.limits import Settings
 from app.jobs.pool import GenerationPool
 
 from .problems import ProblemError
+
+T = TypeVar("T")
 
 
 def settings_of(request: Request) -> Settings:
@@ -15,9 +22,21 @@ def settings_of(request: Request) -> Settings:
     return settings
 
 
-def pool_of(request: Request) -> GenerationPool:
-    pool: GenerationPool = request.app.state.pool
-    return pool
+def pool_of(request: Request, lane: LaneName = "large") -> GenerationPool:
+    """The generation threads of ``lane`` (each lane has its own: app.jobs.admission)."""
+    pools: dict[LaneName, GenerationPool] = request.app.state.pools
+    return pools[lane]
+
+
+def admission_of(request: Request) -> Admission:
+    admission: Admission = request.app.state.admission
+    return admission
+
+
+async def off_loop(work: Callable[[], T]) -> T:
+    """``work()`` in a worker thread: planning a request of many layers takes a while, and
+    the event loop must keep answering (``/healthz`` among others) meanwhile."""
+    return await anyio.to_thread.run_sync(work)
 
 
 async def json_body(request: Request) -> None:

@@ -32,7 +32,7 @@ from prometheus_client import (
 from starlette.routing import BaseRoute, Match, Mount, Route
 from starlette.types import Scope
 
-from app.jobs.pool import Cancelled, GenerationPool, Piece
+from app.jobs.pool import Cancelled, GenerationPool, Piece, Slot
 
 T = TypeVar("T")
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
@@ -138,10 +138,12 @@ def process_exited() -> None:
 class MeteredPool(GenerationPool):
     """A :class:`GenerationPool` that counts running jobs and abandoned ones."""
 
-    async def stream(self, pieces: Iterable[Piece]) -> AsyncIterator[memoryview]:
+    async def stream(
+        self, pieces: Iterable[Piece], slot: Slot | None = None
+    ) -> AsyncIterator[memoryview]:
         ACTIVE_JOBS.inc()
         try:
-            async for data in super().stream(pieces):
+            async for data in super().stream(pieces, slot):
                 yield data
         except (GeneratorExit, asyncio.CancelledError):  # the server stopped sending it
             CANCELLATIONS.inc()

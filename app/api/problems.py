@@ -44,6 +44,7 @@ TITLES = {
     422: "Invalid request",
     429: "Too many requests",
     500: "Internal error",
+    503: "Service unavailable",
 }
 SLUGS = {
     400: "malformed-request",
@@ -58,6 +59,7 @@ SLUGS = {
     422: "validation",
     429: "rate-limited",
     500: "internal",
+    503: "unavailable",
 }
 
 

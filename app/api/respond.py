@@ -11,31 +11,40 @@ Which responses are built whole and which are streamed (README, "Streaming"):
   gives every digest without the download. Should generation fail after the first byte, the
   connection is closed before ``Content-Length`` is reached, so no client can take a
   truncated body for a whole one.
+
+Generation is admitted first (:mod:`app.jobs.admission`): past the process's slots, queue or
+memory bound the answer is a quick 503 with ``Retry-After``; HEAD, 304 and errors found while
+planning never wait for a slot.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from typing import Any
 
 from fastapi import Request
 from starlette.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
 
+from app.api.metrics import record_rejection
 from app.core.cancel import stoppable
+from app.jobs.admission import Overloaded, Ticket, memory_estimate
 from app.jobs.body import Body, build_body, json_size_estimate
 from app.jobs.job import Job
-from app.jobs.pool import GenerationPool
+from app.jobs.pool import GenerationPool, Piece
 
-from .deps import pool_of, settings_of
+from .deps import admission_of, off_loop, pool_of, settings_of
 from .disconnect import until_disconnected
 from .negotiation import MEDIA, OCTET
-from .problems import PROBLEM_JSON
+from .problems import PROBLEM_JSON, ProblemError
 from .ranges import parse_range
 from .schemas import Problem, WeightsResponse
 
 # Longer digest lists are left out (proxies and clients cap header sizes, often at 8-16 KiB):
 # POST /v1/.../digests gives them all.
 MAX_SHA_HEADER = 4096
+OFF_LOOP_OUTPUTS = 32  # bodies of more tensors are planned in a worker thread
 FORMATS_ALL = ("json", "npy", "npz", "safetensors")
 FORMATS_MODEL = ("json", "npz", "safetensors")
 _BINARY_SCHEMA = {"type": "string", "format": "binary"}
@@ -53,6 +62,13 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
         (415, "Body is not JSON"),
         (416, "Range not satisfiable"),
         (422, "Validation failed"),
+        (
+            503,
+            "Overloaded or shutting down: every generation slot of the request's lane is busy "
+            "and its queue is full, no slot became free within WEIGHTINIT_QUEUE_TIMEOUT_S, or "
+            "the server is draining. Retry after the Retry-After header's seconds (README, "
+            "Operations)",
+        ),
     )
 }
 
@@ -82,17 +98,74 @@ def json_and_binary_responses(
                 "with Content-Range; the media type is the 200 response's"
             },
             304: {"description": "Not modified (a matching If-None-Match)"},
-            **problems(404, 406, 413, 416, 422),
+            **problems(404, 406, 413, 416, 422, 503),
         }
-    return {**ok, **problems(400, 406, 413, 415, 422)}
+    return {**ok, **problems(400, 406, 413, 415, 422, 503)}
 
 
 BINARY_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "The file", "content": {OCTET: {"schema": _BINARY_SCHEMA}}},
-    **problems(400, 406, 413, 415, 422),
+    **problems(400, 406, 413, 415, 422, 503),
 }
 
 _FILENAMES = {"npz": "{op}.npz", "safetensors": "{op}.safetensors"}
+
+
+class _AdmittedResponse(Response):
+    """A body built whole: its admission's bytes are released once it is sent (or not)."""
+
+    ticket: Ticket | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            if self.ticket is not None:
+                self.ticket.release()
+
+
+class _AdmittedStream(StreamingResponse):
+    """A streamed body: released when the stream ends, even if it never started."""
+
+    ticket: Ticket | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            if self.ticket is not None:
+                self.ticket.release()
+
+
+async def admit(request: Request, job: Job, nbytes: int) -> tuple[Ticket, GenerationPool]:
+    """A generation slot for ``job`` in its lane and that lane's threads, or a 503."""
+    admission = admission_of(request)
+    lane = admission.lane_for(job.cost())
+    try:
+        ticket = await admission.admit(lane, nbytes)
+    except Overloaded as exc:
+        record_rejection("overloaded")
+        headers = {"Retry-After": str(exc.retry_after)}
+        if exc.reason == "draining":
+            headers["Connection"] = "close"
+        raise ProblemError(503, exc.detail, extra={"reason": exc.reason}, headers=headers) from None
+    return ticket, pool_of(request, lane)
+
+
+def _streamed(
+    pool: GenerationPool,
+    ticket: Ticket,
+    pieces: Iterable[Piece],
+    *,
+    status: int,
+    headers: dict[str, str],
+    media: str,
+) -> Response:
+    response = _AdmittedStream(
+        pool.stream(pieces, ticket), status, headers=headers, media_type=media
+    )
+    response.ticket = ticket
+    return response
 
 
 def etag_matches(if_none_match: str | None, etag: str) -> bool:
@@ -146,8 +219,9 @@ def _requested_span(request: Request, body: Body, etag: str) -> tuple[int, int] 
     return parse_range(request.headers.get("range"), body.size)
 
 
-def _partial(
-    pool: GenerationPool,
+async def _partial(
+    request: Request,
+    job: Job,
     body: Body,
     span: tuple[int, int],
     headers: dict[str, str],
@@ -162,8 +236,15 @@ def _partial(
     headers["Content-Length"] = str(stop - start)
     if head:
         return Response(status_code=206, headers=headers, media_type=media)
-    pieces = body.pieces(start, stop)
-    return StreamingResponse(pool.stream(pieces), 206, headers=headers, media_type=media)
+    ticket, pool = await admit(request, job, _estimate(request, job, body, whole=False))
+    return _streamed(
+        pool, ticket, body.pieces(start, stop), status=206, headers=headers, media=media
+    )
+
+
+def _estimate(request: Request, job: Job, body: Body, *, whole: bool) -> int:
+    size = json_size_estimate(job) if body.size is None else body.size
+    return memory_estimate(job, size, whole=whole, ahead=pool_of(request).ahead)
 
 
 def _head(body: Body, headers: dict[str, str], media: str) -> Response:
@@ -176,27 +257,45 @@ def _head(body: Body, headers: dict[str, str], media: str) -> Response:
     return response
 
 
+async def _whole_response(
+    request: Request, job: Job, body: Body, headers: dict[str, str], media: str
+) -> Response:
+    """A body built whole before its first byte (with its sha256 header when it fits)."""
+    ticket, pool = await admit(request, job, _estimate(request, job, body, whole=True))
+    try:
+        content, sha = await until_disconnected(request, lambda stop: _whole(pool, body, stop))
+    except BaseException:
+        ticket.release()
+        raise
+    ticket.pause()  # generated: the slot is free, the bytes are held until sent
+    if sha and len(sha) <= MAX_SHA_HEADER:
+        headers["X-Weightinit-Sha256"] = sha
+    response = _AdmittedResponse(content, media_type=media, headers=headers)
+    response.ticket = ticket
+    return response
+
+
 async def respond(
     request: Request, job: Job, *, media: str, get: bool = False, head: bool = False
 ) -> Response:
     """The response to ``job``: 304, 206 (GET with Range), or 200 buffered or streamed."""
     settings = settings_of(request)
-    pool = pool_of(request)
     etag = job.etag()
     if get and etag_matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers={"ETag": etag})
     headers = _headers(job, etag, get)
-    body = build_body(job)
+    if len(job.outputs) > OFF_LOOP_OUTPUTS:
+        body = await off_loop(lambda: build_body(job))
+    else:
+        body = build_body(job)
     span = _requested_span(request, body, etag) if get else None
     if span is not None:
-        return _partial(pool, body, span, headers, media=media, head=head)
+        return await _partial(request, job, body, span, headers, media=media, head=head)
     if head:
         return _head(body, headers, media)
     if _buffered(job, body, settings.buffer_bytes):
-        content, sha = await until_disconnected(request, lambda stop: _whole(pool, body, stop))
-        if sha and len(sha) <= MAX_SHA_HEADER:
-            headers["X-Weightinit-Sha256"] = sha
-        return Response(content, media_type=media, headers=headers)
+        return await _whole_response(request, job, body, headers, media)
     if body.size is not None:
         headers["Content-Length"] = str(body.size)
-    return StreamingResponse(pool.stream(body.pieces()), headers=headers, media_type=media)
+    ticket, pool = await admit(request, job, _estimate(request, job, body, whole=False))
+    return _streamed(pool, ticket, body.pieces(), status=200, headers=headers, media=media)

@@ -94,9 +94,13 @@ class Job:
         return '"' + hashlib.sha256(text.encode()).hexdigest()[:32] + '"'
 
     def cost(self) -> int:
+        """Cost units of this job (:mod:`app.jobs.limits`): generation, and JSON text."""
+        text = 0
+        if self.fmt == "json":
+            text = limits.json_cost(sum(o.numel for o in self.outputs), self.encoding)
         if self.algorithm is Algorithm.NUMPY_LEGACY:  # draws every tensor, in order
-            return sum(limits.tensor_cost(p, p.numel) for p in self.plans)
-        return sum(limits.tensor_cost(o.plan, o.generated_elements()) for o in self.outputs)
+            return text + sum(limits.tensor_cost(p, p.numel) for p in self.plans)
+        return text + sum(limits.tensor_cost(o.plan, o.generated_elements()) for o in self.outputs)
 
 
 def _resolve(spec: object, field: str) -> ResolvedScheme | None:
@@ -112,18 +116,26 @@ def _describe(resolved: ResolvedScheme | None) -> dict[str, Any] | None:
 
 
 class _Budget:
-    """Refuse a request over the limits layer by layer, before its tensors are expanded."""
+    """Refuse a request over the limits layer by layer, before its tensors are expanded.
 
-    def __init__(self, settings: Settings, layout: Layout) -> None:
+    Layers count toward ``WEIGHTINIT_MAX_LAYERS`` as they are expanded: each layer of a
+    recurrent stack is one (a stack's tensors, planning and headers grow with its depth).
+    """
+
+    def __init__(self, settings: Settings, layout: Layout, field: str | None = None) -> None:
         self.settings = settings
         self.layout = layout
         self.total = 0
+        self.layers = 0
+        self.field = field  # where a request of many layers is over the limit
 
     def add(self, layer: LayerSpec) -> LayerSpec:
         self.total += count_elements(layer, self.layout)
         limits.check_elements(self.total, self.settings)
         if isinstance(layer, RecurrentSpec):
             limits.check_layers(layer.num_layers, self.settings, "layer.num_layers")
+        self.layers += layer.num_layers if isinstance(layer, RecurrentSpec) else 1
+        limits.check_layers(self.layers, self.settings, self.field)
         return layer
 
 
@@ -257,7 +269,7 @@ def _layers_plans(
     seen: set[str] = set()
     described = []
     plans: list[TensorPlan] = []
-    budget = _Budget(settings, req.layout)
+    budget = _Budget(settings, req.layout, field="layers")
     for i, item in enumerate(layers):
         if item.name in seen:
             raise InvalidParameterError(

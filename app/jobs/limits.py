@@ -6,15 +6,22 @@ bounds time, not memory; what bounds time is the **cost**:
 
     cost = sum over generated tensors of (elements generated x the law's weight) + 65 536
 
-in *cost units*, one unit being about the work of one float32 uniform value. Weights
-(measured with bench/bench_streams.py, rounded up): constant, counter, identity, dirac and
-piecewise-constant laws 1; uniform 1; normal 2; truncated normal 3. Whole-matrix laws
-(orthogonal, delta-orthogonal, sparse) cost ``rows x cols x min(rows, cols)`` for their
-QR (O(n^3)) plus 2 per element. "Elements generated" is what is actually produced: the
-65 536-element blocks that cover a slice or shard, or the whole matrix for whole-matrix laws.
-Every tensor adds one block's worth (65 536) for its per-tensor overhead, so a model of
-thousands of tiny tensors is not free. The default ``WEIGHTINIT_MAX_REQUEST_COST`` (2**40)
-admits a 70-billion-element model (7e10 normal values = 1.4e11 units) with room to spare.
+in *cost units*, one unit being about the work of one float32 uniform value (about 3.4 ns of
+one core, measured through the body path). Weights (rounded up): constant, counter, identity,
+dirac and piecewise-constant laws 1; uniform 1; normal 2; truncated normal 3. Whole-matrix laws
+(orthogonal, delta-orthogonal, sparse) cost ``rows x cols x min(rows, cols) / 4`` for their
+Householder QR (O(n^3); a 2048 x 2048 orthogonal matrix takes about 6 s of one core) plus 2 per
+element. "Elements generated" is what is actually produced: the 65 536-element blocks that
+cover a slice or shard, or the whole matrix for whole-matrix laws. Every tensor adds one
+block's worth (65 536, about 0.2 ms: planning, its header entry, its stream) for its
+per-tensor overhead, so a model of thousands of tiny tensors (deep recurrent stacks) is not
+free. JSON adds the text encoding: 40 units per number (8 for base64), about ten times the
+sampling. The default ``WEIGHTINIT_MAX_REQUEST_COST`` (2**40) admits a 70-billion-element
+model (7e10 normal values = 1.4e11 units, about 8 minutes of one core) with room to spare.
+
+The cost also chooses the request's *lane* (:mod:`app.jobs.admission`): up to
+``WEIGHTINIT_SMALL_REQUEST_COST`` (2**24 units, about 60 ms) a request is small and runs in
+the small lane, which expensive requests never occupy.
 """
 
 from __future__ import annotations
@@ -48,6 +55,9 @@ from app.core.types import DType
 log = logging.getLogger("weightinit")
 
 TENSOR_OVERHEAD_COST = BLOCK_SIZE
+QR_DIVISOR = 4  # rows x cols x min(rows, cols) / 4: the measured cost of our Householder QR
+JSON_NUMBER_COST = 40  # per number written as JSON text (shortest round-trip repr)
+JSON_BASE64_COST = 8  # per element written as base64 in JSON
 
 
 class SettingsError(ValueError):
@@ -81,7 +91,12 @@ def usable_cpus() -> int:
     return max(1, min(count, quota) if quota else count)
 
 
-def _int_env(name: str, default: int, minimum: int = 1) -> int:
+def _int_env(name: str, default: int, minimum: int = 1, *, errors: list[str] | None = None) -> int:
+    """``name`` as an integer >= ``minimum`` (``default`` when unset or empty).
+
+    A bad value raises :class:`SettingsError`, or, with ``errors``, is recorded there (and
+    ``default`` returned) so that every bad variable is reported at once.
+    """
     raw = os.environ.get(name)
     what = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
     if raw is None or raw.strip() == "":
@@ -89,9 +104,13 @@ def _int_env(name: str, default: int, minimum: int = 1) -> int:
     try:
         value = int(raw.strip())
     except ValueError:
-        raise SettingsError(f"{name} must be {what}, got {raw!r}") from None
+        value = minimum - 1
     if value < minimum:
-        raise SettingsError(f"{name} must be {what}, got {raw!r}")
+        message = f"{name} must be {what}, got {raw!r}"
+        if errors is None:
+            raise SettingsError(message)
+        errors.append(message)
+        return default
     return value
 
 
@@ -154,14 +173,14 @@ def _api_keys_from_env() -> tuple[str, ...]:
     return tuple(dict.fromkeys(key for key, _ in keys))
 
 
-def _threads_from_env(default: int) -> int:
+def _threads_from_env(default: int, errors: list[str] | None = None) -> int:
     if os.environ.get("WEIGHTINIT_THREADS", "").strip():
-        return _int_env("WEIGHTINIT_THREADS", default)
+        return _int_env("WEIGHTINIT_THREADS", default, errors=errors)
     if os.environ.get("WEIGHTINIT_WORKERS", "").strip():
         message = "WEIGHTINIT_WORKERS is deprecated; set WEIGHTINIT_THREADS instead."
         warnings.warn(message, DeprecationWarning, stacklevel=2)
         log.warning(message)
-        return _int_env("WEIGHTINIT_WORKERS", default)
+        return _int_env("WEIGHTINIT_WORKERS", default, errors=errors)
     return default
 
 
@@ -178,7 +197,7 @@ class Settings:
     max_json_elements: int = 1 << 20  # elements in one JSON response
     max_matrix_elements: int = 1 << 22  # one whole-matrix (orthogonal, sparse) tensor
     max_body_bytes: int = 1 << 20  # request bodies
-    max_layers: int = 1000  # layers of one /v1/models request, recurrent stack depth
+    max_layers: int = 1000  # layers of one request, each layer of a recurrent stack counted
     max_digest_blocks: int = 1 << 16  # block digests in one /digests response
     max_whole_elements: int = 1 << 28  # requests built whole in memory (numpy-legacy)
     buffer_bytes: int = 8 << 20  # bodies up to this size are built whole (and carry sha256)
@@ -191,30 +210,66 @@ class Settings:
     rate_limit: float = 0.0  # requests per second per key (or client IP); 0: off
     rate_burst: int = 20  # token-bucket size: requests allowed at once
     cors_origins: tuple[str, ...] = ()  # browser origins allowed (CORS); empty: CORS off
+    # Admission control (app.jobs.admission), per process:
+    max_concurrent_jobs: int = 8  # jobs generating at once, both lanes (at least 2)
+    max_queued_jobs: int = 64  # jobs waiting for a slot, per lane; more: 503 at once
+    max_buffered_bytes: int = 1 << 30  # estimated bytes the admitted jobs hold in memory
+    queue_timeout_s: int = 10  # longest wait for a slot before a 503 (0: never wait)
+    small_request_cost: int = 1 << 24  # cost units up to which a request is "small"
 
     @classmethod
     def from_env(cls) -> Settings:
+        """The settings from ``WEIGHTINIT_*``; every bad variable is named in one error."""
         d = cls()
-        return cls(
-            max_elements=_int_env("WEIGHTINIT_MAX_ELEMENTS", d.max_elements),
-            max_request_cost=_int_env("WEIGHTINIT_MAX_REQUEST_COST", d.max_request_cost),
-            max_json_elements=_int_env("WEIGHTINIT_MAX_JSON_ELEMENTS", d.max_json_elements),
-            max_matrix_elements=_int_env("WEIGHTINIT_MAX_MATRIX_ELEMENTS", d.max_matrix_elements),
-            max_body_bytes=_int_env("WEIGHTINIT_MAX_BODY_BYTES", d.max_body_bytes),
-            max_layers=_int_env("WEIGHTINIT_MAX_LAYERS", d.max_layers),
-            max_digest_blocks=_int_env("WEIGHTINIT_MAX_DIGEST_BLOCKS", d.max_digest_blocks),
-            max_whole_elements=_int_env("WEIGHTINIT_MAX_WHOLE_ELEMENTS", d.max_whole_elements),
-            buffer_bytes=_int_env("WEIGHTINIT_BUFFER_BYTES", d.buffer_bytes),
-            cache_bytes=_int_env("WEIGHTINIT_CACHE_BYTES", d.cache_bytes, minimum=0),
-            threads=_threads_from_env(d.threads),
-            header_timeout_s=_int_env("WEIGHTINIT_HEADER_TIMEOUT_S", d.header_timeout_s),
-            body_timeout_s=_int_env("WEIGHTINIT_BODY_TIMEOUT_S", d.body_timeout_s),
-            write_timeout_s=_int_env("WEIGHTINIT_WRITE_TIMEOUT_S", d.write_timeout_s),
+        e: list[str] = []
+        settings = cls(
+            max_elements=_int_env("WEIGHTINIT_MAX_ELEMENTS", d.max_elements, errors=e),
+            max_request_cost=_int_env("WEIGHTINIT_MAX_REQUEST_COST", d.max_request_cost, errors=e),
+            max_json_elements=_int_env(
+                "WEIGHTINIT_MAX_JSON_ELEMENTS", d.max_json_elements, errors=e
+            ),
+            max_matrix_elements=_int_env(
+                "WEIGHTINIT_MAX_MATRIX_ELEMENTS", d.max_matrix_elements, errors=e
+            ),
+            max_body_bytes=_int_env("WEIGHTINIT_MAX_BODY_BYTES", d.max_body_bytes, errors=e),
+            max_layers=_int_env("WEIGHTINIT_MAX_LAYERS", d.max_layers, errors=e),
+            max_digest_blocks=_int_env(
+                "WEIGHTINIT_MAX_DIGEST_BLOCKS", d.max_digest_blocks, errors=e
+            ),
+            max_whole_elements=_int_env(
+                "WEIGHTINIT_MAX_WHOLE_ELEMENTS", d.max_whole_elements, errors=e
+            ),
+            buffer_bytes=_int_env("WEIGHTINIT_BUFFER_BYTES", d.buffer_bytes, errors=e),
+            cache_bytes=_int_env("WEIGHTINIT_CACHE_BYTES", d.cache_bytes, minimum=0, errors=e),
+            threads=_threads_from_env(d.threads, e),
+            max_concurrent_jobs=_int_env(
+                "WEIGHTINIT_MAX_CONCURRENT_JOBS", d.max_concurrent_jobs, minimum=2, errors=e
+            ),
+            max_queued_jobs=_int_env(
+                "WEIGHTINIT_MAX_QUEUED_JOBS", d.max_queued_jobs, minimum=0, errors=e
+            ),
+            max_buffered_bytes=_int_env(
+                "WEIGHTINIT_MAX_BUFFERED_BYTES", d.max_buffered_bytes, errors=e
+            ),
+            queue_timeout_s=_int_env(
+                "WEIGHTINIT_QUEUE_TIMEOUT_S", d.queue_timeout_s, minimum=0, errors=e
+            ),
+            small_request_cost=_int_env(
+                "WEIGHTINIT_SMALL_REQUEST_COST", d.small_request_cost, errors=e
+            ),
+            header_timeout_s=_int_env("WEIGHTINIT_HEADER_TIMEOUT_S", d.header_timeout_s, errors=e),
+            body_timeout_s=_int_env("WEIGHTINIT_BODY_TIMEOUT_S", d.body_timeout_s, errors=e),
+            write_timeout_s=_int_env("WEIGHTINIT_WRITE_TIMEOUT_S", d.write_timeout_s, errors=e),
             api_keys=_api_keys_from_env(),
             rate_limit=_float_env("WEIGHTINIT_RATE_LIMIT", d.rate_limit),
-            rate_burst=_int_env("WEIGHTINIT_RATE_BURST", d.rate_burst),
+            rate_burst=_int_env("WEIGHTINIT_RATE_BURST", d.rate_burst, errors=e),
             cors_origins=_origins_from_env(),
         )
+        if e:
+            raise SettingsError(
+                "invalid configuration (fix these environment variables):\n  " + "\n  ".join(e)
+            )
+        return settings
 
 
 def law_weight(plan: TensorPlan) -> int:
@@ -238,7 +293,13 @@ def tensor_cost(plan: TensorPlan, generated: int) -> int:
         rows, cols = plan.shape[0], plan.shape[1]
     else:
         return generated * law_weight(plan) + TENSOR_OVERHEAD_COST
-    return rows * cols * min(rows, cols) + 2 * plan.numel + TENSOR_OVERHEAD_COST
+    qr = rows * cols * min(rows, cols) // QR_DIVISOR
+    return qr + 2 * plan.numel + TENSOR_OVERHEAD_COST
+
+
+def json_cost(elements: int, encoding: str) -> int:
+    """Cost of writing ``elements`` numbers as JSON text (or base64) on top of generating them."""
+    return elements * (JSON_BASE64_COST if encoding == "base64" else JSON_NUMBER_COST)
 
 
 def check_cost(cost: int, settings: Settings) -> None:

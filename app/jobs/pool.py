@@ -15,15 +15,38 @@ import threading
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from app.core.cancel import Cancelled, stoppable
 
-__all__ = ["SEND_BYTES", "Cancelled", "GenerationPool", "Piece"]
+__all__ = ["SEND_BYTES", "Cancelled", "GenerationPool", "Piece", "Slot"]
 
 Piece = Callable[[], bytes]
 SEND_BYTES = 1 << 19  # bytes per server write: flow control acts per write (measured trade-off)
 T = TypeVar("T")
+
+
+class Slot(Protocol):
+    """An admitted job's generation slot (:class:`app.jobs.admission.Ticket`)."""
+
+    def pause(self) -> None: ...
+
+    async def resume(self) -> None: ...
+
+    def release(self) -> None: ...
+
+
+class _NoSlot:
+    """The slot of a stream that was not admitted (the CLI, tests): nothing to give back."""
+
+    def pause(self) -> None:
+        pass
+
+    async def resume(self) -> None:
+        pass
+
+    def release(self) -> None:
+        pass
 
 
 class GenerationPool:
@@ -45,16 +68,16 @@ class GenerationPool:
                 )
             return self._executor
 
-    @property
-    def ahead(self) -> int:
-        """Pieces one request keeps in flight: enough to keep every thread busy."""
-        return 2 * self.threads
-
     def _run(self, piece: Callable[[], T], stop: threading.Event | None) -> T:
         """``piece()`` in a worker thread; its checkpoints raise :class:`Cancelled` once
         ``stop`` is set or the pool shuts down (app/core/cancel.py)."""
         with stoppable(stop, self.closing):
             return piece()
+
+    @property
+    def ahead(self) -> int:
+        """Pieces one request keeps in flight: enough to keep every thread busy."""
+        return 2 * self.threads
 
     def open(self) -> None:
         """Accept work (again: an application's lifespan can restart)."""
@@ -67,44 +90,64 @@ class GenerationPool:
         if executor is not None:
             executor.shutdown(wait=False, cancel_futures=True)
 
-    async def stream(self, pieces: Iterable[Piece]) -> AsyncIterator[memoryview]:
+    async def stream(
+        self, pieces: Iterable[Piece], slot: Slot | None = None
+    ) -> AsyncIterator[memoryview]:
         """The pieces' bytes in order; only waiting happens on the event loop.
 
         The read-ahead adapts: it starts at one piece and grows (up to :attr:`ahead`) each
         time the sender finds the next piece unfinished, i.e. when generation is what it waits
         for. A slow reader never waits for a piece, so it never holds more than a couple.
+        With a ``slot``, the stream gives it back whenever it is sending and no piece is
+        generating (a slow reader: the server's write waits), and takes it again before it
+        starts the next piece; it is released when the stream ends, however it ends.
         """
         loop = asyncio.get_running_loop()
+        held: Slot = slot if slot is not None else _NoSlot()
         source = iter(pieces)
+        upcoming = next(source, None)  # one piece of look-ahead: the stream knows when it ends
         pending: deque[asyncio.Future[bytes]] = deque()
         limit = 1
+        sending = False  # suspended in a yield: the server is writing (or waiting to)
         stop = threading.Event()  # set when the stream ends early: the client went away
 
-        def submit() -> None:
-            piece = next(source, None)
-            if piece is not None:
-                pending.append(loop.run_in_executor(self.executor, self._run, piece, stop))
+        def settle(_: object = None) -> None:
+            """While sending, once no piece is generating, the slot is given back."""
+            if sending and all(f.done() for f in pending):
+                held.pause()
+
+        def fill() -> None:
+            nonlocal upcoming
+            while len(pending) < limit and upcoming is not None:
+                future = loop.run_in_executor(self.executor, self._run, upcoming, stop)
+                future.add_done_callback(settle)
+                pending.append(future)
+                upcoming = next(source, None)
 
         try:
-            submit()
+            fill()
             while pending:
                 future = pending.popleft()
                 if not future.done():
                     limit = min(self.ahead, limit + 1)
-                while len(pending) < limit:
-                    before = len(pending)
-                    submit()
-                    if len(pending) == before:
-                        break
+                fill()
                 data = memoryview(await future)
+                sending = True
+                settle()
                 # Small writes: the server's transport buffers a whole write even when the
                 # client reads slowly, so a slow reader would pin a whole piece there too.
                 for offset in range(0, len(data), SEND_BYTES):
                     yield data[offset : offset + SEND_BYTES]
+                sending = False
+                if upcoming is not None:
+                    await held.resume()  # at once when the slot was kept
+                    fill()
         finally:
+            sending = False
             stop.set()  # a piece already running stops at its next checkpoint
             for future in pending:
                 future.cancel()
+            held.release()
 
     def iterate(
         self, pieces: Iterable[Callable[[], T]], stop: threading.Event | None = None

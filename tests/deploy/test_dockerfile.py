@@ -23,7 +23,17 @@ from .helpers import ROOT, UID, project_version
 
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
-SERVE = ["python", "-m", "app.server", "--host", "0.0.0.0", "--port", "8000"]
+SERVE = [
+    "python",
+    "-m",
+    "app.server",
+    "--host",
+    "0.0.0.0",
+    "--port",
+    "8000",
+    "--timeout-graceful-shutdown",
+    "25",
+]
 
 
 @dataclass(frozen=True)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
-from app.api.settings import Settings
+from app.api.settings import Settings, SettingsError
 from app.core.errors import LimitExceededError
 from app.jobs.body import build_body
 from app.jobs.job import Selection, model_job, weights_job
 from app.jobs.limits import usable_cpus
 from app.jobs.requests import ModelRequest, WeightsRequest
+from tests.live_server import ROOT, clean_env
 
 # 80 decoder blocks of a 70B-class model (hidden 8192, MLP 28672, grouped KV 1024) + embeddings
 HIDDEN, MLP, KV, VOCAB = 8192, 28672, 1024, 128256
@@ -104,3 +108,66 @@ def test_workers_is_still_read_with_a_deprecation_warning(monkeypatch: pytest.Mo
         assert Settings.from_env().threads == 3
     monkeypatch.setenv("WEIGHTINIT_THREADS", "5")
     assert Settings.from_env().threads == 5
+
+
+def test_every_bad_setting_is_named_in_one_start_up_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WEIGHTINIT_MAX_CONCURRENT_JOBS", "1")  # at least 2: one per lane
+    monkeypatch.setenv("WEIGHTINIT_QUEUE_TIMEOUT_S", "soon")
+    monkeypatch.setenv("WEIGHTINIT_MAX_ELEMENTS", "-3")
+    monkeypatch.setenv("WEIGHTINIT_MAX_BUFFERED_BYTES", "1073741824")  # a good one
+    with pytest.raises(SettingsError) as info:
+        Settings.from_env()
+    message = str(info.value)
+    assert "WEIGHTINIT_MAX_CONCURRENT_JOBS must be an integer >= 2, got '1'" in message
+    assert "WEIGHTINIT_QUEUE_TIMEOUT_S must be an integer >= 0, got 'soon'" in message
+    assert "WEIGHTINIT_MAX_ELEMENTS must be a positive integer, got '-3'" in message
+    assert "BUFFERED" not in message
+
+
+def test_a_bad_setting_stops_the_server_with_a_message_not_a_traceback() -> None:
+    env = {**clean_env(), "WEIGHTINIT_MAX_QUEUED_JOBS": "many", "WEIGHTINIT_THREADS": "0"}
+    child = subprocess.run(
+        [sys.executable, "-m", "uvicorn", "app.main:app", "--port", "0"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert child.returncode != 0
+    assert "WEIGHTINIT_MAX_QUEUED_JOBS must be an integer >= 0, got 'many'" in child.stderr
+    assert "WEIGHTINIT_THREADS must be a positive integer, got '0'" in child.stderr
+    assert "Traceback" not in child.stderr
+
+
+def test_each_layer_of_a_recurrent_stack_counts_toward_the_layer_limit() -> None:
+    # 12 KB of deep stacks used to plan (on the event loop) hundreds of thousands of tensors
+    stack = {"kind": "lstm", "input_size": 8, "hidden_size": 8, "num_layers": 600}
+    body = {"seed": 1, "layers": [{"name": f"l{i}", "layer": stack} for i in range(2)]}
+    with pytest.raises(LimitExceededError) as info:
+        model_job(ModelRequest.model_validate(body), Settings(), Selection("safetensors"))
+    assert info.value.limit_name == "WEIGHTINIT_MAX_LAYERS"
+    assert info.value.requested == 1200
+    one = {"seed": 1, "layers": body["layers"][:1]}
+    model_job(ModelRequest.model_validate(one), Settings(), Selection("safetensors"))
+
+
+def _weights_cost(layer: dict[str, object], scheme: str, selection: Selection) -> int:
+    body = {"layer": layer, "scheme": scheme, "seed": 1}
+    return weights_job(WeightsRequest.model_validate(body), Settings(), selection).cost()
+
+
+def test_the_cost_weighs_the_qr_as_measured_and_json_text() -> None:
+    n = 2048
+    square = {"kind": "tensor", "shape": [n, n]}
+    orthogonal = _weights_cost(square, "orthogonal", Selection("npy"))
+    assert orthogonal == n**3 // 4 + 2 * n * n + 65536  # about 6 s of one core
+    normal = _weights_cost(square, "normal", Selection("npy"))
+    assert normal == 2 * n * n + 65536
+    mega = {"kind": "tensor", "shape": [1024, 1024]}
+    binary = _weights_cost(mega, "normal", Selection("npy"))
+    text = _weights_cost(mega, "normal", Selection("json"))
+    base64 = _weights_cost(mega, "normal", Selection("json", encoding="base64"))
+    assert text - binary == 40 * 1024 * 1024 and base64 - binary == 8 * 1024 * 1024
+    # 1M numbers as JSON text take ~0.1-0.3 s (measured): no longer a small request
+    assert text > Settings().small_request_cost > binary

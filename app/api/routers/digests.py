@@ -6,12 +6,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from app.jobs.digests import check_block_count, digests
+from app.jobs.digests import DIGEST_BLOCK, check_block_count, digests
 from app.jobs.job import Job, Selection, model_job, weights_job
 
-from ..deps import json_body, pool_of, settings_of
+from ..deps import json_body, off_loop, settings_of
 from ..disconnect import until_disconnected
-from ..respond import problems
+from ..respond import admit, problems
 from ..schemas import DigestsResponse, ModelRequest, WeightsRequest
 
 router = APIRouter(prefix="/v1", tags=["digests"])
@@ -34,10 +34,14 @@ DESCRIPTION = (
 async def _answer(request: Request, job: Job, blocks: bool) -> dict[str, Any]:
     if blocks:
         check_block_count(job, settings_of(request))
-    pool = pool_of(request)
-    return await until_disconnected(
-        request, lambda stop: digests(job, pool, blocks=blocks, stop=stop)
-    )
+    nbytes = 64 * sum(-(-o.numel // DIGEST_BLOCK) for o in job.outputs)  # the hex digests
+    ticket, pool = await admit(request, job, nbytes)
+    try:
+        return await until_disconnected(
+            request, lambda stop: digests(job, pool, blocks=blocks, stop=stop)
+        )
+    finally:
+        ticket.release()
 
 
 @router.post(
@@ -47,7 +51,7 @@ async def _answer(request: Request, job: Job, blocks: bool) -> dict[str, Any]:
     description=DESCRIPTION,
     response_model=DigestsResponse,
     response_model_exclude_none=True,
-    responses=problems(400, 413, 415, 422),
+    responses=problems(400, 413, 415, 422, 503),
     dependencies=[Depends(json_body)],
 )
 async def digest_weights(
@@ -56,7 +60,8 @@ async def digest_weights(
     tensor: Annotated[str | None, Query(description="only this tensor")] = None,
     blocks: BlocksQ = True,
 ) -> dict[str, Any]:
-    job = weights_job(body, settings_of(request), Selection("safetensors", tensor))
+    settings = settings_of(request)
+    job = await off_loop(lambda: weights_job(body, settings, Selection("safetensors", tensor)))
     return await _answer(request, job, blocks)
 
 
@@ -67,11 +72,12 @@ async def digest_weights(
     description=DESCRIPTION,
     response_model=DigestsResponse,
     response_model_exclude_none=True,
-    responses=problems(400, 413, 415, 422),
+    responses=problems(400, 413, 415, 422, 503),
     dependencies=[Depends(json_body)],
 )
 async def digest_model(
     request: Request, body: ModelRequest, blocks: BlocksQ = True
 ) -> dict[str, Any]:
-    job = model_job(body, settings_of(request), Selection("safetensors"))
+    settings = settings_of(request)
+    job = await off_loop(lambda: model_job(body, settings, Selection("safetensors")))
     return await _answer(request, job, blocks)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from app import __version__
 from app.core.generate import generate_tensor
@@ -12,6 +12,9 @@ from app.core.laws import NormalLaw
 from app.core.plans import TensorPlan
 from app.core.types import DType
 
+from ..deps import admission_of
+from ..problems import ProblemError
+from ..respond import problems
 from ..schemas import Health
 
 router = APIRouter(tags=["health"])
@@ -25,10 +28,17 @@ async def healthz() -> dict[str, str]:
 @router.get(
     "/readyz",
     operation_id="getReadiness",
-    summary="Readiness: the core can generate",
+    summary="Readiness: the core can generate and the process is not draining",
+    description="503 once the process drains (SIGTERM): in-flight responses finish, new "
+    "generation is refused. Never waits for generation.",
     response_model=Health,
+    responses=problems(503),
 )
-async def readyz() -> dict[str, str]:
+async def readyz(request: Request) -> dict[str, str]:
+    if admission_of(request).draining:
+        raise ProblemError(
+            503, "The server is shutting down (draining).", headers={"Retry-After": "1"}
+        )
     generate_tensor(TensorPlan("readyz", (4,), DType.FLOAT32, NormalLaw(0.0, 1.0)), 0)
     return {"status": "ready"}
 

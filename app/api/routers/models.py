@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from app.jobs.job import Selection, model_job
 
-from ..deps import json_body, settings_of
+from ..deps import json_body, off_loop, settings_of
 from ..negotiation import MEDIA, OCTET, choose, refuse_other_format, require_octet
 from ..respond import BINARY_RESPONSES, FORMATS_MODEL, json_and_binary_responses, respond
 from ..schemas import Encoding, JsonLayout, ModelRequest
@@ -39,7 +39,9 @@ async def generate_model(
     encoding: Annotated[Encoding, Query()] = "numbers",
 ) -> Response:
     fmt = choose(format, request.headers.get("accept"), allowed=FORMATS_MODEL, octet="safetensors")
-    job = model_job(body, settings_of(request), Selection(fmt, None, json_layout, encoding))
+    settings = settings_of(request)
+    selection = Selection(fmt, None, json_layout, encoding)
+    job = await off_loop(lambda: model_job(body, settings, selection))
     return await respond(request, job, media=MEDIA[fmt])
 
 
@@ -47,7 +49,8 @@ def _binary_route(fmt: Any) -> Any:
     async def route(request: Request, body: ModelRequest) -> Response:
         require_octet(request.headers.get("accept"))
         refuse_other_format(request, fmt)
-        job = model_job(body, settings_of(request), Selection(fmt))
+        settings = settings_of(request)
+        job = await off_loop(lambda: model_job(body, settings, Selection(fmt)))
         return await respond(request, job, media=OCTET)
 
     return route

@@ -15,7 +15,7 @@ from app.core.schemes import ParamKind, all_names, get_scheme
 from app.jobs.job import Selection, weights_job
 from app.jobs.requests import MAX_SHARDS, SHARD_DESCRIPTION, SLICE_DESCRIPTION, Shard
 
-from ..deps import json_body, settings_of
+from ..deps import json_body, off_loop, settings_of
 from ..negotiation import MEDIA, OCTET, choose, refuse_other_format, require_octet
 from ..problems import ProblemError
 from ..respond import (
@@ -59,7 +59,8 @@ async def generate_weights(
 ) -> Response:
     fmt = choose(format, request.headers.get("accept"), allowed=FORMATS_ALL, octet="npy")
     selection = Selection(fmt, tensor, json_layout, encoding)
-    job = weights_job(body, settings_of(request), selection)
+    settings = settings_of(request)
+    job = await off_loop(lambda: weights_job(body, settings, selection))
     return await respond(request, job, media=MEDIA[fmt])
 
 
@@ -67,7 +68,8 @@ def _binary_route(fmt: Any) -> Any:
     async def route(request: Request, body: WeightsRequest, tensor: TensorQ = None) -> Response:
         require_octet(request.headers.get("accept"))
         refuse_other_format(request, fmt)
-        job = weights_job(body, settings_of(request), Selection(fmt, tensor))
+        settings = settings_of(request)
+        job = await off_loop(lambda: weights_job(body, settings, Selection(fmt, tensor)))
         return await respond(request, job, media=OCTET)
 
     return route
@@ -233,7 +235,8 @@ async def _shortcut(
     body = _shortcut_body(scheme, dict(request.query_params), shape, fields)
     fmt = choose(fields["format"], request.headers.get("accept"), allowed=FORMATS_ALL, octet="npy")
     selection = Selection(fmt, None, fields["json_layout"], fields["encoding"])
-    job = weights_job(body, settings_of(request), selection)
+    settings = settings_of(request)
+    job = await off_loop(lambda: weights_job(body, settings, selection))
     return await respond(request, job, media=MEDIA[fmt], get=True, head=head)
 
 

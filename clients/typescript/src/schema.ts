@@ -45,7 +45,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readiness: the core can generate */
+        /**
+         * Readiness: the core can generate and the process is not draining
+         * @description 503 once the process drains (SIGTERM): in-flight responses finish, new generation is refused. Never waits for generation.
+         */
         get: operations["getReadiness"];
         put?: never;
         post?: never;
@@ -1105,6 +1108,16 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
+            /** @description Overloaded or shutting down: every generation slot of the request's lane is busy and its queue is full, no slot became free within WEIGHTINIT_QUEUE_TIMEOUT_S, or the server is draining. Retry after the Retry-After header's seconds (README, Operations) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     listGains: {
@@ -1244,6 +1257,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Overloaded or shutting down: every generation slot of the request's lane is busy and its queue is full, no slot became free within WEIGHTINIT_QUEUE_TIMEOUT_S, or the server is draining. Retry after the Retry-After header's seconds (README, Operations) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     generateModelNpz: {
@@ -1328,6 +1351,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or shutting down: every generation slot of the request's lane is busy and its queue is full, no slot became free within WEIGHTINIT_QUEUE_TIMEOUT_S, or the server is draining. Retry after the Retry-After header's seconds (README, Operations) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1418,6 +1451,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Overloaded or shutting down: every generation slot of the request's lane is busy and its queue is full, no slot became free within WEIGHTINIT_QUEUE_TIMEOUT_S, or the server is draining. Retry after the Retry-After header's seconds (README, Operations) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     digestModel: {
@@ -1496,6 +1539,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or shutting down: every generation slot of the request's lane is busy and its queue is full, no slot became free within WEIGHTINIT_QUEUE_TIMEOUT_S, or the server is draining. Retry after the Retry-After header's seconds (README, Operations) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1708,6 +1761,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Overloaded or shutting down: every generation slot of the request's lane is busy and its queue is full, no slot became free within WEIGHTINIT_QUEUE_TIMEOUT_S, or the server is draining. Retry after the Retry-After header's seconds (README, Operations) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     generateWeightsNpy: {
@@ -1795,6 +1858,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or shutting down: every generation slot of the request's lane is busy and its queue is full, no slot became free within WEIGHTINIT_QUEUE_TIMEOUT_S, or the server is draining. Retry after the Retry-After header's seconds (README, Operations) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1888,6 +1961,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Overloaded or shutting down: every generation slot of the request's lane is busy and its queue is full, no slot became free within WEIGHTINIT_QUEUE_TIMEOUT_S, or the server is draining. Retry after the Retry-After header's seconds (README, Operations) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     generateWeightsSafetensors: {
@@ -1978,6 +2061,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Overloaded or shutting down: every generation slot of the request's lane is busy and its queue is full, no slot became free within WEIGHTINIT_QUEUE_TIMEOUT_S, or the server is draining. Retry after the Retry-After header's seconds (README, Operations) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     digestWeights: {
@@ -2058,6 +2151,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or shutting down: every generation slot of the request's lane is busy and its queue is full, no slot became free within WEIGHTINIT_QUEUE_TIMEOUT_S, or the server is draining. Retry after the Retry-After header's seconds (README, Operations) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2186,6 +2289,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or shutting down: every generation slot of the request's lane is busy and its queue is full, no slot became free within WEIGHTINIT_QUEUE_TIMEOUT_S, or the server is draining. Retry after the Retry-After header's seconds (README, Operations) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };

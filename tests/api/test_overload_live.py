@@ -1,0 +1,218 @@
+"""Against a real uvicorn: overload is a quick 503 + Retry-After, a job that cannot start in
+time is refused, a tiny request is served while expensive ones run, SIGTERM drains, and
+several workers give identical bytes (README, "Operations")."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.api.lifecycle import drain_on_signals
+from tests.api.conftest import PROBLEM_JSON, ApiClient
+from tests.live_server import serve_process
+
+# One orthogonal 2048 x 2048 matrix: its QR runs for seconds in one piece (a large job).
+EXPENSIVE = "/v1/weights/orthogonal?shape=2048,2048&seed={seed}&format=npy"
+TINY = "/v1/weights/he_normal?shape=4,4&seed={seed}&format=json"
+# Three orthogonal matrices: a stream keeps several QR pieces (seconds each) in flight.
+ORTHO_MODEL = {
+    "layers": [
+        {"name": f"o{i}", "layer": {"kind": "dense", "in_features": 1536, "out_features": 1536}}
+        for i in range(3)
+    ],
+    "scheme": "orthogonal",
+}
+# Four tensors: a body of more than three pieces, built on the generation threads.
+TINY_MODEL = {"mlp": {"sizes": [8, 8, 8]}, "scheme": "he_normal"}
+
+
+@contextmanager
+def running(
+    url: str, path: str, body: dict[str, object] | None = None
+) -> Iterator[threading.Event]:
+    """``path`` requested in a thread, reading its first bytes and then waiting: the job holds
+    its slot while it generates. The event is set when the response has ended. The client
+    closes its connection on exit (the server stops the job at its next piece)."""
+    ended = threading.Event()
+    stop = threading.Event()
+
+    def fetch() -> None:
+        try:
+            method = "GET" if body is None else "POST"
+            with httpx.stream(method, url + path, json=body, timeout=60) as response:
+                for _ in response.iter_bytes(1 << 16):
+                    if stop.is_set():
+                        return
+        except httpx.HTTPError:
+            pass
+        finally:
+            ended.set()
+
+    worker = threading.Thread(target=fetch, daemon=True)
+    worker.start()
+    try:
+        yield ended
+    finally:
+        stop.set()
+        worker.join(timeout=60)
+
+
+def assert_503(response: httpx.Response, reason: str) -> None:
+    assert response.status_code == 503, response.text
+    assert response.headers["content-type"] == PROBLEM_JSON
+    assert int(response.headers["retry-after"]) >= 1
+    problem = response.json()
+    assert problem["status"] == 503 and problem["reason"] == reason
+    assert problem["title"] == "Service unavailable" and problem["request_id"]
+
+
+def test_overload_is_a_quick_503_with_retry_after_never_an_unbounded_queue() -> None:
+    env = {"WEIGHTINIT_MAX_CONCURRENT_JOBS": "2", "WEIGHTINIT_MAX_QUEUED_JOBS": "0"}
+    with serve_process(env) as (url, _), running(url, EXPENSIVE.format(seed=1)) as ended:
+        time.sleep(1.0)  # the first job holds the only large slot
+        started = time.monotonic()
+        response = httpx.get(url + EXPENSIVE.format(seed=2), timeout=30)
+        assert time.monotonic() - started < 2.0
+        assert not ended.is_set(), "the first job ended too early to hold its slot"
+        assert_503(response, "queue_full")
+        assert response.headers["retry-after"] == "10"  # the large lane: the queue timeout
+        assert httpx.get(url + TINY.format(seed=1), timeout=30).status_code == 200
+
+
+def test_a_job_that_cannot_start_within_the_queue_timeout_is_a_503() -> None:
+    env = {"WEIGHTINIT_MAX_CONCURRENT_JOBS": "2", "WEIGHTINIT_QUEUE_TIMEOUT_S": "1"}
+    with serve_process(env) as (url, _), running(url, EXPENSIVE.format(seed=1)) as ended:
+        time.sleep(1.0)
+        started = time.monotonic()
+        response = httpx.get(url + EXPENSIVE.format(seed=2), timeout=30)
+        waited = time.monotonic() - started
+        assert not ended.is_set(), "the first job ended too early to hold its slot"
+        assert_503(response, "queue_timeout")
+        assert 0.9 < waited < 5
+
+
+def test_a_tiny_request_is_served_while_two_expensive_ones_run() -> None:
+    # On one shared pool the tiny model's pieces queued behind every QR piece in flight
+    # (measured: 0.03 s with lanes, 3.4 s without; 50 s on main with larger matrices).
+    env = {"WEIGHTINIT_MAX_CONCURRENT_JOBS": "4", "WEIGHTINIT_THREADS": "2"}
+    path = "/v1/models.safetensors"
+    with (
+        serve_process(env) as (url, _),
+        running(url, path, {**ORTHO_MODEL, "seed": 1}) as first,
+        running(url, path, {**ORTHO_MODEL, "seed": 2}) as second,
+    ):
+        time.sleep(1.5)  # QR pieces of both models occupy both generation threads
+        started = time.monotonic()
+        response = httpx.post(url + path, json={**TINY_MODEL, "seed": 7}, timeout=60)
+        latency = time.monotonic() - started
+        assert response.status_code == 200
+        assert not first.is_set() and not second.is_set(), "an expensive job ended first"
+        assert latency < 1.5, f"the tiny request waited {latency:.1f} s"
+
+
+def _exited(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return True
+    return "State:\tZ" in state
+
+
+def test_sigterm_during_a_stream_finishes_it_and_refuses_new_work() -> None:
+    big = "/v1/weights/uniform?shape=4096,8192&seed=1&format=npy"  # 128 MiB, streamed
+    with serve_process() as (url, pid):
+        digest = hashlib.sha256()
+        size = 0
+        with httpx.stream("GET", url + big, timeout=60) as response:
+            assert response.status_code == 200
+            expected = int(response.headers["content-length"])
+            for i, chunk in enumerate(response.iter_bytes(1 << 20)):
+                digest.update(chunk)
+                size += len(chunk)
+                if i == 0:
+                    os.kill(pid, signal.SIGTERM)
+                    time.sleep(0.5)
+                    with pytest.raises(httpx.TransportError):  # no new connections
+                        httpx.get(url + "/readyz", timeout=5)
+                if i < 40:
+                    time.sleep(0.01)  # a reader slower than generation, for a while
+        assert size == expected  # the in-flight stream ran to its end
+        deadline = time.monotonic() + 30
+        while not _exited(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _exited(pid), "the server did not exit after its in-flight stream"
+    with serve_process() as (url, _):  # the same bytes as an undisturbed stream
+        whole = httpx.get(url + big, timeout=60)
+        assert hashlib.sha256(whole.content).hexdigest() == digest.hexdigest()
+
+
+def test_a_draining_process_fails_readiness_and_refuses_generation() -> None:
+    api = ApiClient()
+    previous = signal.signal(signal.SIGTERM, lambda *_: None)  # stands in for uvicorn's
+    restore = drain_on_signals(api.app.state.admission)
+    try:
+        assert api.get("/readyz").status_code == 200
+        signal.raise_signal(signal.SIGTERM)
+        ready = api.get("/readyz")
+        assert ready.status_code == 503 and ready.headers["content-type"] == PROBLEM_JSON
+        refused = api.get(TINY.format(seed=3))
+        assert_503(refused, "draining")
+        assert refused.headers["connection"] == "close"
+        assert api.get("/healthz").status_code == 200  # liveness is not readiness
+        assert api.get("/v1/schemes").status_code == 200  # no generation: still served
+    finally:
+        restore()
+        signal.signal(signal.SIGTERM, previous)
+        api.close()
+
+
+def _children(pid: int) -> list[int]:
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [int(c) for c in children]
+
+
+def test_several_workers_give_identical_bytes() -> None:
+    requests = [
+        ("GET", "/v1/weights/orthogonal?shape=64,32&seed=5&format=npy", None),
+        ("GET", "/v1/weights/he_normal?shape=300,200&seed=9&format=json", None),
+        (
+            "POST",
+            "/v1/models.safetensors",
+            {"seed": 3, "mlp": {"sizes": [784, 256, 10]}, "scheme": "xavier_uniform"},
+        ),
+    ]
+    with serve_process(args=("--workers", "2")) as (url, pid):
+        deadline = time.monotonic() + 30
+        while len(_children(pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(_children(pid)) >= 2  # the supervisor and its two workers
+        for method, path, body in requests:
+            digests = set()
+            for _ in range(12):  # a new connection each time: either worker may answer
+                response = httpx.request(method, url + path, json=body, timeout=30)
+                assert response.status_code == 200, response.text
+                digests.add(hashlib.sha256(response.content).hexdigest())
+            assert len(digests) == 1, (path, digests)
+
+
+def test_a_stream_waiting_for_a_slow_reader_holds_no_slot() -> None:
+    # One large slot and no queue: while the first stream's reader sleeps, the slot is free.
+    env = {"WEIGHTINIT_MAX_CONCURRENT_JOBS": "2", "WEIGHTINIT_MAX_QUEUED_JOBS": "0"}
+    large = "/v1/weights/uniform?shape=4096,8192&seed={seed}&format=npy"  # 128 MiB: large lane
+    with serve_process(env) as (url, _), httpx.stream("GET", url + large.format(seed=1)) as slow:
+        assert slow.status_code == 200
+        chunks = slow.iter_bytes(1 << 16)
+        next(chunks)
+        time.sleep(1.0)  # the reader stalls; the server's buffers fill, generation pauses
+        other = httpx.get(url + large.format(seed=2), timeout=60)
+        assert other.status_code == 200, other.text
+        assert len(other.content) == int(other.headers["content-length"])
