@@ -63,6 +63,11 @@ ACTIVE_JOBS = Gauge(
     "Generation jobs running now (a streamed body or a body built whole).",
     multiprocess_mode="livesum",
 )
+QUEUED_JOBS = Gauge(
+    "weightinit_generation_jobs_queued",
+    "Requests waiting for a generation slot of their lane (admission control).",
+    multiprocess_mode="livesum",
+)
 REJECTIONS = Counter(
     "weightinit_rejections_total",
     "Requests refused before any work, by reason "

@@ -27,7 +27,7 @@ from fastapi import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from app.api.metrics import record_rejection
+from app.api.metrics import QUEUED_JOBS, record_rejection
 from app.core.cancel import stoppable
 from app.jobs.admission import Overloaded, Ticket, memory_estimate
 from app.jobs.body import Body, build_body, json_size_estimate
@@ -142,7 +142,8 @@ async def admit(request: Request, job: Job, nbytes: int) -> tuple[Ticket, Genera
     admission = admission_of(request)
     lane = admission.lane_for(job.cost())
     try:
-        ticket = await admission.admit(lane, nbytes)
+        with QUEUED_JOBS.track_inprogress():
+            ticket = await admission.admit(lane, nbytes)
     except Overloaded as exc:
         record_rejection("overloaded")
         headers = {"Retry-After": str(exc.retry_after)}

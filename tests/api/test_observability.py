@@ -72,7 +72,11 @@ def test_metrics_count_requests_by_route_template(api: ApiClient) -> None:
     assert after[(*key, labels)] - before.get((*key, labels), 0) == 3
     sent = ("weightinit_http_response_bytes_total", (("method", "POST"), ("route", "/v1/weights")))
     assert after[sent] - before.get(sent, 0) > 100
-    for name in ("weightinit_generation_jobs_active", "weightinit_cancellations_total"):
+    for name in (
+        "weightinit_generation_jobs_active",
+        "weightinit_generation_jobs_queued",
+        "weightinit_cancellations_total",
+    ):
         assert (name, ()) in after
 
 

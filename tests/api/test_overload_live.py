@@ -86,6 +86,9 @@ def test_overload_is_a_quick_503_with_retry_after_never_an_unbounded_queue() -> 
         assert_503(response, "queue_full")
         assert response.headers["retry-after"] == "10"  # the large lane: the queue timeout
         assert httpx.get(url + TINY.format(seed=1), timeout=30).status_code == 200
+        metrics = httpx.get(url + "/metrics", timeout=30).text
+        assert 'weightinit_rejections_total{reason="overloaded"} 1.0' in metrics
+        assert "weightinit_generation_jobs_queued 0.0" in metrics
 
 
 def test_a_job_that_cannot_start_within_the_queue_timeout_is_a_503() -> None:
