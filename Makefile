@@ -13,7 +13,7 @@ LOCK := requirements.lock
 # Quiet, non-interactive pip; no self-upgrade (nothing unpinned gets upgraded).
 PIP_FLAGS := --disable-pip-version-check --no-input
 
-.PHONY: help install run test soak check audit fmt lock bench bench-extras readme openapi clean clients ts-install ts-test FORCE
+.PHONY: help install run test soak fuzz check audit fmt lock bench bench-extras readme openapi clean clients ts-install ts-test FORCE
 
 FORCE:
 
@@ -21,6 +21,7 @@ help:
 	@echo "make run    - bootstrap .venv, serve on http://$(HOST):$(PORT)"
 	@echo "make test   - bootstrap .venv, run check, then the test suite"
 	@echo "make soak   - the long loopback load test (20 000 requests): prints RSS and small p99"
+	@echo "make fuzz   - schemathesis, every check (--checks all), 500 examples per operation"
 	@echo "make check  - ruff check, ruff format --check, mypy --strict on app/ and clients/python,"
 	@echo "             hadolint Dockerfile, pip-audit of requirements.lock (reports only)"
 	@echo "make audit  - pip-audit of requirements.lock, failing on any known vulnerability"
@@ -56,6 +57,11 @@ test: check
 # beyond the short one's (README, "Operations").
 soak: $(STAMP)
 	WEIGHTINIT_SOAK=1 $(VPY) -m pytest -q -s -p no:cacheprovider tests/api/test_load.py
+
+# The long variant of tests/api/test_schemathesis.py: every schemathesis check, a larger budget.
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-500} FUZZ_ALL_CHECKS=1 $(VPY) -m pytest -q -p no:cacheprovider \
+	  -p no:logging tests/api/test_schemathesis.py
 
 check: $(STAMP)
 	$(VPY) -m ruff check .

@@ -1,9 +1,12 @@
 """Request models: the public contract of every operation, rendered into openapi.json.
 
 Fields mirror torch's argument names. Unknown fields are rejected (``extra="forbid"``);
-integers and booleans are strict (``"12"`` or ``1.0`` for an integer is a 422). Semantics that
-need the core (groups dividing channels, scheme parameters, fans) are validated by the core,
-whose typed errors become 422s naming the field.
+integers and booleans are strict (``"12"`` or ``true`` for an integer is a 422), except that a
+number with no fractional part (``12.0``, ``1e3``) is the integer JSON Schema says it is.
+Semantics that need the core (groups dividing channels, scheme parameters, fans) are validated
+by the core, whose typed errors become 422s naming the field; where a JSON Schema keyword can
+say the same rule (exactly one of ``layers``/``mlp``, a conv's kernel rank, strings that are
+text), the schema says it too (``json_schema_extra``), so a schema-valid body is accepted.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -30,7 +34,23 @@ from app.core.types import Algorithm, DType, Layout
 
 from .names import MAX_NAME_LENGTH, NAME_PATTERN, NAME_RULE, name_problem
 
-PositiveInt = Annotated[StrictInt, Field(gt=0)]
+
+def _integral(value: object) -> object:
+    """12.0 -> 12: JSON Schema's ``integer`` is any number with no fractional part."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# The converter comes last in each Annotated (it runs first), so that the constraints still
+# render as JSON Schema keywords.
+INTEGRAL = BeforeValidator(_integral)
+Int = Annotated[StrictInt, INTEGRAL]
+PositiveInt = Annotated[StrictInt, Field(gt=0), INTEGRAL]
+# Every string of a body is text (app.api.json_guard refuses the rest before validation): the
+# schema says so with a pattern, so generated requests stay within what is accepted.
+TEXT_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*$"
+TEXT: dict[str, Any] = {"pattern": TEXT_PATTERN}
 Dims = Annotated[list[PositiveInt], Field(min_length=0, max_length=8)]
 
 # The members come from the registry at import time. mypy types a functional-API enum only
@@ -55,43 +75,59 @@ class DenseLayer(Strict):
     bias: StrictBool = True
 
 
+KernelSize = PositiveInt | Annotated[list[PositiveInt], Field(min_length=1, max_length=3)]
+
+
+# A kernel_size whose list form has exactly as many entries as the conv has spatial dims: said
+# in the schema (the core checks the same rule with its own message).
+Kernel1d = Annotated[KernelSize, Field(json_schema_extra={"minItems": 1, "maxItems": 1})]
+Kernel2d = Annotated[KernelSize, Field(json_schema_extra={"minItems": 2, "maxItems": 2})]
+Kernel3d = Annotated[KernelSize, Field(json_schema_extra={"minItems": 3, "maxItems": 3})]
+
+
 class _Conv(Strict):
     in_channels: PositiveInt
     out_channels: PositiveInt
-    kernel_size: PositiveInt | Annotated[list[PositiveInt], Field(min_length=1, max_length=3)]
+    kernel_size: KernelSize
     groups: PositiveInt = 1
     bias: StrictBool = True
 
 
 class Conv1dLayer(_Conv):
     kind: Literal["conv1d"]
+    kernel_size: Kernel1d
 
 
 class Conv2dLayer(_Conv):
     kind: Literal["conv2d"]
+    kernel_size: Kernel2d
 
 
 class Conv3dLayer(_Conv):
     kind: Literal["conv3d"]
+    kernel_size: Kernel3d
 
 
 class ConvTranspose1dLayer(_Conv):
     kind: Literal["conv_transpose1d"]
+    kernel_size: Kernel1d
 
 
 class ConvTranspose2dLayer(_Conv):
     kind: Literal["conv_transpose2d"]
+    kernel_size: Kernel2d
 
 
 class ConvTranspose3dLayer(_Conv):
     kind: Literal["conv_transpose3d"]
+    kernel_size: Kernel3d
 
 
 class EmbeddingLayer(Strict):
     kind: Literal["embedding"]
     num_embeddings: PositiveInt
     embedding_dim: PositiveInt
-    padding_idx: StrictInt | None = None
+    padding_idx: Int | None = None
 
 
 class _Recurrent(Strict):
@@ -128,7 +164,7 @@ class BatchNormLayer(Strict):
     track_running_stats: StrictBool = True
 
 
-Axes = StrictInt | Annotated[list[StrictInt], Field(min_length=1, max_length=8)]
+Axes = Int | Annotated[list[Int], Field(min_length=1, max_length=8)]
 Fan = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 
 
@@ -175,7 +211,14 @@ def layer_fields(layer: BaseModel) -> tuple[str, dict[str, Any]]:
 class SchemeObject(BaseModel):
     """A scheme with parameters: ``{"name": "he_normal", "mode": "fan_out"}``."""
 
-    model_config = ConfigDict(extra="allow")
+    # Parameters are numbers or choice names (GET /v1/schemes lists each scheme's own).
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "propertyNames": TEXT,
+            "additionalProperties": {"anyOf": [{"type": "number"}, {"type": "string", **TEXT}]},
+        },
+    )
     name: SchemeName
 
 
@@ -215,7 +258,7 @@ def scheme_parts(spec: object) -> tuple[str, dict[str, Any]] | None:
 
 
 Seed = Annotated[
-    Annotated[StrictInt, Field(ge=0, le=MAX_SEED)]
+    Annotated[StrictInt, Field(ge=0, le=MAX_SEED), INTEGRAL]
     | Annotated[str, Field(pattern=r"^[0-9]{1,20}$")],
     Field(
         description="0..2**64-1, as a JSON integer or a decimal string (JavaScript clients "
@@ -251,10 +294,8 @@ MAX_SHARDS = 1 << 20
 class Shard(Strict):
     """One piece of a tensor along one dimension, the sizes ``torch.chunk`` gives."""
 
-    dim: Annotated[
-        StrictInt, Field(description="the dimension to split (negative counts from the end)")
-    ]
-    index: Annotated[StrictInt, Field(ge=0, description="which piece, 0..count-1")]
+    dim: Annotated[Int, Field(description="the dimension to split (negative counts from the end)")]
+    index: Annotated[StrictInt, Field(ge=0, description="which piece, 0..count-1"), INTEGRAL]
     count: Annotated[
         StrictInt,
         Field(
@@ -263,6 +304,7 @@ class Shard(Strict):
             description="how many pieces; piece i is [i*c, min((i+1)*c, n)) with "
             "c = ceil(n/count), empty when i*c >= n",
         ),
+        INTEGRAL,
     ]
 
 
@@ -276,7 +318,10 @@ SHARD_DESCRIPTION = (
     "Only piece `index` of `count` along `dim` of the returned tensor (torch.chunk sizes, "
     "padded with empty pieces up to count, as DTensor's Shard). Not with `slice`."
 )
-SliceText = Annotated[str, Field(min_length=1, max_length=400, description=SLICE_DESCRIPTION)]
+SliceText = Annotated[
+    str,
+    Field(min_length=1, max_length=400, description=SLICE_DESCRIPTION, json_schema_extra=TEXT),
+]
 
 
 class WeightsRequest(_Common):
@@ -313,6 +358,7 @@ def _layer_name(value: str) -> str:
     return value
 
 
+_PART = r"(?:\.{0,2}[A-Za-z0-9_\-][A-Za-z0-9_.\-]*|\.{3,}[A-Za-z0-9_.\-]*)"
 LayerName = Annotated[
     str,
     Field(
@@ -321,6 +367,9 @@ LayerName = Annotated[
         pattern=NAME_PATTERN,
         description=f"The layer's name: {NAME_RULE}. Its tensors are named <name>.weight, "
         "<name>.bias...; each full name obeys the same rule.",
+        # The whole rule as a pattern, for the schema: parts between slashes that are not
+        # empty, '.' or '..' (the alphabet pattern above is what validation reports).
+        json_schema_extra={"pattern": rf"^{_PART}(?:/{_PART})*$"},
     ),
     AfterValidator(_layer_name),
 ]
@@ -353,14 +402,15 @@ class ShardPlan(Strict):
             ]
         },
     )
-    index: Annotated[StrictInt, Field(ge=0, description="this rank, 0..count-1")]
-    count: Annotated[StrictInt, Field(ge=1, le=MAX_SHARDS, description="ranks")]
+    index: Annotated[StrictInt, Field(ge=0, description="this rank, 0..count-1"), INTEGRAL]
+    count: Annotated[StrictInt, Field(ge=1, le=MAX_SHARDS, description="ranks"), INTEGRAL]
     dims: Annotated[
-        dict[ShardPattern, StrictInt],
+        dict[ShardPattern, Int],
         Field(
             max_length=1000,
             description="shell-style pattern on tensor names (fnmatch: *, ?, [seq]) -> the "
             "dimension to split; the first matching pattern wins, unmatched tensors come whole",
+            json_schema_extra={"propertyNames": {"minLength": 1, "maxLength": 200, **TEXT}},
         ),
     ]
 
@@ -378,10 +428,24 @@ class ModelRequest(_Common):
                     "bias_scheme": "zeros",
                     "seed": 3,
                 }
-            ]
+            ],
+            # "exactly one of" (null is absent): neither both nor none. Said with "not" rather
+            # than a top-level oneOf, which generic client generators split into two models.
+            "not": {
+                "anyOf": [
+                    {
+                        "required": ["layers", "mlp"],
+                        "properties": {
+                            "layers": {"not": {"type": "null"}},
+                            "mlp": {"not": {"type": "null"}},
+                        },
+                    },
+                    {"properties": {"layers": {"type": "null"}, "mlp": {"type": "null"}}},
+                ]
+            },
         },
     )
-    layers: list[ModelLayer] | None = None
+    layers: Annotated[list[ModelLayer] | None, Field(json_schema_extra={"minItems": 1})] = None
     mlp: Mlp | None = None
     scheme: SchemeSpec = None
     bias_scheme: SchemeSpec = None

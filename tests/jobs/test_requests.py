@@ -63,7 +63,8 @@ def test_a_scheme_is_a_name_or_an_object_with_its_parameters() -> None:
     ("change", "location", "kind"),
     [
         ({"seed": "1e3"}, "seed", "string_pattern_mismatch"),
-        ({"seed": 1.0}, "seed", "int_type"),
+        ({"seed": 1.5}, "seed", "int_type"),
+        ({"seed": True}, "seed", "int_type"),
         ({"seed": MAX_SEED + 1}, "seed", "less_than_equal"),
         ({"format": "npy"}, "format", "extra_forbidden"),
         ({"dtype": "int8"}, "dtype", "enum"),
@@ -86,6 +87,19 @@ def test_a_malformed_body_is_refused_where_it_is_wrong(
         (where == location or where.startswith(location + ".")) and what == kind
         for where, what in found
     ), found
+
+
+def test_a_number_with_no_fractional_part_is_the_integer_json_schema_says() -> None:
+    request = WeightsRequest.model_validate(
+        {
+            "layer": {**DENSE, "in_features": 4.0},
+            "seed": 1e3,
+            "shard": {"dim": 0.0, "index": 0, "count": 2.0},
+        }
+    )
+    assert request.seed == 1000 and isinstance(request.seed, int)
+    assert request.layer.in_features == 4 and isinstance(request.layer.in_features, int)
+    assert request.shard is not None and (request.shard.dim, request.shard.count) == (0, 2)
 
 
 def test_an_unknown_scheme_suggests_the_nearest_name() -> None:

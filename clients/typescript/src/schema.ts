@@ -781,7 +781,7 @@ export interface components {
         SchemeObject: {
             name: components["schemas"]["SchemeName"];
         } & {
-            [key: string]: unknown;
+            [key: string]: number | string;
         };
         /** SchemeOut */
         SchemeOut: {
