@@ -185,9 +185,8 @@ def _message(err: dict[str, Any]) -> str:
         return f"Missing 'kind'. Valid kinds: {', '.join(LAYER_KINDS)}."
     if kind == "extra_forbidden":
         return "Unknown field: remove it (unknown fields are rejected, never ignored)."
-    if kind == "value_error":  # our validators' own words, without pydantic's prefix
-        return str(err.get("msg", "Invalid value.")).removeprefix("Value error, ")
-    return str(err.get("msg", "Invalid value."))
+    # Our validators' own words (kind value_error), without pydantic's prefix.
+    return str(err.get("msg", "Invalid value.")).removeprefix("Value error, ")
 
 
 def validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
