@@ -104,8 +104,10 @@ class RouteTable:
 
     def __init__(self) -> None:
         self.routes: list[tuple[BaseRoute, str]] = []
+        self._known: dict[tuple[object, object, object], str] = {}
 
     def load(self, routes: Iterable[BaseRoute]) -> None:
+        self._known.clear()
         self.routes = [
             (route, route.path + "/{path}" if isinstance(route, Mount) else route.path)
             for route in routes
@@ -114,7 +116,16 @@ class RouteTable:
 
     def template(self, scope: Scope) -> str:
         """The template of the route ``scope`` goes to (a 405 keeps its route), else
-        UNMATCHED."""
+        UNMATCHED; remembered per (method, root path, path), at most 4096 of them."""
+        key = (scope.get("method"), scope.get("root_path", ""), scope.get("path"))
+        found = self._known.get(key)
+        if found is None:
+            if len(self._known) >= 4096:  # unknown paths cannot grow it without bound
+                self._known.clear()
+            found = self._known[key] = self._match(scope)
+        return found
+
+    def _match(self, scope: Scope) -> str:
         partial: str | None = None
         for route, path in self.routes:
             match, _ = route.matches(scope)

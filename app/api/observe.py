@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -69,7 +69,7 @@ def install_json_logging() -> None:
 def request_id_of(scope: Scope) -> str:
     headers = dict(scope.get("headers") or [])
     incoming = headers.get(b"x-request-id", b"").decode("latin-1")[:100]
-    return incoming if incoming and incoming.isprintable() else uuid.uuid4().hex
+    return incoming if incoming and incoming.isprintable() else os.urandom(16).hex()
 
 
 class Observability:
