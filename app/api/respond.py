@@ -20,7 +20,7 @@ planning never wait for a slot.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from typing import Any
 
 from fastapi import Request
@@ -111,17 +111,22 @@ BINARY_RESPONSES: dict[int | str, dict[str, Any]] = {
 _FILENAMES = {"npz": "{op}.npz", "safetensors": "{op}.safetensors"}
 
 
+async def _then_release(ticket: Ticket | None, sending: Awaitable[None]) -> None:
+    """Send a response, then give its admission back, however the sending ends."""
+    try:
+        await sending
+    finally:
+        if ticket is not None:
+            ticket.release()
+
+
 class _AdmittedResponse(Response):
     """A body built whole: its admission's bytes are released once it is sent (or not)."""
 
     ticket: Ticket | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            if self.ticket is not None:
-                self.ticket.release()
+        await _then_release(self.ticket, super().__call__(scope, receive, send))
 
 
 class _AdmittedStream(StreamingResponse):
@@ -130,11 +135,7 @@ class _AdmittedStream(StreamingResponse):
     ticket: Ticket | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            if self.ticket is not None:
-                self.ticket.release()
+        await _then_release(self.ticket, super().__call__(scope, receive, send))
 
 
 async def admit(request: Request, job: Job, nbytes: int) -> tuple[Ticket, GenerationPool]:
