@@ -185,6 +185,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return Response(metrics.exposition(), media_type=metrics.CONTENT_TYPE)
 
     routes.load([*app.routes, *(route for router in routers for route in router.routes)])
+    app.state.routes = routes  # a 405's Allow (app/api/problems.py)
     return app
 
 

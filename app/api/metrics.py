@@ -135,6 +135,22 @@ class RouteTable:
                 partial = path
         return partial or UNMATCHED
 
+    def allowed_methods(self, scope: Scope) -> list[str]:
+        """The methods the path of ``scope`` answers (for a 405's ``Allow``): those of the
+        routes with a literal path when one matches (``/v1/weights/digests`` is not the
+        ``/v1/weights/{scheme}`` shortcut), else of every route whose path matches."""
+        literal: set[str] = set()
+        templated: set[str] = set()
+        for route, _ in self.routes:
+            methods = getattr(route, "methods", None)
+            if not methods or route.matches(scope)[0] is Match.NONE:
+                continue
+            (templated if getattr(route, "param_convertors", None) else literal).update(methods)
+        allowed = literal or templated
+        if "GET" in allowed:  # every GET route answers HEAD too (app/api/head.py)
+            allowed.add("HEAD")
+        return sorted(allowed)
+
 
 def exposition() -> bytes:
     """The text format of every metric (of every worker, in multiprocess mode)."""

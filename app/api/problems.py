@@ -244,9 +244,14 @@ async def _on_http(request: Request, exc: StarletteHTTPException) -> Response:
     detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "")
     if exc.status_code == 404 and detail == "Not Found":
         detail = f"No route {request.method} {request.url.path}; see GET / for the index."
+    headers = dict(exc.headers or {})
     if exc.status_code == 405:
         detail = f"{request.method} is not allowed on {request.url.path}."
-    return problem_response(request, exc.status_code, detail, headers=dict(exc.headers or {}))
+        routes = getattr(request.app.state, "routes", None)
+        allowed = routes.allowed_methods(request.scope) if routes is not None else []
+        if allowed:  # Starlette names only the first matching route's methods
+            headers["Allow"] = ", ".join(allowed)
+    return problem_response(request, exc.status_code, detail, headers=headers)
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> Response:  # pragma: no cover

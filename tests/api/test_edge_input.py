@@ -219,3 +219,21 @@ def test_hostile_bodies_never_get_a_5xx(client: ApiClient, body: dict[str, Any],
     assert response.status_code < 500, response.text
     if response.status_code >= 400:
         problem(response)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("OPTIONS", "/v1/weights/digests", "POST"),  # not the /v1/weights/{scheme} shortcut's
+        ("PUT", "/v1/weights/he_normal", "GET, HEAD"),
+        ("DELETE", "/healthz", "GET, HEAD"),
+        ("PATCH", "/v1/models", "POST"),
+    ],
+)
+def test_a_405_names_the_methods_of_the_path_it_was_sent_to(
+    client: ApiClient, method: str, path: str, allow: str
+) -> None:
+    response = client.request(method, path)
+    assert response.status_code == 405
+    assert response.headers["allow"] == allow
+    assert response.headers["content-type"] == "application/problem+json"
