@@ -30,8 +30,10 @@ import logging
 import math
 import os
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from app.core.dtypes import finfo_max
 from app.core.errors import InvalidParameterError, LimitExceededError
@@ -51,6 +53,8 @@ from app.core.laws import (
 from app.core.plans import TensorPlan
 from app.core.streams import BLOCK_SIZE
 from app.core.types import DType
+
+V = TypeVar("V")
 
 log = logging.getLogger("weightinit")
 
@@ -112,6 +116,16 @@ def _int_env(name: str, default: int, minimum: int = 1, *, errors: list[str] | N
         errors.append(message)
         return default
     return value
+
+
+def _collected(read: Callable[[], V], default: V, errors: list[str]) -> V:
+    """``read()``, or ``default`` with its :class:`SettingsError` recorded in ``errors`` (so
+    that every bad variable is named at once, as :func:`_int_env` does)."""
+    try:
+        return read()
+    except SettingsError as exc:
+        errors.append(str(exc))
+        return default
 
 
 def _float_env(name: str, default: float) -> float:
@@ -260,10 +274,12 @@ class Settings:
             header_timeout_s=_int_env("WEIGHTINIT_HEADER_TIMEOUT_S", d.header_timeout_s, errors=e),
             body_timeout_s=_int_env("WEIGHTINIT_BODY_TIMEOUT_S", d.body_timeout_s, errors=e),
             write_timeout_s=_int_env("WEIGHTINIT_WRITE_TIMEOUT_S", d.write_timeout_s, errors=e),
-            api_keys=_api_keys_from_env(),
-            rate_limit=_float_env("WEIGHTINIT_RATE_LIMIT", d.rate_limit),
+            api_keys=_collected(_api_keys_from_env, (), e),
+            rate_limit=_collected(
+                lambda: _float_env("WEIGHTINIT_RATE_LIMIT", d.rate_limit), d.rate_limit, e
+            ),
             rate_burst=_int_env("WEIGHTINIT_RATE_BURST", d.rate_burst, errors=e),
-            cors_origins=_origins_from_env(),
+            cors_origins=_collected(_origins_from_env, (), e),
         )
         if e:
             raise SettingsError(

@@ -171,3 +171,15 @@ def test_the_cost_weighs_the_qr_as_measured_and_json_text() -> None:
     assert text - binary == 40 * 1024 * 1024 and base64 - binary == 8 * 1024 * 1024
     # 1M numbers as JSON text take ~0.1-0.3 s (measured): no longer a small request
     assert text > Settings().small_request_cost > binary
+
+
+def test_bad_text_and_number_settings_are_named_with_the_integer_ones(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("WEIGHTINIT_THREADS", "0")
+    monkeypatch.setenv("WEIGHTINIT_RATE_LIMIT", "fast")
+    monkeypatch.setenv("WEIGHTINIT_CORS_ORIGINS", "ftp://example.com")
+    with pytest.raises(SettingsError) as info:
+        Settings.from_env()
+    for name in ("WEIGHTINIT_THREADS", "WEIGHTINIT_RATE_LIMIT", "WEIGHTINIT_CORS_ORIGINS"):
+        assert name in str(info.value)
