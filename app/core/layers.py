@@ -49,6 +49,7 @@ class TensorSpec:
     cell: str | None = None
     hidden_size: int | None = None
     zero_row: int | None = None
+    fill: float | None = None  # a running statistic's fixed value (mean 0, variance 1)
 
 
 # ---- layer specs ----------------------------------------------------------------------------
@@ -435,7 +436,9 @@ def _embedding(spec: EmbeddingSpec, layout: Layout) -> list[TensorSpec]:
     else:
         fans = layout_fans(shape, layout)
         name = "weight" if layout is Layout.TORCH else "embeddings"
-    return [TensorSpec(name, shape, Role.WEIGHT, Family.EMBEDDING, fans, zero_row=spec.padding_idx)]
+    return [
+        TensorSpec(name, shape, Role.EMBEDDING, Family.EMBEDDING, fans, zero_row=spec.padding_idx)
+    ]
 
 
 _FLAX_CELLS = {
@@ -558,12 +561,12 @@ def _norm(spec: LayerNormSpec | BatchNormSpec, layout: Layout) -> list[TensorSpe
         )
     out = []
     if affine:
-        out.append(TensorSpec(w_name, shape, Role.WEIGHT, Family.NORM, None))
+        out.append(TensorSpec(w_name, shape, Role.NORM_SCALE, Family.NORM, None))
         if bias:
-            out.append(TensorSpec(b_name, shape, Role.BIAS, Family.NORM, None))
+            out.append(TensorSpec(b_name, shape, Role.NORM_SHIFT, Family.NORM, None))
     if stats:
-        out.append(TensorSpec(mean_name, shape, Role.RUNNING_MEAN, Family.NORM, None))
-        out.append(TensorSpec(var_name, shape, Role.RUNNING_VAR, Family.NORM, None))
+        out.append(TensorSpec(mean_name, shape, Role.RUNNING_STAT, Family.NORM, None, fill=0.0))
+        out.append(TensorSpec(var_name, shape, Role.RUNNING_STAT, Family.NORM, None, fill=1.0))
         if layout is Layout.TORCH:
             out.append(TensorSpec("num_batches_tracked", (), Role.COUNTER, Family.NORM, None))
     return out

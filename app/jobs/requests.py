@@ -30,7 +30,7 @@ from pydantic_core import PydanticCustomError
 from app.core.errors import nearest_name
 from app.core.schemes import all_names
 from app.core.streams import MAX_SEED
-from app.core.types import Algorithm, DType, Layout
+from app.core.types import FIXED_ROLES, WEIGHT_ROLES, Algorithm, DType, Layout, Role
 
 from .names import MAX_NAME_LENGTH, NAME_PATTERN, NAME_RULE, name_problem
 
@@ -247,6 +247,46 @@ def _scheme(value: object, handler: Any) -> object:
 
 SchemeSpec = Annotated[SchemeName | SchemeObject | None, WrapValidator(_scheme)]
 
+# The roles a request may name a scheme for: every role but the fixed ones (app.core.types).
+SchemableRole = StrEnum(  # type: ignore[misc]
+    "SchemableRole", {r.value: r.value for r in Role if r not in FIXED_ROLES}
+)
+SchemableRole.__doc__ = (
+    "A tensor role a scheme can be named for (running statistics and counters are fixed)."
+)
+
+WeightRole = StrEnum(  # type: ignore[misc]
+    "WeightRole", {r.value: r.value for r in Role if r in WEIGHT_ROLES}
+)
+WeightRole.__doc__ = "A weight-like tensor role (a layer's ``role`` names one)."
+
+SCHEME_DESCRIPTION = (
+    "The scheme of every weight-like tensor (roles weight, recurrent_weight, embedding, "
+    "position_embedding, attention_qkv, attention_output, mlp_in, mlp_out, readout): a name "
+    'or {"name": ..., parameters}. Default (null): the layout\'s framework default '
+    "(torch.default, keras.default or flax.default). Not applied to norm scales, which keep 1, "
+    "except on a norm layer's own scheme."
+)
+BIAS_SCHEME_DESCRIPTION = (
+    "The scheme of every bias. Default (null): the layout's framework default (torch: "
+    "U(-1/sqrt(fan_in), 1/sqrt(fan_in)); keras and jax: zeros), except the mlp shorthand, "
+    "whose biases default to zeros. Not applied to norm shifts, which keep 0, except on a "
+    "norm layer's own bias_scheme."
+)
+ROLE_SCHEMES_DESCRIPTION = (
+    'A scheme per tensor role, e.g. {"attention_output": "zeros", "norm_scale": '
+    '"ones"}; it overrides scheme and bias_scheme at the same level (a layer\'s own fields '
+    "override the request's). Roles: weight, recurrent_weight, embedding, position_embedding, "
+    "attention_qkv, attention_output, mlp_in, mlp_out, readout, bias, norm_scale, norm_shift. "
+    "Default: none."
+)
+RoleSchemes = Annotated[
+    dict[SchemableRole, SchemeSpec] | None,
+    Field(description=ROLE_SCHEMES_DESCRIPTION, max_length=32),
+]
+SchemeField = Annotated[SchemeSpec, Field(description=SCHEME_DESCRIPTION)]
+BiasSchemeField = Annotated[SchemeSpec, Field(description=BIAS_SCHEME_DESCRIPTION)]
+
 
 def scheme_parts(spec: object) -> tuple[str, dict[str, Any]] | None:
     """(name, params) of a validated scheme spec."""
@@ -277,9 +317,27 @@ def parse_seed(value: int | str) -> int:
 
 class _Common(Strict):
     seed: Seed
-    dtype: DType = DType.FLOAT32
-    layout: Layout = Layout.TORCH
-    algorithm: Algorithm = Algorithm.BLOCKS_V1
+    dtype: Annotated[
+        DType,
+        Field(
+            description="Element type of the returned tensors. Default float32; float16 and "
+            "bfloat16 are rounded once from float32 (round to nearest even)."
+        ),
+    ] = DType.FLOAT32
+    layout: Annotated[
+        Layout,
+        Field(
+            description="Whose tensor names, shapes, fan rules and defaults apply: torch "
+            "(default), keras or jax (Flax)."
+        ),
+    ] = Layout.TORCH
+    algorithm: Annotated[
+        Algorithm,
+        Field(
+            description="The named stream algorithm. Default blocks-v1 (any element range "
+            "without its prefix); numpy-legacy reproduces numpy.random.seed + RandomState."
+        ),
+    ] = Algorithm.BLOCKS_V1
 
     @field_validator("seed")
     @classmethod
@@ -341,8 +399,9 @@ class WeightsRequest(_Common):
         },
     )
     layer: Layer
-    scheme: SchemeSpec = None
-    bias_scheme: SchemeSpec = None
+    scheme: SchemeField = None
+    bias_scheme: BiasSchemeField = None
+    role_schemes: RoleSchemes = None
     slice: SliceText | None = None
     shard: Annotated[Shard | None, Field(description=SHARD_DESCRIPTION)] = None
 
@@ -375,11 +434,32 @@ LayerName = Annotated[
 ]
 
 
+LAYER_ROLE_DESCRIPTION = (
+    "The role of this layer's plain weight tensors (e.g. readout for a classifier head), so "
+    "role_schemes and recipes find them. Default: the kind's own roles (weight for a dense "
+    "or conv layer)."
+)
+
+
 class ModelLayer(Strict):
     name: LayerName
     layer: Layer
-    scheme: SchemeSpec = None
-    bias_scheme: SchemeSpec = None
+    scheme: Annotated[
+        SchemeSpec,
+        Field(
+            description="This layer's weight-like tensors (a norm layer: its scale). "
+            "Default (null): the request's scheme."
+        ),
+    ] = None
+    bias_scheme: Annotated[
+        SchemeSpec,
+        Field(
+            description="This layer's biases (a norm layer: its shift). Default (null): "
+            "the request's bias_scheme."
+        ),
+    ] = None
+    role_schemes: RoleSchemes = None
+    role: Annotated[WeightRole | None, Field(description=LAYER_ROLE_DESCRIPTION)] = None
 
 
 class Mlp(Strict):
@@ -447,8 +527,9 @@ class ModelRequest(_Common):
     )
     layers: Annotated[list[ModelLayer] | None, Field(json_schema_extra={"minItems": 1})] = None
     mlp: Mlp | None = None
-    scheme: SchemeSpec = None
-    bias_scheme: SchemeSpec = None
+    scheme: SchemeField = None
+    bias_scheme: BiasSchemeField = None
+    role_schemes: RoleSchemes = None
     shard: Annotated[
         ShardPlan | None,
         Field(description="a tensor-parallel shard plan: this rank's pieces only"),

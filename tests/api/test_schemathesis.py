@@ -53,10 +53,12 @@ ALL_CHECKS = os.environ.get("FUZZ_ALL_CHECKS") == "1"
 
 # Rules of a schema-valid body that only the core can judge: (name, status, field, message).
 # A refusal of a schema-valid request is excused when every error in it matches one of these.
+# A field that names a scheme: scheme, bias_scheme, role_schemes.<role>, per layer or not.
+SCHEME_FIELD = r".*scheme(s\.[a-z_]+)?"
 SEMANTIC_RULES: list[tuple[str, int, str, str]] = [
     ("a limit: elements, layers, bytes or cost", 413, r".*", r".*"),
     # fans on a shape without them, a rank (dirac: 3..5), two dims (orthogonal, eye)...
-    ("what a scheme needs of the tensor", 422, r".*scheme", r"^Scheme '[^']+' needs"),
+    ("what a scheme needs of the tensor", 422, SCHEME_FIELD, r"^Scheme '[^']+' needs"),
     ("fan_in/fan_out on a tensor with no fans of its own", 422, r"fan_(in|out)", r"no fans"),
     ("in_axes/out_axes/batch_axes given together", 422, r".*_axes", r"in_axes"),
     ("padding_idx within -num_embeddings..num_embeddings-1", 422, r".*padding_idx", r"within"),
@@ -70,8 +72,8 @@ SEMANTIC_RULES: list[tuple[str, int, str, str]] = [
     ("seed above 2**64-1", 422, r"seed", r"less than|between"),
     # Each scheme's own parameters (required ones, names, ranges, a < b) are not in the
     # schema yet: GET /v1/schemes lists them.
-    ("a scheme's parameters", 422, r".*scheme\..*", r".*"),
-    ("a scheme's parameters", 422, r".*scheme", r"takes no parameters|parameter"),
+    ("a scheme's parameters", 422, SCHEME_FIELD + r"\..*", r".*"),
+    ("a scheme's parameters", 422, SCHEME_FIELD, r"takes no parameters|parameter"),
 ]
 
 

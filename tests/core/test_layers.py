@@ -249,7 +249,7 @@ def test_embedding_names_and_fans_per_layout(layout: Layout, name: str, fans: Fa
     assert (table.name, table.shape, table.role, table.family) == (
         name,
         (9, 4),
-        Role.WEIGHT,
+        Role.EMBEDDING,
         Family.EMBEDDING,
     )
     # Flax's Embed names axis 0 as in and out axis: receptive field 36 / 9 / 9, fans (4, 4)
@@ -334,11 +334,12 @@ def test_batch_norm_tensors_per_layout(layout: Layout, names: list[str]) -> None
     tensors = expand_layer(make_layer("batch_norm", {"num_features": 3}), layout)
     assert [t.name for t in tensors] == names
     assert [t.role for t in tensors[:4]] == [
-        Role.WEIGHT,
-        Role.BIAS,
-        Role.RUNNING_MEAN,
-        Role.RUNNING_VAR,
+        Role.NORM_SCALE,
+        Role.NORM_SHIFT,
+        Role.RUNNING_STAT,
+        Role.RUNNING_STAT,
     ]
+    assert [t.fill for t in tensors[2:4]] == [0.0, 1.0]
     assert all(t.fans is None and t.family is Family.NORM for t in tensors)
     if layout is T:
         assert (tensors[4].role, tensors[4].shape) == (Role.COUNTER, ())

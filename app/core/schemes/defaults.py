@@ -20,7 +20,7 @@ from .variance import jax_law, keras_law, torch_kaiming_law
 def _norm_law(ctx: TensorContext) -> Law | None:
     """Every framework initialises a norm's scale to 1 and its shift to 0."""
     if ctx.family is Family.NORM:
-        return ConstantLaw(1.0 if ctx.role is Role.WEIGHT else 0.0)
+        return ConstantLaw(0.0 if ctx.role in (Role.NORM_SHIFT, Role.BIAS) else 1.0)
     return None
 
 
@@ -37,7 +37,7 @@ def torch_default(ctx: TensorContext) -> Law:
         assert ctx.hidden_size is not None
         stdv = 1.0 / math.sqrt(ctx.hidden_size)
         return UniformLaw(-stdv, stdv)
-    if ctx.family is Family.EMBEDDING and ctx.role is Role.WEIGHT:
+    if ctx.family is Family.EMBEDDING and ctx.role is not Role.BIAS:
         return NormalLaw(0.0, 1.0)
     fans = ctx.require_fans()
     if ctx.role is Role.BIAS:

@@ -630,7 +630,10 @@ export interface components {
         };
         /** ModelLayer */
         ModelLayer: {
-            /** Bias Scheme */
+            /**
+             * Bias Scheme
+             * @description This layer's biases (a norm layer: its shift). Default (null): the request's bias_scheme.
+             */
             bias_scheme?: components["schemas"]["SchemeName"] | components["schemas"]["SchemeObject"] | null;
             /** Layer */
             layer: components["schemas"]["DenseLayer"] | components["schemas"]["Conv1dLayer"] | components["schemas"]["Conv2dLayer"] | components["schemas"]["Conv3dLayer"] | components["schemas"]["ConvTranspose1dLayer"] | components["schemas"]["ConvTranspose2dLayer"] | components["schemas"]["ConvTranspose3dLayer"] | components["schemas"]["EmbeddingLayer"] | components["schemas"]["RnnLayer"] | components["schemas"]["LstmLayer"] | components["schemas"]["GruLayer"] | components["schemas"]["LayerNormLayer"] | components["schemas"]["BatchNormLayer"] | components["schemas"]["TensorLayer"];
@@ -639,7 +642,19 @@ export interface components {
              * @description The layer's name: 1 to 255 letters, digits and the characters _ . / - only, with no empty, '.' or '..' part between slashes and no leading or trailing slash, e.g. encoder.layers.0 or dense_1/kernel. Its tensors are named <name>.weight, <name>.bias...; each full name obeys the same rule.
              */
             name: string;
-            /** Scheme */
+            /** @description The role of this layer's plain weight tensors (e.g. readout for a classifier head), so role_schemes and recipes find them. Default: the kind's own roles (weight for a dense or conv layer). */
+            role?: components["schemas"]["WeightRole"] | null;
+            /**
+             * Role Schemes
+             * @description A scheme per tensor role, e.g. {"attention_output": "zeros", "norm_scale": "ones"}; it overrides scheme and bias_scheme at the same level (a layer's own fields override the request's). Roles: weight, recurrent_weight, embedding, position_embedding, attention_qkv, attention_output, mlp_in, mlp_out, readout, bias, norm_scale, norm_shift. Default: none.
+             */
+            role_schemes?: {
+                [key: string]: components["schemas"]["SchemeName"] | components["schemas"]["SchemeObject"] | null;
+            } | null;
+            /**
+             * Scheme
+             * @description This layer's weight-like tensors (a norm layer: its scale). Default (null): the request's scheme.
+             */
             scheme?: components["schemas"]["SchemeName"] | components["schemas"]["SchemeObject"] | null;
         };
         /**
@@ -659,18 +674,40 @@ export interface components {
          *     }
          */
         ModelRequest: {
-            /** @default blocks-v1 */
+            /**
+             * @description The named stream algorithm. Default blocks-v1 (any element range without its prefix); numpy-legacy reproduces numpy.random.seed + RandomState.
+             * @default blocks-v1
+             */
             algorithm?: components["schemas"]["Algorithm"];
-            /** Bias Scheme */
+            /**
+             * Bias Scheme
+             * @description The scheme of every bias. Default (null): the layout's framework default (torch: U(-1/sqrt(fan_in), 1/sqrt(fan_in)); keras and jax: zeros), except the mlp shorthand, whose biases default to zeros. Not applied to norm shifts, which keep 0, except on a norm layer's own bias_scheme.
+             */
             bias_scheme?: components["schemas"]["SchemeName"] | components["schemas"]["SchemeObject"] | null;
-            /** @default float32 */
+            /**
+             * @description Element type of the returned tensors. Default float32; float16 and bfloat16 are rounded once from float32 (round to nearest even).
+             * @default float32
+             */
             dtype?: components["schemas"]["DType"];
             /** Layers */
             layers?: components["schemas"]["ModelLayer"][] | null;
-            /** @default torch */
+            /**
+             * @description Whose tensor names, shapes, fan rules and defaults apply: torch (default), keras or jax (Flax).
+             * @default torch
+             */
             layout?: components["schemas"]["Layout"];
             mlp?: components["schemas"]["Mlp"] | null;
-            /** Scheme */
+            /**
+             * Role Schemes
+             * @description A scheme per tensor role, e.g. {"attention_output": "zeros", "norm_scale": "ones"}; it overrides scheme and bias_scheme at the same level (a layer's own fields override the request's). Roles: weight, recurrent_weight, embedding, position_embedding, attention_qkv, attention_output, mlp_in, mlp_out, readout, bias, norm_scale, norm_shift. Default: none.
+             */
+            role_schemes?: {
+                [key: string]: components["schemas"]["SchemeName"] | components["schemas"]["SchemeObject"] | null;
+            } | null;
+            /**
+             * Scheme
+             * @description The scheme of every weight-like tensor (roles weight, recurrent_weight, embedding, position_embedding, attention_qkv, attention_output, mlp_in, mlp_out, readout): a name or {"name": ..., parameters}. Default (null): the layout's framework default (torch.default, keras.default or flax.default). Not applied to norm scales, which keep 1, except on a norm layer's own scheme.
+             */
             scheme?: components["schemas"]["SchemeName"] | components["schemas"]["SchemeObject"] | null;
             /**
              * Seed
@@ -763,6 +800,23 @@ export interface components {
              */
             num_layers?: number;
         };
+        /**
+         * Role
+         * @description What a tensor is within its model; decides which scheme initialises it.
+         *
+         *     The weight-like roles (``weight`` through ``readout``) take a request's ``scheme``;
+         *     ``bias`` takes ``bias_scheme``; norm scales and shifts keep 1 and 0 unless named;
+         *     running statistics and counters always take their fixed values. ``attention_output`` and
+         *     ``mlp_out`` are the projections that write into a residual stream.
+         * @enum {string}
+         */
+        Role: "weight" | "recurrent_weight" | "embedding" | "position_embedding" | "attention_qkv" | "attention_output" | "mlp_in" | "mlp_out" | "readout" | "bias" | "norm_scale" | "norm_shift" | "running_stat" | "counter";
+        /**
+         * SchemableRole
+         * @description A tensor role a scheme can be named for (running statistics and counters are fixed).
+         * @enum {string}
+         */
+        SchemableRole: "weight" | "recurrent_weight" | "embedding" | "position_embedding" | "attention_qkv" | "attention_output" | "mlp_in" | "mlp_out" | "readout" | "bias" | "norm_scale" | "norm_shift";
         /** SchemeList */
         SchemeList: {
             /** Schemes */
@@ -880,6 +934,15 @@ export interface components {
             full_shape?: number[] | null;
             /** Name */
             name: string;
+            /** @description the tensor's role, which decided its scheme */
+            role: components["schemas"]["Role"];
+            /**
+             * Scheme
+             * @description canonical name plus every resolved parameter
+             */
+            scheme: {
+                [key: string]: unknown;
+            };
             /**
              * Sha256
              * @description of the little-endian C-order bytes (as in every response)
@@ -942,6 +1005,8 @@ export interface components {
             fan_out: number | null;
             /** Name */
             name: string;
+            /** @description the tensor's role, which decided its scheme */
+            role: components["schemas"]["Role"];
             /**
              * Scheme
              * @description canonical name plus every resolved parameter
@@ -973,6 +1038,12 @@ export interface components {
             truncation: number[] | null;
         };
         /**
+         * WeightRole
+         * @description A weight-like tensor role (a layer's ``role`` names one).
+         * @enum {string}
+         */
+        WeightRole: "weight" | "recurrent_weight" | "embedding" | "position_embedding" | "attention_qkv" | "attention_output" | "mlp_in" | "mlp_out" | "readout";
+        /**
          * WeightsRequest
          * @description One layer's tensors.
          * @example {
@@ -987,17 +1058,39 @@ export interface components {
          *     }
          */
         WeightsRequest: {
-            /** @default blocks-v1 */
+            /**
+             * @description The named stream algorithm. Default blocks-v1 (any element range without its prefix); numpy-legacy reproduces numpy.random.seed + RandomState.
+             * @default blocks-v1
+             */
             algorithm?: components["schemas"]["Algorithm"];
-            /** Bias Scheme */
+            /**
+             * Bias Scheme
+             * @description The scheme of every bias. Default (null): the layout's framework default (torch: U(-1/sqrt(fan_in), 1/sqrt(fan_in)); keras and jax: zeros), except the mlp shorthand, whose biases default to zeros. Not applied to norm shifts, which keep 0, except on a norm layer's own bias_scheme.
+             */
             bias_scheme?: components["schemas"]["SchemeName"] | components["schemas"]["SchemeObject"] | null;
-            /** @default float32 */
+            /**
+             * @description Element type of the returned tensors. Default float32; float16 and bfloat16 are rounded once from float32 (round to nearest even).
+             * @default float32
+             */
             dtype?: components["schemas"]["DType"];
             /** Layer */
             layer: components["schemas"]["DenseLayer"] | components["schemas"]["Conv1dLayer"] | components["schemas"]["Conv2dLayer"] | components["schemas"]["Conv3dLayer"] | components["schemas"]["ConvTranspose1dLayer"] | components["schemas"]["ConvTranspose2dLayer"] | components["schemas"]["ConvTranspose3dLayer"] | components["schemas"]["EmbeddingLayer"] | components["schemas"]["RnnLayer"] | components["schemas"]["LstmLayer"] | components["schemas"]["GruLayer"] | components["schemas"]["LayerNormLayer"] | components["schemas"]["BatchNormLayer"] | components["schemas"]["TensorLayer"];
-            /** @default torch */
+            /**
+             * @description Whose tensor names, shapes, fan rules and defaults apply: torch (default), keras or jax (Flax).
+             * @default torch
+             */
             layout?: components["schemas"]["Layout"];
-            /** Scheme */
+            /**
+             * Role Schemes
+             * @description A scheme per tensor role, e.g. {"attention_output": "zeros", "norm_scale": "ones"}; it overrides scheme and bias_scheme at the same level (a layer's own fields override the request's). Roles: weight, recurrent_weight, embedding, position_embedding, attention_qkv, attention_output, mlp_in, mlp_out, readout, bias, norm_scale, norm_shift. Default: none.
+             */
+            role_schemes?: {
+                [key: string]: components["schemas"]["SchemeName"] | components["schemas"]["SchemeObject"] | null;
+            } | null;
+            /**
+             * Scheme
+             * @description The scheme of every weight-like tensor (roles weight, recurrent_weight, embedding, position_embedding, attention_qkv, attention_output, mlp_in, mlp_out, readout): a name or {"name": ..., parameters}. Default (null): the layout's framework default (torch.default, keras.default or flax.default). Not applied to norm scales, which keep 1, except on a norm layer's own scheme.
+             */
             scheme?: components["schemas"]["SchemeName"] | components["schemas"]["SchemeObject"] | null;
             /**
              * Seed
