@@ -463,7 +463,8 @@ class ModelLayer(Strict):
 
 
 class Mlp(Strict):
-    """The textbook multi-layer perceptron: W_l (n_l, n_{l-1}) and b_l (n_l, 1)."""
+    """The textbook multi-layer perceptron: W_l (n_l, n_{l-1}) and b_l (n_l, 1) under the torch
+    layout, W_l (n_{l-1}, n_l) and b_l (n_l,) under keras and jax; biases default to zeros."""
 
     sizes: Annotated[list[PositiveInt], Field(min_length=2, max_length=1001)]
 

@@ -622,7 +622,8 @@ export interface components {
         };
         /**
          * Mlp
-         * @description The textbook multi-layer perceptron: W_l (n_l, n_{l-1}) and b_l (n_l, 1).
+         * @description The textbook multi-layer perceptron: W_l (n_l, n_{l-1}) and b_l (n_l, 1) under the torch
+         *     layout, W_l (n_{l-1}, n_l) and b_l (n_l,) under keras and jax; biases default to zeros.
          */
         Mlp: {
             /** Sizes */
