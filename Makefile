@@ -36,7 +36,9 @@ help:
 	@echo "make clean  - remove .venv and caches"
 
 # The server (this directory's pyproject.toml) and the client (weightinit-client: the Python
-# SDK and the `weightinit` command line), both editable, both constrained by the lock.
+# SDK and the `weightinit` command line), both editable, both constrained by the lock. Two pip
+# runs, the client second: a .venv from before the split has a `weightinit` script recorded
+# as the server's, which reinstalling the server deletes, even after the client wrote its own.
 CLIENT := clients/python
 
 # (Re)install when either pyproject.toml or the lock changes, or the venv's python is missing.
@@ -46,7 +48,8 @@ $(STAMP): pyproject.toml $(CLIENT)/pyproject.toml $(LOCK) $(shell test -x $(VPY)
 	  rm -rf $(VENV); \
 	  $(PYTHON) -m venv $(VENV); \
 	fi
-	$(VPY) -m pip install $(PIP_FLAGS) -q -c $(LOCK) -e '.[test]' -e ./$(CLIENT)
+	$(VPY) -m pip install $(PIP_FLAGS) -q -c $(LOCK) -e '.[test]'
+	$(VPY) -m pip install $(PIP_FLAGS) -q -c $(LOCK) -e ./$(CLIENT)
 	@touch $@
 
 install: $(STAMP)
