@@ -398,3 +398,15 @@ def test_the_async_client_sends_the_api_key(monkeypatch: pytest.MonkeyPatch) -> 
 
     asyncio.run(main())
     assert seen == ["Bearer k-env"]
+
+
+def test_the_package_exports_every_public_name_on_first_use() -> None:
+    import weightinit_client
+
+    assert sorted(weightinit_client.__all__) == sorted(weightinit_client._MODULES)
+    for name in weightinit_client.__all__:
+        assert getattr(weightinit_client, name) is not None, name
+        assert name in dir(weightinit_client)
+    assert weightinit_client.Client is Client
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        _ = weightinit_client.nope
