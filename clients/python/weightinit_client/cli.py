@@ -111,7 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="service URL (default: $WEIGHTINIT_URL, else http://127.0.0.1:8000)",
     )
     where.add_argument(
-        "--local", action="store_true", help="compute in this process, no server needed"
+        "--local",
+        action="store_true",
+        help="compute in this process, no server needed (needs the server package installed)",
     )
     where.add_argument("--timeout", type=float, default=60.0, help="seconds (default 60)")
     where.add_argument(
