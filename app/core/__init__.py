@@ -1,7 +1,8 @@
 """Pure numerical core: from a layer spec, a scheme and a seed to the tensor's exact values.
 
 Nothing here knows about HTTP, pydantic or I/O; the job layer (``app.jobs``) and the adapters
-(``app.api``, ``app.cli``) sit on top of it. Imports go one way, down this list:
+(``app.api``; the client's command line, ``weightinit_client.cli --local``) sit on top of it.
+Imports go one way, down this list:
 
 * vocabulary: ``types`` (string enums), ``errors`` (typed errors naming the field),
   ``dtypes`` (output and working dtypes), ``precision`` (exact arithmetic, thread-safe);

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from weightinit_client import (
 )
 
 from tests.api.conftest import assert_same_array, expected_layer, load_npz
+from tests.readme_blocks import sdk_examples
 
 CONV = {"kind": "conv2d", "in_channels": 3, "out_channels": 8, "kernel_size": [3, 3]}
 DENSE = {"kind": "dense", "in_features": 20, "out_features": 10}
@@ -340,8 +340,7 @@ def test_fill_from_shapes_flax_style_paths(client: Client) -> None:
 
 
 def test_readme_examples_run(server: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    readme = Path(__file__).resolve().parents[2] / "clients" / "python" / "README.md"
-    blocks = re.findall(r"```python\n(.*?)```", readme.read_text(), re.S)
+    blocks = sdk_examples()
     assert len(blocks) == 3
     monkeypatch.setenv("WEIGHTINIT_URL", server)
     monkeypatch.chdir(tmp_path)  # the examples write files
@@ -399,3 +398,15 @@ def test_the_async_client_sends_the_api_key(monkeypatch: pytest.MonkeyPatch) -> 
 
     asyncio.run(main())
     assert seen == ["Bearer k-env"]
+
+
+def test_the_package_exports_every_public_name_on_first_use() -> None:
+    import weightinit_client
+
+    assert sorted(weightinit_client.__all__) == sorted(weightinit_client._MODULES)
+    for name in weightinit_client.__all__:
+        assert getattr(weightinit_client, name) is not None, name
+        assert name in dir(weightinit_client)
+    assert weightinit_client.Client is Client
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        _ = weightinit_client.nope
