@@ -8,15 +8,19 @@ Hugging Face and timm checkpoints, Keras 3 weight paths and Flax parameter trees
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from app.core.errors import InvalidParameterError, ShapeError
 from app.core.fans import Fans
 from app.core.layers import TensorSpec, expand_layer, make_layer
+from app.core.shape_map_table import END, START, render_rules
 from app.core.shape_maps import ROLE_RULES, MapEntry, expand_shape_map, find_rule, infer_role
 from app.core.types import Family, Layout, Role
 
 T, K, J = Layout.TORCH, Layout.KERAS, Layout.JAX
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 Shapes = dict[str, tuple[int, ...]]
 
@@ -404,3 +408,10 @@ def test_a_layers_shape_map_gives_its_tensors_as_the_layer_kind_does(
                 want.cell,
                 want.hidden_size,
             ), have.name
+
+
+def test_the_readme_table_is_rendered_from_the_rows() -> None:
+    text = README.read_text()
+    block = text.split(START, 1)[1].split(END, 1)[0].strip()
+    assert block == render_rules(), "run `make readme` and commit README.md"
+    assert len(block.splitlines()) == len(ROLE_RULES) + 2
