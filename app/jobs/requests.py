@@ -20,9 +20,11 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
     StrictBool,
     StrictInt,
+    Tag,
     WrapValidator,
     field_validator,
 )
@@ -532,9 +534,20 @@ TENSORS_DESCRIPTION = (
     "shape, and a bias takes the fans of its sibling weight. Each tensor counts as one layer "
     "toward WEIGHTINIT_MAX_LAYERS."
 )
+
+
+def _tensor_tag(value: object) -> str:
+    """An object is the full form; anything else must be a shape (one error, not a union's)."""
+    return "MapTensor" if isinstance(value, dict | MapTensor) else "Shape"
+
+
 TensorName = Annotated[str, AfterValidator(_layer_name)]
+TensorValue = Annotated[
+    Annotated[Dims, Tag("Shape")] | Annotated[MapTensor, Tag("MapTensor")],
+    Discriminator(_tensor_tag),
+]
 TensorsField = Annotated[
-    dict[TensorName, Dims | MapTensor] | None,
+    dict[TensorName, TensorValue] | None,
     Field(
         description=TENSORS_DESCRIPTION,
         json_schema_extra={

@@ -235,10 +235,26 @@ def test_exactly_one_of_layers_mlp_and_tensors(client: ApiClient, body: dict[str
     assert problem(response)["errors"][0]["field"] in ("layers", "tensors")
 
 
-def test_a_name_outside_the_name_rule_is_refused(client: ApiClient) -> None:
-    response = client.post("/v1/models", json={"tensors": {"a b.weight": [2, 2]}, "seed": 1})
+@pytest.mark.parametrize(
+    ("tensors", "field", "words"),
+    [
+        ({"a b.weight": [2, 2]}, "tensors[a b.weight]", "letters, digits"),
+        ({"fc.weight": [0, 3]}, "tensors[fc.weight][0]", "greater than 0"),
+        ({"fc.weight": "3x4"}, "tensors[fc.weight]", "list"),
+        ({"fc.weight": {"shape": [3, 4], "role": "linear"}}, "tensors[fc.weight].role", "mlp_in"),
+        ({"fc.weight": {"shape": [3, 4], "fans": 3}}, "tensors[fc.weight].fans", "Unknown field"),
+    ],
+)
+def test_a_malformed_entry_is_one_error_naming_the_tensor(
+    client: ApiClient, tensors: dict[str, Any], field: str, words: str
+) -> None:
+    """One error per mistake (the value's JSON type picks the shape or the object form, so no
+    union's second complaint), on ``tensors[<name>]``: names hold dots."""
+    response = client.post("/v1/models", json={"tensors": tensors, "seed": 1})
     assert response.status_code == 422
-    assert "letters, digits" in problem(response)["errors"][0]["message"]
+    (error,) = problem(response)["errors"]
+    assert error["field"] == field
+    assert words in error["message"]
 
 
 def test_limits_count_tensors_and_elements_before_anything_is_built() -> None:
