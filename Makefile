@@ -29,7 +29,7 @@ help:
 	@echo "make lock   - regenerate $(LOCK) from a fresh temporary venv"
 	@echo "make bench  - run every bench/bench_*.py"
 	@echo "make bench-extras - build .venv-bench (torch for the benchmarks, never in .venv)"
-	@echo "make readme - regenerate the scheme table in README.md from the registry"
+	@echo "make readme - regenerate the scheme and shape-map tables in README.md"
 	@echo "make openapi - regenerate openapi.json from the app"
 	@echo "make clients - regenerate clients/typescript/src/schema.ts from openapi.json"
 	@echo "make ts-test - npm ci (when needed), build, drift check and node tests of the TypeScript SDK"
@@ -130,9 +130,11 @@ clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
-# The README's scheme table is generated from the registry (tests/test_readme.py checks it).
+# The README's scheme table is generated from the registry (tests/test_readme.py checks it), and
+# its shape-map table from app/core/shape_maps.py (tests/core/test_shape_maps.py checks it).
 readme: $(STAMP)
 	$(VPY) -m app.core.schemes.table --write README.md
+	$(VPY) -m app.core.shape_map_table --write README.md
 
 # openapi.json is generated from the app (tests/api/test_openapi.py fails when it drifts).
 openapi: $(STAMP)

@@ -8,7 +8,9 @@ Imports go one way, down this list:
   ``dtypes`` (output and working dtypes), ``precision`` (exact arithmetic, thread-safe);
 * what a tensor is: ``fans`` (fan_in/fan_out per layout), ``gains`` (activation gains),
   ``laws`` (the distribution a scheme resolves to, with its constants), ``layers`` (layer
-  kinds expanded into named tensors with shapes, fans and roles);
+  kinds expanded into named tensors with shapes, fans and roles), ``shape_maps`` (a map of
+  tensor name -> shape: roles from names and ranks by a literal rule table, families, fans;
+  ``shape_map_table`` renders the table for the README);
 * ``schemes/``: the registry, one literal row per scheme over named engines;
 * ``planning`` (layer + schemes -> ``plans.TensorPlan``), ``initialize`` (one call for
   library users);

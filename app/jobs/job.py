@@ -32,6 +32,7 @@ from . import limits
 from .limits import Settings
 from .names import NAME_RULE, name_problem
 from .requests import ModelRequest, Shard, WeightsRequest, layer_fields, parse_seed, scheme_parts
+from .shape_maps import shape_map_plans
 
 Op = Literal["weights", "models"]
 FORMATS_WEIGHTS = ("json", "npy", "npz", "safetensors")
@@ -378,11 +379,13 @@ def _model_outputs(plans: list[TensorPlan], req: ModelRequest) -> list[Output]:
 
 
 def model_job(req: ModelRequest, settings: Settings, selection: Selection) -> Job:
-    """POST /v1/models: many named layers (or the MLP shorthand), optionally one shard."""
+    """POST /v1/models: many named layers, the MLP shorthand or a shape map; optionally one
+    shard."""
     seed = parse_seed(req.seed)
-    if (req.layers is None) == (req.mlp is None):
+    if sum(part is not None for part in (req.layers, req.mlp, req.tensors)) != 1:
         raise InvalidParameterError(
-            "Give exactly one of 'layers' (named layers) or 'mlp' (the textbook shorthand).",
+            "Give exactly one of 'layers' (named layers), 'mlp' (the textbook shorthand) or "
+            "'tensors' (a shape map: tensor name -> shape).",
             field="layers",
         )
     choice = _choice(req.scheme, req.bias_scheme, req.role_schemes)
@@ -400,6 +403,9 @@ def model_job(req: ModelRequest, settings: Settings, selection: Selection) -> Jo
         plans = _mlp_plans(sizes, req, choice)
         limits.check_elements(sum(p.numel for p in plans), settings)
         canonical["mlp"] = sizes
+    elif req.tensors is not None:
+        plans, canonical["tensors"] = shape_map_plans(req, settings, choice)
+        check_names(plans, field="tensors")
     else:
         plans, canonical["layers"] = _layers_plans(req, settings, choice)
     names = [p.name for p in plans]

@@ -5,8 +5,9 @@ integers and booleans are strict (``"12"`` or ``true`` for an integer is a 422),
 number with no fractional part (``12.0``, ``1e3``) is the integer JSON Schema says it is.
 Semantics that need the core (groups dividing channels, scheme parameters, fans) are validated
 by the core, whose typed errors become 422s naming the field; where a JSON Schema keyword can
-say the same rule (exactly one of ``layers``/``mlp``, a conv's kernel rank, strings that are
-text), the schema says it too (``json_schema_extra``), so a schema-valid body is accepted.
+say the same rule (exactly one of ``layers``/``mlp``/``tensors``, a conv's kernel rank, strings
+that are text), the schema says it too (``json_schema_extra``), so a schema-valid body is
+accepted.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
     StrictBool,
     StrictInt,
+    Tag,
     WrapValidator,
     field_validator,
 )
@@ -496,8 +499,90 @@ class ShardPlan(Strict):
     ]
 
 
+TENSOR_ROLE_DESCRIPTION = (
+    "The tensor's role. Default: inferred from its name and rank by the table in the README "
+    '("Shape maps"); a tensor the table cannot decide is a 422 that names it.'
+)
+
+
+class MapTensor(Strict):
+    """One tensor of a shape map in full: its shape, and optionally role, scheme and fans."""
+
+    shape: Annotated[Dims, Field(description="The tensor's shape ([] for a scalar).")]
+    role: Annotated[Role | None, Field(description=TENSOR_ROLE_DESCRIPTION)] = None
+    scheme: Annotated[
+        SchemeSpec,
+        Field(
+            description="This tensor's own scheme (its bias_scheme, for a bias or a norm "
+            "shift); it comes before role_schemes, scheme and bias_scheme of the request. "
+            "Default (null): the request's choices."
+        ),
+    ] = None
+    fan_in: Annotated[
+        Fan | None, Field(description="Overrides the fan_in of the layout's fan rule.")
+    ] = None
+    fan_out: Annotated[
+        Fan | None, Field(description="Overrides the fan_out of the layout's fan rule.")
+    ] = None
+
+
+TENSORS_DESCRIPTION = (
+    "A shape map: tensor name -> shape, as {k: list(v.shape) for k, v in "
+    'model.state_dict().items()} prints it, or -> {"shape": [...], "role": ..., "scheme": '
+    '..., "fan_in": ..., "fan_out": ...}. Tensors come back under the same names, in the '
+    "map's order (JSON object order; a repeated name keeps its last value). Roles are inferred "
+    'from the names and ranks (README, "Shape maps"); fans follow the layout\'s rule on the '
+    "shape, and a bias takes the fans of its sibling weight. Each tensor counts as one layer "
+    "toward WEIGHTINIT_MAX_LAYERS."
+)
+
+
+def _tensor_tag(value: object) -> str:
+    """An object is the full form; anything else must be a shape (one error, not a union's)."""
+    return "MapTensor" if isinstance(value, dict | MapTensor) else "Shape"
+
+
+TensorName = Annotated[str, AfterValidator(_layer_name)]
+TensorValue = Annotated[
+    Annotated[Dims, Tag("Shape")] | Annotated[MapTensor, Tag("MapTensor")],
+    Discriminator(_tensor_tag),
+]
+TensorsField = Annotated[
+    dict[TensorName, TensorValue] | None,
+    Field(
+        description=TENSORS_DESCRIPTION,
+        json_schema_extra={
+            "minProperties": 1,
+            "propertyNames": {
+                "minLength": 1,
+                "maxLength": MAX_NAME_LENGTH,
+                "pattern": rf"^{_PART}(?:/{_PART})*$",
+            },
+        },
+    ),
+]
+
+
+def _exactly_one(*fields: str) -> dict[str, Any]:
+    """JSON Schema for "exactly one of ``fields``" (null is absent): no two, and not none.
+
+    Said with "not" rather than a top-level oneOf, which generic client generators split into
+    one model per alternative.
+    """
+    both = [
+        {
+            "required": [a, b],
+            "properties": {a: {"not": {"type": "null"}}, b: {"not": {"type": "null"}}},
+        }
+        for i, a in enumerate(fields)
+        for b in fields[i + 1 :]
+    ]
+    none = {"properties": {f: {"type": "null"} for f in fields}}
+    return {"not": {"anyOf": [*both, none]}}
+
+
 class ModelRequest(_Common):
-    """Many named layers (``layers``) or the ``mlp`` shorthand; exactly one of the two."""
+    """Named layers (``layers``), the ``mlp`` shorthand or a shape map (``tensors``); one only."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -508,26 +593,25 @@ class ModelRequest(_Common):
                     "scheme": "he",
                     "bias_scheme": "zeros",
                     "seed": 3,
-                }
-            ],
-            # "exactly one of" (null is absent): neither both nor none. Said with "not" rather
-            # than a top-level oneOf, which generic client generators split into two models.
-            "not": {
-                "anyOf": [
-                    {
-                        "required": ["layers", "mlp"],
-                        "properties": {
-                            "layers": {"not": {"type": "null"}},
-                            "mlp": {"not": {"type": "null"}},
-                        },
+                },
+                {
+                    "tensors": {
+                        "embed.weight": [1000, 64],
+                        "norm.weight": [64],
+                        "norm.bias": [64],
+                        "head.weight": [10, 64],
+                        "head.bias": {"shape": [10], "scheme": "zeros"},
                     },
-                    {"properties": {"layers": {"type": "null"}, "mlp": {"type": "null"}}},
-                ]
-            },
+                    "scheme": "glorot_uniform",
+                    "seed": 3,
+                },
+            ],
+            **_exactly_one("layers", "mlp", "tensors"),
         },
     )
     layers: Annotated[list[ModelLayer] | None, Field(json_schema_extra={"minItems": 1})] = None
     mlp: Mlp | None = None
+    tensors: TensorsField = None
     scheme: SchemeField = None
     bias_scheme: BiasSchemeField = None
     role_schemes: RoleSchemes = None

@@ -59,7 +59,12 @@ SEMANTIC_RULES: list[tuple[str, int, str, str]] = [
     ("a limit: elements, layers, bytes or cost", 413, r".*", r".*"),
     # fans on a shape without them, a rank (dirac: 3..5), two dims (orthogonal, eye)...
     ("what a scheme needs of the tensor", 422, SCHEME_FIELD, r"^Scheme '[^']+' needs"),
-    ("fan_in/fan_out on a tensor with no fans of its own", 422, r"fan_(in|out)", r"no fans"),
+    (
+        "fan_in/fan_out on a tensor with no fans of its own",
+        422,
+        r"(tensors\[.*\]\.)?fan_(in|out)",
+        r"no fans",
+    ),
     ("in_axes/out_axes/batch_axes given together", 422, r".*_axes", r"in_axes"),
     ("padding_idx within -num_embeddings..num_embeddings-1", 422, r".*padding_idx", r"within"),
     ("a shard index below its count", 422, r"shard\.index", r"out of range"),
@@ -74,6 +79,21 @@ SEMANTIC_RULES: list[tuple[str, int, str, str]] = [
     # schema yet: GET /v1/schemes lists them.
     ("a scheme's parameters", 422, SCHEME_FIELD + r"\..*", r".*"),
     ("a scheme's parameters", 422, SCHEME_FIELD, r"takes no parameters|parameter"),
+    # Shape maps (tensors): what the names, ranks and the rest of the map say.
+    ("a shape map's role that names cannot decide", 422, r"tensors\[.*\]", r"Cannot tell the role"),
+    (
+        "a shape map's tensor without the fans its scheme needs",
+        422,
+        r"tensors\[.*\]",
+        r"has no fans",
+    ),
+    ("a shape map's recurrent tensor without its sizes", 422, r"tensors\[.*\]", r"recurrent layer"),
+    (
+        "a running statistic or counter takes no scheme",
+        422,
+        r"tensors\[.*\]\.scheme",
+        r"fixed value",
+    ),
 ]
 
 

@@ -16,6 +16,7 @@ from weightinit_client import (
     Client,
     WeightinitError,
     fill_from_shapes,
+    models_body,
     seed_value,
     shapes_to_layers,
     weights_body,
@@ -104,6 +105,22 @@ def test_model_mlp_and_bfloat16(client: Client) -> None:
     _same(got, expected_layer(CONV, seed=8, dtype="bfloat16", prefix="enc."))
     with pytest.raises(ValueError, match="exactly one"):
         client.model(layers, mlp=[2, 2], seed=1)
+
+
+def test_model_takes_a_shape_map(client: Client) -> None:
+    """``tensors=`` sends a shape map (any sequence of ints as a shape, e.g. a torch.Size)."""
+    shapes: dict[str, Any] = {
+        "enc.weight": (8, 3, 3, 3),
+        "enc.bias": np.zeros((8,)).shape,
+        "norm.weight": [8],
+        "head.bias": {"shape": [2], "scheme": "ones"},
+    }
+    body = models_body(seed=4, tensors=shapes)
+    assert body["tensors"]["enc.bias"] == [8] and body["tensors"]["head.bias"]["scheme"] == "ones"
+    got = client.model(tensors={k: v for k, v in shapes.items() if k.startswith("enc.")}, seed=8)
+    _same(got, expected_layer(CONV, seed=8, prefix="enc."))  # the conv layer's names and bytes
+    with pytest.raises(ValueError, match="exactly one"):
+        client.model([{"name": "enc", "layer": CONV}], tensors=shapes, seed=1)
 
 
 def test_schemes_and_scheme(client: Client) -> None:

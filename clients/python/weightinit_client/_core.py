@@ -103,12 +103,18 @@ def model_body(
     layers: Sequence[Mapping[str, Any]] | None,
     mlp: list[int] | Mapping[str, Any] | None,
     base: dict[str, Any],
+    tensors: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    if (layers is None) == (mlp is None):
-        raise ValueError("give exactly one of layers=... or mlp=...")
+    if sum(part is not None for part in (layers, mlp, tensors)) != 1:
+        raise ValueError("give exactly one of layers=..., mlp=... or tensors=...")
     body = dict(base)
     if layers is not None:
         body["layers"] = [dict(item) for item in layers]
+    elif tensors is not None:  # a shape map: name -> shape (any sequence) or {"shape": ...}
+        body["tensors"] = {
+            str(name): dict(value) if isinstance(value, Mapping) else [int(d) for d in value]
+            for name, value in tensors.items()
+        }
     else:
         body["mlp"] = dict(mlp) if isinstance(mlp, Mapping) else {"sizes": list(mlp or [])}
     return body

@@ -621,6 +621,34 @@ export interface components {
             num_layers?: number;
         };
         /**
+         * MapTensor
+         * @description One tensor of a shape map in full: its shape, and optionally role, scheme and fans.
+         */
+        MapTensor: {
+            /**
+             * Fan In
+             * @description Overrides the fan_in of the layout's fan rule.
+             */
+            fan_in?: number | null;
+            /**
+             * Fan Out
+             * @description Overrides the fan_out of the layout's fan rule.
+             */
+            fan_out?: number | null;
+            /** @description The tensor's role. Default: inferred from its name and rank by the table in the README ("Shape maps"); a tensor the table cannot decide is a 422 that names it. */
+            role?: components["schemas"]["Role"] | null;
+            /**
+             * Scheme
+             * @description This tensor's own scheme (its bias_scheme, for a bias or a norm shift); it comes before role_schemes, scheme and bias_scheme of the request. Default (null): the request's choices.
+             */
+            scheme?: components["schemas"]["SchemeName"] | components["schemas"]["SchemeObject"] | null;
+            /**
+             * Shape
+             * @description The tensor's shape ([] for a scalar).
+             */
+            shape: number[];
+        };
+        /**
          * Mlp
          * @description The textbook multi-layer perceptron: W_l (n_l, n_{l-1}) and b_l (n_l, 1) under the torch
          *     layout, W_l (n_{l-1}, n_l) and b_l (n_l,) under keras and jax; biases default to zeros.
@@ -660,7 +688,7 @@ export interface components {
         };
         /**
          * ModelRequest
-         * @description Many named layers (``layers``) or the ``mlp`` shorthand; exactly one of the two.
+         * @description Named layers (``layers``), the ``mlp`` shorthand or a shape map (``tensors``); one only.
          * @example {
          *       "bias_scheme": "zeros",
          *       "mlp": {
@@ -672,6 +700,32 @@ export interface components {
          *       },
          *       "scheme": "he",
          *       "seed": 3
+         *     }
+         * @example {
+         *       "scheme": "glorot_uniform",
+         *       "seed": 3,
+         *       "tensors": {
+         *         "embed.weight": [
+         *           1000,
+         *           64
+         *         ],
+         *         "head.bias": {
+         *           "scheme": "zeros",
+         *           "shape": [
+         *             10
+         *           ]
+         *         },
+         *         "head.weight": [
+         *           10,
+         *           64
+         *         ],
+         *         "norm.bias": [
+         *           64
+         *         ],
+         *         "norm.weight": [
+         *           64
+         *         ]
+         *       }
          *     }
          */
         ModelRequest: {
@@ -719,6 +773,13 @@ export interface components {
             seed: number | string;
             /** @description a tensor-parallel shard plan: this rank's pieces only */
             shard?: components["schemas"]["ShardPlan"] | null;
+            /**
+             * Tensors
+             * @description A shape map: tensor name -> shape, as {k: list(v.shape) for k, v in model.state_dict().items()} prints it, or -> {"shape": [...], "role": ..., "scheme": ..., "fan_in": ..., "fan_out": ...}. Tensors come back under the same names, in the map's order (JSON object order; a repeated name keeps its last value). Roles are inferred from the names and ranks (README, "Shape maps"); fans follow the layout's rule on the shape, and a bias takes the fans of its sibling weight. Each tensor counts as one layer toward WEIGHTINIT_MAX_LAYERS.
+             */
+            tensors?: {
+                [key: string]: number[] | components["schemas"]["MapTensor"];
+            } | null;
         };
         /** ParamOut */
         ParamOut: {
