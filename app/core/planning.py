@@ -8,12 +8,13 @@ shorthand's zero biases). At each level, in order:
 2. ``scheme`` for a weight-like role (``weight`` through ``readout``), ``bias_scheme`` for a
    ``bias``;
 3. on a norm layer (a layer with no weight-like tensor) its own level's ``scheme`` and
-   ``bias_scheme`` name the scale and the shift; a request-wide scheme never reaches a norm.
+   ``bias_scheme`` name the scale and the shift (a PReLU layer's ``scheme`` its slope); a
+   request-wide scheme never reaches a norm or an activation's parameter.
 
 The first choice found wins; with none, the layout's framework default (``torch.default``,
-``keras.default``, ``flax.default``) initialises the tensor, which keeps norm scales at 1 and
-shifts at 0. Running statistics (mean 0, variance 1) and torch's ``num_batches_tracked`` (int64
-0) always take their fixed values.
+``keras.default``, ``flax.default``) initialises the tensor, which keeps norm scales at 1,
+shifts at 0 and PReLU's slope at its framework's starting value. Running statistics (mean 0,
+variance 1) and torch's ``num_batches_tracked`` (int64 0) always take their fixed values.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ def _choose(
             return named, f"{level.where}role_schemes.{role.value}"
         own_norm = norm_layer and depth == 0
         if level.scheme is not None and (
-            role in WEIGHT_ROLES or (own_norm and role is Role.NORM_SCALE)
+            role in WEIGHT_ROLES or (own_norm and role in (Role.NORM_SCALE, Role.ACTIVATION))
         ):
             return level.scheme, f"{level.where}scheme"
         if level.bias_scheme is not None and (
@@ -112,6 +113,8 @@ def plan_tensor(
         family=tensor.family,
         cell=tensor.cell,
         hidden_size=tensor.hidden_size,
+        fill=tensor.fill,
+        in1_features=tensor.in1_features,
         algorithm=algorithm,
         name=name,
     )
@@ -135,7 +138,8 @@ def plan_tensor(
 
 
 def is_norm_layer(tensors: Sequence[TensorSpec]) -> bool:
-    """A layer whose parameters are a norm's scale and shift (its own scheme names them)."""
+    """A layer whose parameters are a norm's scale and shift or PReLU's slope (its own scheme
+    names them)."""
     return not any(t.role in WEIGHT_ROLES for t in tensors)
 
 

@@ -55,9 +55,11 @@ class Role(StrEnum):
     """What a tensor is within its model; decides which scheme initialises it.
 
     The weight-like roles (``weight`` through ``readout``) take a request's ``scheme``;
-    ``bias`` takes ``bias_scheme``; norm scales and shifts keep 1 and 0 unless named;
-    running statistics and counters always take their fixed values. ``attention_output`` and
-    ``mlp_out`` are the projections that write into a residual stream.
+    ``bias`` takes ``bias_scheme``; norm scales and shifts keep 1 and 0 unless named, and an
+    ``activation``'s parameter (PReLU's slope) keeps its framework's starting value unless
+    named; running statistics and counters always take their fixed values.
+    ``attention_output`` and ``mlp_out`` are the projections that write into a residual
+    stream.
     """
 
     WEIGHT = "weight"
@@ -72,6 +74,7 @@ class Role(StrEnum):
     BIAS = "bias"
     NORM_SCALE = "norm_scale"
     NORM_SHIFT = "norm_shift"
+    ACTIVATION = "activation"
     RUNNING_STAT = "running_stat"
     COUNTER = "counter"
 
@@ -102,6 +105,10 @@ class Family(StrEnum):
     RECURRENT = "recurrent"
     NORM = "norm"
     TENSOR = "tensor"
+    ATTENTION = "attention"  # multi-head attention's projections and their biases
+    ATTENTION_BIAS_KV = "attention_bias_kv"  # torch's add_bias_kv: bias_k, bias_v
+    BILINEAR = "bilinear"
+    PRELU = "prelu"
 
 
 def parse_choice(enum: type[E], value: object, what: str, field: str) -> E:
