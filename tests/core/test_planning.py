@@ -264,6 +264,35 @@ def test_a_request_wide_scheme_never_reaches_a_norm_but_the_norm_layers_own_does
     assert _laws(plan_layer(norm, levels=(SchemeChoice(), by_role)))["weight"] == ConstantLaw(0.0)
 
 
+def test_a_prelu_slope_keeps_its_start_unless_its_layer_or_its_role_names_it() -> None:
+    prelu = make_layer("prelu", {"num_parameters": 2})
+    request = SchemeChoice(resolve_scheme("he_normal"), resolve_scheme("zeros"))
+    (kept,) = plan_layer(prelu, levels=(SchemeChoice(), request))
+    assert (kept.role, kept.law) == (Role.ACTIVATION, ConstantLaw(0.25))  # torch's init
+    own = SchemeChoice(scheme=resolve_scheme("constant", {"value": 0.1}))
+    assert plan_layer(prelu, levels=(own, request))[0].law == ConstantLaw(0.1)
+    by_role = SchemeChoice(role_schemes={Role.ACTIVATION: resolve_scheme("zeros")})
+    assert plan_layer(prelu, levels=(SchemeChoice(), by_role))[0].law == ConstantLaw(0.0)
+
+
+def test_an_attention_layers_own_scheme_names_its_projections_not_a_norm() -> None:
+    attention = make_layer("multihead_attention", {"embed_dim": 4, "num_heads": 2})
+    own = SchemeChoice(resolve_scheme("zeros"), resolve_scheme("ones"))
+    assert _laws(plan_layer(attention, levels=(own,))) == {
+        "in_proj_weight": ConstantLaw(0.0),
+        "in_proj_bias": ConstantLaw(1.0),
+        "out_proj.weight": ConstantLaw(0.0),
+        "out_proj.bias": ConstantLaw(1.0),
+    }
+    encoder = make_layer("transformer_encoder_layer", {"d_model": 4, "nhead": 2})
+    laws = _laws(plan_layer(encoder, levels=(own,)))
+    assert (laws["linear1.weight"], laws["norm1.weight"], laws["norm1.bias"]) == (
+        ConstantLaw(0.0),
+        ConstantLaw(1.0),  # a request's or a mixed layer's scheme never reaches a norm
+        ConstantLaw(0.0),
+    )
+
+
 @pytest.mark.parametrize("role", [Role.RUNNING_STAT, Role.COUNTER])
 def test_fixed_roles_cannot_be_named(role: Role) -> None:
     with pytest.raises(InvalidParameterError, match="fixed value") as info:
