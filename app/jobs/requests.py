@@ -147,6 +147,16 @@ class RnnLayer(_Recurrent):
 
 class LstmLayer(_Recurrent):
     kind: Literal["lstm"]
+    proj_size: Annotated[
+        StrictInt | None,
+        Field(
+            ge=0,
+            description="torch layout only: project each step's hidden state to this size "
+            "(weight_hr_l{k} (proj_size, hidden_size)); must be below hidden_size. Default: "
+            "none (0, no projection).",
+        ),
+        INTEGRAL,
+    ] = None
 
 
 class GruLayer(_Recurrent):
@@ -167,6 +177,230 @@ class BatchNormLayer(Strict):
     track_running_stats: StrictBool = True
 
 
+# ---- attention, transformer layers, more norms, PReLU, Bilinear (app/core/kinds.py says which
+# layouts have each; a layout without the kind or an argument is a 422 naming the layouts that
+# have it).
+
+
+OptionalSize = Annotated[StrictInt | None, Field(gt=0), INTEGRAL]
+NormalizedShape = PositiveInt | Annotated[list[PositiveInt], Field(min_length=1, max_length=8)]
+
+
+class MultiheadAttentionLayer(Strict):
+    """Multi-head attention: torch nn.MultiheadAttention, Keras MultiHeadAttention, Flax
+    nn.MultiHeadDotProductAttention. torch's argument names; key_dim, value_dim and output_shape
+    are Keras' (keras layout only), qkv_features and out_features Flax's (jax layout only),
+    add_bias_kv torch's."""
+
+    kind: Literal["multihead_attention"]
+    embed_dim: Annotated[
+        PositiveInt,
+        Field(
+            description=(
+                "Features of the query input (torch's embed_dim; Keras and Flax read it from the "
+                "query)."
+            )
+        ),
+    ]
+    num_heads: Annotated[
+        PositiveInt,
+        Field(
+            description=(
+                "Attention heads. torch: must divide embed_dim; jax: must divide qkv_features."
+            )
+        ),
+    ]
+    kdim: Annotated[
+        OptionalSize,
+        Field(
+            description=(
+                "Features of the key input. Default: embed_dim. torch: kdim or vdim other than "
+                "embed_dim stores q_proj_weight, k_proj_weight and v_proj_weight instead of the "
+                "packed in_proj_weight."
+            )
+        ),
+    ] = None
+    vdim: Annotated[
+        OptionalSize, Field(description="Features of the value input. Default: embed_dim.")
+    ] = None
+    bias: Annotated[
+        StrictBool,
+        Field(description="Biases on every projection (Keras and Flax: use_bias). Default: true."),
+    ] = True
+    add_bias_kv: Annotated[
+        StrictBool,
+        Field(
+            description=(
+                "torch layout only: learned bias_k and bias_v of shape (1, 1, embed_dim) appended "
+                "to the keys and values (role attention_qkv, torch default xavier_normal_). "
+                "Default: false."
+            )
+        ),
+    ] = False
+    key_dim: Annotated[
+        OptionalSize,
+        Field(
+            description=(
+                "keras layout only: the size of each query and key head. Default: embed_dim / "
+                "num_heads (Keras itself requires it)."
+            )
+        ),
+    ] = None
+    value_dim: Annotated[
+        OptionalSize,
+        Field(description="keras layout only: the size of each value head. Default: key_dim."),
+    ] = None
+    output_shape: Annotated[
+        PositiveInt | Annotated[list[PositiveInt], Field(min_length=1, max_length=8)] | None,
+        Field(
+            description=(
+                "keras layout only: the shape of the output projection's output. Default: "
+                "[embed_dim]."
+            )
+        ),
+    ] = None
+    qkv_features: Annotated[
+        OptionalSize,
+        Field(
+            description=(
+                "jax layout only: query, key and value features over all heads (head size "
+                "qkv_features / num_heads). Default: embed_dim."
+            )
+        ),
+    ] = None
+    out_features: Annotated[
+        OptionalSize, Field(description="jax layout only: output features. Default: embed_dim.")
+    ] = None
+
+
+class _TransformerLayer(Strict):
+    d_model: Annotated[PositiveInt, Field(description="Features of the layer's input and output.")]
+    nhead: Annotated[PositiveInt, Field(description="Attention heads; must divide d_model.")]
+    dim_feedforward: Annotated[
+        PositiveInt,
+        Field(description="Width of the feed-forward block (linear1's outputs). Default: 2048."),
+    ] = 2048
+    bias: Annotated[
+        StrictBool,
+        Field(
+            description=(
+                "Biases in the attention, both Linear layers and the LayerNorms. Default: true."
+            )
+        ),
+    ] = True
+    norm_first: Annotated[
+        StrictBool,
+        Field(
+            description=(
+                "Pre-norm (true) or post-norm (false); changes no parameter. Default: false."
+            )
+        ),
+    ] = False
+
+
+class TransformerEncoderLayer(_TransformerLayer):
+    """torch nn.TransformerEncoderLayer (torch layout only): self_attn.*, linear1, linear2,
+    norm1, norm2, named as its state_dict."""
+
+    kind: Literal["transformer_encoder_layer"]
+
+
+class TransformerDecoderLayer(_TransformerLayer):
+    """torch nn.TransformerDecoderLayer (torch layout only): self_attn.*, multihead_attn.*,
+    linear1, linear2, norm1, norm2, norm3, named as its state_dict."""
+
+    kind: Literal["transformer_decoder_layer"]
+
+
+class GroupNormLayer(Strict):
+    """torch nn.GroupNorm, Keras GroupNormalization, Flax nn.GroupNorm: scale 1, shift 0."""
+
+    kind: Literal["group_norm"]
+    num_groups: Annotated[
+        PositiveInt,
+        Field(description="Groups the channels are split into; must divide num_channels."),
+    ]
+    num_channels: Annotated[PositiveInt, Field(description="Channels of the input.")]
+    affine: Annotated[
+        StrictBool, Field(description="A learned per-channel scale and shift. Default: true.")
+    ] = True
+
+
+class InstanceNormLayer(Strict):
+    """torch nn.InstanceNorm1d/2d/3d (the same parameters) and Flax nn.InstanceNorm; Keras has
+    none. torch's defaults in every layout."""
+
+    kind: Literal["instance_norm"]
+    num_features: Annotated[PositiveInt, Field(description="Channels of the input.")]
+    affine: Annotated[
+        StrictBool,
+        Field(
+            description=(
+                "A learned per-channel scale and shift. Default: false, as torch (Flax's "
+                "InstanceNorm has them by default: say true)."
+            )
+        ),
+    ] = False
+    track_running_stats: Annotated[
+        StrictBool,
+        Field(
+            description=(
+                "torch layout only: running_mean, running_var and num_batches_tracked. Default: "
+                "false."
+            )
+        ),
+    ] = False
+
+
+class RmsNormLayer(Strict):
+    """torch nn.RMSNorm, Keras RMSNormalization, Flax nn.RMSNorm: a scale (1), no shift."""
+
+    kind: Literal["rms_norm"]
+    normalized_shape: Annotated[
+        NormalizedShape,
+        Field(description="The trailing dimensions normalised over; the scale's shape."),
+    ]
+    elementwise_affine: Annotated[
+        StrictBool, Field(description="A learned scale. Default: true.")
+    ] = True
+
+
+class PreluLayer(Strict):
+    """torch nn.PReLU (weight), Keras PReLU (alpha), Flax nn.PReLU (one scalar negative_slope):
+    role activation."""
+
+    kind: Literal["prelu"]
+    num_parameters: Annotated[
+        PositiveInt,
+        Field(
+            description=(
+                "Slopes: 1 (shared) or one per channel; the jax layout has one scalar slope. "
+                "Default: 1."
+            )
+        ),
+    ] = 1
+    init: Annotated[
+        Annotated[float, Field(strict=True, allow_inf_nan=False)] | None,
+        Field(
+            description=(
+                "The slopes' starting value. Default: the layout framework's (torch 0.25, Keras 0, "
+                "Flax 0.01)."
+            )
+        ),
+    ] = None
+
+
+class BilinearLayer(Strict):
+    """torch nn.Bilinear (torch layout only): weight (out_features, in1_features,
+    in2_features), bias (out_features,), both U(+-1/sqrt(in1_features)) by default."""
+
+    kind: Literal["bilinear"]
+    in1_features: Annotated[PositiveInt, Field(description="Features of the first input.")]
+    in2_features: Annotated[PositiveInt, Field(description="Features of the second input.")]
+    out_features: Annotated[PositiveInt, Field(description="Features of the output.")]
+    bias: Annotated[StrictBool, Field(description="A learned bias. Default: true.")] = True
+
+
 Axes = Int | Annotated[list[Int], Field(min_length=1, max_length=8)]
 Fan = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 
@@ -185,6 +419,7 @@ class TensorLayer(Strict):
 
 Layer = Annotated[
     DenseLayer
+    | BilinearLayer
     | Conv1dLayer
     | Conv2dLayer
     | Conv3dLayer
@@ -195,8 +430,15 @@ Layer = Annotated[
     | RnnLayer
     | LstmLayer
     | GruLayer
+    | MultiheadAttentionLayer
+    | TransformerEncoderLayer
+    | TransformerDecoderLayer
     | LayerNormLayer
     | BatchNormLayer
+    | GroupNormLayer
+    | InstanceNormLayer
+    | RmsNormLayer
+    | PreluLayer
     | TensorLayer,
     Field(discriminator="kind"),
 ]
@@ -280,7 +522,8 @@ ROLE_SCHEMES_DESCRIPTION = (
     'A scheme per tensor role, e.g. {"attention_output": "zeros", "norm_scale": '
     '"ones"}; it overrides scheme and bias_scheme at the same level (a layer\'s own fields '
     "override the request's). Roles: weight, recurrent_weight, embedding, position_embedding, "
-    "attention_qkv, attention_output, mlp_in, mlp_out, readout, bias, norm_scale, norm_shift. "
+    "attention_qkv, attention_output, mlp_in, mlp_out, readout, bias, norm_scale, norm_shift, "
+    "activation (PReLU's slope). "
     "Default: none."
 )
 RoleSchemes = Annotated[
@@ -398,7 +641,15 @@ class WeightsRequest(_Common):
                     "bias_scheme": "zeros",
                     "seed": 42,
                 }
-            ]
+            ],
+            # Not slice and shard together (null is absent), as the core refuses.
+            "not": {
+                "required": ["slice", "shard"],
+                "properties": {
+                    "slice": {"not": {"type": "null"}},
+                    "shard": {"not": {"type": "null"}},
+                },
+            },
         },
     )
     layer: Layer

@@ -68,8 +68,14 @@ SEMANTIC_RULES: list[tuple[str, int, str, str]] = [
     ("in_axes/out_axes/batch_axes given together", 422, r".*_axes", r"in_axes"),
     ("padding_idx within -num_embeddings..num_embeddings-1", 422, r".*padding_idx", r"within"),
     ("a shard index below its count", 422, r"shard\.index", r"out of range"),
+    # a slice's start:stop entries and a shard's dim against the returned tensor's rank
+    ("a slice or shard that fits the returned tensor", 422, r"slice|shard\.dim", r".*"),
     ("layer names unique in a model", 422, r"layers\[\d+\]\.name", r"used twice"),
     ("groups dividing the channels", 422, r".*groups", r"must divide"),
+    # the layout is the request's, the kind and its arguments the layer's (app/core/kinds.py)
+    ("a layer kind or argument the layout's framework lacks", 422, r".*layer\.\w+", r"use layout"),
+    ("heads dividing the features", 422, r".*(num_heads|nhead|key_dim|qkv_features)", r"divide"),
+    ("an LSTM's proj_size below its hidden_size", 422, r".*proj_size", r"smaller than"),
     ("a layer with no tensors (norm without affine)", 422, r".*layer", r"has no tensors"),
     ("the `tensor` query names a tensor of the body's layer", 422, r"tensor", r"Unknown tensor"),
     # JSON Schema tools compare integers as doubles (2**64-1+384 "is" 2**64-1 to them), and a

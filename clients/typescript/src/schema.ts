@@ -319,6 +319,39 @@ export interface components {
              */
             track_running_stats?: boolean;
         };
+        /**
+         * BilinearLayer
+         * @description torch nn.Bilinear (torch layout only): weight (out_features, in1_features,
+         *     in2_features), bias (out_features,), both U(+-1/sqrt(in1_features)) by default.
+         */
+        BilinearLayer: {
+            /**
+             * Bias
+             * @description A learned bias. Default: true.
+             * @default true
+             */
+            bias?: boolean;
+            /**
+             * In1 Features
+             * @description Features of the first input.
+             */
+            in1_features: number;
+            /**
+             * In2 Features
+             * @description Features of the second input.
+             */
+            in2_features: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "bilinear";
+            /**
+             * Out Features
+             * @description Features of the output.
+             */
+            out_features: number;
+        };
         /** Conv1dLayer */
         Conv1dLayer: {
             /**
@@ -535,6 +568,33 @@ export interface components {
             /** Value */
             value: number;
         };
+        /**
+         * GroupNormLayer
+         * @description torch nn.GroupNorm, Keras GroupNormalization, Flax nn.GroupNorm: scale 1, shift 0.
+         */
+        GroupNormLayer: {
+            /**
+             * Affine
+             * @description A learned per-channel scale and shift. Default: true.
+             * @default true
+             */
+            affine?: boolean;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "group_norm";
+            /**
+             * Num Channels
+             * @description Channels of the input.
+             */
+            num_channels: number;
+            /**
+             * Num Groups
+             * @description Groups the channels are split into; must divide num_channels.
+             */
+            num_groups: number;
+        };
         /** GruLayer */
         GruLayer: {
             /**
@@ -566,6 +626,35 @@ export interface components {
         Health: {
             /** Status */
             status: string;
+        };
+        /**
+         * InstanceNormLayer
+         * @description torch nn.InstanceNorm1d/2d/3d (the same parameters) and Flax nn.InstanceNorm; Keras has
+         *     none. torch's defaults in every layout.
+         */
+        InstanceNormLayer: {
+            /**
+             * Affine
+             * @description A learned per-channel scale and shift. Default: false, as torch (Flax's InstanceNorm has them by default: say true).
+             * @default false
+             */
+            affine?: boolean;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "instance_norm";
+            /**
+             * Num Features
+             * @description Channels of the input.
+             */
+            num_features: number;
+            /**
+             * Track Running Stats
+             * @description torch layout only: running_mean, running_var and num_batches_tracked. Default: false.
+             * @default false
+             */
+            track_running_stats?: boolean;
         };
         /** LayerNormLayer */
         LayerNormLayer: {
@@ -619,6 +708,11 @@ export interface components {
              * @default 1
              */
             num_layers?: number;
+            /**
+             * Proj Size
+             * @description torch layout only: project each step's hidden state to this size (weight_hr_l{k} (proj_size, hidden_size)); must be below hidden_size. Default: none (0, no projection).
+             */
+            proj_size?: number | null;
         };
         /**
          * MapTensor
@@ -665,7 +759,7 @@ export interface components {
              */
             bias_scheme?: components["schemas"]["SchemeName"] | components["schemas"]["SchemeObject"] | null;
             /** Layer */
-            layer: components["schemas"]["DenseLayer"] | components["schemas"]["Conv1dLayer"] | components["schemas"]["Conv2dLayer"] | components["schemas"]["Conv3dLayer"] | components["schemas"]["ConvTranspose1dLayer"] | components["schemas"]["ConvTranspose2dLayer"] | components["schemas"]["ConvTranspose3dLayer"] | components["schemas"]["EmbeddingLayer"] | components["schemas"]["RnnLayer"] | components["schemas"]["LstmLayer"] | components["schemas"]["GruLayer"] | components["schemas"]["LayerNormLayer"] | components["schemas"]["BatchNormLayer"] | components["schemas"]["TensorLayer"];
+            layer: components["schemas"]["DenseLayer"] | components["schemas"]["BilinearLayer"] | components["schemas"]["Conv1dLayer"] | components["schemas"]["Conv2dLayer"] | components["schemas"]["Conv3dLayer"] | components["schemas"]["ConvTranspose1dLayer"] | components["schemas"]["ConvTranspose2dLayer"] | components["schemas"]["ConvTranspose3dLayer"] | components["schemas"]["EmbeddingLayer"] | components["schemas"]["RnnLayer"] | components["schemas"]["LstmLayer"] | components["schemas"]["GruLayer"] | components["schemas"]["MultiheadAttentionLayer"] | components["schemas"]["TransformerEncoderLayer"] | components["schemas"]["TransformerDecoderLayer"] | components["schemas"]["LayerNormLayer"] | components["schemas"]["BatchNormLayer"] | components["schemas"]["GroupNormLayer"] | components["schemas"]["InstanceNormLayer"] | components["schemas"]["RmsNormLayer"] | components["schemas"]["PreluLayer"] | components["schemas"]["TensorLayer"];
             /**
              * Name
              * @description The layer's name: 1 to 255 letters, digits and the characters _ . / - only, with no empty, '.' or '..' part between slashes and no leading or trailing slash, e.g. encoder.layers.0 or dense_1/kernel. Its tensors are named <name>.weight, <name>.bias...; each full name obeys the same rule.
@@ -675,7 +769,7 @@ export interface components {
             role?: components["schemas"]["WeightRole"] | null;
             /**
              * Role Schemes
-             * @description A scheme per tensor role, e.g. {"attention_output": "zeros", "norm_scale": "ones"}; it overrides scheme and bias_scheme at the same level (a layer's own fields override the request's). Roles: weight, recurrent_weight, embedding, position_embedding, attention_qkv, attention_output, mlp_in, mlp_out, readout, bias, norm_scale, norm_shift. Default: none.
+             * @description A scheme per tensor role, e.g. {"attention_output": "zeros", "norm_scale": "ones"}; it overrides scheme and bias_scheme at the same level (a layer's own fields override the request's). Roles: weight, recurrent_weight, embedding, position_embedding, attention_qkv, attention_output, mlp_in, mlp_out, readout, bias, norm_scale, norm_shift, activation (PReLU's slope). Default: none.
              */
             role_schemes?: {
                 [key: string]: components["schemas"]["SchemeName"] | components["schemas"]["SchemeObject"] | null;
@@ -754,7 +848,7 @@ export interface components {
             mlp?: components["schemas"]["Mlp"] | null;
             /**
              * Role Schemes
-             * @description A scheme per tensor role, e.g. {"attention_output": "zeros", "norm_scale": "ones"}; it overrides scheme and bias_scheme at the same level (a layer's own fields override the request's). Roles: weight, recurrent_weight, embedding, position_embedding, attention_qkv, attention_output, mlp_in, mlp_out, readout, bias, norm_scale, norm_shift. Default: none.
+             * @description A scheme per tensor role, e.g. {"attention_output": "zeros", "norm_scale": "ones"}; it overrides scheme and bias_scheme at the same level (a layer's own fields override the request's). Roles: weight, recurrent_weight, embedding, position_embedding, attention_qkv, attention_output, mlp_in, mlp_out, readout, bias, norm_scale, norm_shift, activation (PReLU's slope). Default: none.
              */
             role_schemes?: {
                 [key: string]: components["schemas"]["SchemeName"] | components["schemas"]["SchemeObject"] | null;
@@ -780,6 +874,77 @@ export interface components {
             tensors?: {
                 [key: string]: number[] | components["schemas"]["MapTensor"];
             } | null;
+        };
+        /**
+         * MultiheadAttentionLayer
+         * @description Multi-head attention: torch nn.MultiheadAttention, Keras MultiHeadAttention, Flax
+         *     nn.MultiHeadDotProductAttention. torch's argument names; key_dim, value_dim and output_shape
+         *     are Keras' (keras layout only), qkv_features and out_features Flax's (jax layout only),
+         *     add_bias_kv torch's.
+         */
+        MultiheadAttentionLayer: {
+            /**
+             * Add Bias Kv
+             * @description torch layout only: learned bias_k and bias_v of shape (1, 1, embed_dim) appended to the keys and values (role attention_qkv, torch default xavier_normal_). Default: false.
+             * @default false
+             */
+            add_bias_kv?: boolean;
+            /**
+             * Bias
+             * @description Biases on every projection (Keras and Flax: use_bias). Default: true.
+             * @default true
+             */
+            bias?: boolean;
+            /**
+             * Embed Dim
+             * @description Features of the query input (torch's embed_dim; Keras and Flax read it from the query).
+             */
+            embed_dim: number;
+            /**
+             * Kdim
+             * @description Features of the key input. Default: embed_dim. torch: kdim or vdim other than embed_dim stores q_proj_weight, k_proj_weight and v_proj_weight instead of the packed in_proj_weight.
+             */
+            kdim?: number | null;
+            /**
+             * Key Dim
+             * @description keras layout only: the size of each query and key head. Default: embed_dim / num_heads (Keras itself requires it).
+             */
+            key_dim?: number | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "multihead_attention";
+            /**
+             * Num Heads
+             * @description Attention heads. torch: must divide embed_dim; jax: must divide qkv_features.
+             */
+            num_heads: number;
+            /**
+             * Out Features
+             * @description jax layout only: output features. Default: embed_dim.
+             */
+            out_features?: number | null;
+            /**
+             * Output Shape
+             * @description keras layout only: the shape of the output projection's output. Default: [embed_dim].
+             */
+            output_shape?: number | number[] | null;
+            /**
+             * Qkv Features
+             * @description jax layout only: query, key and value features over all heads (head size qkv_features / num_heads). Default: embed_dim.
+             */
+            qkv_features?: number | null;
+            /**
+             * Value Dim
+             * @description keras layout only: the size of each value head. Default: key_dim.
+             */
+            value_dim?: number | null;
+            /**
+             * Vdim
+             * @description Features of the value input. Default: embed_dim.
+             */
+            vdim?: number | null;
         };
         /** ParamOut */
         ParamOut: {
@@ -814,6 +979,29 @@ export interface components {
             type: "number" | "integer" | "choice";
         };
         /**
+         * PreluLayer
+         * @description torch nn.PReLU (weight), Keras PReLU (alpha), Flax nn.PReLU (one scalar negative_slope):
+         *     role activation.
+         */
+        PreluLayer: {
+            /**
+             * Init
+             * @description The slopes' starting value. Default: the layout framework's (torch 0.25, Keras 0, Flax 0.01).
+             */
+            init?: number | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "prelu";
+            /**
+             * Num Parameters
+             * @description Slopes: 1 (shared) or one per channel; the jax layout has one scalar slope. Default: 1.
+             * @default 1
+             */
+            num_parameters?: number;
+        };
+        /**
          * Problem
          * @description RFC 9457 problem details.
          */
@@ -834,6 +1022,28 @@ export interface components {
             title: string;
             /** Type */
             type: string;
+        };
+        /**
+         * RmsNormLayer
+         * @description torch nn.RMSNorm, Keras RMSNormalization, Flax nn.RMSNorm: a scale (1), no shift.
+         */
+        RmsNormLayer: {
+            /**
+             * Elementwise Affine
+             * @description A learned scale. Default: true.
+             * @default true
+             */
+            elementwise_affine?: boolean;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "rms_norm";
+            /**
+             * Normalized Shape
+             * @description The trailing dimensions normalised over; the scale's shape.
+             */
+            normalized_shape: number | number[];
         };
         /** RnnLayer */
         RnnLayer: {
@@ -867,18 +1077,20 @@ export interface components {
          * @description What a tensor is within its model; decides which scheme initialises it.
          *
          *     The weight-like roles (``weight`` through ``readout``) take a request's ``scheme``;
-         *     ``bias`` takes ``bias_scheme``; norm scales and shifts keep 1 and 0 unless named;
-         *     running statistics and counters always take their fixed values. ``attention_output`` and
-         *     ``mlp_out`` are the projections that write into a residual stream.
+         *     ``bias`` takes ``bias_scheme``; norm scales and shifts keep 1 and 0 unless named, and an
+         *     ``activation``'s parameter (PReLU's slope) keeps its framework's starting value unless
+         *     named; running statistics and counters always take their fixed values.
+         *     ``attention_output`` and ``mlp_out`` are the projections that write into a residual
+         *     stream.
          * @enum {string}
          */
-        Role: "weight" | "recurrent_weight" | "embedding" | "position_embedding" | "attention_qkv" | "attention_output" | "mlp_in" | "mlp_out" | "readout" | "bias" | "norm_scale" | "norm_shift" | "running_stat" | "counter";
+        Role: "weight" | "recurrent_weight" | "embedding" | "position_embedding" | "attention_qkv" | "attention_output" | "mlp_in" | "mlp_out" | "readout" | "bias" | "norm_scale" | "norm_shift" | "activation" | "running_stat" | "counter";
         /**
          * SchemableRole
          * @description A tensor role a scheme can be named for (running statistics and counters are fixed).
          * @enum {string}
          */
-        SchemableRole: "weight" | "recurrent_weight" | "embedding" | "position_embedding" | "attention_qkv" | "attention_output" | "mlp_in" | "mlp_out" | "readout" | "bias" | "norm_scale" | "norm_shift";
+        SchemableRole: "weight" | "recurrent_weight" | "embedding" | "position_embedding" | "attention_qkv" | "attention_output" | "mlp_in" | "mlp_out" | "readout" | "bias" | "norm_scale" | "norm_shift" | "activation";
         /** SchemeList */
         SchemeList: {
             /** Schemes */
@@ -1100,6 +1312,86 @@ export interface components {
             truncation: number[] | null;
         };
         /**
+         * TransformerDecoderLayer
+         * @description torch nn.TransformerDecoderLayer (torch layout only): self_attn.*, multihead_attn.*,
+         *     linear1, linear2, norm1, norm2, norm3, named as its state_dict.
+         */
+        TransformerDecoderLayer: {
+            /**
+             * Bias
+             * @description Biases in the attention, both Linear layers and the LayerNorms. Default: true.
+             * @default true
+             */
+            bias?: boolean;
+            /**
+             * D Model
+             * @description Features of the layer's input and output.
+             */
+            d_model: number;
+            /**
+             * Dim Feedforward
+             * @description Width of the feed-forward block (linear1's outputs). Default: 2048.
+             * @default 2048
+             */
+            dim_feedforward?: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "transformer_decoder_layer";
+            /**
+             * Nhead
+             * @description Attention heads; must divide d_model.
+             */
+            nhead: number;
+            /**
+             * Norm First
+             * @description Pre-norm (true) or post-norm (false); changes no parameter. Default: false.
+             * @default false
+             */
+            norm_first?: boolean;
+        };
+        /**
+         * TransformerEncoderLayer
+         * @description torch nn.TransformerEncoderLayer (torch layout only): self_attn.*, linear1, linear2,
+         *     norm1, norm2, named as its state_dict.
+         */
+        TransformerEncoderLayer: {
+            /**
+             * Bias
+             * @description Biases in the attention, both Linear layers and the LayerNorms. Default: true.
+             * @default true
+             */
+            bias?: boolean;
+            /**
+             * D Model
+             * @description Features of the layer's input and output.
+             */
+            d_model: number;
+            /**
+             * Dim Feedforward
+             * @description Width of the feed-forward block (linear1's outputs). Default: 2048.
+             * @default 2048
+             */
+            dim_feedforward?: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "transformer_encoder_layer";
+            /**
+             * Nhead
+             * @description Attention heads; must divide d_model.
+             */
+            nhead: number;
+            /**
+             * Norm First
+             * @description Pre-norm (true) or post-norm (false); changes no parameter. Default: false.
+             * @default false
+             */
+            norm_first?: boolean;
+        };
+        /**
          * WeightRole
          * @description A weight-like tensor role (a layer's ``role`` names one).
          * @enum {string}
@@ -1136,7 +1428,7 @@ export interface components {
              */
             dtype?: components["schemas"]["DType"];
             /** Layer */
-            layer: components["schemas"]["DenseLayer"] | components["schemas"]["Conv1dLayer"] | components["schemas"]["Conv2dLayer"] | components["schemas"]["Conv3dLayer"] | components["schemas"]["ConvTranspose1dLayer"] | components["schemas"]["ConvTranspose2dLayer"] | components["schemas"]["ConvTranspose3dLayer"] | components["schemas"]["EmbeddingLayer"] | components["schemas"]["RnnLayer"] | components["schemas"]["LstmLayer"] | components["schemas"]["GruLayer"] | components["schemas"]["LayerNormLayer"] | components["schemas"]["BatchNormLayer"] | components["schemas"]["TensorLayer"];
+            layer: components["schemas"]["DenseLayer"] | components["schemas"]["BilinearLayer"] | components["schemas"]["Conv1dLayer"] | components["schemas"]["Conv2dLayer"] | components["schemas"]["Conv3dLayer"] | components["schemas"]["ConvTranspose1dLayer"] | components["schemas"]["ConvTranspose2dLayer"] | components["schemas"]["ConvTranspose3dLayer"] | components["schemas"]["EmbeddingLayer"] | components["schemas"]["RnnLayer"] | components["schemas"]["LstmLayer"] | components["schemas"]["GruLayer"] | components["schemas"]["MultiheadAttentionLayer"] | components["schemas"]["TransformerEncoderLayer"] | components["schemas"]["TransformerDecoderLayer"] | components["schemas"]["LayerNormLayer"] | components["schemas"]["BatchNormLayer"] | components["schemas"]["GroupNormLayer"] | components["schemas"]["InstanceNormLayer"] | components["schemas"]["RmsNormLayer"] | components["schemas"]["PreluLayer"] | components["schemas"]["TensorLayer"];
             /**
              * @description Whose tensor names, shapes, fan rules and defaults apply: torch (default), keras or jax (Flax).
              * @default torch
@@ -1144,7 +1436,7 @@ export interface components {
             layout?: components["schemas"]["Layout"];
             /**
              * Role Schemes
-             * @description A scheme per tensor role, e.g. {"attention_output": "zeros", "norm_scale": "ones"}; it overrides scheme and bias_scheme at the same level (a layer's own fields override the request's). Roles: weight, recurrent_weight, embedding, position_embedding, attention_qkv, attention_output, mlp_in, mlp_out, readout, bias, norm_scale, norm_shift. Default: none.
+             * @description A scheme per tensor role, e.g. {"attention_output": "zeros", "norm_scale": "ones"}; it overrides scheme and bias_scheme at the same level (a layer's own fields override the request's). Roles: weight, recurrent_weight, embedding, position_embedding, attention_qkv, attention_output, mlp_in, mlp_out, readout, bias, norm_scale, norm_shift, activation (PReLU's slope). Default: none.
              */
             role_schemes?: {
                 [key: string]: components["schemas"]["SchemeName"] | components["schemas"]["SchemeObject"] | null;
