@@ -13,11 +13,13 @@ import hashlib
 import itertools
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from app.core import legacy
-from app.core.errors import InvalidParameterError, UnknownNameError
+from app.core.errors import InvalidParameterError, UnknownNameError, WeightInitError
 from app.core.fans import Fans
 from app.core.layers import LayerSpec, RecurrentSpec, TensorSpec, count_elements, make_layer
 from app.core.legacy import LEGACY_MAX_SEED
@@ -298,6 +300,19 @@ def _mlp_plans(sizes: list[int], req: ModelRequest, choice: SchemeChoice) -> lis
     return plans
 
 
+@contextmanager
+def _fields_of_layer(index: int) -> Iterator[None]:
+    """The core sees one layer and names its fields ``layer.<field>`` once it has a layout
+    (a kind or argument the layout lacks, a transposed conv's groups...); in a model they are
+    ``layers[<index>].layer.<field>``."""
+    try:
+        yield
+    except WeightInitError as exc:
+        if exc.field is not None and (exc.field == "layer" or exc.field.startswith("layer.")):
+            exc.field = f"layers[{index}].{exc.field}"
+        raise
+
+
 def _layers_plans(
     req: ModelRequest, settings: Settings, choice: SchemeChoice
 ) -> tuple[list[TensorPlan], list[dict[str, Any]]]:
@@ -319,15 +334,16 @@ def _layers_plans(
         own = _choice(item.scheme, item.bias_scheme, item.role_schemes, f"layers[{i}].")
         role = None if item.role is None else Role(str(item.role.value))
         kind, fields = layer_fields(item.layer)
-        layer_plans = plan_layer(
-            budget.add(make_layer(kind, fields, where=f"layers[{i}].layer")),
-            layout=req.layout,
-            dtype=req.dtype,
-            algorithm=req.algorithm,
-            prefix=f"{item.name}.",
-            levels=(own, choice),
-            weight_role=role,
-        )
+        with _fields_of_layer(i):
+            layer_plans = plan_layer(
+                budget.add(make_layer(kind, fields, where=f"layers[{i}].layer")),
+                layout=req.layout,
+                dtype=req.dtype,
+                algorithm=req.algorithm,
+                prefix=f"{item.name}.",
+                levels=(own, choice),
+                weight_role=role,
+            )
         check_names(layer_plans, field=f"layers[{i}].name")
         plans += layer_plans
         entry = {"name": item.name, "layer": {"kind": kind, **fields}, **_describe_choice(own)}
