@@ -17,7 +17,9 @@ from app.core.attention import (
 )
 from app.core.errors import InvalidParameterError, ShapeError, UnknownNameError
 from app.core.fans import Fans
+from app.core.laws import UniformLaw
 from app.core.layers import count_elements, expand_layer, make_layer
+from app.core.planning import plan_layer
 from app.core.types import Family, Layout, Role
 
 T, K, J = Layout.TORCH, Layout.KERAS, Layout.JAX
@@ -225,3 +227,18 @@ def test_count_elements_is_the_total_of_the_expanded_tensors(
 ) -> None:
     spec = make_layer(kind, fields)
     assert count_elements(spec, T) == sum(math.prod(t.shape) for t in expand_layer(spec, T))
+
+
+def test_torchs_packed_projection_is_narrower_than_a_separate_one_pytorch_166378() -> None:
+    """torch's xavier_uniform_ on the packed in_proj_weight (3E, E) counts all three
+    projections in fan_out, so its bound is sqrt(6 / 4E); the same query projection stored
+    separately (q_proj_weight (E, E), when kdim or vdim differ) gets sqrt(6 / 2E). This is
+    torch's default (pytorch/pytorch#166378, open; fixes #171361 and #171409 closed unmerged),
+    so the torch layout keeps it: sqrt(2) apart."""
+    packed = plan_layer(make_layer(MHA, {"embed_dim": 8, "num_heads": 2}))[0]
+    separate = plan_layer(make_layer(MHA, {"embed_dim": 8, "num_heads": 2, "vdim": 4}))[0]
+    assert (packed.name, separate.name) == ("in_proj_weight", "q_proj_weight")
+    assert isinstance(packed.law, UniformLaw) and isinstance(separate.law, UniformLaw)
+    assert packed.law.high == 0.4330127018922193  # torch: sqrt(3) * sqrt(2 / (8 + 24))
+    assert separate.law.high == 0.6123724356957946  # torch: sqrt(3) * sqrt(2 / (8 + 8))
+    assert separate.law.high / packed.law.high == pytest.approx(math.sqrt(2), rel=1e-15)
