@@ -43,7 +43,7 @@ class When(StrEnum):
 
     ALWAYS = "always"
     NORM_PARENT = "norm_parent"  # the parent's name says norm (norm, ln, bn, gn, ...)
-    PRELU_PARENT = "prelu_parent"  # the parent's name contains prelu
+    PRELU_PARENT = "prelu_parent"  # the parent's name contains prelu (Keras: p_re_lu)
     NORM_SIBLING = "norm_sibling"  # a sibling scale: rank-1 <prefix>weight, scale or gamma
     RECURRENT_SIBLING = "recurrent_sibling"  # a sibling <prefix>recurrent_kernel (Keras)
     ATTENTION_BLOCK = "attention_block"  # inside an attention module
@@ -56,7 +56,7 @@ class When(StrEnum):
 WHEN_TEXT = {
     When.ALWAYS: "",
     When.NORM_PARENT: "the parent's name says norm (contains `norm`, or a part `ln`, `bn`, `gn`)",
-    When.PRELU_PARENT: "the parent's name contains `prelu`",
+    When.PRELU_PARENT: "the parent's name contains `prelu` (Keras' `p_re_lu`)",
     When.NORM_SIBLING: "a sibling norm scale (rank-1 `weight`, `scale` or `gamma`)",
     When.RECURRENT_SIBLING: "a sibling `recurrent_kernel`",
     When.ATTENTION_BLOCK: "inside attention (a module name with `attn`/`attention`, or a "
@@ -195,6 +195,12 @@ ROLE_RULES: tuple[RoleRule, ...] = (
     ),
     RoleRule("torch MultiheadAttention input bias", _set("in_proj_bias"), Role.BIAS),
     RoleRule(
+        "torch MultiheadAttention key and value biases (add_bias_kv)",
+        _set("bias_k", "bias_v"),
+        Role.ATTENTION_QKV,
+        ranks=(3, 3),
+    ),
+    RoleRule(
         "torch recurrent input kernel",
         _set(),
         Role.WEIGHT,
@@ -224,12 +230,13 @@ ROLE_RULES: tuple[RoleRule, ...] = (
     RoleRule("norm weight", WEIGHT_LEAVES, Role.NORM_SCALE, when=When.NORM_PARENT),
     RoleRule("norm bias", _set("bias"), Role.NORM_SHIFT, when=When.NORM_PARENT),
     RoleRule(
-        "PReLU slope or norm scale?",
-        WEIGHT_LEAVES,
-        None,
-        ranks=(1, 1),
+        "PReLU slope (torch)", WEIGHT_LEAVES, Role.ACTIVATION, ranks=(1, 1), when=When.PRELU_PARENT
+    ),
+    RoleRule(
+        "PReLU slope (Keras alpha, Flax negative_slope)",
+        _set("alpha", "negative_slope"),
+        Role.ACTIVATION,
         when=When.PRELU_PARENT,
-        reason="a rank-1 weight of a module named like PReLU is a slope (0.25), not a scale",
     ),
     RoleRule("rank-1 weight (a norm's scale)", WEIGHT_LEAVES, Role.NORM_SCALE, ranks=(1, 1)),
     RoleRule("bias beside a norm scale", _set("bias"), Role.NORM_SHIFT, when=When.NORM_SIBLING),
@@ -371,7 +378,7 @@ def _condition(rule: RoleRule, name: _Name, shape: Shape, whole: _Map) -> bool:
     checks: dict[When, Callable[[], bool]] = {
         When.ALWAYS: lambda: True,
         When.NORM_PARENT: lambda: _norm_like(parent),
-        When.PRELU_PARENT: lambda: "prelu" in parent,
+        When.PRELU_PARENT: lambda: "prelu" in parent or "p_re_lu" in parent,
         When.NORM_SIBLING: lambda: (
             len(whole.sibling(name, "weight") or ()) == 1
             or whole.sibling(name, "scale") is not None
@@ -519,8 +526,25 @@ _FAMILY_OF_ROLE = {
     Role.NORM_SHIFT: Family.NORM,
     Role.RUNNING_STAT: Family.NORM,
     Role.COUNTER: Family.NORM,
+    Role.ACTIVATION: Family.PRELU,
 }
-_NO_FANS = frozenset(_FAMILY_OF_ROLE) - {Role.EMBEDDING, Role.POSITION_EMBEDDING}
+_NO_FANS = frozenset(_FAMILY_OF_ROLE) - {Role.EMBEDDING, Role.POSITION_EMBEDDING, Role.ACTIVATION}
+TORCH_MHA_PROJECTIONS = _set("in_proj_weight", "q_proj_weight", "k_proj_weight", "v_proj_weight")
+
+
+def _torch_attention_family(name: _Name, whole: _Map) -> Family | None:
+    """torch's nn.MultiheadAttention initialises its own tensors (schemes/defaults.py): its
+    input projections and its ``out_proj`` (whose bias it zeroes) are attention-family,
+    ``bias_k``/``bias_v`` their own family; as the ``multihead_attention`` layer kind does."""
+    if name.leaf in TORCH_MHA_PROJECTIONS:
+        return Family.ATTENTION
+    if name.leaf in ("bias_k", "bias_v"):
+        return Family.ATTENTION_BIAS_KV
+    if name.modules and name.modules[-1] == "out_proj":
+        owner = name.prefix[: len(name.prefix) - len("out_proj") - 1]
+        if any(owner + leaf in whole.shapes for leaf in ("in_proj_weight", "q_proj_weight")):
+            return Family.ATTENTION
+    return None
 
 
 def _own_fans(shape: Shape, role: Role, layout: Layout) -> Fans | None:
@@ -553,7 +577,7 @@ def _spec(entry: MapEntry, role: Role, layout: Layout, whole: _Map) -> TensorSpe
     """A non-bias tensor's spec: family, recurrent sizes, fans."""
     name = _Name.of(entry.name)
     recurrent = _torch_recurrent(name, whole) or _keras_recurrent(name, whole)
-    family = _FAMILY_OF_ROLE.get(role)
+    family = _FAMILY_OF_ROLE.get(role) or _torch_attention_family(name, whole)
     if family is None:
         family = (
             Family.RECURRENT

@@ -297,3 +297,38 @@ def test_a_model_wide_scheme_skips_prelu_slopes_and_norms(client: ApiClient) -> 
     assert tensors["act2.weight"]["data"] == [0.0]  # the layer's own scheme names its slope
     assert set(tensors["gn.weight"]["data"]) == {1.0}
     assert tensors["fc.weight"]["scheme"]["name"] == "he_normal"
+
+
+def test_a_torch_transformer_as_layers_or_as_a_shape_map_gives_the_same_bytes(
+    client: ApiClient,
+) -> None:
+    """The same torch model described by its layer kinds or by its state_dict shapes: the same
+    names, roles, resolved schemes and bytes (torch's MultiheadAttention defaults in both)."""
+    encoder = {"kind": "transformer_encoder_layer", "d_model": 8, "nhead": 2, "dim_feedforward": 16}
+    layers = {
+        "layers": [
+            {
+                "name": "embed",
+                "layer": {"kind": "embedding", "num_embeddings": 50, "embedding_dim": 8},
+            },
+            {"name": "layers.0", "layer": encoder},
+            {"name": "layers.1", "layer": {**encoder, "kind": "transformer_decoder_layer"}},
+            {"name": "prelu", "layer": {"kind": "prelu", "num_parameters": 8}},
+            {
+                "name": "head",
+                "role": "readout",
+                "layer": {"kind": "dense", "in_features": 8, "out_features": 50},
+            },
+        ],
+        "seed": 11,
+    }
+    first = client.post("/v1/models/digests", json=layers)
+    assert first.status_code == 200, first.text[:400]
+    by_layers = first.json()["tensors"]
+    shapes = {t["name"]: t["shape"] for t in by_layers}
+    assert "layers.1.multihead_attn.in_proj_weight" in shapes
+    second = client.post("/v1/models/digests", json={"tensors": shapes, "seed": 11})
+    assert second.status_code == 200, second.text[:400]
+    by_map = second.json()["tensors"]
+    keys = ("name", "shape", "role", "scheme", "sha256")
+    assert [[t[k] for k in keys] for t in by_map] == [[t[k] for k in keys] for t in by_layers]

@@ -77,6 +77,10 @@ def test_a_torch_transformers_shape_map_round_trips(client: ApiClient) -> None:
             assert set(data.tolist()) == {1.0}, name
         elif role == "norm_shift":
             assert set(data.tolist()) == {0.0}, name
+        elif role == "bias" and "_proj" in name:
+            # torch's MultiheadAttention zeroes in_proj_bias and out_proj.bias
+            assert tensor["scheme"] == {"name": "torch.default"}
+            assert set(data.tolist()) == {0.0}, name
         elif role == "bias":
             # torch.default, documented: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) of its weight
             weight = by_name[WEIGHT_OF[name]]
@@ -191,7 +195,7 @@ def test_the_object_form_names_role_scheme_and_fans(client: ApiClient) -> None:
     [
         ({"cls_token": [1, 1, 16]}, "tensors[cls_token]", '"role": ...'),
         ({"embed_proj.weight": [64, 32]}, "tensors[embed_proj.weight]", "table or"),
-        ({"prelu.weight": [1]}, "tensors[prelu.weight]", "PReLU"),
+        ({"act.alpha": [3]}, "tensors[act.alpha]", "'alpha' at rank 1"),
         ({"fc.bias": [10]}, "tensors[fc.bias]", "no weight beside it"),
         ({"rnn.weight_ih_l0": [20, 3]}, "tensors[rnn.weight_ih_l0]", "weight_hh_l0"),
         (

@@ -84,6 +84,12 @@ CASES: list[tuple[str, str, tuple[int, ...], Shapes]] = [
     ("torch MultiheadAttention input projections", "mha.in_proj_weight", (48, 16), {}),
     ("torch MultiheadAttention input projections", "k_proj_weight", (16, 8), TORCH_MHA_KDIM),
     ("torch MultiheadAttention input bias", "in_proj_bias", (48,), TORCH_MHA_KDIM),
+    (
+        "torch MultiheadAttention key and value biases (add_bias_kv)",
+        "self_attn.bias_k",
+        (1, 1, 16),
+        {},
+    ),
     ("torch recurrent input kernel", "weight_ih_l0", (20, 3), TORCH_LSTM_PROJ),
     ("torch recurrent input kernel", "rnn.weight_ih_l1_reverse", (20, 10), {}),
     ("torch recurrent hidden kernel (and LSTM projection)", "weight_hh_l0", (20, 2), {}),
@@ -106,7 +112,9 @@ CASES: list[tuple[str, str, tuple[int, ...], Shapes]] = [
     ("norm weight", "norm.weight", (4, 8), {}),  # LayerNorm((4, 8))
     ("norm weight", "bert.encoder.layer.0.attention.output.LayerNorm.weight", (8,), BERT_LAYER),
     ("norm bias", "h.0.ln_1.bias", (16,), {}),
-    ("PReLU slope or norm scale?", "prelu.weight", (1,), {}),
+    ("PReLU slope (torch)", "prelu.weight", (1,), {}),
+    ("PReLU slope (Keras alpha, Flax negative_slope)", "p_re_lu/alpha", (3,), {}),
+    ("PReLU slope (Keras alpha, Flax negative_slope)", "params/PReLU_0/negative_slope", (), {}),
     ("rank-1 weight (a norm's scale)", "weight", (4,), TORCH_BATCH_NORM),
     ("rank-1 weight (a norm's scale)", "layer1.0.downsample.1.weight", (64,), {}),
     ("bias beside a norm scale", "bias", (4,), TORCH_BATCH_NORM),
@@ -415,3 +423,32 @@ def test_the_readme_table_is_rendered_from_the_rows() -> None:
     block = text.split(START, 1)[1].split(END, 1)[0].strip()
     assert block == render_rules(), "run `make readme` and commit README.md"
     assert len(block.splitlines()) == len(ROLE_RULES) + 2
+
+
+def test_torch_multihead_attention_tensors_take_the_attention_families() -> None:
+    """As the multihead_attention layer kind: torch's MultiheadAttention initialises its own
+    projections (xavier) and zeroes both biases; bias_k/bias_v are xavier_normal_."""
+    specs = _specs(
+        {
+            "attn.in_proj_weight": (48, 16),
+            "attn.in_proj_bias": (48,),
+            "attn.bias_k": (1, 1, 16),
+            "attn.out_proj.weight": (16, 16),
+            "attn.out_proj.bias": (16,),
+            "other.out_proj.weight": (16, 16),  # no in_proj beside it: a Linear
+        }
+    )
+    assert {name: spec.family for name, spec in specs.items()} == {
+        "attn.in_proj_weight": Family.ATTENTION,
+        "attn.in_proj_bias": Family.ATTENTION,
+        "attn.bias_k": Family.ATTENTION_BIAS_KV,
+        "attn.out_proj.weight": Family.ATTENTION,
+        "attn.out_proj.bias": Family.ATTENTION,
+        "other.out_proj.weight": Family.DENSE,
+    }
+    assert specs["attn.bias_k"].fans == Fans(16, 16)
+
+
+def test_a_prelu_slope_is_an_activation_without_fans_in_torch() -> None:
+    (slope,) = expand_shape_map([MapEntry("act.prelu.weight", (3,))], T)
+    assert (slope.role, slope.family, slope.fans) == (Role.ACTIVATION, Family.PRELU, None)
