@@ -542,7 +542,7 @@ def _weight(
 
 
 def _bias(name: str, shape: Shape, of: TensorSpec) -> TensorSpec:
-    return TensorSpec(name, shape, Role.BIAS, of.family, of.fans, of.cell, of.hidden_size)
+    return bias_of(of, name, shape)
 
 
 def _dense(spec: DenseSpec, layout: Layout) -> list[TensorSpec]:
