@@ -164,3 +164,15 @@ def test_the_readmes_roles_example_is_accepted_and_does_what_it_says(client: Api
     assert tensors["head.weight"]["role"] == "readout"
     assert set(tensors["bn.weight"]["data"]) == {1.0}
     assert tensors["body.weight"]["scheme"]["name"] == "he_normal"
+
+
+@pytest.mark.parametrize("fmt", ["npy", "npz", "safetensors"])
+def test_a_binary_body_of_one_tensor_states_its_role_and_scheme_in_headers(
+    client: ApiClient, fmt: str
+) -> None:
+    body = {"layer": {"kind": "tensor", "shape": [3, 2]}, "scheme": "he_normal", "seed": 0}
+    response = client.post("/v1/weights", params={"format": fmt}, json=body)
+    assert response.status_code == 200
+    assert response.headers["x-weightinit-role"] == "weight"
+    scheme = json.loads(response.headers["x-weightinit-scheme"])
+    assert scheme["name"] == "he_normal"
