@@ -19,7 +19,8 @@ from typing import Any, Literal
 from app.core import legacy
 from app.core.errors import InvalidParameterError, UnknownNameError
 from app.core.fans import Fans
-from app.core.layers import LayerSpec, RecurrentSpec, TensorSpec, count_elements, make_layer
+from app.core.layer_values import LayerReading, read_layer
+from app.core.layers import LayerSpec, RecurrentSpec, TensorSpec, count_elements
 from app.core.legacy import LEGACY_MAX_SEED
 from app.core.planning import SchemeChoice, plan_layer, plan_tensor
 from app.core.plans import TensorPlan
@@ -31,7 +32,7 @@ from app.core.types import Algorithm, DType, Family, Layout, Role
 from . import limits
 from .limits import Settings
 from .names import NAME_RULE, name_problem
-from .requests import ModelRequest, Shard, WeightsRequest, layer_fields, parse_seed, scheme_parts
+from .requests import ModelRequest, Shard, WeightsRequest, layer_values, parse_seed, scheme_parts
 
 Op = Literal["weights", "models"]
 FORMATS_WEIGHTS = ("json", "npy", "npz", "safetensors")
@@ -152,6 +153,32 @@ def _describe_choice(choice: SchemeChoice) -> dict[str, Any]:
     return described
 
 
+def _layer_entry(kind: str, defaults: dict[str, Any], reading: LayerReading) -> dict[str, Any]:
+    """The layer for the canonical request: our fields (framework names read as ours, ignored
+    arguments dropped, defaults filled in) and the schemes its initializer arguments name."""
+    entry: dict[str, Any] = {"kind": kind, **defaults, **reading.values}
+    if reading.schemes:
+        entry["initializers"] = {
+            role.value: resolved.describe() for role, resolved in reading.schemes.items()
+        }
+    return entry
+
+
+def _arguments_level(
+    level: SchemeChoice, reading: LayerReading, weight_role: Role | None = None
+) -> SchemeChoice:
+    """``level`` with the layer's initializer arguments winning for their roles (a layer that
+    plays ``weight_role`` has its plain weights there)."""
+
+    def role_of(role: Role) -> Role:
+        return weight_role if weight_role is not None and role is Role.WEIGHT else role
+
+    return level.overridden(
+        {role_of(r): s for r, s in reading.schemes.items()},
+        {role_of(r): f for r, f in reading.fields.items()},
+    )
+
+
 class _Budget:
     """Refuse a request over the limits layer by layer, before its tensors are expanded.
 
@@ -229,13 +256,14 @@ def weights_job(req: WeightsRequest, settings: Settings, selection: Selection) -
     """POST /v1/weights (and the GET shortcut): one layer's tensors."""
     seed = parse_seed(req.seed)
     choice = _choice(req.scheme, req.bias_scheme, req.role_schemes)
-    kind, fields = layer_fields(req.layer)
+    kind, given, defaults = layer_values(req.layer)
+    spec, reading = read_layer(kind, given, layout=req.layout, dtype=req.dtype)
     plans = plan_layer(
-        _Budget(settings, req.layout).add(make_layer(kind, fields)),
+        _Budget(settings, req.layout).add(spec),
         layout=req.layout,
         dtype=req.dtype,
         algorithm=req.algorithm,
-        levels=(choice,),
+        levels=(_arguments_level(choice, reading),),
     )
     canonical: dict[str, Any] = {
         "op": "weights",
@@ -243,7 +271,7 @@ def weights_job(req: WeightsRequest, settings: Settings, selection: Selection) -
         "dtype": req.dtype.value,
         "layout": req.layout.value,
         "algorithm": req.algorithm.value,
-        "layer": {"kind": kind, **fields},
+        "layer": _layer_entry(kind, defaults, reading),
         **_describe_choice(choice),
     }
     outputs = _weights_outputs(plans, req, selection)
@@ -317,19 +345,26 @@ def _layers_plans(
         seen.add(item.name)
         own = _choice(item.scheme, item.bias_scheme, item.role_schemes, f"layers[{i}].")
         role = None if item.role is None else Role(str(item.role.value))
-        kind, fields = layer_fields(item.layer)
+        kind, given, defaults = layer_values(item.layer)
+        spec, reading = read_layer(
+            kind, given, layout=req.layout, dtype=req.dtype, where=f"layers[{i}].layer"
+        )
         layer_plans = plan_layer(
-            budget.add(make_layer(kind, fields, where=f"layers[{i}].layer")),
+            budget.add(spec),
             layout=req.layout,
             dtype=req.dtype,
             algorithm=req.algorithm,
             prefix=f"{item.name}.",
-            levels=(own, choice),
+            levels=(_arguments_level(own, reading, role), choice),
             weight_role=role,
         )
         check_names(layer_plans, field=f"layers[{i}].name")
         plans += layer_plans
-        entry = {"name": item.name, "layer": {"kind": kind, **fields}, **_describe_choice(own)}
+        entry = {
+            "name": item.name,
+            "layer": _layer_entry(kind, defaults, reading),
+            **_describe_choice(own),
+        }
         if role is not None:
             entry["role"] = role.value
         described.append(entry)
