@@ -240,9 +240,25 @@ def _region(plan: TensorPlan, slice_text: str | None, shard: Shard | None) -> Re
     return shard_region(plan.shape, shard.dim, shard.index, shard.count)
 
 
+def _one_for_npy(plans: list[TensorPlan], selection: Selection) -> None:
+    """A .npy file holds one array: a layer of several tensors must say which (it used to get
+    the first, silently)."""
+    if selection.fmt != "npy" or selection.tensor is not None or len(plans) < 2:
+        return
+    names = [p.name for p in plans]
+    listed = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+    raise InvalidParameterError(
+        f"This layer has {len(names)} tensors ({listed}) and a .npy file holds one: name it "
+        f"with the tensor query parameter (e.g. ?tensor={names[0]}), or ask for npz or "
+        "safetensors, which hold every tensor by name.",
+        field="tensor",
+    )
+
+
 def _weights_outputs(
     plans: list[TensorPlan], req: WeightsRequest, selection: Selection
 ) -> list[Output]:
+    _one_for_npy(plans, selection)
     if req.slice is not None or req.shard is not None:
         plan = _pick(plans, selection.tensor)
         return [Output(plan, _region(plan, req.slice, req.shard), partial=True)]

@@ -210,12 +210,17 @@ TABLE: list[Bad] = [
     Bad("numpy-legacy-orthogonal", 422,
         w(algorithm="numpy-legacy", layer={"kind": "tensor", "shape": [4, 4]}, scheme="orthogonal"),
         fields=("algorithm",)),
-    Bad("bfloat16-npy", 422, w(dtype="bfloat16"), params={"format": "npy"}, fields=("dtype",),
+    Bad("bfloat16-npy", 422, w(dtype="bfloat16"), params={"format": "npy", "tensor": "weight"},
+        fields=("dtype",),
         mentions=("safetensors",)),
     Bad("bfloat16-npz-operation", 422, w(dtype="bfloat16"), path="/v1/weights.npz",
         fields=("dtype",), mentions=("safetensors",)),
+    Bad("npy-of-two-tensors", 422, OK_BODY, params={"format": "npy"}, fields=("tensor",),
+        mentions=("weight", "bias", "npz", "safetensors")),
+    Bad("npy-operation-of-two-tensors", 422, OK_BODY, path="/v1/weights.npy",
+        fields=("tensor",), mentions=("npz",)),
     Bad("bfloat16-npy-by-accept", 422, w(dtype="bfloat16"), headers={"Accept": "application/x-npy"},
-        fields=("dtype",), mentions=("safetensors",)),
+        params={"tensor": "weight"}, fields=("dtype",), mentions=("safetensors",)),
     # ---- models --------------------------------------------------------------------------
     Bad("models-layers-and-mlp", 422,
         models([{"name": "a", "layer": DENSE}], mlp={"sizes": [4, 3]}), path="/v1/models",
@@ -377,7 +382,7 @@ def test_the_server_is_healthy_after_the_table(client: ApiClient, limited: ApiCl
                 send(api, row)
         assert api.get("/healthz").status_code == 200
         assert api.get("/readyz").status_code == 200
-        normal = api.post("/v1/weights", json=OK_BODY, params={"format": "npy"})
+        normal = api.post("/v1/weights", json=OK_BODY, params={"format": "npy", "tensor": "weight"})
         assert normal.status_code == 200, normal.text
         assert api.post("/v1/weights", json=OK_BODY).status_code == 200
 
@@ -387,7 +392,7 @@ def test_limits_pass_just_under_the_limit(limited: ApiClient) -> None:
     npy = limited.post(
         "/v1/weights",
         json=w(layer=dense(in_features=50, out_features=50)),
-        params={"format": "npy"},
+        params={"format": "npy", "tensor": "weight"},
     )
     assert npy.status_code == 200, npy.text  # 2550 elements: under max_elements, npy not JSON
     square = limited.post(
