@@ -125,6 +125,7 @@ clean:
 # The README's scheme table is generated from the registry (tests/test_readme.py checks it).
 readme: $(STAMP)
 	$(VPY) -m app.core.schemes.table --write README.md
+	$(VPY) -m app.jobs.arguments --write README.md
 
 # openapi.json is generated from the app (tests/api/test_openapi.py fails when it drifts).
 openapi: $(STAMP)
