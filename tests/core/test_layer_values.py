@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 
 from app.core.errors import InvalidParameterError, UnknownNameError, WeightInitError
+from app.core.initialize import initialize_layer
 from app.core.layer_values import (
     framework_class,
     read_dtype,
@@ -316,3 +317,10 @@ def test_flax_conv_names_the_three_kinds() -> None:
     assert found == ("flax.linen.Conv", ("conv1d", "conv2d", "conv3d"))
     assert "'conv1d', 'conv2d', 'conv3d'" in unknown_kind("Conv", "layer.kind").message
     assert framework_class("transformer") is None
+
+
+def test_initialize_layer_reads_framework_arguments_too() -> None:
+    keras_dense = {"in_features": 3, "units": 2, "use_bias": False, "kernel_initializer": "ones"}
+    arrays = initialize_layer("dense", keras_dense, layout="keras", seed=0, scheme="zeros")
+    assert list(arrays) == ["kernel"] and arrays["kernel"].shape == (3, 2)
+    assert (arrays["kernel"] == 1).all()  # the argument beats the call's scheme
