@@ -1,13 +1,17 @@
-"""Request-scoped dependencies: settings, the generation pool, the JSON body rule."""
+"""Request-scoped dependencies: settings, the generation pool, the JSON body rule, the
+query-string rule."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import anyio
 from fastapi import Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 
+from app.core.errors import InvalidParameterError, UnknownNameError
 from app.jobs.admission import Admission, LaneName
 from app.jobs.limits import Settings
 from app.jobs.pool import GenerationPool
@@ -51,3 +55,46 @@ async def json_body(request: Request) -> None:
         raise ProblemError(415, f"Send the body as application/json (got {shown}).")
     if not (await request.body()).strip():
         raise ProblemError(400, "The body is empty: send a JSON object.")
+
+
+def _declared(dependant: Dependant) -> set[str]:
+    """The query parameters a route's dependency tree declares."""
+    names = {param.alias for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _declared(sub)
+    return names
+
+
+def _query_names(route: APIRoute) -> frozenset[str]:
+    names: frozenset[str] | None = getattr(route, "_weightinit_query", None)
+    if names is None:
+        names = frozenset(_declared(route.dependant))
+        route._weightinit_query = names  # type: ignore[attr-defined]  # computed once
+    return names
+
+
+def known_query(*extra: str) -> Callable[[Request], Awaitable[None]]:
+    """A dependency: every query parameter is one the route declares (or one of ``extra``),
+    else a 422 naming the nearest (unknown parameters are refused, never ignored)."""
+
+    async def check(request: Request) -> None:
+        route = request.scope.get("route")
+        if not isinstance(route, APIRoute):
+            return
+        names = _query_names(route) | set(extra)
+        for key in request.query_params:
+            if key not in names and not names:
+                raise InvalidParameterError(
+                    f"{request.method} {route.path} takes no query parameters; got {key!r}.",
+                    field=key,
+                )
+            if key not in names:
+                raise UnknownNameError(
+                    "query parameter",
+                    key,
+                    names,
+                    field=key,
+                    context=f"of {request.method} {route.path}",
+                )
+
+    return check

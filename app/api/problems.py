@@ -14,18 +14,14 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from app.core.errors import (
-    LimitExceededError,
-    UnknownNameError,
-    WeightInitError,
-    nearest_name,
-)
-from app.core.layers import LAYER_KINDS
-from app.jobs.names import NAME_RULE
+from app.core.errors import LimitExceededError, UnknownNameError, WeightInitError
+from app.jobs.requests import ModelRequest, WeightsRequest
 
+from .messages import validation_errors
 from .metrics import record_rejection
 
 PROBLEM_JSON = "application/problem+json"
@@ -123,85 +119,9 @@ def problem_document(status: int, detail: str, instance: str, request_id: str) -
     return json.dumps(body).encode()
 
 
-_TYPE_WORDS = {"int", "str", "float", "bool", "list", "dict", "none", "enum", "literal"}
-
-
-def _is_union_tag(item: str) -> bool:
-    """pydantic names union members in ``loc`` ('constrained-int', 'SchemeObject', ...)."""
-    return any(c in item for c in "-[](") or item[:1].isupper() or item in _TYPE_WORDS
-
-
-def _field_path(loc: Sequence[int | str]) -> str:
-    """pydantic's loc as a dotted path: ('body', 'layer', 'dense', 'x') -> 'layer.x';
-    ('body', 'tensors', 'fc.weight', 'role') -> 'tensors[fc.weight].role'."""
-    parts: list[str] = []
-    items = list(loc)
-    if items and items[0] in ("body", "query", "path", "header"):
-        items = items[1:]
-    for i, item in enumerate(items):
-        if isinstance(item, int) or (i == 1 and items[0] == "tensors"):
-            parts.append(f"[{item}]")  # an index, or a shape map's tensor name (holds dots)
-            continue
-        previous = items[i - 1] if i else None
-        if previous == "layer" and item in LAYER_KINDS:
-            continue  # the discriminated union's tag is not a field
-        if _is_union_tag(item):
-            continue
-        parts.append(("." if parts else "") + item)
-    return "".join(parts) or "body"
-
-
-# What a query or name field must look like, in words (instead of pydantic's regex).
-_FORMS = {
-    "shape": "comma-separated positive integers, e.g. 256,784",
-    "seed": "a decimal integer 0..18446744073709551615",
-    "shard": "DIM,INDEX,COUNT (integers, DIM may be negative), e.g. 0,3,8",
-    "in_axes": "comma-separated integers, e.g. 0 or -2,-1",
-    "out_axes": "comma-separated integers, e.g. 0 or -2,-1",
-    "name": NAME_RULE,
-    "format": "one of json, npz, safetensors",
-}
-
-
-def _message(err: dict[str, Any]) -> str:
-    kind = err.get("type", "")
-    if kind == "string_pattern_mismatch":
-        last = next((p for p in reversed(err.get("loc", ())) if isinstance(p, str)), "")
-        form = _FORMS.get(str(last))
-        if form:
-            return f"Expected {form}; got {err.get('input')!r}."
-        return f"This value does not have the expected form; got {err.get('input')!r}."
-    value = err.get("input")
-    if kind == "union_tag_invalid":
-        value = str(err.get("ctx", {}).get("tag", ""))
-    if kind in ("union_tag_invalid", "literal_error", "enum") and isinstance(value, str):
-        expected = err.get("ctx", {}).get("expected_tags") or err.get("ctx", {}).get("expected")
-        choices = [c.strip(" '") for c in str(expected).replace(" or ", ",").split(",")]
-        if kind == "union_tag_invalid":
-            choices = list(LAYER_KINDS)
-        hint = nearest_name(value, choices)
-        suggestion = f" Did you mean {hint!r}?" if hint else ""
-        return f"Unknown value {value!r}.{suggestion} Valid values: {', '.join(choices)}."
-    if kind == "union_tag_not_found":
-        return f"Missing 'kind'. Valid kinds: {', '.join(LAYER_KINDS)}."
-    if kind == "extra_forbidden":
-        return "Unknown field: remove it (unknown fields are rejected, never ignored)."
-    # Our validators' own words (kind value_error), without pydantic's prefix.
-    return str(err.get("msg", "Invalid value.")).removeprefix("Value error, ")
-
-
-def validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
-    """One entry per field; a union's per-member messages are joined with 'or'."""
-    merged: dict[str, list[str]] = {}
-    for err in exc.errors():
-        field = _field_path(err.get("loc", ()))
-        if err.get("type") in ("union_tag_invalid", "union_tag_not_found"):
-            field += ".kind"  # the discriminator is the offending field
-        messages = merged.setdefault(field, [])
-        message = _message(err)
-        if message not in messages:
-            messages.append(message)
-    return [{"field": field, "message": " or ".join(msgs)} for field, msgs in merged.items()]
+def _root_model(request: Request) -> type[BaseModel]:
+    """The body model of the route (for the fields an unknown one could have been)."""
+    return ModelRequest if request.url.path.startswith("/v1/models") else WeightsRequest
 
 
 async def _on_validation(request: Request, exc: RequestValidationError) -> Response:
@@ -210,7 +130,7 @@ async def _on_validation(request: Request, exc: RequestValidationError) -> Respo
         where = next(err for err in errors if err.get("type") == "json_invalid")
         reason = where.get("ctx", {}).get("error", "invalid JSON")
         return problem_response(request, 400, f"The body is not valid JSON: {reason}.")
-    listed = validation_errors(exc)
+    listed = validation_errors(errors, _root_model(request))
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in listed[:3])
     return problem_response(request, 422, detail, errors=listed)
 

@@ -46,11 +46,13 @@ class UnknownNameError(WeightInitError):
         *,
         field: str | None = None,
         context: str = "",
+        suggestion: str | None = None,
     ) -> None:
         self.what = what
         self.name = name
         self.choices = sorted(set(choices))
-        self.suggestion = nearest_name(name, self.choices)
+        # A caller that knows better (a framework's class name for a layer kind) suggests.
+        self.suggestion = suggestion or nearest_name(name, self.choices)
         hint = f" Did you mean {self.suggestion!r}?" if self.suggestion else ""
         where = f" {context}" if context else ""
         valid = ", ".join(self.choices)

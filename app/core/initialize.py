@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 
 from .errors import InvalidParameterError
 from .generate import generate_all
-from .layers import make_layer
+from .layer_values import read_layer
 from .planning import SchemeChoice, plan_layer
 from .schemes import ResolvedScheme, resolve_scheme
 from .types import Algorithm, DType, Layout, parse_choice
@@ -48,14 +48,21 @@ def initialize_layer(
     prefix: str = "",
     threads: int = 1,
 ) -> dict[str, NDArray[np.generic]]:
-    """Initialise every tensor of one layer; ``scheme`` is a name or ``{"name": ..., **params}``."""
+    """Initialise every tensor of one layer; ``scheme`` is a name or ``{"name": ..., **params}``.
+
+    ``fields`` are torch's argument names, or the layout's framework's (Keras ``units``,
+    ``kernel_initializer``...; ``app.core.layer_values``)."""
     algo = parse_choice(Algorithm, algorithm, "algorithm", "algorithm")
+    chosen_layout = parse_choice(Layout, layout, "layout", "layout")
+    chosen_dtype = parse_choice(DType, dtype, "dtype", "dtype")
+    spec, reading = read_layer(kind, fields, layout=chosen_layout, dtype=chosen_dtype)
+    level = SchemeChoice(_resolve(scheme, "scheme"), _resolve(bias_scheme, "bias_scheme"))
     plans = plan_layer(
-        make_layer(kind, fields),
-        layout=parse_choice(Layout, layout, "layout", "layout"),
-        dtype=parse_choice(DType, dtype, "dtype", "dtype"),
+        spec,
+        layout=chosen_layout,
+        dtype=chosen_dtype,
         algorithm=algo,
-        levels=(SchemeChoice(_resolve(scheme, "scheme"), _resolve(bias_scheme, "bias_scheme")),),
+        levels=(level.overridden(reading.schemes, reading.fields),),
         prefix=prefix,
     )
     arrays = generate_all(plans, seed, algo, threads=threads)

@@ -4,7 +4,9 @@ Every tensor has a :class:`Role`. A request names schemes at up to three levels,
 first: the layer's own fields, the request's, then a shorthand's defaults (the ``mlp``
 shorthand's zero biases). At each level, in order:
 
-1. ``role_schemes[role]``, when the level names the tensor's role;
+1. ``role_schemes[role]``, when the level names the tensor's role (a layer's framework
+   arguments, such as Keras' ``kernel_initializer``, name roles at the layer's level and win
+   over its own ``role_schemes``);
 2. ``scheme`` for a weight-like role (``weight`` through ``readout``), ``bias_scheme`` for a
    ``bias``;
 3. on a norm layer (a layer with no weight-like tensor) its own level's ``scheme`` and
@@ -38,10 +40,28 @@ class SchemeChoice:
     bias_scheme: ResolvedScheme | None = None
     role_schemes: Mapping[Role, ResolvedScheme] = field(default_factory=dict)
     where: str = ""
+    # The field that named a role's scheme, when not role_schemes (a framework argument).
+    fields: Mapping[Role, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for role in self.role_schemes:
-            check_schemable(role, f"{self.where}role_schemes.{role.value}")
+            check_schemable(role, self.field_of(role))
+
+    def field_of(self, role: Role) -> str:
+        return self.fields.get(role) or f"{self.where}role_schemes.{role.value}"
+
+    def overridden(
+        self, schemes: Mapping[Role, ResolvedScheme], fields: Mapping[Role, str]
+    ) -> SchemeChoice:
+        """This level with ``schemes`` winning for their roles (a layer's framework
+        arguments over its own fields, ``layer_values.py``); ``fields`` named them."""
+        if not schemes:
+            return self
+        return replace(
+            self,
+            role_schemes={**self.role_schemes, **schemes},
+            fields={**self.fields, **fields},
+        )
 
 
 def check_schemable(role: Role, where: str) -> None:
@@ -70,7 +90,7 @@ def _choose(
     for depth, level in enumerate(levels):
         named = level.role_schemes.get(role)
         if named is not None:
-            return named, f"{level.where}role_schemes.{role.value}"
+            return named, level.field_of(role)
         own_norm = norm_layer and depth == 0
         if level.scheme is not None and (
             role in WEIGHT_ROLES or (own_norm and role in (Role.NORM_SCALE, Role.ACTIVATION))

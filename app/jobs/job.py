@@ -21,7 +21,8 @@ from typing import Any, Literal
 from app.core import legacy
 from app.core.errors import InvalidParameterError, UnknownNameError, WeightInitError
 from app.core.fans import Fans
-from app.core.layers import LayerSpec, RecurrentSpec, TensorSpec, count_elements, make_layer
+from app.core.layer_values import LayerReading, read_layer
+from app.core.layers import LayerSpec, RecurrentSpec, TensorSpec, count_elements
 from app.core.legacy import LEGACY_MAX_SEED
 from app.core.planning import SchemeChoice, plan_layer, plan_tensor
 from app.core.plans import TensorPlan
@@ -33,7 +34,7 @@ from app.core.types import Algorithm, DType, Family, Layout, Role
 from . import limits
 from .limits import Settings
 from .names import NAME_RULE, name_problem
-from .requests import ModelRequest, Shard, WeightsRequest, layer_fields, parse_seed, scheme_parts
+from .requests import ModelRequest, Shard, WeightsRequest, layer_values, parse_seed, scheme_parts
 from .shape_maps import shape_map_plans
 
 Op = Literal["weights", "models"]
@@ -155,6 +156,32 @@ def _describe_choice(choice: SchemeChoice) -> dict[str, Any]:
     return described
 
 
+def _layer_entry(kind: str, defaults: dict[str, Any], reading: LayerReading) -> dict[str, Any]:
+    """The layer for the canonical request: our fields (framework names read as ours, ignored
+    arguments dropped, defaults filled in) and the schemes its initializer arguments name."""
+    entry: dict[str, Any] = {"kind": kind, **defaults, **reading.values}
+    if reading.schemes:
+        entry["initializers"] = {
+            role.value: resolved.describe() for role, resolved in reading.schemes.items()
+        }
+    return entry
+
+
+def _arguments_level(
+    level: SchemeChoice, reading: LayerReading, weight_role: Role | None = None
+) -> SchemeChoice:
+    """``level`` with the layer's initializer arguments winning for their roles (a layer that
+    plays ``weight_role`` has its plain weights there)."""
+
+    def role_of(role: Role) -> Role:
+        return weight_role if weight_role is not None and role is Role.WEIGHT else role
+
+    return level.overridden(
+        {role_of(r): s for r, s in reading.schemes.items()},
+        {role_of(r): f for r, f in reading.fields.items()},
+    )
+
+
 class _Budget:
     """Refuse a request over the limits layer by layer, before its tensors are expanded.
 
@@ -216,9 +243,25 @@ def _region(plan: TensorPlan, slice_text: str | None, shard: Shard | None) -> Re
     return shard_region(plan.shape, shard.dim, shard.index, shard.count)
 
 
+def _one_for_npy(plans: list[TensorPlan], selection: Selection) -> None:
+    """A .npy file holds one array: a layer of several tensors must say which (it used to get
+    the first, silently)."""
+    if selection.fmt != "npy" or selection.tensor is not None or len(plans) < 2:
+        return
+    names = [p.name for p in plans]
+    listed = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+    raise InvalidParameterError(
+        f"This layer has {len(names)} tensors ({listed}) and a .npy file holds one: name it "
+        f"with the tensor query parameter (e.g. ?tensor={names[0]}), or ask for npz or "
+        "safetensors, which hold every tensor by name.",
+        field="tensor",
+    )
+
+
 def _weights_outputs(
     plans: list[TensorPlan], req: WeightsRequest, selection: Selection
 ) -> list[Output]:
+    _one_for_npy(plans, selection)
     if req.slice is not None or req.shard is not None:
         plan = _pick(plans, selection.tensor)
         return [Output(plan, _region(plan, req.slice, req.shard), partial=True)]
@@ -232,13 +275,14 @@ def weights_job(req: WeightsRequest, settings: Settings, selection: Selection) -
     """POST /v1/weights (and the GET shortcut): one layer's tensors."""
     seed = parse_seed(req.seed)
     choice = _choice(req.scheme, req.bias_scheme, req.role_schemes)
-    kind, fields = layer_fields(req.layer)
+    kind, given, defaults = layer_values(req.layer)
+    spec, reading = read_layer(kind, given, layout=req.layout, dtype=req.dtype)
     plans = plan_layer(
-        _Budget(settings, req.layout).add(make_layer(kind, fields)),
+        _Budget(settings, req.layout).add(spec),
         layout=req.layout,
         dtype=req.dtype,
         algorithm=req.algorithm,
-        levels=(choice,),
+        levels=(_arguments_level(choice, reading),),
     )
     canonical: dict[str, Any] = {
         "op": "weights",
@@ -246,7 +290,7 @@ def weights_job(req: WeightsRequest, settings: Settings, selection: Selection) -
         "dtype": req.dtype.value,
         "layout": req.layout.value,
         "algorithm": req.algorithm.value,
-        "layer": {"kind": kind, **fields},
+        "layer": _layer_entry(kind, defaults, reading),
         **_describe_choice(choice),
     }
     outputs = _weights_outputs(plans, req, selection)
@@ -333,20 +377,27 @@ def _layers_plans(
         seen.add(item.name)
         own = _choice(item.scheme, item.bias_scheme, item.role_schemes, f"layers[{i}].")
         role = None if item.role is None else Role(str(item.role.value))
-        kind, fields = layer_fields(item.layer)
+        kind, given, defaults = layer_values(item.layer)
+        spec, reading = read_layer(
+            kind, given, layout=req.layout, dtype=req.dtype, where=f"layers[{i}].layer"
+        )
         with _fields_of_layer(i):
             layer_plans = plan_layer(
-                budget.add(make_layer(kind, fields, where=f"layers[{i}].layer")),
+                budget.add(spec),
                 layout=req.layout,
                 dtype=req.dtype,
                 algorithm=req.algorithm,
                 prefix=f"{item.name}.",
-                levels=(own, choice),
+                levels=(_arguments_level(own, reading, role), choice),
                 weight_role=role,
             )
         check_names(layer_plans, field=f"layers[{i}].name")
         plans += layer_plans
-        entry = {"name": item.name, "layer": {"kind": kind, **fields}, **_describe_choice(own)}
+        entry = {
+            "name": item.name,
+            "layer": _layer_entry(kind, defaults, reading),
+            **_describe_choice(own),
+        }
         if role is not None:
             entry["role"] = role.value
         described.append(entry)

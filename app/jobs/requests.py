@@ -1,6 +1,8 @@
 """Request models: the public contract of every operation, rendered into openapi.json.
 
-Fields mirror torch's argument names. Unknown fields are rejected (``extra="forbid"``);
+Fields mirror torch's argument names; each layer model also declares its kind's Keras and
+Flax constructor arguments (:mod:`app.jobs.arguments`, from the core's table), which the core
+reads per layout. Unknown fields are rejected (``extra="forbid"``);
 integers and booleans are strict (``"12"`` or ``true`` for an integer is a 422), except that a
 number with no fractional part (``12.0``, ``1e3``) is the integer JSON Schema says it is.
 Semantics that need the core (groups dividing channels, scheme parameters, fans) are validated
@@ -35,6 +37,7 @@ from app.core.schemes import all_names
 from app.core.streams import MAX_SEED
 from app.core.types import FIXED_ROLES, WEIGHT_ROLES, Algorithm, DType, Layout, Role
 
+from .arguments import alias_description, framework_arguments
 from .names import MAX_NAME_LENGTH, NAME_PATTERN, NAME_RULE, name_problem
 
 
@@ -69,12 +72,19 @@ class Strict(BaseModel):
 # ---- layers ---------------------------------------------------------------------------------
 
 
+# A field a framework names otherwise (Keras' units for out_features) is optional in the
+# model: the core requires it under one of its names, and the schema says so.
+def _aliased(kind: str, ours: str) -> Any:
+    return Field(description=alias_description(kind, ours, "Required."))
+
+
+@framework_arguments(required=("in_features", "out_features"))
 class DenseLayer(Strict):
     """torch.nn.Linear / keras Dense / flax Dense."""
 
     kind: Literal["dense"]
-    in_features: PositiveInt
-    out_features: PositiveInt
+    in_features: Annotated[PositiveInt | None, _aliased("dense", "in_features")] = None
+    out_features: Annotated[PositiveInt | None, _aliased("dense", "out_features")] = None
     bias: StrictBool = True
 
 
@@ -90,61 +100,70 @@ Kernel3d = Annotated[KernelSize, Field(json_schema_extra={"minItems": 3, "maxIte
 
 class _Conv(Strict):
     in_channels: PositiveInt
-    out_channels: PositiveInt
+    out_channels: Annotated[PositiveInt | None, _aliased("conv2d", "out_channels")] = None
     kernel_size: KernelSize
     groups: PositiveInt = 1
     bias: StrictBool = True
 
 
+@framework_arguments(required=("out_channels",))
 class Conv1dLayer(_Conv):
     kind: Literal["conv1d"]
     kernel_size: Kernel1d
 
 
+@framework_arguments(required=("out_channels",))
 class Conv2dLayer(_Conv):
     kind: Literal["conv2d"]
     kernel_size: Kernel2d
 
 
+@framework_arguments(required=("out_channels",))
 class Conv3dLayer(_Conv):
     kind: Literal["conv3d"]
     kernel_size: Kernel3d
 
 
+@framework_arguments(required=("out_channels",))
 class ConvTranspose1dLayer(_Conv):
     kind: Literal["conv_transpose1d"]
     kernel_size: Kernel1d
 
 
+@framework_arguments(required=("out_channels",))
 class ConvTranspose2dLayer(_Conv):
     kind: Literal["conv_transpose2d"]
     kernel_size: Kernel2d
 
 
+@framework_arguments(required=("out_channels",))
 class ConvTranspose3dLayer(_Conv):
     kind: Literal["conv_transpose3d"]
     kernel_size: Kernel3d
 
 
+@framework_arguments(required=("num_embeddings", "embedding_dim"))
 class EmbeddingLayer(Strict):
     kind: Literal["embedding"]
-    num_embeddings: PositiveInt
-    embedding_dim: PositiveInt
+    num_embeddings: Annotated[PositiveInt | None, _aliased("embedding", "num_embeddings")] = None
+    embedding_dim: Annotated[PositiveInt | None, _aliased("embedding", "embedding_dim")] = None
     padding_idx: Int | None = None
 
 
 class _Recurrent(Strict):
     input_size: PositiveInt
-    hidden_size: PositiveInt
+    hidden_size: Annotated[PositiveInt | None, _aliased("lstm", "hidden_size")] = None
     num_layers: PositiveInt = 1
     bias: StrictBool = True
     bidirectional: StrictBool = False
 
 
+@framework_arguments(required=("hidden_size",))
 class RnnLayer(_Recurrent):
     kind: Literal["rnn"]
 
 
+@framework_arguments(required=("hidden_size",))
 class LstmLayer(_Recurrent):
     kind: Literal["lstm"]
     proj_size: Annotated[
@@ -159,10 +178,12 @@ class LstmLayer(_Recurrent):
     ] = None
 
 
+@framework_arguments(required=("hidden_size",))
 class GruLayer(_Recurrent):
     kind: Literal["gru"]
 
 
+@framework_arguments()
 class LayerNormLayer(Strict):
     kind: Literal["layer_norm"]
     normalized_shape: PositiveInt | Annotated[list[PositiveInt], Field(min_length=1, max_length=8)]
@@ -170,6 +191,7 @@ class LayerNormLayer(Strict):
     bias: StrictBool = True
 
 
+@framework_arguments()
 class BatchNormLayer(Strict):
     kind: Literal["batch_norm"]
     num_features: PositiveInt
@@ -448,6 +470,14 @@ def layer_fields(layer: BaseModel) -> tuple[str, dict[str, Any]]:
     """(kind, fields) for the core's make_layer, without unset optional fields."""
     data = layer.model_dump(exclude_none=True)
     return str(data.pop("kind")), data
+
+
+def layer_values(layer: BaseModel) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """(kind, the values the request gave, the defaults of the fields it did not give): the
+    core reads the given ones (framework names included, app.core.layer_values)."""
+    kind, data = layer_fields(layer)
+    given = {k: v for k, v in data.items() if k in layer.model_fields_set}
+    return kind, given, {k: v for k, v in data.items() if k not in given}
 
 
 # ---- schemes and seeds -------------------------------------------------------------------------

@@ -20,7 +20,7 @@ DENSE = {"layer": {"kind": "dense", "in_features": 4, "out_features": 3}, "seed"
 # the OpenAPI document, the metrics, the docs' static files, and a path that does not exist.
 GUARDED = [
     ("POST", "/v1/weights"),
-    ("POST", "/v1/weights.npy"),
+    ("POST", "/v1/weights.npy?tensor=weight"),  # a .npy holds one of the dense layer's two
     ("GET", "/v1/weights/he_normal?shape=3,4&seed=1"),
     ("GET", "/v1/schemes"),
     ("GET", "/"),

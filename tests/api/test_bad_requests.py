@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -168,7 +169,14 @@ TABLE: list[Bad] = [
     Bad("unknown-nonlinearity", 422, w(scheme={"name": "he_uniform", "nonlinearity": "rellu"}),
         fields=("scheme.nonlinearity",), suggestion="relu"),
     Bad("unknown-body-field", 422, w(colour="red"), fields=("colour",)),
-    Bad("unknown-layer-field", 422, w(layer=dense(in_feature=4)), fields=("layer.in_feature",)),
+    Bad("unknown-layer-field", 422, w(layer=dense(in_feature=4)), fields=("layer.in_feature",),
+        suggestion="in_features", mentions=("dense layer", "out_features")),
+    Bad("models-unknown-layer-field", 422,
+        models([{"name": "a", "layer": {**DENSE, "out_feature": 3}}]), path="/v1/models",
+        fields=("layers[0].layer.out_feature",), suggestion="out_features"),
+    Bad("unknown-body-field-near", 422, w(shceme="zeros"), fields=("shceme",), suggestion="scheme"),
+    Bad("query-parameter-in-body", 422, w(format="npy"), fields=("format",),
+        mentions=("query parameter",)),
     Bad("unknown-dtype", 422, w(dtype="float33"), fields=("dtype",), suggestion="float32"),
     Bad("unknown-layout", 422, w(layout="tourch"), fields=("layout",), suggestion="torch"),
     Bad("unknown-algorithm", 422, w(algorithm="blocks-v2"), fields=("algorithm",),
@@ -187,6 +195,92 @@ TABLE: list[Bad] = [
         params={**GQ, "gian": "2"}, fields=("scheme.gian",), suggestion="gain"),
     Bad("get-unknown-dtype", 422, method="GET", path=GET_W, params={**GQ, "dtype": "float23"},
         fields=("dtype",)),
+    # ---- issue 12: people's spellings (kinds, query parameters, shapes) ------------------
+    Bad("kind-linear", 422, w(layer=dense(kind="linear")), fields=("layer.kind",),
+        suggestion="dense"),
+    Bad("kind-torch-Linear", 422, w(layer=dense(kind="Linear")), fields=("layer.kind",),
+        suggestion="dense", mentions=("torch.nn.Linear",)),
+    Bad("kind-keras-Dense", 422, w(layer=dense(kind="Dense")), fields=("layer.kind",),
+        suggestion="dense"),
+    Bad("kind-torch-Conv2d", 422, w(layer={**CONV2D, "kind": "Conv2d"}), fields=("layer.kind",),
+        suggestion="conv2d"),
+    Bad("kind-keras-Conv2D", 422, w(layer={**CONV2D, "kind": "Conv2D"}), fields=("layer.kind",),
+        suggestion="conv2d"),
+    Bad("kind-flax-Embed", 422, w(layer={"kind": "Embed", "num_embeddings": 4}),
+        fields=("layer.kind",), suggestion="embedding"),
+    Bad("kind-LayerNorm", 422, w(layer={"kind": "LayerNorm", "normalized_shape": 4}),
+        fields=("layer.kind",), suggestion="layer_norm"),
+    Bad("kind-BatchNorm2d", 422, w(layer={"kind": "BatchNorm2d", "num_features": 4}),
+        fields=("layer.kind",), suggestion="batch_norm"),
+    Bad("query-formt", 422, OK_BODY, params={"formt": "npy"}, fields=("formt",),
+        suggestion="format"),
+    Bad("query-tensr-per-format", 422, OK_BODY, path="/v1/weights.npy",
+        params={"tensr": "weight"}, fields=("tensr",), suggestion="tensor"),
+    Bad("models-query-tensor", 422, models([{"name": "a", "layer": DENSE}]), path="/v1/models",
+        params={"tensor": "a.weight"}, fields=("tensor",), mentions=("query parameter",)),
+    Bad("digests-query-blocs", 422, OK_BODY, path="/v1/weights/digests",
+        params={"blocs": "false"}, fields=("blocs",), suggestion="blocks"),
+    Bad("schemes-query", 422, method="GET", path="/v1/schemes", params={"format": "json"},
+        fields=("format",)),
+    Bad("get-formt-is-a-query-parameter", 422, method="GET", path=GET_W,
+        params={**GQ, "formt": "npy"}, fields=("formt",), suggestion="format",
+        mentions=("query parameter",)),
+    Bad("get-unknown-query-parameter", 422, method="GET", path=GET_W, params={**GQ, "xyz": "1"},
+        fields=("xyz",), mentions=("std", "format")),
+    Bad("get-shape-256x784", 422, method="GET", path=GET_W,
+        params={"shape": "256x784", "seed": "1"}, fields=("shape",),
+        mentions=("comma-separated", "256x784")),
+    Bad("get-shape-negative", 422, method="GET", path=GET_W, params={"shape": "-4,4", "seed": "1"},
+        fields=("shape",)),
+    Bad("unknown-tensor-weigth", 422, OK_BODY, params={"format": "npy", "tensor": "weigth"},
+        fields=("tensor",), suggestion="weight"),
+    Bad("npy-of-two-tensors", 422, OK_BODY, params={"format": "npy"}, fields=("tensor",),
+        mentions=("weight", "bias", "npz", "safetensors")),
+    Bad("npy-operation-of-two-tensors", 422, OK_BODY, path="/v1/weights.npy",
+        fields=("tensor",), mentions=("npz",)),
+    Bad("npy-by-accept-of-two-tensors", 422, OK_BODY, headers={"Accept": "application/x-npy"},
+        fields=("tensor",)),
+    # ---- issue 12: framework arguments -----------------------------------------------------
+    Bad("keras-units-under-torch", 422, w(layer={"kind": "dense", "in_features": 4, "units": 3}),
+        fields=("layer.units",), mentions=("keras", "out_features")),
+    Bad("flax-features-under-keras", 422,
+        w(layer={"kind": "dense", "in_features": 4, "features": 3}, layout="keras"),
+        fields=("layer.features",), mentions=("units",)),
+    Bad("keras-dense-without-units", 422, w(layer={"kind": "dense", "in_features": 4},
+        layout="keras"), fields=("layer.out_features",), mentions=("units",)),
+    Bad("alias-and-field", 422, w(layer=dense(units=3), layout="keras"), fields=("layer.units",),
+        mentions=("give one",)),
+    Bad("keras-unknown-initializer", 422,
+        w(layer={"kind": "dense", "in_features": 4, "units": 3,
+                 "kernel_initializer": "glorot_unifrom"}, layout="keras"),
+        fields=("layer.kernel_initializer",), suggestion="glorot_uniform"),
+    Bad("keras-initializer-seed", 422,
+        w(layer={"kind": "dense", "in_features": 4, "units": 3,
+                 "kernel_initializer": {"class_name": "HeNormal", "config": {"seed": 7}}},
+          layout="keras"),
+        fields=("layer.kernel_initializer.config.seed",)),
+    Bad("keras-initializer-wrong-type", 422,
+        w(layer={"kind": "dense", "in_features": 4, "units": 3, "kernel_initializer": 5},
+          layout="keras"),
+        fields=("layer.kernel_initializer",)),
+    Bad("layer-dtype-disagrees", 422, w(layer=dense(dtype="torch.float16")),
+        fields=("layer.dtype",), mentions=("float16",)),
+    Bad("keras-gru-reset-after-false", 422,
+        w(layer={"kind": "gru", "input_size": 2, "units": 3, "reset_after": False},
+          layout="keras"),
+        fields=("layer.reset_after",)),
+    Bad("keras-unit-forget-bias-random-bias", 422,
+        w(layer={"kind": "lstm", "input_size": 2, "units": 3,
+                 "bias_initializer": "random_normal"}, layout="keras"),
+        fields=("layer.bias_initializer",), mentions=("unit_forget_bias",)),
+    Bad("keras-moving-variance-zeros", 422,
+        w(layer={"kind": "batch_norm", "num_features": 3,
+                 "moving_variance_initializer": "zeros"}, layout="keras"),
+        fields=("layer.moving_variance_initializer",)),
+    Bad("flax-layer-norm-shift-without-scale", 422,
+        w(layer={"kind": "layer_norm", "normalized_shape": 3, "use_scale": False},
+          layout="jax"),
+        fields=("layer.use_scale",)),
     # ---- scheme/layer mismatches ---------------------------------------------------------
     Bad("orthogonal-on-1d", 422, w(layer={"kind": "tensor", "shape": [8]}, scheme="orthogonal"),
         fields=("scheme",), mentions=("rank",)),
@@ -210,12 +304,13 @@ TABLE: list[Bad] = [
     Bad("numpy-legacy-orthogonal", 422,
         w(algorithm="numpy-legacy", layer={"kind": "tensor", "shape": [4, 4]}, scheme="orthogonal"),
         fields=("algorithm",)),
-    Bad("bfloat16-npy", 422, w(dtype="bfloat16"), params={"format": "npy"}, fields=("dtype",),
+    Bad("bfloat16-npy", 422, w(dtype="bfloat16"), params={"format": "npy", "tensor": "weight"},
+        fields=("dtype",),
         mentions=("safetensors",)),
     Bad("bfloat16-npz-operation", 422, w(dtype="bfloat16"), path="/v1/weights.npz",
         fields=("dtype",), mentions=("safetensors",)),
     Bad("bfloat16-npy-by-accept", 422, w(dtype="bfloat16"), headers={"Accept": "application/x-npy"},
-        fields=("dtype",), mentions=("safetensors",)),
+        params={"tensor": "weight"}, fields=("dtype",), mentions=("safetensors",)),
     # ---- models --------------------------------------------------------------------------
     Bad("models-layers-and-mlp", 422,
         models([{"name": "a", "layer": DENSE}], mlp={"sizes": [4, 3]}), path="/v1/models",
@@ -391,6 +486,52 @@ def test_bad_request_gets_its_documented_problem(
         assert word.lower() in body["detail"].lower(), (word, body["detail"])
 
 
+# What a message for people must not contain: regex syntax (a pattern instead of the form in
+# words) and pydantic's internals (its phrases, type names and union tags). A caret before a
+# digit is an exponent (O(n^3)), not an anchor.
+REGEX_FRAGMENTS = re.compile(
+    r"\^(?![0-9])|\$|\\[dswDSWbx]|\(\?|\[\^?[^\]]*\w-\w[^\]]*\]|\.[*+]|\][*+{]"
+)
+PYDANTIC_WORDS = (
+    "Input should be",
+    "Field required",
+    "Extra inputs",
+    "after validation",
+    "Value error,",
+    "Strict",
+    "constrained-",
+    "function-before",
+    "function-after",
+    "function-wrap",
+    "model_type",
+    "model_attributes_type",
+    "dict_type",
+    "literal_error",
+    "union_tag",
+    "pydantic",
+    "[type=",
+)
+
+
+def test_the_regex_and_pydantic_scan_catches_what_it_looks_for() -> None:
+    for text in ("^[0-9]+(,[0-9]+)*$", r"\d+", "(?:a|b)", "[A-Za-z_]"):
+        assert REGEX_FRAGMENTS.search(text), text
+    for text in ("layers[0].name", "shape [8] (rank 1)", "e.g. 0 or -2,-1", "costs O(n^3)"):
+        assert not REGEX_FRAGMENTS.search(text), text
+
+
+@pytest.mark.parametrize("row", TABLE, ids=_ids())
+def test_no_message_shows_a_regex_or_pydantic_internals(
+    client: ApiClient, limited: ApiClient, row: Bad
+) -> None:
+    body = problem(send(limited if row.limited else client, row))
+    messages = [body["detail"], *(e["message"] for e in body.get("errors") or [])]
+    for message in messages:
+        assert not REGEX_FRAGMENTS.search(message), message
+        for word in PYDANTIC_WORDS:
+            assert word not in message, (word, message)
+
+
 def test_the_server_is_healthy_after_the_table(client: ApiClient, limited: ApiClient) -> None:
     for api in (client, limited):
         for row in TABLE:  # the whole table again, back to back (statuses checked above)
@@ -398,7 +539,7 @@ def test_the_server_is_healthy_after_the_table(client: ApiClient, limited: ApiCl
                 send(api, row)
         assert api.get("/healthz").status_code == 200
         assert api.get("/readyz").status_code == 200
-        normal = api.post("/v1/weights", json=OK_BODY, params={"format": "npy"})
+        normal = api.post("/v1/weights", json=OK_BODY, params={"format": "npy", "tensor": "weight"})
         assert normal.status_code == 200, normal.text
         assert api.post("/v1/weights", json=OK_BODY).status_code == 200
 
@@ -408,7 +549,7 @@ def test_limits_pass_just_under_the_limit(limited: ApiClient) -> None:
     npy = limited.post(
         "/v1/weights",
         json=w(layer=dense(in_features=50, out_features=50)),
-        params={"format": "npy"},
+        params={"format": "npy", "tensor": "weight"},
     )
     assert npy.status_code == 200, npy.text  # 2550 elements: under max_elements, npy not JSON
     square = limited.post(

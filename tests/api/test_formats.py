@@ -29,6 +29,7 @@ from .conftest import (
     load_npy,
     load_npz,
     load_safetensors,
+    problem,
     safetensors_header,
     sha256_le,
     sha_header,
@@ -210,13 +211,12 @@ def _assert_attachment(response: httpx.Response, extension: str) -> str:
 @pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
 def test_npy_loads_with_numpy_to_the_cores_bytes(client: ApiClient, dtype: str) -> None:
     expected = expected_layer(CONV, seed=42, dtype=dtype)
-    for tensor in (None, "weight", "bias"):
-        params = {"format": "npy", **({"tensor": tensor} if tensor else {})}
+    for name in ("weight", "bias"):
+        params = {"format": "npy", "tensor": name}
         response = ok(
             client.post("/v1/weights", json=weights_body(CONV, dtype=dtype), params=params)
         )
         assert media_type(response) == MEDIA["npy"]
-        name = tensor or "weight"  # default: the first tensor
         assert _assert_attachment(response, ".npy") == f"{name}.npy"
         array = load_npy(response.content)
         assert_same_array(array, expected[name], name)
@@ -298,14 +298,35 @@ def test_per_format_operation_sends_octet_stream_with_the_same_bytes(
     client: ApiClient, path: str, base: str, fmt: str
 ) -> None:
     body = MODEL_BODY if base == "/v1/models" else weights_body(CONV, dtype="float16")
-    via_query = ok(client.post(base, json=body, params={"format": fmt}))
+    one = {"tensor": "weight"} if fmt == "npy" else {}  # a .npy holds one of the two
+    via_query = ok(client.post(base, json=body, params={"format": fmt, **one}))
     for accept in (None, OCTET, "*/*"):
         headers = {"Accept": accept} if accept else {}
-        direct = ok(client.post(path, json=body, headers=headers))
+        direct = ok(client.post(path, json=body, headers=headers, params=one))
         assert media_type(direct) == OCTET
         assert direct.content == via_query.content
         assert direct.headers["content-disposition"] == via_query.headers["content-disposition"]
         assert direct.headers["x-weightinit-sha256"] == via_query.headers["x-weightinit-sha256"]
+
+
+def test_npy_of_a_layer_with_several_tensors_names_one(client: ApiClient) -> None:
+    """A .npy holds one array: without ``tensor`` a 422 lists the tensors and points at npz
+    and safetensors (until issue 12 it silently sent the first)."""
+    for path, params in (("/v1/weights", {"format": "npy"}), ("/v1/weights.npy", {})):
+        response = client.post(path, json=weights_body(CONV), params=params)
+        assert response.status_code == 422, response.text
+        found = problem(response)
+        assert found["errors"][0]["field"] == "tensor"
+        for word in ("weight", "bias", "npz", "safetensors", "tensor="):
+            assert word in found["detail"], found["detail"]
+    single = {"kind": "tensor", "shape": [3, 4]}  # one tensor: npy needs no name
+    assert ok(client.post("/v1/weights.npy", json=weights_body(single))).content
+    no_bias = ok(client.post("/v1/weights.npy", json=weights_body({**CONV, "bias": False})))
+    assert_same_array(
+        load_npy(no_bias.content),
+        expected_layer({**CONV, "bias": False}, seed=42)["weight"],
+        "weight",
+    )
 
 
 def test_weights_npy_operation_takes_the_tensor_query(client: ApiClient) -> None:
@@ -336,11 +357,15 @@ NEGOTIATION = [
 ]
 
 
+# One tensor of the conv layer in every format (a .npy holds one).
+ONE = {"tensor": "weight"}
+
+
 @pytest.fixture(scope="module")
 def weights_by_format(client: ApiClient) -> dict[str, bytes]:
     body = weights_body(CONV)
     return {
-        fmt: ok(client.post("/v1/weights", json=body, params={"format": fmt})).content
+        fmt: ok(client.post("/v1/weights", json=body, params={"format": fmt, **ONE})).content
         for fmt in ("json", "npy", "npz", "safetensors")
     }
 
@@ -354,7 +379,7 @@ def test_accept_negotiation_on_weights_and_the_query_wins(
     chosen: str,
 ) -> None:
     headers = {"Accept": accept} if accept is not None else {}
-    params = {"format": fmt} if fmt else {}
+    params = {"format": fmt, **ONE} if fmt else ONE
     request = client.build(
         "POST", "/v1/weights", json=weights_body(CONV), params=params, headers=headers
     )

@@ -68,10 +68,10 @@ def test_live_json_parses_back_to_the_cores_bytes(http: httpx.Client) -> None:
 @pytest.mark.parametrize(
     ("path", "params", "media"),
     [
-        ("/v1/weights", {"format": "npy"}, "application/x-npy"),
+        ("/v1/weights", {"format": "npy", "tensor": "weight"}, "application/x-npy"),
         ("/v1/weights", {"format": "npz"}, "application/x-npz"),
         ("/v1/weights", {"format": "safetensors"}, "application/vnd.safetensors"),
-        ("/v1/weights.npy", {}, "application/octet-stream"),
+        ("/v1/weights.npy", {"tensor": "weight"}, "application/octet-stream"),
         ("/v1/weights.npz", {}, "application/octet-stream"),
         ("/v1/weights.safetensors", {}, "application/octet-stream"),
     ],

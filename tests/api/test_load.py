@@ -92,7 +92,7 @@ def plan(count: int) -> list[Call]:
         elif roll < 0.7:
             layer = {"kind": "dense", "in_features": 64, "out_features": 32}
             body, headers = _json({"seed": rng.randrange(10**6), "layer": layer})
-            calls.append(Call("small", "POST", "/v1/weights.npy", body, headers))
+            calls.append(Call("small", "POST", "/v1/weights.npy?tensor=weight", body, headers))
         elif roll < 0.8:
             sizes = [32, rng.choice([8, 16, 24]), 8]
             body, headers = _json({"seed": i, "mlp": {"sizes": sizes}})

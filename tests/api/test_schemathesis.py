@@ -55,6 +55,26 @@ ALL_CHECKS = os.environ.get("FUZZ_ALL_CHECKS") == "1"
 # A refusal of a schema-valid request is excused when every error in it matches one of these.
 # A field that names a scheme: scheme, bias_scheme, role_schemes.<role>, per layer or not.
 SCHEME_FIELD = r".*scheme(s\.[a-z_]+)?"
+# A layer's own field or framework argument, and its initializer arguments (Keras' *_initializer,
+# Flax's *_init), per layer or not.
+LAYER_FIELD = r"(layers\[\d+\]\.)?layer\.[a-z_]+"
+INITIALIZER_FIELD = LAYER_FIELD + r"_init(ializer)?(\..*)?"
+# What the core says of a layer's framework arguments (app.core.layer_values).
+FRAMEWORK_RULES = "|".join(
+    (
+        "is an argument of",  # another layout's framework name
+        "both give the layer's",  # two names of one field
+        "weightinit builds",  # a value weightinit does not build (reset_after=false...)
+        "asks for .* parameters",  # a dtype other than the request's
+        "Unknown dtype",
+        "dtype name",
+        "fixed values",  # running statistics' initializers
+        "both or neither",  # a batch norm's scale and shift
+        "shift but no scale",
+        "one scheme per tensor",  # Keras LSTM's unit_forget_bias with a random bias
+        "needs '",  # a field required under one of its names
+    )
+)
 SEMANTIC_RULES: list[tuple[str, int, str, str]] = [
     ("a limit: elements, layers, bytes or cost", 413, r".*", r".*"),
     # fans on a shape without them, a rank (dirac: 3..5), two dims (orthogonal, eye)...
@@ -70,6 +90,7 @@ SEMANTIC_RULES: list[tuple[str, int, str, str]] = [
     ("a shard index below its count", 422, r"shard\.index", r"out of range"),
     # a slice's start:stop entries and a shard's dim against the returned tensor's rank
     ("a slice or shard that fits the returned tensor", 422, r"slice|shard\.dim", r".*"),
+    ("a shard plan's patterns each match a tensor", 422, r"shard\.dims", r"matches no tensor"),
     ("layer names unique in a model", 422, r"layers\[\d+\]\.name", r"used twice"),
     ("groups dividing the channels", 422, r".*groups", r"must divide"),
     # the layout is the request's, the kind and its arguments the layer's (app/core/kinds.py)
@@ -80,7 +101,11 @@ SEMANTIC_RULES: list[tuple[str, int, str, str]] = [
     ("the `tensor` query names a tensor of the body's layer", 422, r"tensor", r"Unknown tensor"),
     # JSON Schema tools compare integers as doubles (2**64-1+384 "is" 2**64-1 to them), and a
     # decimal string's pattern cannot bound its value.
-    ("seed above 2**64-1", 422, r"seed", r"less than|between"),
+    ("seed above 2**64-1", 422, r"seed", r"<=|between"),
+    ("a layer's framework arguments, read per layout", 422, LAYER_FIELD, FRAMEWORK_RULES),
+    # Initializer arguments name schemes in the framework's vocabulary, with their parameters.
+    ("an initializer argument's name and parameters", 422, INITIALIZER_FIELD, r".*"),
+    ("npy of a layer with several tensors names one", 422, r"tensor", r"a \.npy file holds"),
     # Each scheme's own parameters (required ones, names, ranges, a < b) are not in the
     # schema yet: GET /v1/schemes lists them.
     ("a scheme's parameters", 422, SCHEME_FIELD + r"\..*", r".*"),
@@ -166,7 +191,7 @@ def test_only_the_named_semantic_rules_are_excused() -> None:
     assert semantic_rule(422, fans) == "what a scheme needs of the tensor"
     one_of = {"errors": [{"field": "layers", "message": "Give exactly one of 'layers'..."}]}
     assert semantic_rule(422, one_of) is None
-    mixed = {"errors": [fans["errors"][0], {"field": "seed", "message": "Input should be..."}]}
+    mixed = {"errors": [fans["errors"][0], {"field": "seed", "message": "Expected a string"}]}
     assert semantic_rule(422, mixed) is None
     assert semantic_rule(400, fans) is None
 

@@ -50,7 +50,9 @@ out["json"] = [
     {"name": t.name, "sha256": t.sha256, "shape": t.shape, "n": len(t.data)}
     for t in parsed.tensors
 ]
-npy = generate_weights_npy.sync_detailed(client=client, body=WeightsRequest.from_dict(body))
+npy = generate_weights_npy.sync_detailed(
+    client=client, body=WeightsRequest.from_dict(body), tensor="weight"
+)
 assert npy.status_code == 200, (npy.status_code, npy.content[:500])
 out["npy"] = npy.parsed.payload.read().hex()
 st = generate_model_safetensors.sync_detailed(client=client, body=ModelRequest.from_dict(model))

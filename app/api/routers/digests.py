@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from app.jobs.digests import DIGEST_BLOCK, check_block_count, digests
 from app.jobs.job import Job, Selection, model_job, weights_job
 
-from ..deps import json_body, off_loop, settings_of
+from ..deps import json_body, known_query, off_loop, settings_of
 from ..disconnect import until_disconnected
 from ..respond import admit, problems
 from ..schemas import DigestsResponse, ModelRequest, WeightsRequest
@@ -52,7 +52,7 @@ async def _answer(request: Request, job: Job, blocks: bool) -> dict[str, Any]:
     response_model=DigestsResponse,
     response_model_exclude_none=True,
     responses=problems(400, 413, 415, 422, 503),
-    dependencies=[Depends(json_body)],
+    dependencies=[Depends(json_body), Depends(known_query())],
 )
 async def digest_weights(
     request: Request,
@@ -73,7 +73,7 @@ async def digest_weights(
     response_model=DigestsResponse,
     response_model_exclude_none=True,
     responses=problems(400, 413, 415, 422, 503),
-    dependencies=[Depends(json_body)],
+    dependencies=[Depends(json_body), Depends(known_query())],
 )
 async def digest_model(
     request: Request, body: ModelRequest, blocks: BlocksQ = True

@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from app.jobs.job import Selection, model_job
 
-from ..deps import json_body, off_loop, settings_of
+from ..deps import json_body, known_query, off_loop, settings_of
 from ..negotiation import MEDIA, OCTET, choose, refuse_other_format, require_octet
 from ..respond import BINARY_RESPONSES, FORMATS_MODEL, json_and_binary_responses, respond
 from ..schemas import Encoding, JsonLayout, ModelRequest
@@ -29,7 +29,7 @@ ModelFormatQ = Annotated[
     operation_id="generateModel",
     summary="Initialise every tensor of many named layers",
     responses=json_and_binary_responses(FORMATS_MODEL),
-    dependencies=[Depends(json_body)],
+    dependencies=[Depends(json_body), Depends(known_query())],
 )
 async def generate_model(
     request: Request,
@@ -65,5 +65,5 @@ for _fmt, _op in (("npz", "generateModelNpz"), ("safetensors", "generateModelSaf
         summary=f"Initialise many named layers as .{_fmt}",
         responses=BINARY_RESPONSES,
         response_class=Response,
-        dependencies=[Depends(json_body)],
+        dependencies=[Depends(json_body), Depends(known_query("format"))],
     )

@@ -6,7 +6,7 @@ import hashlib
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 from starlette.responses import Response
 
 from app.core.errors import UnknownNameError
@@ -14,11 +14,12 @@ from app.core.gains import gain_table
 from app.core.schemes import ALIASES, SCHEMES, all_names
 from app.jobs.registry import scheme_out
 
+from ..deps import known_query
 from ..problems import ProblemError
 from ..respond import PROBLEMS, etag_matches
 from ..schemas import GainList, SchemeList, SchemeOut
 
-router = APIRouter(prefix="/v1", tags=["registry"])
+router = APIRouter(prefix="/v1", tags=["registry"], dependencies=[Depends(known_query())])
 
 
 def _cached_json(request: Request, payload: Any) -> Response:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -10,12 +10,12 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.responses import Response
 
-from app.core.errors import InvalidParameterError, UnknownNameError
+from app.core.errors import InvalidParameterError, UnknownNameError, nearest_name
 from app.core.schemes import ParamKind, all_names, get_scheme
 from app.jobs.job import Selection, weights_job
 from app.jobs.requests import MAX_SHARDS, SHARD_DESCRIPTION, SLICE_DESCRIPTION, Shard
 
-from ..deps import json_body, off_loop, settings_of
+from ..deps import json_body, known_query, off_loop, settings_of
 from ..negotiation import MEDIA, OCTET, choose, refuse_other_format, require_octet
 from ..problems import ProblemError
 from ..respond import (
@@ -32,7 +32,10 @@ router = APIRouter(prefix="/v1", tags=["weights"])
 FormatQ = Annotated[
     FormatName | None, Query(description="json, npy, npz or safetensors; wins over Accept")
 ]
-TensorQ = Annotated[str | None, Query(description="only this tensor (npy: default the first)")]
+TensorQ = Annotated[
+    str | None,
+    Query(description="only this tensor (npy of a layer with several tensors needs it)"),
+]
 LayoutQ = Annotated[
     JsonLayout, Query(description="JSON data as a flat row-major list or nested lists")
 ]
@@ -46,7 +49,7 @@ EncodingQ = Annotated[
     operation_id="generateWeights",
     summary="Initialise one layer's tensors",
     responses=json_and_binary_responses(FORMATS_ALL),
-    dependencies=[Depends(json_body)],
+    dependencies=[Depends(json_body), Depends(known_query())],
 )
 async def generate_weights(
     request: Request,
@@ -88,27 +91,9 @@ for _fmt, _op in (
         summary=f"Initialise one layer's tensors as .{_fmt}",
         responses=BINARY_RESPONSES,
         response_class=Response,
-        dependencies=[Depends(json_body)],
+        # a format query parameter is refused by refuse_other_format when it contradicts
+        dependencies=[Depends(json_body), Depends(known_query("format"))],
     )
-
-_RESERVED = {
-    "shape",
-    "seed",
-    "dtype",
-    "layout",
-    "algorithm",
-    "fan_in",
-    "fan_out",
-    "in_axes",
-    "out_axes",
-    "batch_axes",
-    "format",
-    "tensor",
-    "json_layout",
-    "encoding",
-    "slice",
-    "shard",
-}
 
 
 def _ints(text: str, field: str) -> list[int]:
@@ -120,22 +105,40 @@ def _ints(text: str, field: str) -> list[int]:
         ) from None
 
 
+def _check_key(name: str, key: str, kinds: dict[str, ParamKind]) -> None:
+    """A query key that is neither the route's nor the scheme's: named as the nearest of
+    either (``formt`` is the route's ``format``, ``gian`` the scheme's ``gain``)."""
+    if key == "name":
+        raise InvalidParameterError(
+            f"The scheme is the path's {name!r}: a 'name' query parameter cannot replace "
+            "it; remove it (or ask GET /v1/weights/<scheme> for another scheme).",
+            field="name",
+        )
+    route = {f.name for f in fields(ShortcutQuery)}
+    if nearest_name(key, [*route, *kinds]) not in kinds:
+        raise UnknownNameError(
+            "query parameter",
+            key,
+            [*route, *kinds],
+            field=key,
+            context=f"(neither a query parameter of GET /v1/weights/{{scheme}} nor a parameter "
+            f"of scheme {name!r})",
+        )
+
+
 def _scheme_params(name: str, query: dict[str, str]) -> dict[str, object]:
     scheme = get_scheme(name)
     kinds = {p.name: p.kind for p in scheme.params}
+    route = {f.name for f in fields(ShortcutQuery)}
     params: dict[str, object] = {}
     for key, text in query.items():
-        if key in _RESERVED:
+        if key in route:
             continue
-        if key == "name":
-            raise InvalidParameterError(
-                f"The scheme is the path's {name!r}: a 'name' query parameter cannot replace "
-                "it; remove it (or ask GET /v1/weights/<scheme> for another scheme).",
-                field="name",
-            )
+        if key not in kinds:
+            _check_key(name, key, kinds)
         kind = kinds.get(key)
         if kind is None:
-            params[key] = text  # the core names it as an unknown parameter
+            params[key] = text  # the core names it as an unknown parameter of the scheme
         elif kind is ParamKind.NUMBER:
             try:
                 params[key] = float(text)

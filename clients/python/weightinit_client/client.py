@@ -283,8 +283,8 @@ class Client:
         slice: str | None = None,
         shard: Mapping[str, int] | Sequence[int] | None = None,
     ) -> Arrays:
-        """One layer's tensors by name (``npy`` returns one tensor: ``tensor`` or the first;
-        ``slice``/``shard`` return only that part of one tensor)."""
+        """One layer's tensors by name (``npy`` returns one tensor: ``tensor``, required when
+        the layer has several; ``slice``/``shard`` return only that part of one tensor)."""
         body = weights_body(
             layer,
             seed=seed,

@@ -220,7 +220,8 @@ async function binary(
   return { bytes: unwrap(result), response: result.response };
 }
 
-/** POST /v1/weights.npy: one tensor (the first, or `options.tensor`) parsed from .npy. */
+/** POST /v1/weights.npy: one tensor parsed from .npy; `options.tensor` names it (required
+ * when the layer has several tensors: the server answers 422 without it). */
 export async function weightsNpy(
   client: WeightinitClient,
   request: WeightsRequest,

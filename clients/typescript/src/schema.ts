@@ -299,25 +299,144 @@ export interface components {
          * @enum {string}
          */
         Algorithm: "blocks-v1" | "numpy-legacy";
+        ArgumentValue: components["schemas"]["JsonScalar"] | components["schemas"]["JsonValue2"][] | {
+            [key: string]: components["schemas"]["JsonValue2"];
+        };
         /** BatchNormLayer */
         BatchNormLayer: {
+            /** @description keras.layers.BatchNormalization (layout keras): accepted and ignored (changes no parameter). */
+            activity_regularizer?: components["schemas"]["ArgumentValue"];
             /**
              * Affine
              * @default true
              */
             affine?: boolean;
+            /** @description keras.layers.BatchNormalization (layout keras): accepted and ignored (changes no parameter). */
+            autocast?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.BatchNormalization (layout keras), flax.linen.BatchNorm (layout jax): accepted and ignored (changes no parameter). */
+            axis?: components["schemas"]["ArgumentValue"];
+            /** @description flax.linen.BatchNorm (layout jax): accepted and ignored (changes no parameter). */
+            axis_index_groups?: components["schemas"]["ArgumentValue"];
+            /** @description flax.linen.BatchNorm (layout jax): accepted and ignored (changes no parameter). */
+            axis_name?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.BatchNormalization (layout keras): accepted and ignored (changes no parameter). */
+            beta_constraint?: components["schemas"]["ArgumentValue"];
+            /**
+             * Beta Initializer
+             * @description keras.layers.BatchNormalization (layout keras): the scheme of the norm_shift tensors: a Keras initializer name or object (or a weightinit scheme name).
+             */
+            beta_initializer?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /** @description keras.layers.BatchNormalization (layout keras): accepted and ignored (changes no parameter). */
+            beta_regularizer?: components["schemas"]["ArgumentValue"];
+            /**
+             * Bias Init
+             * @description flax.linen.BatchNorm (layout jax): the scheme of the norm_shift tensors: a Flax initializer name or object (or a weightinit scheme name).
+             */
+            bias_init?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /**
+             * Center
+             * @description keras.layers.BatchNormalization (layout keras): keep the shift (default true).
+             */
+            center?: boolean | null;
+            /** @description torch.nn.BatchNorm1d/2d/3d (every layout): accepted and ignored (changes no parameter). */
+            device?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.BatchNorm1d/2d/3d (layout torch), keras.layers.BatchNormalization (layout keras): the parameters' dtype; must equal the request's dtype; flax.linen.BatchNorm (layout jax): accepted and ignored (changes no parameter). */
+            dtype?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.BatchNorm1d/2d/3d (every layout): accepted and ignored (changes no parameter). */
+            eps?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.BatchNormalization (layout keras), flax.linen.BatchNorm (layout jax): accepted and ignored (changes no parameter). */
+            epsilon?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.BatchNormalization (layout keras): accepted and ignored (changes no parameter). */
+            gamma_constraint?: components["schemas"]["ArgumentValue"];
+            /**
+             * Gamma Initializer
+             * @description keras.layers.BatchNormalization (layout keras): the scheme of the norm_scale tensors: a Keras initializer name or object (or a weightinit scheme name).
+             */
+            gamma_initializer?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /** @description keras.layers.BatchNormalization (layout keras): accepted and ignored (changes no parameter). */
+            gamma_regularizer?: components["schemas"]["ArgumentValue"];
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
              */
             kind: "batch_norm";
+            /** @description torch.nn.BatchNorm1d/2d/3d (layout torch), keras.layers.BatchNormalization (layout keras), flax.linen.BatchNorm (layout jax): accepted and ignored (changes no parameter). */
+            momentum?: components["schemas"]["ArgumentValue"];
+            /**
+             * Moving Mean Initializer
+             * @description keras.layers.BatchNormalization (layout keras): only "zeros" (running statistics take fixed values).
+             */
+            moving_mean_initializer?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /**
+             * Moving Variance Initializer
+             * @description keras.layers.BatchNormalization (layout keras): only "ones" (running statistics take fixed values).
+             */
+            moving_variance_initializer?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /** @description keras.layers.BatchNormalization (layout keras), flax.linen.BatchNorm (layout jax): accepted and ignored (changes no parameter). */
+            name?: components["schemas"]["ArgumentValue"];
             /** Num Features */
             num_features: number;
+            /**
+             * Param Dtype
+             * @description flax.linen.BatchNorm (layout jax): the parameters' dtype; must equal the request's dtype.
+             */
+            param_dtype?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /**
+             * Renorm
+             * @description keras.layers.BatchNormalization (layout keras): only false, its default (other values are not built).
+             */
+            renorm?: boolean | null;
+            /** @description keras.layers.BatchNormalization (layout keras): accepted and ignored (changes no parameter). */
+            renorm_clipping?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.BatchNormalization (layout keras): accepted and ignored (changes no parameter). */
+            renorm_momentum?: components["schemas"]["ArgumentValue"];
+            /**
+             * Scale
+             * @description keras.layers.BatchNormalization (layout keras): keep the scale (default true).
+             */
+            scale?: boolean | null;
+            /**
+             * Scale Init
+             * @description flax.linen.BatchNorm (layout jax): the scheme of the norm_scale tensors: a Flax initializer name or object (or a weightinit scheme name).
+             */
+            scale_init?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /** @description keras.layers.BatchNormalization (layout keras): accepted and ignored (changes no parameter). */
+            synchronized?: components["schemas"]["ArgumentValue"];
             /**
              * Track Running Stats
              * @default true
              */
             track_running_stats?: boolean;
+            /** @description keras.layers.BatchNormalization (layout keras): accepted and ignored (changes no parameter). */
+            trainable?: components["schemas"]["ArgumentValue"];
+            /**
+             * Use Bias
+             * @description flax.linen.BatchNorm (layout jax): keep the shift (default true).
+             */
+            use_bias?: boolean | null;
+            /** @description flax.linen.BatchNorm (layout jax): accepted and ignored (changes no parameter). */
+            use_fast_variance?: components["schemas"]["ArgumentValue"];
+            /** @description flax.linen.BatchNorm (layout jax): accepted and ignored (changes no parameter). */
+            use_running_average?: components["schemas"]["ArgumentValue"];
+            /**
+             * Use Scale
+             * @description flax.linen.BatchNorm (layout jax): keep the scale (default true).
+             */
+            use_scale?: boolean | null;
         };
         /**
          * BilinearLayer
@@ -354,11 +473,60 @@ export interface components {
         };
         /** Conv1dLayer */
         Conv1dLayer: {
+            /** @description keras.layers.Conv1D/Conv2D/Conv3D (layout keras): accepted and ignored (changes no parameter). */
+            activation?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.Conv1D/Conv2D/Conv3D (layout keras): accepted and ignored (changes no parameter). */
+            activity_regularizer?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.Conv1D/Conv2D/Conv3D (layout keras): accepted and ignored (changes no parameter). */
+            autocast?: components["schemas"]["ArgumentValue"];
             /**
              * Bias
              * @default true
              */
             bias?: boolean;
+            /** @description keras.layers.Conv1D/Conv2D/Conv3D (layout keras): accepted and ignored (changes no parameter). */
+            bias_constraint?: components["schemas"]["ArgumentValue"];
+            /**
+             * Bias Init
+             * @description flax.linen.Conv (layout jax): the scheme of the bias tensors: a Flax initializer name or object (or a weightinit scheme name).
+             */
+            bias_init?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /**
+             * Bias Initializer
+             * @description keras.layers.Conv1D/Conv2D/Conv3D (layout keras): the scheme of the bias tensors: a Keras initializer name or object (or a weightinit scheme name).
+             */
+            bias_initializer?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /** @description keras.layers.Conv1D/Conv2D/Conv3D (layout keras): accepted and ignored (changes no parameter). */
+            bias_regularizer?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.Conv1D/Conv2D/Conv3D (layout keras): accepted and ignored (changes no parameter). */
+            data_format?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.Conv1d/Conv2d/Conv3d (every layout): accepted and ignored (changes no parameter). */
+            device?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.Conv1d/Conv2d/Conv3d (every layout): accepted and ignored (changes no parameter). */
+            dilation?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.Conv1D/Conv2D/Conv3D (layout keras): accepted and ignored (changes no parameter). */
+            dilation_rate?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.Conv1d/Conv2d/Conv3d (layout torch), keras.layers.Conv1D/Conv2D/Conv3D (layout keras): the parameters' dtype; must equal the request's dtype; flax.linen.Conv (layout jax): accepted and ignored (changes no parameter). */
+            dtype?: components["schemas"]["ArgumentValue"];
+            /**
+             * Feature Group Count
+             * @description flax.linen.Conv (layout jax): its name of groups.
+             */
+            feature_group_count?: number | null;
+            /**
+             * Features
+             * @description flax.linen.Conv (layout jax): its name of out_channels.
+             */
+            features?: number | null;
+            /**
+             * Filters
+             * @description keras.layers.Conv1D/Conv2D/Conv3D (layout keras): its name of out_channels.
+             */
+            filters?: number | null;
             /**
              * Groups
              * @default 1
@@ -366,6 +534,28 @@ export interface components {
             groups?: number;
             /** In Channels */
             in_channels: number;
+            /** @description flax.linen.Conv (layout jax): accepted and ignored (changes no parameter). */
+            input_dilation?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.Conv1D/Conv2D/Conv3D (layout keras): accepted and ignored (changes no parameter). */
+            kernel_constraint?: components["schemas"]["ArgumentValue"];
+            /** @description flax.linen.Conv (layout jax): accepted and ignored (changes no parameter). */
+            kernel_dilation?: components["schemas"]["ArgumentValue"];
+            /**
+             * Kernel Init
+             * @description flax.linen.Conv (layout jax): the scheme of the weight tensors: a Flax initializer name or object (or a weightinit scheme name).
+             */
+            kernel_init?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /**
+             * Kernel Initializer
+             * @description keras.layers.Conv1D/Conv2D/Conv3D (layout keras): the scheme of the weight tensors: a Keras initializer name or object (or a weightinit scheme name).
+             */
+            kernel_initializer?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /** @description keras.layers.Conv1D/Conv2D/Conv3D (layout keras): accepted and ignored (changes no parameter). */
+            kernel_regularizer?: components["schemas"]["ArgumentValue"];
             /** Kernel Size */
             kernel_size: number | number[];
             /**
@@ -373,16 +563,94 @@ export interface components {
              * @enum {string}
              */
             kind: "conv1d";
-            /** Out Channels */
-            out_channels: number;
+            /** @description keras.layers.Conv1D/Conv2D/Conv3D (layout keras), flax.linen.Conv (layout jax): accepted and ignored (changes no parameter). */
+            name?: components["schemas"]["ArgumentValue"];
+            /**
+             * Out Channels
+             * @description Required. Also given as filters (keras.layers.Conv1D/Conv2D/Conv3D, layout keras), features (flax.linen.Conv, layout jax).
+             */
+            out_channels?: number | null;
+            /** @description torch.nn.Conv1d/Conv2d/Conv3d (layout torch), keras.layers.Conv1D/Conv2D/Conv3D (layout keras), flax.linen.Conv (layout jax): accepted and ignored (changes no parameter). */
+            padding?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.Conv1d/Conv2d/Conv3d (every layout): accepted and ignored (changes no parameter). */
+            padding_mode?: components["schemas"]["ArgumentValue"];
+            /**
+             * Param Dtype
+             * @description flax.linen.Conv (layout jax): the parameters' dtype; must equal the request's dtype.
+             */
+            param_dtype?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /** @description flax.linen.Conv (layout jax): accepted and ignored (changes no parameter). */
+            precision?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.Conv1d/Conv2d/Conv3d (every layout): accepted and ignored (changes no parameter). */
+            stride?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.Conv1D/Conv2D/Conv3D (layout keras), flax.linen.Conv (layout jax): accepted and ignored (changes no parameter). */
+            strides?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.Conv1D/Conv2D/Conv3D (layout keras): accepted and ignored (changes no parameter). */
+            trainable?: components["schemas"]["ArgumentValue"];
+            /**
+             * Use Bias
+             * @description keras.layers.Conv1D/Conv2D/Conv3D (layout keras), flax.linen.Conv (layout jax): its name of bias.
+             */
+            use_bias?: boolean | null;
         };
         /** Conv2dLayer */
         Conv2dLayer: {
+            /** @description keras.layers.Conv1D/Conv2D/Conv3D (layout keras): accepted and ignored (changes no parameter). */
+            activation?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.Conv1D/Conv2D/Conv3D (layout keras): accepted and ignored (changes no parameter). */
+            activity_regularizer?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.Conv1D/Conv2D/Conv3D (layout keras): accepted and ignored (changes no parameter). */
+            autocast?: components["schemas"]["ArgumentValue"];
             /**
              * Bias
              * @default true
              */
             bias?: boolean;
+            /** @description keras.layers.Conv1D/Conv2D/Conv3D (layout keras): accepted and ignored (changes no parameter). */
+            bias_constraint?: components["schemas"]["ArgumentValue"];
+            /**
+             * Bias Init
+             * @description flax.linen.Conv (layout jax): the scheme of the bias tensors: a Flax initializer name or object (or a weightinit scheme name).
+             */
+            bias_init?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /**
+             * Bias Initializer
+             * @description keras.layers.Conv1D/Conv2D/Conv3D (layout keras): the scheme of the bias tensors: a Keras initializer name or object (or a weightinit scheme name).
+             */
+            bias_initializer?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /** @description keras.layers.Conv1D/Conv2D/Conv3D (layout keras): accepted and ignored (changes no parameter). */
+            bias_regularizer?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.Conv1D/Conv2D/Conv3D (layout keras): accepted and ignored (changes no parameter). */
+            data_format?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.Conv1d/Conv2d/Conv3d (every layout): accepted and ignored (changes no parameter). */
+            device?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.Conv1d/Conv2d/Conv3d (every layout): accepted and ignored (changes no parameter). */
+            dilation?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.Conv1D/Conv2D/Conv3D (layout keras): accepted and ignored (changes no parameter). */
+            dilation_rate?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.Conv1d/Conv2d/Conv3d (layout torch), keras.layers.Conv1D/Conv2D/Conv3D (layout keras): the parameters' dtype; must equal the request's dtype; flax.linen.Conv (layout jax): accepted and ignored (changes no parameter). */
+            dtype?: components["schemas"]["ArgumentValue"];
+            /**
+             * Feature Group Count
+             * @description flax.linen.Conv (layout jax): its name of groups.
+             */
+            feature_group_count?: number | null;
+            /**
+             * Features
+             * @description flax.linen.Conv (layout jax): its name of out_channels.
+             */
+            features?: number | null;
+            /**
+             * Filters
+             * @description keras.layers.Conv1D/Conv2D/Conv3D (layout keras): its name of out_channels.
+             */
+            filters?: number | null;
             /**
              * Groups
              * @default 1
@@ -390,6 +658,28 @@ export interface components {
             groups?: number;
             /** In Channels */
             in_channels: number;
+            /** @description flax.linen.Conv (layout jax): accepted and ignored (changes no parameter). */
+            input_dilation?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.Conv1D/Conv2D/Conv3D (layout keras): accepted and ignored (changes no parameter). */
+            kernel_constraint?: components["schemas"]["ArgumentValue"];
+            /** @description flax.linen.Conv (layout jax): accepted and ignored (changes no parameter). */
+            kernel_dilation?: components["schemas"]["ArgumentValue"];
+            /**
+             * Kernel Init
+             * @description flax.linen.Conv (layout jax): the scheme of the weight tensors: a Flax initializer name or object (or a weightinit scheme name).
+             */
+            kernel_init?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /**
+             * Kernel Initializer
+             * @description keras.layers.Conv1D/Conv2D/Conv3D (layout keras): the scheme of the weight tensors: a Keras initializer name or object (or a weightinit scheme name).
+             */
+            kernel_initializer?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /** @description keras.layers.Conv1D/Conv2D/Conv3D (layout keras): accepted and ignored (changes no parameter). */
+            kernel_regularizer?: components["schemas"]["ArgumentValue"];
             /** Kernel Size */
             kernel_size: number | number[];
             /**
@@ -397,16 +687,94 @@ export interface components {
              * @enum {string}
              */
             kind: "conv2d";
-            /** Out Channels */
-            out_channels: number;
+            /** @description keras.layers.Conv1D/Conv2D/Conv3D (layout keras), flax.linen.Conv (layout jax): accepted and ignored (changes no parameter). */
+            name?: components["schemas"]["ArgumentValue"];
+            /**
+             * Out Channels
+             * @description Required. Also given as filters (keras.layers.Conv1D/Conv2D/Conv3D, layout keras), features (flax.linen.Conv, layout jax).
+             */
+            out_channels?: number | null;
+            /** @description torch.nn.Conv1d/Conv2d/Conv3d (layout torch), keras.layers.Conv1D/Conv2D/Conv3D (layout keras), flax.linen.Conv (layout jax): accepted and ignored (changes no parameter). */
+            padding?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.Conv1d/Conv2d/Conv3d (every layout): accepted and ignored (changes no parameter). */
+            padding_mode?: components["schemas"]["ArgumentValue"];
+            /**
+             * Param Dtype
+             * @description flax.linen.Conv (layout jax): the parameters' dtype; must equal the request's dtype.
+             */
+            param_dtype?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /** @description flax.linen.Conv (layout jax): accepted and ignored (changes no parameter). */
+            precision?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.Conv1d/Conv2d/Conv3d (every layout): accepted and ignored (changes no parameter). */
+            stride?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.Conv1D/Conv2D/Conv3D (layout keras), flax.linen.Conv (layout jax): accepted and ignored (changes no parameter). */
+            strides?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.Conv1D/Conv2D/Conv3D (layout keras): accepted and ignored (changes no parameter). */
+            trainable?: components["schemas"]["ArgumentValue"];
+            /**
+             * Use Bias
+             * @description keras.layers.Conv1D/Conv2D/Conv3D (layout keras), flax.linen.Conv (layout jax): its name of bias.
+             */
+            use_bias?: boolean | null;
         };
         /** Conv3dLayer */
         Conv3dLayer: {
+            /** @description keras.layers.Conv1D/Conv2D/Conv3D (layout keras): accepted and ignored (changes no parameter). */
+            activation?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.Conv1D/Conv2D/Conv3D (layout keras): accepted and ignored (changes no parameter). */
+            activity_regularizer?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.Conv1D/Conv2D/Conv3D (layout keras): accepted and ignored (changes no parameter). */
+            autocast?: components["schemas"]["ArgumentValue"];
             /**
              * Bias
              * @default true
              */
             bias?: boolean;
+            /** @description keras.layers.Conv1D/Conv2D/Conv3D (layout keras): accepted and ignored (changes no parameter). */
+            bias_constraint?: components["schemas"]["ArgumentValue"];
+            /**
+             * Bias Init
+             * @description flax.linen.Conv (layout jax): the scheme of the bias tensors: a Flax initializer name or object (or a weightinit scheme name).
+             */
+            bias_init?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /**
+             * Bias Initializer
+             * @description keras.layers.Conv1D/Conv2D/Conv3D (layout keras): the scheme of the bias tensors: a Keras initializer name or object (or a weightinit scheme name).
+             */
+            bias_initializer?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /** @description keras.layers.Conv1D/Conv2D/Conv3D (layout keras): accepted and ignored (changes no parameter). */
+            bias_regularizer?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.Conv1D/Conv2D/Conv3D (layout keras): accepted and ignored (changes no parameter). */
+            data_format?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.Conv1d/Conv2d/Conv3d (every layout): accepted and ignored (changes no parameter). */
+            device?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.Conv1d/Conv2d/Conv3d (every layout): accepted and ignored (changes no parameter). */
+            dilation?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.Conv1D/Conv2D/Conv3D (layout keras): accepted and ignored (changes no parameter). */
+            dilation_rate?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.Conv1d/Conv2d/Conv3d (layout torch), keras.layers.Conv1D/Conv2D/Conv3D (layout keras): the parameters' dtype; must equal the request's dtype; flax.linen.Conv (layout jax): accepted and ignored (changes no parameter). */
+            dtype?: components["schemas"]["ArgumentValue"];
+            /**
+             * Feature Group Count
+             * @description flax.linen.Conv (layout jax): its name of groups.
+             */
+            feature_group_count?: number | null;
+            /**
+             * Features
+             * @description flax.linen.Conv (layout jax): its name of out_channels.
+             */
+            features?: number | null;
+            /**
+             * Filters
+             * @description keras.layers.Conv1D/Conv2D/Conv3D (layout keras): its name of out_channels.
+             */
+            filters?: number | null;
             /**
              * Groups
              * @default 1
@@ -414,6 +782,28 @@ export interface components {
             groups?: number;
             /** In Channels */
             in_channels: number;
+            /** @description flax.linen.Conv (layout jax): accepted and ignored (changes no parameter). */
+            input_dilation?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.Conv1D/Conv2D/Conv3D (layout keras): accepted and ignored (changes no parameter). */
+            kernel_constraint?: components["schemas"]["ArgumentValue"];
+            /** @description flax.linen.Conv (layout jax): accepted and ignored (changes no parameter). */
+            kernel_dilation?: components["schemas"]["ArgumentValue"];
+            /**
+             * Kernel Init
+             * @description flax.linen.Conv (layout jax): the scheme of the weight tensors: a Flax initializer name or object (or a weightinit scheme name).
+             */
+            kernel_init?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /**
+             * Kernel Initializer
+             * @description keras.layers.Conv1D/Conv2D/Conv3D (layout keras): the scheme of the weight tensors: a Keras initializer name or object (or a weightinit scheme name).
+             */
+            kernel_initializer?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /** @description keras.layers.Conv1D/Conv2D/Conv3D (layout keras): accepted and ignored (changes no parameter). */
+            kernel_regularizer?: components["schemas"]["ArgumentValue"];
             /** Kernel Size */
             kernel_size: number | number[];
             /**
@@ -421,16 +811,89 @@ export interface components {
              * @enum {string}
              */
             kind: "conv3d";
-            /** Out Channels */
-            out_channels: number;
+            /** @description keras.layers.Conv1D/Conv2D/Conv3D (layout keras), flax.linen.Conv (layout jax): accepted and ignored (changes no parameter). */
+            name?: components["schemas"]["ArgumentValue"];
+            /**
+             * Out Channels
+             * @description Required. Also given as filters (keras.layers.Conv1D/Conv2D/Conv3D, layout keras), features (flax.linen.Conv, layout jax).
+             */
+            out_channels?: number | null;
+            /** @description torch.nn.Conv1d/Conv2d/Conv3d (layout torch), keras.layers.Conv1D/Conv2D/Conv3D (layout keras), flax.linen.Conv (layout jax): accepted and ignored (changes no parameter). */
+            padding?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.Conv1d/Conv2d/Conv3d (every layout): accepted and ignored (changes no parameter). */
+            padding_mode?: components["schemas"]["ArgumentValue"];
+            /**
+             * Param Dtype
+             * @description flax.linen.Conv (layout jax): the parameters' dtype; must equal the request's dtype.
+             */
+            param_dtype?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /** @description flax.linen.Conv (layout jax): accepted and ignored (changes no parameter). */
+            precision?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.Conv1d/Conv2d/Conv3d (every layout): accepted and ignored (changes no parameter). */
+            stride?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.Conv1D/Conv2D/Conv3D (layout keras), flax.linen.Conv (layout jax): accepted and ignored (changes no parameter). */
+            strides?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.Conv1D/Conv2D/Conv3D (layout keras): accepted and ignored (changes no parameter). */
+            trainable?: components["schemas"]["ArgumentValue"];
+            /**
+             * Use Bias
+             * @description keras.layers.Conv1D/Conv2D/Conv3D (layout keras), flax.linen.Conv (layout jax): its name of bias.
+             */
+            use_bias?: boolean | null;
         };
         /** ConvTranspose1dLayer */
         ConvTranspose1dLayer: {
+            /** @description keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras): accepted and ignored (changes no parameter). */
+            activation?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras): accepted and ignored (changes no parameter). */
+            activity_regularizer?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras): accepted and ignored (changes no parameter). */
+            autocast?: components["schemas"]["ArgumentValue"];
             /**
              * Bias
              * @default true
              */
             bias?: boolean;
+            /** @description keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras): accepted and ignored (changes no parameter). */
+            bias_constraint?: components["schemas"]["ArgumentValue"];
+            /**
+             * Bias Init
+             * @description flax.linen.ConvTranspose (layout jax): the scheme of the bias tensors: a Flax initializer name or object (or a weightinit scheme name).
+             */
+            bias_init?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /**
+             * Bias Initializer
+             * @description keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras): the scheme of the bias tensors: a Keras initializer name or object (or a weightinit scheme name).
+             */
+            bias_initializer?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /** @description keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras): accepted and ignored (changes no parameter). */
+            bias_regularizer?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras): accepted and ignored (changes no parameter). */
+            data_format?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.ConvTranspose1d/2d/3d (every layout): accepted and ignored (changes no parameter). */
+            device?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.ConvTranspose1d/2d/3d (every layout): accepted and ignored (changes no parameter). */
+            dilation?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras): accepted and ignored (changes no parameter). */
+            dilation_rate?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.ConvTranspose1d/2d/3d (layout torch), keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras): the parameters' dtype; must equal the request's dtype; flax.linen.ConvTranspose (layout jax): accepted and ignored (changes no parameter). */
+            dtype?: components["schemas"]["ArgumentValue"];
+            /**
+             * Features
+             * @description flax.linen.ConvTranspose (layout jax): its name of out_channels.
+             */
+            features?: number | null;
+            /**
+             * Filters
+             * @description keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras): its name of out_channels.
+             */
+            filters?: number | null;
             /**
              * Groups
              * @default 1
@@ -438,6 +901,26 @@ export interface components {
             groups?: number;
             /** In Channels */
             in_channels: number;
+            /** @description keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras): accepted and ignored (changes no parameter). */
+            kernel_constraint?: components["schemas"]["ArgumentValue"];
+            /** @description flax.linen.ConvTranspose (layout jax): accepted and ignored (changes no parameter). */
+            kernel_dilation?: components["schemas"]["ArgumentValue"];
+            /**
+             * Kernel Init
+             * @description flax.linen.ConvTranspose (layout jax): the scheme of the weight tensors: a Flax initializer name or object (or a weightinit scheme name).
+             */
+            kernel_init?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /**
+             * Kernel Initializer
+             * @description keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras): the scheme of the weight tensors: a Keras initializer name or object (or a weightinit scheme name).
+             */
+            kernel_initializer?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /** @description keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras): accepted and ignored (changes no parameter). */
+            kernel_regularizer?: components["schemas"]["ArgumentValue"];
             /** Kernel Size */
             kernel_size: number | number[];
             /**
@@ -445,16 +928,96 @@ export interface components {
              * @enum {string}
              */
             kind: "conv_transpose1d";
-            /** Out Channels */
-            out_channels: number;
+            /** @description keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras), flax.linen.ConvTranspose (layout jax): accepted and ignored (changes no parameter). */
+            name?: components["schemas"]["ArgumentValue"];
+            /**
+             * Out Channels
+             * @description Required. Also given as filters (keras.layers.Conv1D/Conv2D/Conv3D, layout keras), features (flax.linen.Conv, layout jax).
+             */
+            out_channels?: number | null;
+            /** @description torch.nn.ConvTranspose1d/2d/3d (layout torch), keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras): accepted and ignored (changes no parameter). */
+            output_padding?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.ConvTranspose1d/2d/3d (layout torch), keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras), flax.linen.ConvTranspose (layout jax): accepted and ignored (changes no parameter). */
+            padding?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.ConvTranspose1d/2d/3d (every layout): accepted and ignored (changes no parameter). */
+            padding_mode?: components["schemas"]["ArgumentValue"];
+            /**
+             * Param Dtype
+             * @description flax.linen.ConvTranspose (layout jax): the parameters' dtype; must equal the request's dtype.
+             */
+            param_dtype?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /** @description flax.linen.ConvTranspose (layout jax): accepted and ignored (changes no parameter). */
+            precision?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.ConvTranspose1d/2d/3d (every layout): accepted and ignored (changes no parameter). */
+            stride?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras), flax.linen.ConvTranspose (layout jax): accepted and ignored (changes no parameter). */
+            strides?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras): accepted and ignored (changes no parameter). */
+            trainable?: components["schemas"]["ArgumentValue"];
+            /**
+             * Transpose Kernel
+             * @description flax.linen.ConvTranspose (layout jax): only false, its default (other values are not built).
+             */
+            transpose_kernel?: boolean | null;
+            /**
+             * Use Bias
+             * @description keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras), flax.linen.ConvTranspose (layout jax): its name of bias.
+             */
+            use_bias?: boolean | null;
         };
         /** ConvTranspose2dLayer */
         ConvTranspose2dLayer: {
+            /** @description keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras): accepted and ignored (changes no parameter). */
+            activation?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras): accepted and ignored (changes no parameter). */
+            activity_regularizer?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras): accepted and ignored (changes no parameter). */
+            autocast?: components["schemas"]["ArgumentValue"];
             /**
              * Bias
              * @default true
              */
             bias?: boolean;
+            /** @description keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras): accepted and ignored (changes no parameter). */
+            bias_constraint?: components["schemas"]["ArgumentValue"];
+            /**
+             * Bias Init
+             * @description flax.linen.ConvTranspose (layout jax): the scheme of the bias tensors: a Flax initializer name or object (or a weightinit scheme name).
+             */
+            bias_init?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /**
+             * Bias Initializer
+             * @description keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras): the scheme of the bias tensors: a Keras initializer name or object (or a weightinit scheme name).
+             */
+            bias_initializer?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /** @description keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras): accepted and ignored (changes no parameter). */
+            bias_regularizer?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras): accepted and ignored (changes no parameter). */
+            data_format?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.ConvTranspose1d/2d/3d (every layout): accepted and ignored (changes no parameter). */
+            device?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.ConvTranspose1d/2d/3d (every layout): accepted and ignored (changes no parameter). */
+            dilation?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras): accepted and ignored (changes no parameter). */
+            dilation_rate?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.ConvTranspose1d/2d/3d (layout torch), keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras): the parameters' dtype; must equal the request's dtype; flax.linen.ConvTranspose (layout jax): accepted and ignored (changes no parameter). */
+            dtype?: components["schemas"]["ArgumentValue"];
+            /**
+             * Features
+             * @description flax.linen.ConvTranspose (layout jax): its name of out_channels.
+             */
+            features?: number | null;
+            /**
+             * Filters
+             * @description keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras): its name of out_channels.
+             */
+            filters?: number | null;
             /**
              * Groups
              * @default 1
@@ -462,6 +1025,26 @@ export interface components {
             groups?: number;
             /** In Channels */
             in_channels: number;
+            /** @description keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras): accepted and ignored (changes no parameter). */
+            kernel_constraint?: components["schemas"]["ArgumentValue"];
+            /** @description flax.linen.ConvTranspose (layout jax): accepted and ignored (changes no parameter). */
+            kernel_dilation?: components["schemas"]["ArgumentValue"];
+            /**
+             * Kernel Init
+             * @description flax.linen.ConvTranspose (layout jax): the scheme of the weight tensors: a Flax initializer name or object (or a weightinit scheme name).
+             */
+            kernel_init?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /**
+             * Kernel Initializer
+             * @description keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras): the scheme of the weight tensors: a Keras initializer name or object (or a weightinit scheme name).
+             */
+            kernel_initializer?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /** @description keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras): accepted and ignored (changes no parameter). */
+            kernel_regularizer?: components["schemas"]["ArgumentValue"];
             /** Kernel Size */
             kernel_size: number | number[];
             /**
@@ -469,16 +1052,96 @@ export interface components {
              * @enum {string}
              */
             kind: "conv_transpose2d";
-            /** Out Channels */
-            out_channels: number;
+            /** @description keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras), flax.linen.ConvTranspose (layout jax): accepted and ignored (changes no parameter). */
+            name?: components["schemas"]["ArgumentValue"];
+            /**
+             * Out Channels
+             * @description Required. Also given as filters (keras.layers.Conv1D/Conv2D/Conv3D, layout keras), features (flax.linen.Conv, layout jax).
+             */
+            out_channels?: number | null;
+            /** @description torch.nn.ConvTranspose1d/2d/3d (layout torch), keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras): accepted and ignored (changes no parameter). */
+            output_padding?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.ConvTranspose1d/2d/3d (layout torch), keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras), flax.linen.ConvTranspose (layout jax): accepted and ignored (changes no parameter). */
+            padding?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.ConvTranspose1d/2d/3d (every layout): accepted and ignored (changes no parameter). */
+            padding_mode?: components["schemas"]["ArgumentValue"];
+            /**
+             * Param Dtype
+             * @description flax.linen.ConvTranspose (layout jax): the parameters' dtype; must equal the request's dtype.
+             */
+            param_dtype?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /** @description flax.linen.ConvTranspose (layout jax): accepted and ignored (changes no parameter). */
+            precision?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.ConvTranspose1d/2d/3d (every layout): accepted and ignored (changes no parameter). */
+            stride?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras), flax.linen.ConvTranspose (layout jax): accepted and ignored (changes no parameter). */
+            strides?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras): accepted and ignored (changes no parameter). */
+            trainable?: components["schemas"]["ArgumentValue"];
+            /**
+             * Transpose Kernel
+             * @description flax.linen.ConvTranspose (layout jax): only false, its default (other values are not built).
+             */
+            transpose_kernel?: boolean | null;
+            /**
+             * Use Bias
+             * @description keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras), flax.linen.ConvTranspose (layout jax): its name of bias.
+             */
+            use_bias?: boolean | null;
         };
         /** ConvTranspose3dLayer */
         ConvTranspose3dLayer: {
+            /** @description keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras): accepted and ignored (changes no parameter). */
+            activation?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras): accepted and ignored (changes no parameter). */
+            activity_regularizer?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras): accepted and ignored (changes no parameter). */
+            autocast?: components["schemas"]["ArgumentValue"];
             /**
              * Bias
              * @default true
              */
             bias?: boolean;
+            /** @description keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras): accepted and ignored (changes no parameter). */
+            bias_constraint?: components["schemas"]["ArgumentValue"];
+            /**
+             * Bias Init
+             * @description flax.linen.ConvTranspose (layout jax): the scheme of the bias tensors: a Flax initializer name or object (or a weightinit scheme name).
+             */
+            bias_init?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /**
+             * Bias Initializer
+             * @description keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras): the scheme of the bias tensors: a Keras initializer name or object (or a weightinit scheme name).
+             */
+            bias_initializer?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /** @description keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras): accepted and ignored (changes no parameter). */
+            bias_regularizer?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras): accepted and ignored (changes no parameter). */
+            data_format?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.ConvTranspose1d/2d/3d (every layout): accepted and ignored (changes no parameter). */
+            device?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.ConvTranspose1d/2d/3d (every layout): accepted and ignored (changes no parameter). */
+            dilation?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras): accepted and ignored (changes no parameter). */
+            dilation_rate?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.ConvTranspose1d/2d/3d (layout torch), keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras): the parameters' dtype; must equal the request's dtype; flax.linen.ConvTranspose (layout jax): accepted and ignored (changes no parameter). */
+            dtype?: components["schemas"]["ArgumentValue"];
+            /**
+             * Features
+             * @description flax.linen.ConvTranspose (layout jax): its name of out_channels.
+             */
+            features?: number | null;
+            /**
+             * Filters
+             * @description keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras): its name of out_channels.
+             */
+            filters?: number | null;
             /**
              * Groups
              * @default 1
@@ -486,6 +1149,26 @@ export interface components {
             groups?: number;
             /** In Channels */
             in_channels: number;
+            /** @description keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras): accepted and ignored (changes no parameter). */
+            kernel_constraint?: components["schemas"]["ArgumentValue"];
+            /** @description flax.linen.ConvTranspose (layout jax): accepted and ignored (changes no parameter). */
+            kernel_dilation?: components["schemas"]["ArgumentValue"];
+            /**
+             * Kernel Init
+             * @description flax.linen.ConvTranspose (layout jax): the scheme of the weight tensors: a Flax initializer name or object (or a weightinit scheme name).
+             */
+            kernel_init?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /**
+             * Kernel Initializer
+             * @description keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras): the scheme of the weight tensors: a Keras initializer name or object (or a weightinit scheme name).
+             */
+            kernel_initializer?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /** @description keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras): accepted and ignored (changes no parameter). */
+            kernel_regularizer?: components["schemas"]["ArgumentValue"];
             /** Kernel Size */
             kernel_size: number | number[];
             /**
@@ -493,8 +1176,44 @@ export interface components {
              * @enum {string}
              */
             kind: "conv_transpose3d";
-            /** Out Channels */
-            out_channels: number;
+            /** @description keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras), flax.linen.ConvTranspose (layout jax): accepted and ignored (changes no parameter). */
+            name?: components["schemas"]["ArgumentValue"];
+            /**
+             * Out Channels
+             * @description Required. Also given as filters (keras.layers.Conv1D/Conv2D/Conv3D, layout keras), features (flax.linen.Conv, layout jax).
+             */
+            out_channels?: number | null;
+            /** @description torch.nn.ConvTranspose1d/2d/3d (layout torch), keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras): accepted and ignored (changes no parameter). */
+            output_padding?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.ConvTranspose1d/2d/3d (layout torch), keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras), flax.linen.ConvTranspose (layout jax): accepted and ignored (changes no parameter). */
+            padding?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.ConvTranspose1d/2d/3d (every layout): accepted and ignored (changes no parameter). */
+            padding_mode?: components["schemas"]["ArgumentValue"];
+            /**
+             * Param Dtype
+             * @description flax.linen.ConvTranspose (layout jax): the parameters' dtype; must equal the request's dtype.
+             */
+            param_dtype?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /** @description flax.linen.ConvTranspose (layout jax): accepted and ignored (changes no parameter). */
+            precision?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.ConvTranspose1d/2d/3d (every layout): accepted and ignored (changes no parameter). */
+            stride?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras), flax.linen.ConvTranspose (layout jax): accepted and ignored (changes no parameter). */
+            strides?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras): accepted and ignored (changes no parameter). */
+            trainable?: components["schemas"]["ArgumentValue"];
+            /**
+             * Transpose Kernel
+             * @description flax.linen.ConvTranspose (layout jax): only false, its default (other values are not built).
+             */
+            transpose_kernel?: boolean | null;
+            /**
+             * Use Bias
+             * @description keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras), flax.linen.ConvTranspose (layout jax): its name of bias.
+             */
+            use_bias?: boolean | null;
         };
         /**
          * DType
@@ -507,20 +1226,105 @@ export interface components {
          * @description torch.nn.Linear / keras Dense / flax Dense.
          */
         DenseLayer: {
+            /** @description keras.layers.Dense (layout keras): accepted and ignored (changes no parameter). */
+            activation?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.Dense (layout keras): accepted and ignored (changes no parameter). */
+            activity_regularizer?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.Dense (layout keras): accepted and ignored (changes no parameter). */
+            autocast?: components["schemas"]["ArgumentValue"];
             /**
              * Bias
              * @default true
              */
             bias?: boolean;
-            /** In Features */
-            in_features: number;
+            /** @description keras.layers.Dense (layout keras): accepted and ignored (changes no parameter). */
+            bias_constraint?: components["schemas"]["ArgumentValue"];
+            /**
+             * Bias Init
+             * @description flax.linen.Dense (layout jax): the scheme of the bias tensors: a Flax initializer name or object (or a weightinit scheme name).
+             */
+            bias_init?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /**
+             * Bias Initializer
+             * @description keras.layers.Dense (layout keras): the scheme of the bias tensors: a Keras initializer name or object (or a weightinit scheme name).
+             */
+            bias_initializer?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /** @description keras.layers.Dense (layout keras): accepted and ignored (changes no parameter). */
+            bias_regularizer?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.Linear (every layout): accepted and ignored (changes no parameter). */
+            device?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.Linear (layout torch), keras.layers.Dense (layout keras): the parameters' dtype; must equal the request's dtype; flax.linen.Dense (layout jax): accepted and ignored (changes no parameter). */
+            dtype?: components["schemas"]["ArgumentValue"];
+            /**
+             * Features
+             * @description flax.linen.Dense (layout jax): its name of out_features.
+             */
+            features?: number | null;
+            /**
+             * In Features
+             * @description Required. Also given as input_dim (keras.layers.Dense, layout keras).
+             */
+            in_features?: number | null;
+            /**
+             * Input Dim
+             * @description keras.layers.Dense (layout keras): its name of in_features.
+             */
+            input_dim?: number | null;
+            /** @description keras.layers.Dense (layout keras): accepted and ignored (changes no parameter). */
+            kernel_constraint?: components["schemas"]["ArgumentValue"];
+            /**
+             * Kernel Init
+             * @description flax.linen.Dense (layout jax): the scheme of the weight tensors: a Flax initializer name or object (or a weightinit scheme name).
+             */
+            kernel_init?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /**
+             * Kernel Initializer
+             * @description keras.layers.Dense (layout keras): the scheme of the weight tensors: a Keras initializer name or object (or a weightinit scheme name).
+             */
+            kernel_initializer?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /** @description keras.layers.Dense (layout keras): accepted and ignored (changes no parameter). */
+            kernel_regularizer?: components["schemas"]["ArgumentValue"];
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
              */
             kind: "dense";
-            /** Out Features */
-            out_features: number;
+            /** @description keras.layers.Dense (layout keras), flax.linen.Dense (layout jax): accepted and ignored (changes no parameter). */
+            name?: components["schemas"]["ArgumentValue"];
+            /**
+             * Out Features
+             * @description Required. Also given as units (keras.layers.Dense, layout keras), features (flax.linen.Dense, layout jax).
+             */
+            out_features?: number | null;
+            /**
+             * Param Dtype
+             * @description flax.linen.Dense (layout jax): the parameters' dtype; must equal the request's dtype.
+             */
+            param_dtype?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /** @description flax.linen.Dense (layout jax): accepted and ignored (changes no parameter). */
+            precision?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.Dense (layout keras): accepted and ignored (changes no parameter). */
+            trainable?: components["schemas"]["ArgumentValue"];
+            /**
+             * Units
+             * @description keras.layers.Dense (layout keras): its name of out_features.
+             */
+            units?: number | null;
+            /**
+             * Use Bias
+             * @description keras.layers.Dense (layout keras), flax.linen.Dense (layout jax): its name of bias.
+             */
+            use_bias?: boolean | null;
         };
         /** DigestsResponse */
         DigestsResponse: {
@@ -534,17 +1338,85 @@ export interface components {
         };
         /** EmbeddingLayer */
         EmbeddingLayer: {
-            /** Embedding Dim */
-            embedding_dim: number;
+            /** @description keras.layers.Embedding (layout keras): accepted and ignored (changes no parameter). */
+            activity_regularizer?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.Embedding (layout keras): accepted and ignored (changes no parameter). */
+            autocast?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.Embedding (every layout): accepted and ignored (changes no parameter). */
+            device?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.Embedding (layout torch), keras.layers.Embedding (layout keras): the parameters' dtype; must equal the request's dtype; flax.linen.Embed (layout jax): accepted and ignored (changes no parameter). */
+            dtype?: components["schemas"]["ArgumentValue"];
+            /**
+             * Embedding Dim
+             * @description Required. Also given as output_dim (keras.layers.Embedding, layout keras), features (flax.linen.Embed, layout jax).
+             */
+            embedding_dim?: number | null;
+            /**
+             * Embedding Init
+             * @description flax.linen.Embed (layout jax): the scheme of the embedding tensors: a Flax initializer name or object (or a weightinit scheme name).
+             */
+            embedding_init?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /** @description keras.layers.Embedding (layout keras): accepted and ignored (changes no parameter). */
+            embeddings_constraint?: components["schemas"]["ArgumentValue"];
+            /**
+             * Embeddings Initializer
+             * @description keras.layers.Embedding (layout keras): the scheme of the embedding tensors: a Keras initializer name or object (or a weightinit scheme name).
+             */
+            embeddings_initializer?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /** @description keras.layers.Embedding (layout keras): accepted and ignored (changes no parameter). */
+            embeddings_regularizer?: components["schemas"]["ArgumentValue"];
+            /**
+             * Features
+             * @description flax.linen.Embed (layout jax): its name of embedding_dim.
+             */
+            features?: number | null;
+            /**
+             * Input Dim
+             * @description keras.layers.Embedding (layout keras): its name of num_embeddings.
+             */
+            input_dim?: number | null;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
              */
             kind: "embedding";
-            /** Num Embeddings */
-            num_embeddings: number;
+            /** @description keras.layers.Embedding (layout keras): accepted and ignored (changes no parameter). */
+            mask_zero?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.Embedding (every layout): accepted and ignored (changes no parameter). */
+            max_norm?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.Embedding (layout keras), flax.linen.Embed (layout jax): accepted and ignored (changes no parameter). */
+            name?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.Embedding (every layout): accepted and ignored (changes no parameter). */
+            norm_type?: components["schemas"]["ArgumentValue"];
+            /**
+             * Num Embeddings
+             * @description Required. Also given as input_dim (keras.layers.Embedding, layout keras).
+             */
+            num_embeddings?: number | null;
+            /**
+             * Output Dim
+             * @description keras.layers.Embedding (layout keras): its name of embedding_dim.
+             */
+            output_dim?: number | null;
             /** Padding Idx */
             padding_idx?: number | null;
+            /**
+             * Param Dtype
+             * @description flax.linen.Embed (layout jax): the parameters' dtype; must equal the request's dtype.
+             */
+            param_dtype?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /** @description torch.nn.Embedding (every layout): accepted and ignored (changes no parameter). */
+            scale_grad_by_freq?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.Embedding (every layout): accepted and ignored (changes no parameter). */
+            sparse?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.Embedding (layout keras): accepted and ignored (changes no parameter). */
+            trainable?: components["schemas"]["ArgumentValue"];
         };
         /** GainList */
         GainList: {
@@ -597,30 +1469,156 @@ export interface components {
         };
         /** GruLayer */
         GruLayer: {
+            /** @description keras.layers.GRU (layout keras): accepted and ignored (changes no parameter). */
+            activation?: components["schemas"]["ArgumentValue"];
+            /** @description flax.linen.GRUCell (layout jax): accepted and ignored (changes no parameter). */
+            activation_fn?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.GRU (layout keras): accepted and ignored (changes no parameter). */
+            activity_regularizer?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.GRU (layout keras): accepted and ignored (changes no parameter). */
+            autocast?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.GRU (every layout): accepted and ignored (changes no parameter). */
+            batch_first?: components["schemas"]["ArgumentValue"];
             /**
              * Bias
              * @default true
              */
             bias?: boolean;
+            /** @description keras.layers.GRU (layout keras): accepted and ignored (changes no parameter). */
+            bias_constraint?: components["schemas"]["ArgumentValue"];
+            /**
+             * Bias Init
+             * @description flax.linen.GRUCell (layout jax): the scheme of the bias tensors: a Flax initializer name or object (or a weightinit scheme name).
+             */
+            bias_init?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /**
+             * Bias Initializer
+             * @description keras.layers.GRU (layout keras): the scheme of the bias tensors: a Keras initializer name or object (or a weightinit scheme name).
+             */
+            bias_initializer?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /** @description keras.layers.GRU (layout keras): accepted and ignored (changes no parameter). */
+            bias_regularizer?: components["schemas"]["ArgumentValue"];
             /**
              * Bidirectional
              * @default false
              */
             bidirectional?: boolean;
-            /** Hidden Size */
-            hidden_size: number;
+            /** @description flax.linen.GRUCell (layout jax): accepted and ignored (changes no parameter). */
+            carry_init?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.GRU (every layout): accepted and ignored (changes no parameter). */
+            device?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.GRU (layout torch), keras.layers.GRU (layout keras): accepted and ignored (changes no parameter). */
+            dropout?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.GRU (layout torch), keras.layers.GRU (layout keras): the parameters' dtype; must equal the request's dtype; flax.linen.GRUCell (layout jax): accepted and ignored (changes no parameter). */
+            dtype?: components["schemas"]["ArgumentValue"];
+            /**
+             * Features
+             * @description flax.linen.GRUCell (layout jax): its name of hidden_size.
+             */
+            features?: number | null;
+            /** @description flax.linen.GRUCell (layout jax): accepted and ignored (changes no parameter). */
+            gate_fn?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.GRU (layout keras): accepted and ignored (changes no parameter). */
+            go_backwards?: components["schemas"]["ArgumentValue"];
+            /**
+             * Hidden Size
+             * @description Required. Also given as units (keras.layers.LSTM, layout keras), features (flax.linen.LSTMCell, layout jax).
+             */
+            hidden_size?: number | null;
             /** Input Size */
             input_size: number;
+            /** @description keras.layers.GRU (layout keras): accepted and ignored (changes no parameter). */
+            kernel_constraint?: components["schemas"]["ArgumentValue"];
+            /**
+             * Kernel Init
+             * @description flax.linen.GRUCell (layout jax): the scheme of the weight tensors: a Flax initializer name or object (or a weightinit scheme name).
+             */
+            kernel_init?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /**
+             * Kernel Initializer
+             * @description keras.layers.GRU (layout keras): the scheme of the weight tensors: a Keras initializer name or object (or a weightinit scheme name).
+             */
+            kernel_initializer?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /** @description keras.layers.GRU (layout keras): accepted and ignored (changes no parameter). */
+            kernel_regularizer?: components["schemas"]["ArgumentValue"];
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
              */
             kind: "gru";
+            /** @description keras.layers.GRU (layout keras), flax.linen.GRUCell (layout jax): accepted and ignored (changes no parameter). */
+            name?: components["schemas"]["ArgumentValue"];
             /**
              * Num Layers
              * @default 1
              */
             num_layers?: number;
+            /**
+             * Param Dtype
+             * @description flax.linen.GRUCell (layout jax): the parameters' dtype; must equal the request's dtype.
+             */
+            param_dtype?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /** @description keras.layers.GRU (layout keras): accepted and ignored (changes no parameter). */
+            recurrent_activation?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.GRU (layout keras): accepted and ignored (changes no parameter). */
+            recurrent_constraint?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.GRU (layout keras): accepted and ignored (changes no parameter). */
+            recurrent_dropout?: components["schemas"]["ArgumentValue"];
+            /**
+             * Recurrent Initializer
+             * @description keras.layers.GRU (layout keras): the scheme of the recurrent_weight tensors: a Keras initializer name or object (or a weightinit scheme name).
+             */
+            recurrent_initializer?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /**
+             * Recurrent Kernel Init
+             * @description flax.linen.GRUCell (layout jax): the scheme of the recurrent_weight tensors: a Flax initializer name or object (or a weightinit scheme name).
+             */
+            recurrent_kernel_init?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /** @description keras.layers.GRU (layout keras): accepted and ignored (changes no parameter). */
+            recurrent_regularizer?: components["schemas"]["ArgumentValue"];
+            /**
+             * Reset After
+             * @description keras.layers.GRU (layout keras): only true, its default (other values are not built).
+             */
+            reset_after?: boolean | null;
+            /** @description keras.layers.GRU (layout keras): accepted and ignored (changes no parameter). */
+            return_sequences?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.GRU (layout keras): accepted and ignored (changes no parameter). */
+            return_state?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.GRU (layout keras): accepted and ignored (changes no parameter). */
+            seed?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.GRU (layout keras): accepted and ignored (changes no parameter). */
+            stateful?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.GRU (layout keras): accepted and ignored (changes no parameter). */
+            trainable?: components["schemas"]["ArgumentValue"];
+            /**
+             * Units
+             * @description keras.layers.GRU (layout keras): its name of hidden_size.
+             */
+            units?: number | null;
+            /** @description keras.layers.GRU (layout keras): accepted and ignored (changes no parameter). */
+            unroll?: components["schemas"]["ArgumentValue"];
+            /**
+             * Use Bias
+             * @description keras.layers.GRU (layout keras): its name of bias.
+             */
+            use_bias?: boolean | null;
+            /** @description keras.layers.GRU (layout keras): accepted and ignored (changes no parameter). */
+            use_cudnn?: components["schemas"]["ArgumentValue"];
         };
         /** Health */
         Health: {
@@ -656,25 +1654,123 @@ export interface components {
              */
             track_running_stats?: boolean;
         };
+        JsonScalar: boolean | number | string | null;
+        JsonValue1: components["schemas"]["JsonScalar"] | components["schemas"]["JsonScalar"][] | {
+            [key: string]: components["schemas"]["JsonScalar"];
+        };
+        JsonValue2: components["schemas"]["JsonScalar"] | components["schemas"]["JsonValue1"][] | {
+            [key: string]: components["schemas"]["JsonValue1"];
+        };
         /** LayerNormLayer */
         LayerNormLayer: {
+            /** @description keras.layers.LayerNormalization (layout keras): accepted and ignored (changes no parameter). */
+            activity_regularizer?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.LayerNormalization (layout keras): accepted and ignored (changes no parameter). */
+            autocast?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.LayerNormalization (layout keras): accepted and ignored (changes no parameter). */
+            axis?: components["schemas"]["ArgumentValue"];
+            /** @description flax.linen.LayerNorm (layout jax): accepted and ignored (changes no parameter). */
+            axis_index_groups?: components["schemas"]["ArgumentValue"];
+            /** @description flax.linen.LayerNorm (layout jax): accepted and ignored (changes no parameter). */
+            axis_name?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.LayerNormalization (layout keras): accepted and ignored (changes no parameter). */
+            beta_constraint?: components["schemas"]["ArgumentValue"];
+            /**
+             * Beta Initializer
+             * @description keras.layers.LayerNormalization (layout keras): the scheme of the norm_shift tensors: a Keras initializer name or object (or a weightinit scheme name).
+             */
+            beta_initializer?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /** @description keras.layers.LayerNormalization (layout keras): accepted and ignored (changes no parameter). */
+            beta_regularizer?: components["schemas"]["ArgumentValue"];
             /**
              * Bias
              * @default true
              */
             bias?: boolean;
             /**
+             * Bias Init
+             * @description flax.linen.LayerNorm (layout jax): the scheme of the norm_shift tensors: a Flax initializer name or object (or a weightinit scheme name).
+             */
+            bias_init?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /**
+             * Center
+             * @description keras.layers.LayerNormalization (layout keras): keep the shift (default true).
+             */
+            center?: boolean | null;
+            /** @description torch.nn.LayerNorm (every layout): accepted and ignored (changes no parameter). */
+            device?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.LayerNorm (layout torch), keras.layers.LayerNormalization (layout keras): the parameters' dtype; must equal the request's dtype; flax.linen.LayerNorm (layout jax): accepted and ignored (changes no parameter). */
+            dtype?: components["schemas"]["ArgumentValue"];
+            /**
              * Elementwise Affine
              * @default true
              */
             elementwise_affine?: boolean;
+            /** @description torch.nn.LayerNorm (every layout): accepted and ignored (changes no parameter). */
+            eps?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.LayerNormalization (layout keras), flax.linen.LayerNorm (layout jax): accepted and ignored (changes no parameter). */
+            epsilon?: components["schemas"]["ArgumentValue"];
+            /** @description flax.linen.LayerNorm (layout jax): accepted and ignored (changes no parameter). */
+            feature_axes?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.LayerNormalization (layout keras): accepted and ignored (changes no parameter). */
+            gamma_constraint?: components["schemas"]["ArgumentValue"];
+            /**
+             * Gamma Initializer
+             * @description keras.layers.LayerNormalization (layout keras): the scheme of the norm_scale tensors: a Keras initializer name or object (or a weightinit scheme name).
+             */
+            gamma_initializer?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /** @description keras.layers.LayerNormalization (layout keras): accepted and ignored (changes no parameter). */
+            gamma_regularizer?: components["schemas"]["ArgumentValue"];
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
              */
             kind: "layer_norm";
+            /** @description keras.layers.LayerNormalization (layout keras), flax.linen.LayerNorm (layout jax): accepted and ignored (changes no parameter). */
+            name?: components["schemas"]["ArgumentValue"];
             /** Normalized Shape */
             normalized_shape: number | number[];
+            /**
+             * Param Dtype
+             * @description flax.linen.LayerNorm (layout jax): the parameters' dtype; must equal the request's dtype.
+             */
+            param_dtype?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /** @description flax.linen.LayerNorm (layout jax): accepted and ignored (changes no parameter). */
+            reduction_axes?: components["schemas"]["ArgumentValue"];
+            /**
+             * Scale
+             * @description keras.layers.LayerNormalization (layout keras): keep the scale (default true).
+             */
+            scale?: boolean | null;
+            /**
+             * Scale Init
+             * @description flax.linen.LayerNorm (layout jax): the scheme of the norm_scale tensors: a Flax initializer name or object (or a weightinit scheme name).
+             */
+            scale_init?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /** @description keras.layers.LayerNormalization (layout keras): accepted and ignored (changes no parameter). */
+            trainable?: components["schemas"]["ArgumentValue"];
+            /**
+             * Use Bias
+             * @description flax.linen.LayerNorm (layout jax): keep the shift (default true).
+             */
+            use_bias?: boolean | null;
+            /** @description flax.linen.LayerNorm (layout jax): accepted and ignored (changes no parameter). */
+            use_fast_variance?: components["schemas"]["ArgumentValue"];
+            /**
+             * Use Scale
+             * @description flax.linen.LayerNorm (layout jax): keep the scale (default true).
+             */
+            use_scale?: boolean | null;
         };
         /**
          * Layout
@@ -684,35 +1780,161 @@ export interface components {
         Layout: "torch" | "keras" | "jax";
         /** LstmLayer */
         LstmLayer: {
+            /** @description keras.layers.LSTM (layout keras): accepted and ignored (changes no parameter). */
+            activation?: components["schemas"]["ArgumentValue"];
+            /** @description flax.linen.LSTMCell (layout jax): accepted and ignored (changes no parameter). */
+            activation_fn?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.LSTM (layout keras): accepted and ignored (changes no parameter). */
+            activity_regularizer?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.LSTM (layout keras): accepted and ignored (changes no parameter). */
+            autocast?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.LSTM (every layout): accepted and ignored (changes no parameter). */
+            batch_first?: components["schemas"]["ArgumentValue"];
             /**
              * Bias
              * @default true
              */
             bias?: boolean;
+            /** @description keras.layers.LSTM (layout keras): accepted and ignored (changes no parameter). */
+            bias_constraint?: components["schemas"]["ArgumentValue"];
+            /**
+             * Bias Init
+             * @description flax.linen.LSTMCell (layout jax): the scheme of the bias tensors: a Flax initializer name or object (or a weightinit scheme name).
+             */
+            bias_init?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /**
+             * Bias Initializer
+             * @description keras.layers.LSTM (layout keras): the scheme of the bias tensors: a Keras initializer name or object (or a weightinit scheme name).
+             */
+            bias_initializer?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /** @description keras.layers.LSTM (layout keras): accepted and ignored (changes no parameter). */
+            bias_regularizer?: components["schemas"]["ArgumentValue"];
             /**
              * Bidirectional
              * @default false
              */
             bidirectional?: boolean;
-            /** Hidden Size */
-            hidden_size: number;
+            /** @description flax.linen.LSTMCell (layout jax): accepted and ignored (changes no parameter). */
+            carry_init?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.LSTM (every layout): accepted and ignored (changes no parameter). */
+            device?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.LSTM (layout torch), keras.layers.LSTM (layout keras): accepted and ignored (changes no parameter). */
+            dropout?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.LSTM (layout torch), keras.layers.LSTM (layout keras): the parameters' dtype; must equal the request's dtype; flax.linen.LSTMCell (layout jax): accepted and ignored (changes no parameter). */
+            dtype?: components["schemas"]["ArgumentValue"];
+            /**
+             * Features
+             * @description flax.linen.LSTMCell (layout jax): its name of hidden_size.
+             */
+            features?: number | null;
+            /** @description flax.linen.LSTMCell (layout jax): accepted and ignored (changes no parameter). */
+            gate_fn?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.LSTM (layout keras): accepted and ignored (changes no parameter). */
+            go_backwards?: components["schemas"]["ArgumentValue"];
+            /**
+             * Hidden Size
+             * @description Required. Also given as units (keras.layers.LSTM, layout keras), features (flax.linen.LSTMCell, layout jax).
+             */
+            hidden_size?: number | null;
             /** Input Size */
             input_size: number;
+            /** @description keras.layers.LSTM (layout keras): accepted and ignored (changes no parameter). */
+            kernel_constraint?: components["schemas"]["ArgumentValue"];
+            /**
+             * Kernel Init
+             * @description flax.linen.LSTMCell (layout jax): the scheme of the weight tensors: a Flax initializer name or object (or a weightinit scheme name).
+             */
+            kernel_init?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /**
+             * Kernel Initializer
+             * @description keras.layers.LSTM (layout keras): the scheme of the weight tensors: a Keras initializer name or object (or a weightinit scheme name).
+             */
+            kernel_initializer?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /** @description keras.layers.LSTM (layout keras): accepted and ignored (changes no parameter). */
+            kernel_regularizer?: components["schemas"]["ArgumentValue"];
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
              */
             kind: "lstm";
+            /** @description keras.layers.LSTM (layout keras), flax.linen.LSTMCell (layout jax): accepted and ignored (changes no parameter). */
+            name?: components["schemas"]["ArgumentValue"];
             /**
              * Num Layers
              * @default 1
              */
             num_layers?: number;
             /**
+             * Param Dtype
+             * @description flax.linen.LSTMCell (layout jax): the parameters' dtype; must equal the request's dtype.
+             */
+            param_dtype?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /**
              * Proj Size
              * @description torch layout only: project each step's hidden state to this size (weight_hr_l{k} (proj_size, hidden_size)); must be below hidden_size. Default: none (0, no projection).
              */
             proj_size?: number | null;
+            /** @description keras.layers.LSTM (layout keras): accepted and ignored (changes no parameter). */
+            recurrent_activation?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.LSTM (layout keras): accepted and ignored (changes no parameter). */
+            recurrent_constraint?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.LSTM (layout keras): accepted and ignored (changes no parameter). */
+            recurrent_dropout?: components["schemas"]["ArgumentValue"];
+            /**
+             * Recurrent Initializer
+             * @description keras.layers.LSTM (layout keras): the scheme of the recurrent_weight tensors: a Keras initializer name or object (or a weightinit scheme name).
+             */
+            recurrent_initializer?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /**
+             * Recurrent Kernel Init
+             * @description flax.linen.LSTMCell (layout jax): the scheme of the recurrent_weight tensors: a Flax initializer name or object (or a weightinit scheme name).
+             */
+            recurrent_kernel_init?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /** @description keras.layers.LSTM (layout keras): accepted and ignored (changes no parameter). */
+            recurrent_regularizer?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.LSTM (layout keras): accepted and ignored (changes no parameter). */
+            return_sequences?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.LSTM (layout keras): accepted and ignored (changes no parameter). */
+            return_state?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.LSTM (layout keras): accepted and ignored (changes no parameter). */
+            seed?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.LSTM (layout keras): accepted and ignored (changes no parameter). */
+            stateful?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.LSTM (layout keras): accepted and ignored (changes no parameter). */
+            trainable?: components["schemas"]["ArgumentValue"];
+            /**
+             * Unit Forget Bias
+             * @description keras.layers.LSTM (layout keras): true (default) starts the forget gate's bias at 1.
+             */
+            unit_forget_bias?: boolean | null;
+            /**
+             * Units
+             * @description keras.layers.LSTM (layout keras): its name of hidden_size.
+             */
+            units?: number | null;
+            /** @description keras.layers.LSTM (layout keras): accepted and ignored (changes no parameter). */
+            unroll?: components["schemas"]["ArgumentValue"];
+            /**
+             * Use Bias
+             * @description keras.layers.LSTM (layout keras): its name of bias.
+             */
+            use_bias?: boolean | null;
+            /** @description keras.layers.LSTM (layout keras): accepted and ignored (changes no parameter). */
+            use_cudnn?: components["schemas"]["ArgumentValue"];
         };
         /**
          * MapTensor
@@ -1047,30 +2269,149 @@ export interface components {
         };
         /** RnnLayer */
         RnnLayer: {
+            /** @description keras.layers.SimpleRNN (layout keras): accepted and ignored (changes no parameter). */
+            activation?: components["schemas"]["ArgumentValue"];
+            /** @description flax.linen.SimpleCell (layout jax): accepted and ignored (changes no parameter). */
+            activation_fn?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.SimpleRNN (layout keras): accepted and ignored (changes no parameter). */
+            activity_regularizer?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.SimpleRNN (layout keras): accepted and ignored (changes no parameter). */
+            autocast?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.RNN (every layout): accepted and ignored (changes no parameter). */
+            batch_first?: components["schemas"]["ArgumentValue"];
             /**
              * Bias
              * @default true
              */
             bias?: boolean;
+            /** @description keras.layers.SimpleRNN (layout keras): accepted and ignored (changes no parameter). */
+            bias_constraint?: components["schemas"]["ArgumentValue"];
+            /**
+             * Bias Init
+             * @description flax.linen.SimpleCell (layout jax): the scheme of the bias tensors: a Flax initializer name or object (or a weightinit scheme name).
+             */
+            bias_init?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /**
+             * Bias Initializer
+             * @description keras.layers.SimpleRNN (layout keras): the scheme of the bias tensors: a Keras initializer name or object (or a weightinit scheme name).
+             */
+            bias_initializer?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /** @description keras.layers.SimpleRNN (layout keras): accepted and ignored (changes no parameter). */
+            bias_regularizer?: components["schemas"]["ArgumentValue"];
             /**
              * Bidirectional
              * @default false
              */
             bidirectional?: boolean;
-            /** Hidden Size */
-            hidden_size: number;
+            /** @description flax.linen.SimpleCell (layout jax): accepted and ignored (changes no parameter). */
+            carry_init?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.RNN (every layout): accepted and ignored (changes no parameter). */
+            device?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.RNN (layout torch), keras.layers.SimpleRNN (layout keras): accepted and ignored (changes no parameter). */
+            dropout?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.RNN (layout torch), keras.layers.SimpleRNN (layout keras): the parameters' dtype; must equal the request's dtype; flax.linen.SimpleCell (layout jax): accepted and ignored (changes no parameter). */
+            dtype?: components["schemas"]["ArgumentValue"];
+            /**
+             * Features
+             * @description flax.linen.SimpleCell (layout jax): its name of hidden_size.
+             */
+            features?: number | null;
+            /** @description keras.layers.SimpleRNN (layout keras): accepted and ignored (changes no parameter). */
+            go_backwards?: components["schemas"]["ArgumentValue"];
+            /**
+             * Hidden Size
+             * @description Required. Also given as units (keras.layers.LSTM, layout keras), features (flax.linen.LSTMCell, layout jax).
+             */
+            hidden_size?: number | null;
             /** Input Size */
             input_size: number;
+            /** @description keras.layers.SimpleRNN (layout keras): accepted and ignored (changes no parameter). */
+            kernel_constraint?: components["schemas"]["ArgumentValue"];
+            /**
+             * Kernel Init
+             * @description flax.linen.SimpleCell (layout jax): the scheme of the weight tensors: a Flax initializer name or object (or a weightinit scheme name).
+             */
+            kernel_init?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /**
+             * Kernel Initializer
+             * @description keras.layers.SimpleRNN (layout keras): the scheme of the weight tensors: a Keras initializer name or object (or a weightinit scheme name).
+             */
+            kernel_initializer?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /** @description keras.layers.SimpleRNN (layout keras): accepted and ignored (changes no parameter). */
+            kernel_regularizer?: components["schemas"]["ArgumentValue"];
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
              */
             kind: "rnn";
+            /** @description keras.layers.SimpleRNN (layout keras), flax.linen.SimpleCell (layout jax): accepted and ignored (changes no parameter). */
+            name?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.RNN (every layout): accepted and ignored (changes no parameter). */
+            nonlinearity?: components["schemas"]["ArgumentValue"];
             /**
              * Num Layers
              * @default 1
              */
             num_layers?: number;
+            /**
+             * Param Dtype
+             * @description flax.linen.SimpleCell (layout jax): the parameters' dtype; must equal the request's dtype.
+             */
+            param_dtype?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /** @description keras.layers.SimpleRNN (layout keras): accepted and ignored (changes no parameter). */
+            recurrent_constraint?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.SimpleRNN (layout keras): accepted and ignored (changes no parameter). */
+            recurrent_dropout?: components["schemas"]["ArgumentValue"];
+            /**
+             * Recurrent Initializer
+             * @description keras.layers.SimpleRNN (layout keras): the scheme of the recurrent_weight tensors: a Keras initializer name or object (or a weightinit scheme name).
+             */
+            recurrent_initializer?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /**
+             * Recurrent Kernel Init
+             * @description flax.linen.SimpleCell (layout jax): the scheme of the recurrent_weight tensors: a Flax initializer name or object (or a weightinit scheme name).
+             */
+            recurrent_kernel_init?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /** @description keras.layers.SimpleRNN (layout keras): accepted and ignored (changes no parameter). */
+            recurrent_regularizer?: components["schemas"]["ArgumentValue"];
+            /** @description flax.linen.SimpleCell (layout jax): accepted and ignored (changes no parameter). */
+            residual?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.SimpleRNN (layout keras): accepted and ignored (changes no parameter). */
+            return_sequences?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.SimpleRNN (layout keras): accepted and ignored (changes no parameter). */
+            return_state?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.SimpleRNN (layout keras): accepted and ignored (changes no parameter). */
+            seed?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.SimpleRNN (layout keras): accepted and ignored (changes no parameter). */
+            stateful?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.SimpleRNN (layout keras): accepted and ignored (changes no parameter). */
+            trainable?: components["schemas"]["ArgumentValue"];
+            /**
+             * Units
+             * @description keras.layers.SimpleRNN (layout keras): its name of hidden_size.
+             */
+            units?: number | null;
+            /** @description keras.layers.SimpleRNN (layout keras): accepted and ignored (changes no parameter). */
+            unroll?: components["schemas"]["ArgumentValue"];
+            /**
+             * Use Bias
+             * @description keras.layers.SimpleRNN (layout keras): its name of bias.
+             */
+            use_bias?: boolean | null;
         };
         /**
          * Role
@@ -2116,7 +3457,7 @@ export interface operations {
             query?: {
                 /** @description json, npy, npz or safetensors; wins over Accept */
                 format?: ("json" | "npy" | "npz" | "safetensors") | null;
-                /** @description only this tensor (npy: default the first) */
+                /** @description only this tensor (npy of a layer with several tensors needs it) */
                 tensor?: string | null;
                 /** @description JSON data as a flat row-major list or nested lists */
                 json_layout?: "flat" | "nested";
@@ -2223,7 +3564,7 @@ export interface operations {
     generateWeightsNpy: {
         parameters: {
             query?: {
-                /** @description only this tensor (npy: default the first) */
+                /** @description only this tensor (npy of a layer with several tensors needs it) */
                 tensor?: string | null;
             };
             header?: never;
@@ -2323,7 +3664,7 @@ export interface operations {
     generateWeightsNpz: {
         parameters: {
             query?: {
-                /** @description only this tensor (npy: default the first) */
+                /** @description only this tensor (npy of a layer with several tensors needs it) */
                 tensor?: string | null;
             };
             header?: never;
@@ -2423,7 +3764,7 @@ export interface operations {
     generateWeightsSafetensors: {
         parameters: {
             query?: {
-                /** @description only this tensor (npy: default the first) */
+                /** @description only this tensor (npy of a layer with several tensors needs it) */
                 tensor?: string | null;
             };
             header?: never;

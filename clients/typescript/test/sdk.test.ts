@@ -119,7 +119,7 @@ describe("live server", live, () => {
       const json = await weights(client, request);
       const fromJson = jsonTensors(json);
       const b64 = jsonTensors(await weights(client, request, { encoding: "base64" }));
-      const npy = await weightsNpy(client, request);
+      const npy = await weightsNpy(client, request, { tensor: "weight" });
       const st = await weightsSafetensors(client, request);
 
       assert.deepEqual(Object.keys(st.value).sort(), ["bias", "weight"]);
@@ -147,7 +147,7 @@ describe("live server", live, () => {
   }
 
   test("float16 and bfloat16 come back as Uint16Array with the dtype named", async () => {
-    const f16 = await weightsNpy(client, { ...DENSE, dtype: "float16" });
+    const f16 = await weightsNpy(client, { ...DENSE, dtype: "float16" }, { tensor: "weight" });
     assert.equal(f16.value.dtype, "float16");
     assert.ok(f16.value.data instanceof Uint16Array);
     assert.equal(sha256(f16.value), f16.sha256.weight);
@@ -215,8 +215,9 @@ describe("live server", live, () => {
     assert.deepEqual(asBigint.sha256, asString.sha256);
     assert.equal(sha256(asBigint.value.weight!), asBigint.sha256.weight);
     // 2**53 + 1 is not a double: it must not collapse onto 2**53.
-    const a = await weightsNpy(client, { ...DENSE, seed: 2n ** 53n + 1n });
-    const b = await weightsNpy(client, { ...DENSE, seed: 2n ** 53n });
+    const one = { tensor: "weight" };
+    const a = await weightsNpy(client, { ...DENSE, seed: 2n ** 53n + 1n }, one);
+    const b = await weightsNpy(client, { ...DENSE, seed: 2n ** 53n }, one);
     assert.notEqual(a.sha256.weight, b.sha256.weight);
     const json = await weights(client, { ...DENSE, seed: "9007199254740993" });
     assert.equal(json.tensors[0]!.sha256, a.sha256.weight);
@@ -234,7 +235,7 @@ describe("digests", () => {
 
   test("a shard's digest is the sha256 of the shard", live, async () => {
     const shard: WeightsRequest = { ...DENSE, shard: { dim: 1, index: 1, count: 2 } };
-    const npy = await weightsNpy(client, shard);
+    const npy = await weightsNpy(client, shard, { tensor: "weight" });
     assert.deepEqual(npy.value.shape, [5, 3]);
     await verifyTensors({ weight: npy.value }, await digestWeights(client, shard));
   });
