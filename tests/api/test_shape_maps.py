@@ -243,7 +243,7 @@ def test_exactly_one_of_layers_mlp_and_tensors(client: ApiClient, body: dict[str
     ("tensors", "field", "words"),
     [
         ({"a b.weight": [2, 2]}, "tensors[a b.weight]", "letters, digits"),
-        ({"fc.weight": [0, 3]}, "tensors[fc.weight][0]", "greater than 0"),
+        ({"fc.weight": [0, 3]}, "tensors[fc.weight][0]", "> 0"),
         ({"fc.weight": "3x4"}, "tensors[fc.weight]", "list"),
         ({"fc.weight": {"shape": [3, 4], "role": "linear"}}, "tensors[fc.weight].role", "mlp_in"),
         ({"fc.weight": {"shape": [3, 4], "fans": 3}}, "tensors[fc.weight].fans", "Unknown field"),
