@@ -76,7 +76,8 @@ REJECTIONS = Counter(
 )
 CANCELLATIONS = Counter(
     "weightinit_cancellations_total",
-    "Generation jobs stopped before their end because the client went away (or shutdown).",
+    "Generation jobs stopped before their end, or given up while queued for a slot, because "
+    "the client went away (or shutdown).",
 )
 
 

@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from app.core.errors import (
     LimitExceededError,
@@ -81,6 +82,18 @@ class ProblemError(Exception):
         self.errors = list(errors)
         self.extra = extra or {}
         self.headers = headers or {}
+
+
+class ClientGone(Exception):
+    """The client disconnected before its response started (app/api/disconnect.py)."""
+
+
+class NothingSent(Response):
+    """The answer to a client that has gone: nothing at all (uvicorn sends nothing either
+    once a client has disconnected), so the access log records 499."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        return None
 
 
 def problem_response(
@@ -254,6 +267,10 @@ async def _on_http(request: Request, exc: StarletteHTTPException) -> Response:
     return problem_response(request, exc.status_code, detail, headers=headers)
 
 
+async def _on_client_gone(request: Request, exc: ClientGone) -> Response:
+    return NothingSent()
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> Response:  # pragma: no cover
     return problem_response(request, 500, "An unexpected error occurred.")
 
@@ -265,4 +282,5 @@ def install(app: FastAPI) -> None:
     app.exception_handler(WeightInitError)(_on_core_error)
     app.exception_handler(ProblemError)(_on_problem)
     app.exception_handler(StarletteHTTPException)(_on_http)
+    app.exception_handler(ClientGone)(_on_client_gone)
     app.exception_handler(Exception)(_on_unexpected)
