@@ -26,6 +26,7 @@ from app.core.errors import (
 )
 from app.core.layers import LAYER_KINDS
 from app.jobs.names import NAME_RULE
+from app.jobs.requests import seed_problem, shown
 
 from .metrics import record_rejection
 
@@ -166,7 +167,6 @@ def _field_path(loc: Sequence[int | str]) -> str:
 # What a query or name field must look like, in words (instead of pydantic's regex).
 _FORMS = {
     "shape": "comma-separated positive integers, e.g. 256,784",
-    "seed": "a decimal integer 0..18446744073709551615",
     "shard": "DIM,INDEX,COUNT (integers, DIM may be negative), e.g. 0,3,8",
     "in_axes": "comma-separated integers, e.g. 0 or -2,-1",
     "out_axes": "comma-separated integers, e.g. 0 or -2,-1",
@@ -175,14 +175,34 @@ _FORMS = {
 }
 
 
+_OBJECT = "Expected a JSON object; got {shown}."
+# Messages for error kinds whose pydantic wording names its internals ("instance of
+# WeightsRequest", "object to extract fields from").
+_FIXED = {
+    "extra_forbidden": "Unknown field: remove it (unknown fields are rejected, never ignored).",
+    "model_type": _OBJECT,
+    "model_attributes_type": _OBJECT,
+    "dict_type": _OBJECT,
+}
+
+
+def _pattern_message(err: dict[str, Any]) -> str:
+    """A string that does not match its pattern, in words (never the regex)."""
+    last = next((p for p in reversed(err.get("loc", ())) if isinstance(p, str)), "")
+    if last == "seed":  # the GET shortcut's query: the body's message
+        return seed_problem(err.get("input"))
+    form = _FORMS.get(str(last))
+    if form:
+        return f"Expected {form}; got {err.get('input')!r}."
+    return f"This value does not have the expected form; got {err.get('input')!r}."
+
+
 def _message(err: dict[str, Any]) -> str:
     kind = err.get("type", "")
     if kind == "string_pattern_mismatch":
-        last = next((p for p in reversed(err.get("loc", ())) if isinstance(p, str)), "")
-        form = _FORMS.get(str(last))
-        if form:
-            return f"Expected {form}; got {err.get('input')!r}."
-        return f"This value does not have the expected form; got {err.get('input')!r}."
+        return _pattern_message(err)
+    if kind in _FIXED:
+        return _FIXED[kind].format(shown=shown(err.get("input")))
     value = err.get("input")
     if kind == "union_tag_invalid":
         value = str(err.get("ctx", {}).get("tag", ""))
@@ -196,8 +216,6 @@ def _message(err: dict[str, Any]) -> str:
         return f"Unknown value {value!r}.{suggestion} Valid values: {', '.join(choices)}."
     if kind == "union_tag_not_found":
         return f"Missing 'kind'. Valid kinds: {', '.join(LAYER_KINDS)}."
-    if kind == "extra_forbidden":
-        return "Unknown field: remove it (unknown fields are rejected, never ignored)."
     # Our validators' own words (kind value_error), without pydantic's prefix.
     return str(err.get("msg", "Invalid value.")).removeprefix("Value error, ")
 
@@ -223,8 +241,13 @@ async def _on_validation(request: Request, exc: RequestValidationError) -> Respo
         reason = where.get("ctx", {}).get("error", "invalid JSON")
         return problem_response(request, 400, f"The body is not valid JSON: {reason}.")
     listed = validation_errors(exc)
-    detail = "; ".join(f"{e['field']}: {e['message']}" for e in listed[:3])
+    detail = "; ".join(_named(e["field"], e["message"]) for e in listed[:3])
     return problem_response(request, 422, detail, errors=listed)
+
+
+def _named(field: str, message: str) -> str:
+    """'field: message', unless the message starts with the field's name already."""
+    return message if message.startswith(field + " ") else f"{field}: {message}"
 
 
 async def _on_limit(request: Request, exc: LimitExceededError) -> Response:

@@ -11,6 +11,7 @@ text), the schema says it too (``json_schema_extra``), so a schema-valid body is
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -23,7 +24,6 @@ from pydantic import (
     StrictBool,
     StrictInt,
     WrapValidator,
-    field_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -257,6 +257,41 @@ def scheme_parts(spec: object) -> tuple[str, dict[str, Any]] | None:
     return str(getattr(spec, "value", spec)), {}
 
 
+SEED_RULE = f"an integer from 0 to {MAX_SEED}, as a JSON number or a string of decimal digits"
+
+
+def shown(value: object, width: int = 40) -> str:
+    """``value`` as JSON, cut to ``width`` characters, for a message that quotes it."""
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def seed_problem(value: object) -> str:
+    """The one message for every bad seed (wrong type, sign, size or form)."""
+    return f"seed must be {SEED_RULE}; got {shown(value)}."
+
+
+def parse_seed(value: int | str) -> int:
+    seed = int(value) if isinstance(value, str) else value
+    if not 0 <= seed <= MAX_SEED:
+        raise ValueError(seed_problem(value))
+    return seed
+
+
+def _seed(value: object, handler: Any) -> object:
+    """The union's members each report their own failure ("a valid integer or a valid
+    string..."): one message instead, which also bounds a decimal string's value."""
+    try:
+        seed = handler(value)
+        parse_seed(seed)
+    except ValueError:  # pydantic's ValidationError included
+        raise PydanticCustomError("seed", "{message}", {"message": seed_problem(value)}) from None
+    return seed
+
+
 Seed = Annotated[
     Annotated[StrictInt, Field(ge=0, le=MAX_SEED), INTEGRAL]
     | Annotated[str, Field(pattern=r"^[0-9]{1,20}$")],
@@ -265,14 +300,8 @@ Seed = Annotated[
         "cannot send integers above 2**53 exactly).",
         examples=[42, "18446744073709551615"],
     ),
+    WrapValidator(_seed),
 ]
-
-
-def parse_seed(value: int | str) -> int:
-    seed = int(value) if isinstance(value, str) else value
-    if not 0 <= seed <= MAX_SEED:
-        raise ValueError(f"seed must be between 0 and {MAX_SEED}")
-    return seed
 
 
 class _Common(Strict):
@@ -280,12 +309,6 @@ class _Common(Strict):
     dtype: DType = DType.FLOAT32
     layout: Layout = Layout.TORCH
     algorithm: Algorithm = Algorithm.BLOCKS_V1
-
-    @field_validator("seed")
-    @classmethod
-    def _seed_in_range(cls, value: int | str) -> int | str:
-        parse_seed(value)
-        return value
 
 
 MAX_SHARDS = 1 << 20

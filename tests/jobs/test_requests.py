@@ -36,7 +36,7 @@ def test_a_seed_is_an_integer_or_its_decimal_string(value: int | str, seed: int)
 
 @pytest.mark.parametrize("value", [-1, MAX_SEED + 1, str(MAX_SEED + 1)])
 def test_a_seed_outside_0_to_2_64_is_refused(value: int | str) -> None:
-    with pytest.raises(ValueError, match="between 0 and"):
+    with pytest.raises(ValueError, match="seed must be an integer from 0 to 18446744073709551615"):
         parse_seed(value)
 
 
@@ -62,10 +62,11 @@ def test_a_scheme_is_a_name_or_an_object_with_its_parameters() -> None:
 @pytest.mark.parametrize(
     ("change", "location", "kind"),
     [
-        ({"seed": "1e3"}, "seed", "string_pattern_mismatch"),
-        ({"seed": 1.5}, "seed", "int_type"),
-        ({"seed": True}, "seed", "int_type"),
-        ({"seed": MAX_SEED + 1}, "seed", "less_than_equal"),
+        ({"seed": "1e3"}, "seed", "seed"),  # every bad seed: one error, one message
+        ({"seed": 1.5}, "seed", "seed"),
+        ({"seed": True}, "seed", "seed"),
+        ({"seed": MAX_SEED + 1}, "seed", "seed"),
+        ({"seed": str(MAX_SEED + 1)}, "seed", "seed"),
         ({"format": "npy"}, "format", "extra_forbidden"),
         ({"dtype": "int8"}, "dtype", "enum"),
         ({"layer": {**DENSE, "in_features": "4"}}, "layer.dense.in_features", "int_type"),
@@ -82,7 +83,7 @@ def test_a_malformed_body_is_refused_where_it_is_wrong(
 ) -> None:
     body = {"layer": DENSE, "seed": 1, **change}
     found = errors(body)
-    # a union reports each member under its own tag: seed.constrained-int, seed.constrained-str
+    # a union reports each member under its own tag (layer.dense.in_features)
     assert any(
         (where == location or where.startswith(location + ".")) and what == kind
         for where, what in found
