@@ -60,7 +60,12 @@ async def until_disconnected(request: Request, work: Callable[[threading.Event],
     if isinstance(failure, Cancelled):
         if gone:
             raise ClientGone from None
-        raise ProblemError(503, "The work was stopped: the server is shutting down.") from None
+        raise ProblemError(
+            503,
+            "The work was stopped: the server is shutting down; retry on another replica.",
+            extra={"reason": "draining"},
+            headers={"Retry-After": "1", "Connection": "close"},
+        ) from None
     if failure is not None:
         raise failure
     return results[0]

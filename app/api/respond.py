@@ -58,7 +58,11 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
         (400, "Malformed JSON"),
         (404, "Unknown route or name"),
         (406, "No acceptable format"),
-        (413, "Over a limit"),
+        (
+            413,
+            "Over a limit: the body's size (WEIGHTINIT_MAX_BODY_BYTES) or what the request "
+            "would generate (elements, layers, bytes, cost); the problem's `limit` names it",
+        ),
         (415, "Body is not JSON"),
         (416, "Range not satisfiable"),
         (422, "Validation failed"),

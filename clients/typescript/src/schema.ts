@@ -1050,8 +1050,8 @@ export interface operations {
                     };
                 };
             };
-            /** @description No valid API key (only when the service has API keys) */
-            401: {
+            /** @description Malformed request: not valid HTTP/1.1, or both Content-Length and Transfer-Encoding (the server answers and closes the connection); or a body that is not UTF-8 JSON, is empty, nests deeper than 32 levels or holds over 65 536 items in one array or object */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1059,9 +1059,40 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            /** @description No valid API key (only when the service has API keys) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request head or body did not arrive in time (WEIGHTINIT_HEADER_TIMEOUT_S, WEIGHTINIT_BODY_TIMEOUT_S: a body shorter than its Content-Length); the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over WEIGHTINIT_MAX_BODY_BYTES; the connection is closed */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); wait Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1088,6 +1119,33 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
+            /** @description Malformed request: not valid HTTP/1.1, or both Content-Length and Transfer-Encoding (the server answers and closes the connection); or a body that is not UTF-8 JSON, is empty, nests deeper than 32 levels or holds over 65 536 items in one array or object */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request head or body did not arrive in time (WEIGHTINIT_HEADER_TIMEOUT_S, WEIGHTINIT_BODY_TIMEOUT_S: a body shorter than its Content-Length); the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over WEIGHTINIT_MAX_BODY_BYTES; the connection is closed */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     getReadiness: {
@@ -1108,13 +1166,41 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
-            /** @description Overloaded or shutting down: every generation slot of the request's lane is busy and its queue is full, no slot became free within WEIGHTINIT_QUEUE_TIMEOUT_S, or the server is draining. Retry after the Retry-After header's seconds (README, Operations) */
-            503: {
+            /** @description Malformed request: not valid HTTP/1.1, or both Content-Length and Transfer-Encoding (the server answers and closes the connection); or a body that is not UTF-8 JSON, is empty, nests deeper than 32 levels or holds over 65 536 items in one array or object */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request head or body did not arrive in time (WEIGHTINIT_HEADER_TIMEOUT_S, WEIGHTINIT_BODY_TIMEOUT_S: a body shorter than its Content-Length); the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over WEIGHTINIT_MAX_BODY_BYTES; the connection is closed */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Draining (SIGTERM): take this replica out of rotation */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1145,8 +1231,8 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description No valid API key (only when the service has API keys) */
-            401: {
+            /** @description Malformed request: not valid HTTP/1.1, or both Content-Length and Transfer-Encoding (the server answers and closes the connection); or a body that is not UTF-8 JSON, is empty, nests deeper than 32 levels or holds over 65 536 items in one array or object */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1154,9 +1240,40 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            /** @description No valid API key (only when the service has API keys) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request head or body did not arrive in time (WEIGHTINIT_HEADER_TIMEOUT_S, WEIGHTINIT_BODY_TIMEOUT_S: a body shorter than its Content-Length); the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over WEIGHTINIT_MAX_BODY_BYTES; the connection is closed */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); wait Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1194,7 +1311,7 @@ export interface operations {
                     "application/x-npz": string;
                 };
             };
-            /** @description Malformed JSON */
+            /** @description Malformed request: not valid HTTP/1.1, or both Content-Length and Transfer-Encoding (the server answers and closes the connection); or a body that is not UTF-8 JSON, is empty, nests deeper than 32 levels or holds over 65 536 items in one array or object */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1206,6 +1323,8 @@ export interface operations {
             /** @description No valid API key (only when the service has API keys) */
             401: {
                 headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1221,7 +1340,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Over a limit */
+            /** @description The request head or body did not arrive in time (WEIGHTINIT_HEADER_TIMEOUT_S, WEIGHTINIT_BODY_TIMEOUT_S: a body shorter than its Content-Length); the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over a limit: the body's size (WEIGHTINIT_MAX_BODY_BYTES) or what the request would generate (elements, layers, bytes, cost); the problem's `limit` names it */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1248,9 +1376,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); wait Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1260,10 +1390,11 @@ export interface operations {
             /** @description Overloaded or shutting down: every generation slot of the request's lane is busy and its queue is full, no slot became free within WEIGHTINIT_QUEUE_TIMEOUT_S, or the server is draining. Retry after the Retry-After header's seconds (README, Operations) */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1291,7 +1422,7 @@ export interface operations {
                     "application/octet-stream": string;
                 };
             };
-            /** @description Malformed JSON */
+            /** @description Malformed request: not valid HTTP/1.1, or both Content-Length and Transfer-Encoding (the server answers and closes the connection); or a body that is not UTF-8 JSON, is empty, nests deeper than 32 levels or holds over 65 536 items in one array or object */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1303,6 +1434,8 @@ export interface operations {
             /** @description No valid API key (only when the service has API keys) */
             401: {
                 headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1318,7 +1451,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Over a limit */
+            /** @description The request head or body did not arrive in time (WEIGHTINIT_HEADER_TIMEOUT_S, WEIGHTINIT_BODY_TIMEOUT_S: a body shorter than its Content-Length); the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over a limit: the body's size (WEIGHTINIT_MAX_BODY_BYTES) or what the request would generate (elements, layers, bytes, cost); the problem's `limit` names it */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1345,9 +1487,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); wait Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1357,10 +1501,11 @@ export interface operations {
             /** @description Overloaded or shutting down: every generation slot of the request's lane is busy and its queue is full, no slot became free within WEIGHTINIT_QUEUE_TIMEOUT_S, or the server is draining. Retry after the Retry-After header's seconds (README, Operations) */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1388,7 +1533,7 @@ export interface operations {
                     "application/octet-stream": string;
                 };
             };
-            /** @description Malformed JSON */
+            /** @description Malformed request: not valid HTTP/1.1, or both Content-Length and Transfer-Encoding (the server answers and closes the connection); or a body that is not UTF-8 JSON, is empty, nests deeper than 32 levels or holds over 65 536 items in one array or object */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1400,6 +1545,8 @@ export interface operations {
             /** @description No valid API key (only when the service has API keys) */
             401: {
                 headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1415,7 +1562,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Over a limit */
+            /** @description The request head or body did not arrive in time (WEIGHTINIT_HEADER_TIMEOUT_S, WEIGHTINIT_BODY_TIMEOUT_S: a body shorter than its Content-Length); the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over a limit: the body's size (WEIGHTINIT_MAX_BODY_BYTES) or what the request would generate (elements, layers, bytes, cost); the problem's `limit` names it */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1442,9 +1598,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); wait Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1454,10 +1612,11 @@ export interface operations {
             /** @description Overloaded or shutting down: every generation slot of the request's lane is busy and its queue is full, no slot became free within WEIGHTINIT_QUEUE_TIMEOUT_S, or the server is draining. Retry after the Retry-After header's seconds (README, Operations) */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1488,7 +1647,7 @@ export interface operations {
                     "application/json": components["schemas"]["DigestsResponse"];
                 };
             };
-            /** @description Malformed JSON */
+            /** @description Malformed request: not valid HTTP/1.1, or both Content-Length and Transfer-Encoding (the server answers and closes the connection); or a body that is not UTF-8 JSON, is empty, nests deeper than 32 levels or holds over 65 536 items in one array or object */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1500,13 +1659,24 @@ export interface operations {
             /** @description No valid API key (only when the service has API keys) */
             401: {
                 headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Over a limit */
+            /** @description The request head or body did not arrive in time (WEIGHTINIT_HEADER_TIMEOUT_S, WEIGHTINIT_BODY_TIMEOUT_S: a body shorter than its Content-Length); the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over a limit: the body's size (WEIGHTINIT_MAX_BODY_BYTES) or what the request would generate (elements, layers, bytes, cost); the problem's `limit` names it */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1533,9 +1703,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); wait Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1545,10 +1717,11 @@ export interface operations {
             /** @description Overloaded or shutting down: every generation slot of the request's lane is busy and its queue is full, no slot became free within WEIGHTINIT_QUEUE_TIMEOUT_S, or the server is draining. Retry after the Retry-After header's seconds (README, Operations) */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1579,8 +1752,8 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description No valid API key (only when the service has API keys) */
-            401: {
+            /** @description Malformed request: not valid HTTP/1.1, or both Content-Length and Transfer-Encoding (the server answers and closes the connection); or a body that is not UTF-8 JSON, is empty, nests deeper than 32 levels or holds over 65 536 items in one array or object */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1588,9 +1761,40 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            /** @description No valid API key (only when the service has API keys) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request head or body did not arrive in time (WEIGHTINIT_HEADER_TIMEOUT_S, WEIGHTINIT_BODY_TIMEOUT_S: a body shorter than its Content-Length); the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over WEIGHTINIT_MAX_BODY_BYTES; the connection is closed */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); wait Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1626,9 +1830,20 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Malformed request: not valid HTTP/1.1, or both Content-Length and Transfer-Encoding (the server answers and closes the connection); or a body that is not UTF-8 JSON, is empty, nests deeper than 32 levels or holds over 65 536 items in one array or object */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No valid API key (only when the service has API keys) */
             401: {
                 headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1637,6 +1852,24 @@ export interface operations {
             };
             /** @description Unknown route or name */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request head or body did not arrive in time (WEIGHTINIT_HEADER_TIMEOUT_S, WEIGHTINIT_BODY_TIMEOUT_S: a body shorter than its Content-Length); the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over WEIGHTINIT_MAX_BODY_BYTES; the connection is closed */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1653,9 +1886,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); wait Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1698,7 +1933,7 @@ export interface operations {
                     "application/x-npz": string;
                 };
             };
-            /** @description Malformed JSON */
+            /** @description Malformed request: not valid HTTP/1.1, or both Content-Length and Transfer-Encoding (the server answers and closes the connection); or a body that is not UTF-8 JSON, is empty, nests deeper than 32 levels or holds over 65 536 items in one array or object */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1710,6 +1945,8 @@ export interface operations {
             /** @description No valid API key (only when the service has API keys) */
             401: {
                 headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1725,7 +1962,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Over a limit */
+            /** @description The request head or body did not arrive in time (WEIGHTINIT_HEADER_TIMEOUT_S, WEIGHTINIT_BODY_TIMEOUT_S: a body shorter than its Content-Length); the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over a limit: the body's size (WEIGHTINIT_MAX_BODY_BYTES) or what the request would generate (elements, layers, bytes, cost); the problem's `limit` names it */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1752,9 +1998,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); wait Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1764,10 +2012,11 @@ export interface operations {
             /** @description Overloaded or shutting down: every generation slot of the request's lane is busy and its queue is full, no slot became free within WEIGHTINIT_QUEUE_TIMEOUT_S, or the server is draining. Retry after the Retry-After header's seconds (README, Operations) */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1798,7 +2047,7 @@ export interface operations {
                     "application/octet-stream": string;
                 };
             };
-            /** @description Malformed JSON */
+            /** @description Malformed request: not valid HTTP/1.1, or both Content-Length and Transfer-Encoding (the server answers and closes the connection); or a body that is not UTF-8 JSON, is empty, nests deeper than 32 levels or holds over 65 536 items in one array or object */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1810,6 +2059,8 @@ export interface operations {
             /** @description No valid API key (only when the service has API keys) */
             401: {
                 headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1825,7 +2076,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Over a limit */
+            /** @description The request head or body did not arrive in time (WEIGHTINIT_HEADER_TIMEOUT_S, WEIGHTINIT_BODY_TIMEOUT_S: a body shorter than its Content-Length); the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over a limit: the body's size (WEIGHTINIT_MAX_BODY_BYTES) or what the request would generate (elements, layers, bytes, cost); the problem's `limit` names it */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1852,9 +2112,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); wait Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1864,10 +2126,11 @@ export interface operations {
             /** @description Overloaded or shutting down: every generation slot of the request's lane is busy and its queue is full, no slot became free within WEIGHTINIT_QUEUE_TIMEOUT_S, or the server is draining. Retry after the Retry-After header's seconds (README, Operations) */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1898,7 +2161,7 @@ export interface operations {
                     "application/octet-stream": string;
                 };
             };
-            /** @description Malformed JSON */
+            /** @description Malformed request: not valid HTTP/1.1, or both Content-Length and Transfer-Encoding (the server answers and closes the connection); or a body that is not UTF-8 JSON, is empty, nests deeper than 32 levels or holds over 65 536 items in one array or object */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1910,6 +2173,8 @@ export interface operations {
             /** @description No valid API key (only when the service has API keys) */
             401: {
                 headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1925,7 +2190,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Over a limit */
+            /** @description The request head or body did not arrive in time (WEIGHTINIT_HEADER_TIMEOUT_S, WEIGHTINIT_BODY_TIMEOUT_S: a body shorter than its Content-Length); the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over a limit: the body's size (WEIGHTINIT_MAX_BODY_BYTES) or what the request would generate (elements, layers, bytes, cost); the problem's `limit` names it */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1952,9 +2226,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); wait Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1964,10 +2240,11 @@ export interface operations {
             /** @description Overloaded or shutting down: every generation slot of the request's lane is busy and its queue is full, no slot became free within WEIGHTINIT_QUEUE_TIMEOUT_S, or the server is draining. Retry after the Retry-After header's seconds (README, Operations) */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1998,7 +2275,7 @@ export interface operations {
                     "application/octet-stream": string;
                 };
             };
-            /** @description Malformed JSON */
+            /** @description Malformed request: not valid HTTP/1.1, or both Content-Length and Transfer-Encoding (the server answers and closes the connection); or a body that is not UTF-8 JSON, is empty, nests deeper than 32 levels or holds over 65 536 items in one array or object */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2010,6 +2287,8 @@ export interface operations {
             /** @description No valid API key (only when the service has API keys) */
             401: {
                 headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2025,7 +2304,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Over a limit */
+            /** @description The request head or body did not arrive in time (WEIGHTINIT_HEADER_TIMEOUT_S, WEIGHTINIT_BODY_TIMEOUT_S: a body shorter than its Content-Length); the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over a limit: the body's size (WEIGHTINIT_MAX_BODY_BYTES) or what the request would generate (elements, layers, bytes, cost); the problem's `limit` names it */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2052,9 +2340,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); wait Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2064,10 +2354,11 @@ export interface operations {
             /** @description Overloaded or shutting down: every generation slot of the request's lane is busy and its queue is full, no slot became free within WEIGHTINIT_QUEUE_TIMEOUT_S, or the server is draining. Retry after the Retry-After header's seconds (README, Operations) */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2100,7 +2391,7 @@ export interface operations {
                     "application/json": components["schemas"]["DigestsResponse"];
                 };
             };
-            /** @description Malformed JSON */
+            /** @description Malformed request: not valid HTTP/1.1, or both Content-Length and Transfer-Encoding (the server answers and closes the connection); or a body that is not UTF-8 JSON, is empty, nests deeper than 32 levels or holds over 65 536 items in one array or object */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2112,13 +2403,24 @@ export interface operations {
             /** @description No valid API key (only when the service has API keys) */
             401: {
                 headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Over a limit */
+            /** @description The request head or body did not arrive in time (WEIGHTINIT_HEADER_TIMEOUT_S, WEIGHTINIT_BODY_TIMEOUT_S: a body shorter than its Content-Length); the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over a limit: the body's size (WEIGHTINIT_MAX_BODY_BYTES) or what the request would generate (elements, layers, bytes, cost); the problem's `limit` names it */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2145,9 +2447,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); wait Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2157,10 +2461,11 @@ export interface operations {
             /** @description Overloaded or shutting down: every generation slot of the request's lane is busy and its queue is full, no slot became free within WEIGHTINIT_QUEUE_TIMEOUT_S, or the server is draining. Retry after the Retry-After header's seconds (README, Operations) */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2229,9 +2534,20 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Malformed request: not valid HTTP/1.1, or both Content-Length and Transfer-Encoding (the server answers and closes the connection); or a body that is not UTF-8 JSON, is empty, nests deeper than 32 levels or holds over 65 536 items in one array or object */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No valid API key (only when the service has API keys) */
             401: {
                 headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2256,7 +2572,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Over a limit */
+            /** @description The request head or body did not arrive in time (WEIGHTINIT_HEADER_TIMEOUT_S, WEIGHTINIT_BODY_TIMEOUT_S: a body shorter than its Content-Length); the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over a limit: the body's size (WEIGHTINIT_MAX_BODY_BYTES) or what the request would generate (elements, layers, bytes, cost); the problem's `limit` names it */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2283,9 +2608,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); wait Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2295,10 +2622,11 @@ export interface operations {
             /** @description Overloaded or shutting down: every generation slot of the request's lane is busy and its queue is full, no slot became free within WEIGHTINIT_QUEUE_TIMEOUT_S, or the server is draining. Retry after the Retry-After header's seconds (README, Operations) */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2362,9 +2690,20 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Malformed request: not valid HTTP/1.1, or both Content-Length and Transfer-Encoding (the server answers and closes the connection); or a body that is not UTF-8 JSON, is empty, nests deeper than 32 levels or holds over 65 536 items in one array or object */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No valid API key (only when the service has API keys) */
             401: {
                 headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2389,7 +2728,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Over a limit */
+            /** @description The request head or body did not arrive in time (WEIGHTINIT_HEADER_TIMEOUT_S, WEIGHTINIT_BODY_TIMEOUT_S: a body shorter than its Content-Length); the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over a limit: the body's size (WEIGHTINIT_MAX_BODY_BYTES) or what the request would generate (elements, layers, bytes, cost); the problem's `limit` names it */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2416,9 +2764,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); wait Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
