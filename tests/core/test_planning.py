@@ -185,3 +185,12 @@ def test_a_truncation_error_from_the_law_is_on_field_scheme() -> None:
     with pytest.raises(InvalidParameterError, match="standard deviations from the mean") as info:
         plan_layer(DENSE, scheme=scheme)
     assert info.value.field == "scheme"
+
+
+def test_finite_bounds_with_a_tiny_std_are_said_to_be_too_many_stds_away() -> None:
+    # found by schemathesis: {"name": "torch.trunc_normal_", "std": 5e-324} was refused with
+    # "The truncation bounds must be finite numbers." (its bounds are -2 and 2)
+    scheme = resolve_scheme("torch.trunc_normal_", {"std": 5e-324})
+    with pytest.raises(InvalidParameterError, match="standard deviations from the mean") as info:
+        plan_layer(DENSE, scheme=scheme)
+    assert "[-2.0, 2.0]" in info.value.message and "raise the std" in info.value.message
