@@ -33,6 +33,7 @@ from app.core.streams import MAX_SEED
 from app.core.types import Algorithm, DType, Layout
 
 from .names import MAX_NAME_LENGTH, NAME_PATTERN, NAME_RULE, name_problem
+from .scheme_schema import names_alone, scheme_object_branches
 
 
 def _integral(value: object) -> object:
@@ -56,7 +57,21 @@ Dims = Annotated[list[PositiveInt], Field(min_length=0, max_length=8)]
 # The members come from the registry at import time. mypy types a functional-API enum only
 # from literal members ([misc] otherwise); the class is still SchemeName to it.
 SchemeName = StrEnum("SchemeName", {name: name for name in all_names()})  # type: ignore[misc]
-SchemeName.__doc__ = "A scheme's canonical name or alias (GET /v1/schemes lists them)."
+SchemeName.__doc__ = (
+    "A scheme's canonical name or alias, for a scheme that needs no parameter (GET /v1/schemes "
+    "lists them); one that does is a SchemeObject."
+)
+
+
+def _scheme_name_schema(cls: type, core_schema: Any, handler: Any) -> dict[str, Any]:
+    """Validation takes every name (the core then names the parameter a bare name lacks);
+    the schema lists only the names that are valid alone."""
+    schema: dict[str, Any] = handler.resolve_ref_schema(handler(core_schema))
+    schema["enum"] = names_alone()
+    return schema
+
+
+SchemeName.__get_pydantic_json_schema__ = classmethod(_scheme_name_schema)  # type: ignore[attr-defined]
 
 
 class Strict(BaseModel):
@@ -208,17 +223,23 @@ def layer_fields(layer: BaseModel) -> tuple[str, dict[str, Any]]:
 # ---- schemes and seeds -------------------------------------------------------------------------
 
 
-class SchemeObject(BaseModel):
-    """A scheme with parameters: ``{"name": "he_normal", "mode": "fan_out"}``."""
-
-    # Parameters are numbers or choice names (GET /v1/schemes lists each scheme's own).
-    model_config = ConfigDict(
-        extra="allow",
-        json_schema_extra={
-            "propertyNames": TEXT,
-            "additionalProperties": {"anyOf": [{"type": "number"}, {"type": "string", **TEXT}]},
-        },
+def _scheme_object_schema(schema: dict[str, Any]) -> None:
+    """The schema states each scheme's own parameters (app/jobs/scheme_schema.py); the model
+    lets them through to the core, which validates them with messages naming each one."""
+    description = schema.get("description", "")
+    schema.clear()
+    schema.update(
+        title="SchemeObject",
+        description=description,
+        anyOf=scheme_object_branches(),
     )
+
+
+class SchemeObject(BaseModel):
+    """A scheme with parameters: ``{"name": "he_normal", "mode": "fan_out"}``. Each scheme
+    takes its own (GET /v1/schemes lists them with their defaults and meanings)."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra=_scheme_object_schema)
     name: SchemeName
 
 
@@ -252,8 +273,9 @@ def scheme_parts(spec: object) -> tuple[str, dict[str, Any]] | None:
     """(name, params) of a validated scheme spec."""
     if spec is None:
         return None
-    if isinstance(spec, SchemeObject):
-        return str(spec.name.value), dict(spec.model_extra or {})
+    if isinstance(spec, SchemeObject):  # 2.0 is the integer 2 (JSON Schema), as elsewhere
+        params = {key: _integral(value) for key, value in (spec.model_extra or {}).items()}
+        return str(spec.name.value), params
     return str(getattr(spec, "value", spec)), {}
 
 

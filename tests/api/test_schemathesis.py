@@ -4,11 +4,12 @@ Bounded and derandomized, so it never flakes: ``FUZZ_EXAMPLES`` fuzzed examples 
 (25 by default; ``make fuzz`` asks for 500) plus schemathesis' schema examples and coverage
 cases. Checks: no server error; responses conform to the schema (documented status code,
 content type and headers, body valid against the response schema); requests the schema calls
-invalid are rejected with a 4xx (``negative_data_rejection``); requests the schema calls valid
-are accepted (``positive_data_acceptance``), except for the rules no JSON Schema can state,
-excused by name in :data:`SEMANTIC_RULES` (the README's "What the schema cannot say" lists
-them). ``FUZZ_ALL_CHECKS=1`` (``make fuzz``) runs every check schemathesis has, as
-``--checks all`` does.
+invalid are rejected with a 4xx (``negative_data_rejection``; a 413 naming its limit counts,
+as limits are checked first); requests the schema calls valid are accepted
+(``positive_data_acceptance``), except for the rules no JSON Schema can state, excused by
+name in :data:`SEMANTIC_RULES` (the README's "What the schema cannot say" lists them).
+``FUZZ_ALL_CHECKS=1`` (``make fuzz``) runs every check schemathesis has, as ``--checks all``
+does.
 """
 
 from __future__ import annotations
@@ -68,10 +69,22 @@ SEMANTIC_RULES: list[tuple[str, int, str, str]] = [
     # JSON Schema tools compare integers as doubles (2**64-1+384 "is" 2**64-1 to them), and a
     # decimal string's pattern cannot bound its value.
     ("seed above 2**64-1", 422, r"seed", r"^seed must be an integer .*; got \"?\d{20}\"?\.$"),
-    # Each scheme's own parameters (required ones, names, ranges, a < b) are not in the
-    # schema yet: GET /v1/schemes lists them.
-    ("a scheme's parameters", 422, r".*scheme\..*", r".*"),
-    ("a scheme's parameters", 422, r".*scheme", r"takes no parameters|parameter"),
+    # Each scheme's parameters are in the schema (names, types, ranges, choices, required
+    # ones, which choices go together); relations between its numbers are not, nor what
+    # floating point cannot hold (which depends on the fans and the dtype).
+    ("a scheme's bounds in order (low < high)", 422, r".*scheme\.\w+", r"must be less than"),
+    (
+        "a truncation interval near enough to the mean",
+        422,
+        r".*scheme(\.\w+)?",
+        r"standard deviations from the mean",
+    ),
+    (
+        "a scheme's numbers within floating point",
+        422,
+        r".*scheme(\.\w+)?",
+        r"rounds it to zero|narrower than float64 can resolve|square overflows",
+    ),
 ]
 
 
@@ -114,13 +127,28 @@ def schema_valid_bodies_are_accepted(ctx: Any, response: Any, case: Any) -> bool
         return None
 
 
+@schemathesis.check
+def schema_invalid_bodies_are_refused(ctx: Any, response: Any, case: Any) -> bool | None:
+    """negative_data_rejection, where a 413 naming its limit is the refusal it is: limits are
+    checked before the parts they bound are read (a model over WEIGHTINIT_MAX_LAYERS is
+    refused before its layers' schemes are resolved, however invalid)."""
+    if response.status_code == 413:
+        try:
+            problem = response.json()
+        except ValueError:
+            problem = None
+        if isinstance(problem, dict) and str(problem.get("limit", "")).startswith("WEIGHTINIT_"):
+            return None
+    return negative_data_rejection(ctx, response, case)
+
+
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
     content_type_conformance,
     response_headers_conformance,
     response_schema_conformance,
-    negative_data_rejection,
+    schema_invalid_bodies_are_refused,
     schema_valid_bodies_are_accepted,
 ]
 
@@ -154,8 +182,8 @@ def test_only_the_named_semantic_rules_are_excused() -> None:
 def test_every_operation_conforms_to_the_schema(case: Any) -> None:
     if ALL_CHECKS:
         case.call_and_validate(
-            excluded_checks=[positive_data_acceptance],
-            additional_checks=[schema_valid_bodies_are_accepted],
+            excluded_checks=[positive_data_acceptance, negative_data_rejection],
+            additional_checks=[schema_valid_bodies_are_accepted, schema_invalid_bodies_are_refused],
         )
     else:
         case.call_and_validate(checks=CHECKS)

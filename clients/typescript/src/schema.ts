@@ -770,18 +770,218 @@ export interface components {
         };
         /**
          * SchemeName
-         * @description A scheme's canonical name or alias (GET /v1/schemes lists them).
+         * @description A scheme's canonical name or alias, for a scheme that needs no parameter (GET /v1/schemes lists them); one that does is a SchemeObject.
          * @enum {string}
          */
-        SchemeName: "constant" | "delta_orthogonal" | "dirac" | "eye" | "flax.default" | "gaussian" | "glorot_normal" | "glorot_truncated_normal" | "glorot_uniform" | "he" | "he_normal" | "he_truncated_normal" | "he_uniform" | "identity" | "jax.constant" | "jax.default" | "jax.delta_orthogonal" | "jax.glorot_normal" | "jax.glorot_uniform" | "jax.he_normal" | "jax.he_uniform" | "jax.kaiming_normal" | "jax.kaiming_uniform" | "jax.lecun_normal" | "jax.lecun_uniform" | "jax.normal" | "jax.ones" | "jax.orthogonal" | "jax.truncated_normal" | "jax.uniform" | "jax.variance_scaling" | "jax.xavier_normal" | "jax.xavier_uniform" | "jax.zeros" | "kaiming_normal" | "kaiming_truncated_normal" | "kaiming_uniform" | "keras.Constant" | "keras.GlorotNormal" | "keras.GlorotUniform" | "keras.HeNormal" | "keras.HeUniform" | "keras.Identity" | "keras.LecunNormal" | "keras.LecunUniform" | "keras.Ones" | "keras.Orthogonal" | "keras.RandomNormal" | "keras.RandomUniform" | "keras.TruncatedNormal" | "keras.VarianceScaling" | "keras.Zeros" | "keras.default" | "lecun_normal" | "lecun_truncated_normal" | "lecun_uniform" | "normal" | "one" | "ones" | "orthogonal" | "random" | "sparse" | "torch.constant_" | "torch.default" | "torch.dirac_" | "torch.eye_" | "torch.kaiming_normal_" | "torch.kaiming_uniform_" | "torch.normal_" | "torch.ones_" | "torch.orthogonal_" | "torch.sparse_" | "torch.trunc_normal_" | "torch.uniform_" | "torch.xavier_normal_" | "torch.xavier_uniform_" | "torch.zeros_" | "truncated_normal" | "uniform" | "variance_scaling" | "xavier_normal" | "xavier_truncated_normal" | "xavier_uniform" | "zero" | "zeros";
+        SchemeName: "delta_orthogonal" | "dirac" | "eye" | "flax.default" | "gaussian" | "glorot_normal" | "glorot_truncated_normal" | "glorot_uniform" | "he" | "he_normal" | "he_truncated_normal" | "he_uniform" | "identity" | "jax.default" | "jax.delta_orthogonal" | "jax.glorot_normal" | "jax.glorot_uniform" | "jax.he_normal" | "jax.he_uniform" | "jax.kaiming_normal" | "jax.kaiming_uniform" | "jax.lecun_normal" | "jax.lecun_uniform" | "jax.normal" | "jax.ones" | "jax.orthogonal" | "jax.truncated_normal" | "jax.uniform" | "jax.variance_scaling" | "jax.xavier_normal" | "jax.xavier_uniform" | "jax.zeros" | "kaiming_normal" | "kaiming_truncated_normal" | "kaiming_uniform" | "keras.Constant" | "keras.GlorotNormal" | "keras.GlorotUniform" | "keras.HeNormal" | "keras.HeUniform" | "keras.Identity" | "keras.LecunNormal" | "keras.LecunUniform" | "keras.Ones" | "keras.Orthogonal" | "keras.RandomNormal" | "keras.RandomUniform" | "keras.TruncatedNormal" | "keras.VarianceScaling" | "keras.Zeros" | "keras.default" | "lecun_normal" | "lecun_truncated_normal" | "lecun_uniform" | "normal" | "one" | "ones" | "orthogonal" | "random" | "torch.default" | "torch.dirac_" | "torch.eye_" | "torch.kaiming_normal_" | "torch.kaiming_uniform_" | "torch.normal_" | "torch.ones_" | "torch.orthogonal_" | "torch.trunc_normal_" | "torch.uniform_" | "torch.xavier_normal_" | "torch.xavier_uniform_" | "torch.zeros_" | "truncated_normal" | "uniform" | "variance_scaling" | "xavier_normal" | "xavier_truncated_normal" | "xavier_uniform" | "zero" | "zeros";
         /**
          * SchemeObject
-         * @description A scheme with parameters: ``{"name": "he_normal", "mode": "fan_out"}``.
+         * @description A scheme with parameters: ``{"name": "he_normal", "mode": "fan_out"}``. Each scheme
+         *     takes its own (GET /v1/schemes lists them with their defaults and meanings).
          */
         SchemeObject: {
-            name: components["schemas"]["SchemeName"];
-        } & {
-            [key: string]: number | string;
+            /** @enum {string} */
+            name: "zeros" | "zero" | "ones" | "one" | "lecun_uniform" | "lecun_normal" | "lecun_truncated_normal" | "torch.zeros_" | "torch.ones_" | "torch.eye_" | "keras.Zeros" | "keras.Ones" | "keras.GlorotUniform" | "keras.GlorotNormal" | "keras.HeUniform" | "keras.HeNormal" | "keras.LecunUniform" | "keras.LecunNormal" | "jax.zeros" | "jax.ones" | "jax.glorot_uniform" | "jax.xavier_uniform" | "jax.glorot_normal" | "jax.xavier_normal" | "jax.he_uniform" | "jax.kaiming_uniform" | "jax.he_normal" | "jax.kaiming_normal" | "jax.lecun_uniform" | "jax.lecun_normal" | "torch.default" | "keras.default" | "flax.default" | "jax.default";
+        } | {
+            /** @enum {string} */
+            name: "constant" | "jax.constant";
+            /** @description the fill value */
+            value: number;
+        } | {
+            /** @description upper bound */
+            high?: number;
+            /** @description lower bound */
+            low?: number;
+            /** @enum {string} */
+            name: "uniform";
+        } | {
+            /** @description mean */
+            mean?: number;
+            /** @enum {string} */
+            name: "normal" | "gaussian" | "torch.normal_";
+            /** @description standard deviation */
+            std?: number;
+        } | {
+            /** @enum {string} */
+            name: "random" | "jax.uniform";
+            scale?: number;
+        } | {
+            /** @description lower bound */
+            a?: number;
+            /** @description upper bound */
+            b?: number;
+            /**
+             * @description units of a and b
+             * @enum {string}
+             */
+            bounds?: "std" | "absolute";
+            /** @description mean of the underlying normal */
+            mean?: number;
+            /** @enum {string} */
+            name: "truncated_normal";
+            /** @description std of the underlying normal (before truncation) */
+            std?: number;
+        } | {
+            /** @enum {string} */
+            distribution?: "truncated_normal" | "normal" | "uniform";
+            /** @enum {string} */
+            mode?: "fan_in" | "fan_out" | "fan_avg" | "fan_geo_avg";
+            /** @enum {string} */
+            name: "variance_scaling" | "jax.variance_scaling";
+            /** @description variance multiplier */
+            scale?: number;
+        } | {
+            /** @description multiplies the std (scale = gain^2) */
+            gain?: number;
+            /** @enum {string} */
+            name: "glorot_uniform" | "xavier_uniform" | "glorot_normal" | "xavier_normal" | "glorot_truncated_normal" | "xavier_truncated_normal";
+        } | {
+            /** @description negative slope of leaky_relu (torch's `a`; ignored otherwise) */
+            a?: number;
+            /**
+             * @description torch's table or 1/sqrt(E[f(z)^2])
+             * @enum {string}
+             */
+            gain_rule?: "torch";
+            /**
+             * @description which fan to divide by
+             * @enum {string}
+             */
+            mode?: "fan_in" | "fan_out" | "fan_avg" | "fan_geo_avg";
+            /** @enum {string} */
+            name: "he_uniform" | "kaiming_uniform" | "he_normal" | "kaiming_normal" | "he" | "he_truncated_normal" | "kaiming_truncated_normal";
+            /**
+             * @description activation that sets the gain
+             * @enum {string}
+             */
+            nonlinearity?: "conv1d" | "conv2d" | "conv3d" | "conv_transpose1d" | "conv_transpose2d" | "conv_transpose3d" | "leaky_relu" | "linear" | "relu" | "selu" | "sigmoid" | "tanh";
+        } | {
+            /** @description negative slope of leaky_relu (torch's `a`; ignored otherwise) */
+            a?: number;
+            /**
+             * @description torch's table or 1/sqrt(E[f(z)^2])
+             * @enum {string}
+             */
+            gain_rule: "variance_preserving";
+            /**
+             * @description which fan to divide by
+             * @enum {string}
+             */
+            mode?: "fan_in" | "fan_out" | "fan_avg" | "fan_geo_avg";
+            /** @enum {string} */
+            name: "he_uniform" | "kaiming_uniform" | "he_normal" | "kaiming_normal" | "he" | "he_truncated_normal" | "kaiming_truncated_normal";
+            /**
+             * @description activation that sets the gain
+             * @enum {string}
+             */
+            nonlinearity?: "celu" | "elu" | "gelu" | "gelu_tanh" | "hard_sigmoid" | "hard_swish" | "hard_tanh" | "identity" | "leaky_relu" | "linear" | "mish" | "relu" | "relu6" | "selu" | "sigmoid" | "silu" | "sin" | "softplus" | "swish" | "tanh";
+        } | {
+            /** @description multiplier */
+            gain?: number;
+            /** @enum {string} */
+            name: "orthogonal" | "identity" | "eye" | "delta_orthogonal" | "torch.orthogonal_" | "torch.xavier_uniform_" | "torch.xavier_normal_" | "keras.Orthogonal" | "keras.Identity";
+        } | {
+            /** @description number of groups */
+            groups?: number;
+            /** @enum {string} */
+            name: "dirac" | "torch.dirac_";
+        } | {
+            /** @enum {string} */
+            name: "sparse" | "torch.sparse_";
+            /** @description fraction of each column set to zero */
+            sparsity: number;
+            /** @description std of the non-zero values */
+            std?: number;
+        } | {
+            /** @description lower bound */
+            a?: number;
+            /** @description upper bound */
+            b?: number;
+            /** @enum {string} */
+            name: "torch.uniform_";
+        } | {
+            /** @description absolute lower bound */
+            a?: number;
+            /** @description absolute upper bound */
+            b?: number;
+            /** @description mean */
+            mean?: number;
+            /** @enum {string} */
+            name: "torch.trunc_normal_";
+            /** @description std before truncation */
+            std?: number;
+        } | {
+            /** @enum {string} */
+            name: "torch.constant_";
+            /** @description the fill value */
+            val: number;
+        } | {
+            /** @description negative slope of leaky_relu */
+            a?: number;
+            /**
+             * @description which fan
+             * @enum {string}
+             */
+            mode?: "fan_in" | "fan_out";
+            /** @enum {string} */
+            name: "torch.kaiming_uniform_" | "torch.kaiming_normal_";
+            /**
+             * @description activation
+             * @enum {string}
+             */
+            nonlinearity?: "linear" | "conv1d" | "conv2d" | "conv3d" | "conv_transpose1d" | "conv_transpose2d" | "conv_transpose3d" | "sigmoid" | "tanh" | "relu" | "leaky_relu" | "selu";
+        } | {
+            /** @enum {string} */
+            name: "keras.Constant";
+            /** @description the fill value */
+            value?: number;
+        } | {
+            /** @description mean */
+            mean?: number;
+            /** @enum {string} */
+            name: "keras.RandomNormal" | "keras.TruncatedNormal";
+            stddev?: number;
+        } | {
+            /** @description upper bound */
+            maxval?: number;
+            /** @description lower bound */
+            minval?: number;
+            /** @enum {string} */
+            name: "keras.RandomUniform";
+        } | {
+            /**
+             * @description distribution
+             * @enum {string}
+             */
+            distribution?: "truncated_normal" | "untruncated_normal" | "normal" | "uniform";
+            /**
+             * @description which fan
+             * @enum {string}
+             */
+            mode?: "fan_in" | "fan_out" | "fan_avg";
+            /** @enum {string} */
+            name: "keras.VarianceScaling";
+            /** @description variance multiplier */
+            scale?: number;
+        } | {
+            /** @enum {string} */
+            name: "jax.normal";
+            /** @description standard deviation */
+            stddev?: number;
+        } | {
+            /** @description lower bound in stddevs */
+            lower?: number;
+            /** @enum {string} */
+            name: "jax.truncated_normal";
+            /** @description scale */
+            stddev?: number;
+            /** @description upper bound in stddevs */
+            upper?: number;
+        } | {
+            /** @enum {string} */
+            name: "jax.orthogonal" | "jax.delta_orthogonal";
+            /** @description multiplier */
+            scale?: number;
         };
         /** SchemeOut */
         SchemeOut: {
