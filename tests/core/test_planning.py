@@ -194,3 +194,12 @@ def test_finite_bounds_with_a_tiny_std_are_said_to_be_too_many_stds_away() -> No
     with pytest.raises(InvalidParameterError, match="standard deviations from the mean") as info:
         plan_layer(DENSE, scheme=scheme)
     assert "[-2.0, 2.0]" in info.value.message and "raise the std" in info.value.message
+
+
+def test_bounds_in_units_of_a_huge_std_are_said_to_overflow() -> None:
+    # found by schemathesis: {"name": "truncated_normal", "std": 1.4e308} (bounds -2 and 2
+    # stds) was refused with "The truncation bounds must be finite numbers."
+    scheme = resolve_scheme("truncated_normal", {"std": 1.3985435037372475e308})
+    with pytest.raises(InvalidParameterError, match="beyond float64's range") as info:
+        plan_layer(DENSE, scheme=scheme)
+    assert "lower the std" in info.value.message
