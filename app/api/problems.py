@@ -166,8 +166,8 @@ def _field_path(loc: Sequence[int | str]) -> str:
 
 # What a query or name field must look like, in words (instead of pydantic's regex).
 _FORMS = {
-    "shape": "comma-separated positive integers, e.g. 256,784",
-    "shard": "DIM,INDEX,COUNT (integers, DIM may be negative), e.g. 0,3,8",
+    "shape": "at most 8 comma-separated positive integers, e.g. 256,784",
+    "shard": "DIM,INDEX,COUNT (integers, DIM may be negative, COUNT 1..1048576), e.g. 0,3,8",
     "in_axes": "comma-separated integers, e.g. 0 or -2,-1",
     "out_axes": "comma-separated integers, e.g. 0 or -2,-1",
     "name": NAME_RULE,

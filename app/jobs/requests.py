@@ -28,6 +28,8 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from app.core.errors import nearest_name
+from app.core.legacy import LEGACY_MAX_SEED
+from app.core.regions import SLICE_PATTERN
 from app.core.schemes import all_names
 from app.core.streams import MAX_SEED
 from app.core.types import Algorithm, DType, Layout
@@ -326,6 +328,53 @@ Seed = Annotated[
 ]
 
 
+def decimal_at_least(bound: int) -> str:
+    """A regular expression for the decimal strings (leading zeros allowed) of value at least
+    ``bound``: more digits, or as many and larger at the first digit that differs."""
+    digits = str(bound)
+    options = [f"[1-9][0-9]{{{len(digits)},}}"]
+    for i, digit in enumerate(digits):
+        if digit != "9":
+            rest = len(digits) - i - 1
+            options.append(f"{digits[:i]}[{int(digit) + 1}-9][0-9]{{{rest}}}")
+    options.append(digits)
+    return f"^0*(?:{'|'.join(options)})$"
+
+
+def decimal_up_to(bound: int) -> str:
+    """A regular expression (unanchored) for the decimal strings, leading zeros allowed, of
+    value 1 to ``bound``: fewer digits, or as many and smaller at the first that differs."""
+    digits = str(bound)
+    n = len(digits)
+    options = [f"[1-9][0-9]{{0,{n - 2}}}"] if n >= 2 else []
+    for i, digit in enumerate(digits):
+        low = 1 if i == 0 else 0
+        if int(digit) > low:
+            options.append(f"{digits[:i]}[{low}-{int(digit) - 1}][0-9]{{{n - i - 1}}}")
+    options.append(digits)
+    return f"0*(?:{'|'.join(options)})"
+
+
+# Rules between fields, said with "not" (a body matching any of these is refused), which
+# generic client generators ignore rather than splitting the model.
+LEGACY_SEED_TOO_LARGE: dict[str, Any] = {  # numpy's RandomState takes 32-bit seeds
+    "required": ["algorithm", "seed"],
+    "properties": {
+        "algorithm": {"const": Algorithm.NUMPY_LEGACY.value},
+        "seed": {
+            "anyOf": [
+                {"type": "number", "minimum": LEGACY_MAX_SEED + 1},
+                {"type": "string", "pattern": decimal_at_least(LEGACY_MAX_SEED + 1)},
+            ]
+        },
+    },
+}
+SLICE_AND_SHARD: dict[str, Any] = {  # a shard is a slice along one dimension: one or the other
+    "required": ["slice", "shard"],
+    "properties": {"slice": {"not": {"type": "null"}}, "shard": {"not": {"type": "null"}}},
+}
+
+
 class _Common(Strict):
     seed: Seed
     dtype: DType = DType.FLOAT32
@@ -363,9 +412,16 @@ SHARD_DESCRIPTION = (
     "Only piece `index` of `count` along `dim` of the returned tensor (torch.chunk sizes, "
     "padded with empty pieces up to count, as DTensor's Shard). Not with `slice`."
 )
+# The grammar is said in the schema only: the core's parser reports what is wrong in words.
+SLICE_SCHEMA: dict[str, Any] = {"pattern": SLICE_PATTERN}
 SliceText = Annotated[
     str,
-    Field(min_length=1, max_length=400, description=SLICE_DESCRIPTION, json_schema_extra=TEXT),
+    Field(
+        min_length=1,
+        max_length=400,
+        description=SLICE_DESCRIPTION,
+        json_schema_extra=SLICE_SCHEMA,
+    ),
 ]
 
 
@@ -382,7 +438,8 @@ class WeightsRequest(_Common):
                     "bias_scheme": "zeros",
                     "seed": 42,
                 }
-            ]
+            ],
+            "not": {"anyOf": [SLICE_AND_SHARD, LEGACY_SEED_TOO_LARGE]},
         },
     )
     layer: Layer
@@ -475,7 +532,8 @@ class ModelRequest(_Common):
                 }
             ],
             # "exactly one of" (null is absent): neither both nor none. Said with "not" rather
-            # than a top-level oneOf, which generic client generators split into two models.
+            # than a top-level oneOf, which generic client generators split into two models;
+            # and numpy-legacy's 32-bit seeds.
             "not": {
                 "anyOf": [
                     {
@@ -486,6 +544,7 @@ class ModelRequest(_Common):
                         },
                     },
                     {"properties": {"layers": {"type": "null"}, "mlp": {"type": "null"}}},
+                    LEGACY_SEED_TOO_LARGE,
                 ]
             },
         },

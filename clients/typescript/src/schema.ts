@@ -2674,16 +2674,16 @@ export interface operations {
     getWeights: {
         parameters: {
             query: {
-                /** @description comma-separated dims, e.g. 256,784 */
+                /** @description comma-separated dims, e.g. 256,784 (at most 8, each at least 1) */
                 shape: string;
                 /** @description 0..2**64-1 */
                 seed: string;
                 /** @description float32, float64, float16 or bfloat16 */
-                dtype?: string;
+                dtype?: "float32" | "float64" | "float16" | "bfloat16";
                 /** @description torch, keras or jax */
-                layout?: string;
+                layout?: "torch" | "keras" | "jax";
                 /** @description blocks-v1 or numpy-legacy */
-                algorithm?: string;
+                algorithm?: "blocks-v1" | "numpy-legacy";
                 fan_in?: number | null;
                 fan_out?: number | null;
                 in_axes?: string | null;
@@ -2702,7 +2702,7 @@ export interface operations {
             header?: never;
             path: {
                 /** @description a scheme name or alias (GET /v1/schemes) */
-                scheme: string;
+                scheme: "delta_orthogonal" | "dirac" | "eye" | "flax.default" | "gaussian" | "glorot_normal" | "glorot_truncated_normal" | "glorot_uniform" | "he" | "he_normal" | "he_truncated_normal" | "he_uniform" | "identity" | "jax.default" | "jax.delta_orthogonal" | "jax.glorot_normal" | "jax.glorot_uniform" | "jax.he_normal" | "jax.he_uniform" | "jax.kaiming_normal" | "jax.kaiming_uniform" | "jax.lecun_normal" | "jax.lecun_uniform" | "jax.normal" | "jax.ones" | "jax.orthogonal" | "jax.truncated_normal" | "jax.uniform" | "jax.variance_scaling" | "jax.xavier_normal" | "jax.xavier_uniform" | "jax.zeros" | "kaiming_normal" | "kaiming_truncated_normal" | "kaiming_uniform" | "keras.Constant" | "keras.GlorotNormal" | "keras.GlorotUniform" | "keras.HeNormal" | "keras.HeUniform" | "keras.Identity" | "keras.LecunNormal" | "keras.LecunUniform" | "keras.Ones" | "keras.Orthogonal" | "keras.RandomNormal" | "keras.RandomUniform" | "keras.TruncatedNormal" | "keras.VarianceScaling" | "keras.Zeros" | "keras.default" | "lecun_normal" | "lecun_truncated_normal" | "lecun_uniform" | "normal" | "one" | "ones" | "orthogonal" | "random" | "torch.default" | "torch.dirac_" | "torch.eye_" | "torch.kaiming_normal_" | "torch.kaiming_uniform_" | "torch.normal_" | "torch.ones_" | "torch.orthogonal_" | "torch.trunc_normal_" | "torch.uniform_" | "torch.xavier_normal_" | "torch.xavier_uniform_" | "torch.zeros_" | "truncated_normal" | "uniform" | "variance_scaling" | "xavier_normal" | "xavier_truncated_normal" | "xavier_uniform" | "zero" | "zeros";
             };
             cookie?: never;
         };
@@ -2835,16 +2835,16 @@ export interface operations {
     headWeights: {
         parameters: {
             query: {
-                /** @description comma-separated dims, e.g. 256,784 */
+                /** @description comma-separated dims, e.g. 256,784 (at most 8, each at least 1) */
                 shape: string;
                 /** @description 0..2**64-1 */
                 seed: string;
                 /** @description float32, float64, float16 or bfloat16 */
-                dtype?: string;
+                dtype?: "float32" | "float64" | "float16" | "bfloat16";
                 /** @description torch, keras or jax */
-                layout?: string;
+                layout?: "torch" | "keras" | "jax";
                 /** @description blocks-v1 or numpy-legacy */
-                algorithm?: string;
+                algorithm?: "blocks-v1" | "numpy-legacy";
                 fan_in?: number | null;
                 fan_out?: number | null;
                 in_axes?: string | null;
@@ -2863,7 +2863,7 @@ export interface operations {
             header?: never;
             path: {
                 /** @description a scheme name or alias (GET /v1/schemes) */
-                scheme: string;
+                scheme: "delta_orthogonal" | "dirac" | "eye" | "flax.default" | "gaussian" | "glorot_normal" | "glorot_truncated_normal" | "glorot_uniform" | "he" | "he_normal" | "he_truncated_normal" | "he_uniform" | "identity" | "jax.default" | "jax.delta_orthogonal" | "jax.glorot_normal" | "jax.glorot_uniform" | "jax.he_normal" | "jax.he_uniform" | "jax.kaiming_normal" | "jax.kaiming_uniform" | "jax.lecun_normal" | "jax.lecun_uniform" | "jax.normal" | "jax.ones" | "jax.orthogonal" | "jax.truncated_normal" | "jax.uniform" | "jax.variance_scaling" | "jax.xavier_normal" | "jax.xavier_uniform" | "jax.zeros" | "kaiming_normal" | "kaiming_truncated_normal" | "kaiming_uniform" | "keras.Constant" | "keras.GlorotNormal" | "keras.GlorotUniform" | "keras.HeNormal" | "keras.HeUniform" | "keras.Identity" | "keras.LecunNormal" | "keras.LecunUniform" | "keras.Ones" | "keras.Orthogonal" | "keras.RandomNormal" | "keras.RandomUniform" | "keras.TruncatedNormal" | "keras.VarianceScaling" | "keras.Zeros" | "keras.default" | "lecun_normal" | "lecun_truncated_normal" | "lecun_uniform" | "normal" | "one" | "ones" | "orthogonal" | "random" | "torch.default" | "torch.dirac_" | "torch.eye_" | "torch.kaiming_normal_" | "torch.kaiming_uniform_" | "torch.normal_" | "torch.ones_" | "torch.orthogonal_" | "torch.trunc_normal_" | "torch.uniform_" | "torch.xavier_normal_" | "torch.xavier_uniform_" | "torch.zeros_" | "truncated_normal" | "uniform" | "variance_scaling" | "xavier_normal" | "xavier_truncated_normal" | "xavier_uniform" | "zero" | "zeros";
             };
             cookie?: never;
         };
