@@ -168,8 +168,8 @@ def _field_path(loc: Sequence[int | str]) -> str:
 _FORMS = {
     "shape": "at most 8 comma-separated positive integers, e.g. 256,784",
     "shard": "DIM,INDEX,COUNT (integers, DIM may be negative, COUNT 1..1048576), e.g. 0,3,8",
-    "in_axes": "comma-separated integers, e.g. 0 or -2,-1",
-    "out_axes": "comma-separated integers, e.g. 0 or -2,-1",
+    "in_axes": "1 to 8 comma-separated integers, e.g. 0 or -2,-1",
+    "out_axes": "1 to 8 comma-separated integers, e.g. 0 or -2,-1",
     "name": NAME_RULE,
     "format": "one of json, npz, safetensors",
 }

@@ -181,7 +181,24 @@ class BatchNormLayer(Strict):
     track_running_stats: StrictBool = True
 
 
-Axes = Int | Annotated[list[Int], Field(min_length=1, max_length=8)]
+def _axes(value: object, handler: Any) -> object:
+    """One message for the union (not 'a valid integer or a list of at most 8 items')."""
+    try:
+        return handler(value)
+    except ValueError:  # pydantic's ValidationError included
+        raise PydanticCustomError(
+            "axes",
+            "{message}",
+            {
+                "message": "Expected an axis (an integer; negative counts from the end) or a "
+                f"list of 1 to 8 axes; got {shown(value)}."
+            },
+        ) from None
+
+
+Axes = Annotated[
+    Int | Annotated[list[Int], Field(min_length=1, max_length=8)], WrapValidator(_axes)
+]
 Fan = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.responses import Response
 
 from app.core.errors import InvalidParameterError, UnknownNameError
@@ -35,6 +36,23 @@ from ..respond import (
     respond,
 )
 from ..schemas import Encoding, FormatName, JsonLayout, WeightsRequest
+
+
+class SchemeConvertor(Convertor[str]):
+    """A path segment that names a scheme, never another route's literal segment: GET
+    /v1/weights/digests is a 405 (that path is POST only), not the shortcut for a scheme
+    called 'digests'."""
+
+    regex = "(?!digests$)[^/]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("scheme", SchemeConvertor())
 
 router = APIRouter(prefix="/v1", tags=["weights"])
 
@@ -241,7 +259,7 @@ AlgorithmQ = Annotated[
     ),
 ]
 FanQ = Annotated[float | None, Query(gt=0)]
-AxesQ = Annotated[str | None, Query(pattern=r"^-?[0-9]+(,-?[0-9]+)*$")]
+AxesQ = Annotated[str | None, Query(pattern=r"^-?[0-9]+(,-?[0-9]+){0,7}$")]  # 1 to 8 axes
 SliceQ = Annotated[
     str | None,
     Query(max_length=400, description=SLICE_DESCRIPTION, json_schema_extra=SLICE_SCHEMA),
@@ -305,7 +323,7 @@ Shortcut = Annotated[ShortcutQuery, Depends()]
 
 
 @router.get(
-    "/weights/{scheme}",
+    "/weights/{scheme:scheme}",
     operation_id="getWeights",
     summary="curl shortcut: one raw tensor named 'weight'",
     description=SHORTCUT_DESCRIPTION,
@@ -316,7 +334,7 @@ async def get_weights(request: Request, scheme: SchemePath, query: Shortcut) -> 
 
 
 @router.head(
-    "/weights/{scheme}",
+    "/weights/{scheme:scheme}",
     operation_id="headWeights",
     summary="The GET shortcut's headers only (Content-Length, ETag, Content-Range)",
     responses={
