@@ -268,6 +268,8 @@ def cors_options(origins: tuple[str, ...]) -> dict[str, Any]:
             "X-Weightinit-Cache",
             "X-Weightinit-Full-Shape",
             "X-Weightinit-Slice",
+            "X-Weightinit-Role",
+            "X-Weightinit-Scheme",
             "Accept-Ranges",
         ],
         "max_age": 600,

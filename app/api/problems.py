@@ -146,14 +146,15 @@ def _is_union_tag(item: str) -> bool:
 
 
 def _field_path(loc: Sequence[int | str]) -> str:
-    """pydantic's loc as a dotted path: ('body', 'layer', 'dense', 'x') -> 'layer.x'."""
+    """pydantic's loc as a dotted path: ('body', 'layer', 'dense', 'x') -> 'layer.x';
+    ('body', 'tensors', 'fc.weight', 'role') -> 'tensors[fc.weight].role'."""
     parts: list[str] = []
     items = list(loc)
     if items and items[0] in ("body", "query", "path", "header"):
         items = items[1:]
     for i, item in enumerate(items):
-        if isinstance(item, int):
-            parts.append(f"[{item}]")
+        if isinstance(item, int) or (i == 1 and items[0] == "tensors"):
+            parts.append(f"[{item}]")  # an index, or a shape map's tensor name (holds dots)
             continue
         previous = items[i - 1] if i else None
         if previous == "layer" and item in LAYER_KINDS:

@@ -5,7 +5,8 @@ Which responses are built whole and which are streamed (README, "Streaming"):
 * a body of at most ``WEIGHTINIT_BUFFER_BYTES`` (default 8 MiB; for JSON, an estimate of
   24 bytes per number) is generated whole on the pool before the first byte is sent, and
   binary ones carry ``X-Weightinit-Sha256`` (``name=sha256,...`` of each tensor's bytes) when
-  that list fits in :data:`MAX_SHA_HEADER` bytes (about 40 tensors);
+  that list fits in :data:`MAX_SHA_HEADER` bytes (about 40 tensors), and a binary body of
+  one tensor its ``X-Weightinit-Role`` and ``X-Weightinit-Scheme`` (compact JSON);
 * a larger body is streamed piece by piece (``Content-Length`` exact for binary formats,
   chunked for JSON) with no sha256 header: POST /v1/weights/digests (or /v1/models/digests)
   gives every digest without the download. Should generation fail after the first byte, the
@@ -19,6 +20,7 @@ planning never wait for a slot.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Awaitable, Iterable
 from typing import Any
@@ -215,6 +217,12 @@ def _headers(job: Job, etag: str, get: bool) -> dict[str, str]:
     headers["Content-Disposition"] = f'attachment; filename="{name}"'
     if get:  # Range is served on GET (and HEAD) only; POST callers use slice
         headers["Accept-Ranges"] = "bytes"
+    if len(job.outputs) == 1:  # one tensor: its role and resolved scheme (JSON states them)
+        plan = job.outputs[0].plan
+        headers["X-Weightinit-Role"] = plan.role.value
+        headers["X-Weightinit-Scheme"] = json.dumps(
+            plan.scheme or {}, separators=(",", ":"), sort_keys=True
+        )
     if len(job.outputs) == 1 and job.outputs[0].partial:
         output = job.outputs[0]
         headers["X-Weightinit-Full-Shape"] = ",".join(map(str, output.plan.shape))

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from app.core.types import Algorithm, DType, Layout
+from app.core.types import Algorithm, DType, Layout, Role
 from app.jobs.requests import (
     ModelRequest,
     WeightsRequest,
@@ -26,6 +26,7 @@ class TensorOut(BaseModel):
     name: str
     shape: list[int]
     dtype: OutDType
+    role: Role = Field(description="the tensor's role, which decided its scheme")
     scheme: dict[str, Any] = Field(description="canonical name plus every resolved parameter")
     fan_in: float | None
     fan_out: float | None
@@ -120,6 +121,8 @@ class TensorDigest(BaseModel):
     )
     slice: str | None = Field(default=None, description="the region returned, 'a:b,c:d'")
     dtype: OutDType
+    role: Role = Field(description="the tensor's role, which decided its scheme")
+    scheme: dict[str, Any] = Field(description="canonical name plus every resolved parameter")
     sha256: str = Field(description="of the little-endian C-order bytes (as in every response)")
     block_elements: int | None = Field(
         default=None, description="elements per block digest (65536); the last may be shorter"

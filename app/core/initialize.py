@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 from .errors import InvalidParameterError
 from .generate import generate_all
 from .layers import make_layer
-from .planning import plan_layer
+from .planning import SchemeChoice, plan_layer
 from .schemes import ResolvedScheme, resolve_scheme
 from .types import Algorithm, DType, Layout, parse_choice
 
@@ -54,9 +54,8 @@ def initialize_layer(
         make_layer(kind, fields),
         layout=parse_choice(Layout, layout, "layout", "layout"),
         dtype=parse_choice(DType, dtype, "dtype", "dtype"),
-        scheme=_resolve(scheme, "scheme"),
-        bias_scheme=_resolve(bias_scheme, "bias_scheme"),
         algorithm=algo,
+        levels=(SchemeChoice(_resolve(scheme, "scheme"), _resolve(bias_scheme, "bias_scheme")),),
         prefix=prefix,
     )
     arrays = generate_all(plans, seed, algo, threads=threads)

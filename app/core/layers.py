@@ -15,6 +15,16 @@ Names follow the layout's framework and are part of the stream key (frozen with 
 * keras and jax recurrent layers with ``num_layers > 1`` or ``bidirectional`` prefix each
   name with ``l{k}.`` (when num_layers > 1) and ``forward.`` / ``backward.`` (when
   bidirectional), e.g. ``l1.backward.kernel``.
+* torch LSTM with ``proj_size`` P adds ``weight_hr_l{k} (P, hidden)`` after the biases;
+  ``weight_hh`` is then ``(4H, P)`` and layer k > 0 reads ``P * directions`` inputs.
+* group, instance and RMS norms use each framework's norm names (Keras' RMSNormalization
+  calls its scale ``scale``); PReLU's slope is torch ``weight (num_parameters,)``, Keras
+  ``alpha (num_parameters,)``, Flax ``negative_slope ()``; torch Bilinear ``weight
+  (out, in1, in2)``, ``bias (out,)``.
+* multi-head attention and torch's transformer layers: ``attention.py``.
+
+Which layouts have each kind is one table (``kinds.py``); a kind or an argument a layout's
+framework lacks is a 422 naming the layouts that have it.
 
 Gates are stacked in the framework's order (torch LSTM i,f,g,o and GRU r,z,n; Keras LSTM
 i,f,c,o and GRU z,r,h). Fans are the layout's fan rule applied to the stored shape (fans.py);
@@ -26,29 +36,33 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
+from typing import Any
 
+from .attention import (
+    MultiheadAttentionSpec,
+    TransformerDecoderLayerSpec,
+    TransformerEncoderLayerSpec,
+    expand_attention,
+    expand_transformer,
+)
 from .errors import InvalidParameterError, LimitExceededError, ShapeError, UnknownNameError
 from .fans import FanAxes, Fans, compute_fans, layout_fans, override_fans
+from .kinds import KIND_CLASSES, check_kind, refuse_argument
+from .norms import (
+    BatchNormSpec,
+    GroupNormSpec,
+    InstanceNormSpec,
+    LayerNormSpec,
+    RMSNormSpec,
+    expand_norm,
+)
+from .tensor_spec import Shape, bias_of
+from .tensor_spec import TensorSpec as TensorSpec  # re-exported: callers import it from here
 from .types import Family, Layout, Role
 
-Shape = tuple[int, ...]
 MAX_RANK = 8
 # Recurrent stacks expand layer by layer: a library guard far above any service limit.
 MAX_RECURRENT_LAYERS = 100_000
-
-
-@dataclass(frozen=True)
-class TensorSpec:
-    """One tensor of a layer: name, shape, role, family, fans, and recurrent context."""
-
-    name: str
-    shape: Shape
-    role: Role
-    family: Family
-    fans: Fans | None
-    cell: str | None = None
-    hidden_size: int | None = None
-    zero_row: int | None = None
 
 
 # ---- layer specs ----------------------------------------------------------------------------
@@ -92,26 +106,34 @@ class RecurrentSpec:
     num_layers: int = 1
     bias: bool = True
     bidirectional: bool = False
+    proj_size: int = 0  # torch LSTM only: weight_hr_l{k} projects the hidden state to this
 
     @property
     def kind(self) -> str:
         return self.cell
 
+    @property
+    def output_size(self) -> int:
+        """What each direction of a layer outputs (the next layer's input per direction)."""
+        return self.proj_size or self.hidden_size
+
 
 @dataclass(frozen=True)
-class LayerNormSpec:
-    normalized_shape: Shape
-    elementwise_affine: bool = True
+class PReLUSpec:
+    """``init`` None: the layout framework's starting slope (torch 0.25, Keras 0, Flax 0.01)."""
+
+    num_parameters: int = 1
+    init: float | None = None
+    kind: str = field(default="prelu", init=False)
+
+
+@dataclass(frozen=True)
+class BilinearSpec:
+    in1_features: int
+    in2_features: int
+    out_features: int
     bias: bool = True
-    kind: str = field(default="layer_norm", init=False)
-
-
-@dataclass(frozen=True)
-class BatchNormSpec:
-    num_features: int
-    affine: bool = True
-    track_running_stats: bool = True
-    kind: str = field(default="batch_norm", init=False)
+    kind: str = field(default="bilinear", init=False)
 
 
 @dataclass(frozen=True)
@@ -129,17 +151,25 @@ class TensorLayerSpec:
 
 LayerSpec = (
     DenseSpec
+    | BilinearSpec
     | ConvSpec
     | EmbeddingSpec
     | RecurrentSpec
+    | MultiheadAttentionSpec
+    | TransformerEncoderLayerSpec
     | LayerNormSpec
     | BatchNormSpec
+    | GroupNormSpec
+    | InstanceNormSpec
+    | RMSNormSpec
+    | PReLUSpec
     | TensorLayerSpec
 )
 
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 LAYER_KINDS = (
     "dense",
+    "bilinear",
     "conv1d",
     "conv2d",
     "conv3d",
@@ -150,10 +180,18 @@ LAYER_KINDS = (
     "rnn",
     "lstm",
     "gru",
+    "multihead_attention",
+    "transformer_encoder_layer",
+    "transformer_decoder_layer",
     "layer_norm",
     "batch_norm",
+    "group_norm",
+    "instance_norm",
+    "rms_norm",
+    "prelu",
     "tensor",
 )
+assert set(LAYER_KINDS) == set(KIND_CLASSES), "kinds.py has one row per layer kind"
 
 
 # ---- validation -----------------------------------------------------------------------------
@@ -184,6 +222,11 @@ def _shape(value: object, where: str, *, rank: int | None = None) -> Shape:
     return dims
 
 
+def _optional_positive_int(v: _Values, name: str) -> int | None:
+    value = v.take(name, False, None)
+    return None if value is None else _positive_int(value, v.at(name))
+
+
 def _bool(value: object, where: str) -> bool:
     if not isinstance(value, bool):
         raise InvalidParameterError(f"{where} must be true or false, got {value!r}.", field=where)
@@ -200,6 +243,18 @@ def _axes(value: object, where: str) -> tuple[int, ...]:
             f"{where} must be an integer or a list of integers.", field=where
         )
     return tuple(value)
+
+
+def _finite(value: object, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidParameterError(f"{where} must be a number, got {value!r}.", field=where)
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise InvalidParameterError(f"{where} must be finite, got {value!r}.", field=where)
+    return number
 
 
 def _fan(value: object, where: str) -> float:
@@ -297,13 +352,74 @@ def _make_embedding(v: _Values) -> EmbeddingSpec:
 
 
 def _make_recurrent(v: _Values) -> RecurrentSpec:
-    return RecurrentSpec(
+    if v.kind != "lstm" and "proj_size" in v.given:
+        raise InvalidParameterError(
+            f"proj_size is only supported for LSTM (torch nn.LSTM), not {v.kind}.",
+            field=v.at("proj_size"),
+        )
+    spec = RecurrentSpec(
         v.kind,
         _positive_int(v.take("input_size"), v.at("input_size")),
         _positive_int(v.take("hidden_size"), v.at("hidden_size")),
         _positive_int(v.take("num_layers", False, 1), v.at("num_layers")),
         _bool(v.take("bias", False, True), v.at("bias")),
         _bool(v.take("bidirectional", False, False), v.at("bidirectional")),
+    )
+    proj = v.take("proj_size", False, 0)
+    if isinstance(proj, bool) or not isinstance(proj, int) or proj < 0:
+        raise InvalidParameterError(
+            f"proj_size must be 0 (no projection) or a positive integer, got {proj!r}.",
+            field=v.at("proj_size"),
+        )
+    if proj >= spec.hidden_size:  # torch: "proj_size has to be smaller than hidden_size"
+        raise InvalidParameterError(
+            f"proj_size must be smaller than hidden_size={spec.hidden_size}, got {proj} "
+            "(0 turns the projection off).",
+            field=v.at("proj_size"),
+        )
+    return replace(spec, proj_size=proj)
+
+
+def _make_attention(v: _Values) -> MultiheadAttentionSpec:
+    shape = v.take("output_shape", False, None)
+    output_shape = None if shape is None else _shape(shape, v.at("output_shape"))
+    if output_shape == ():
+        raise InvalidParameterError(
+            "output_shape needs at least one entry.", field=v.at("output_shape")
+        )
+    return MultiheadAttentionSpec(
+        _positive_int(v.take("embed_dim"), v.at("embed_dim")),
+        _positive_int(v.take("num_heads"), v.at("num_heads")),
+        _optional_positive_int(v, "kdim"),
+        _optional_positive_int(v, "vdim"),
+        _bool(v.take("bias", False, True), v.at("bias")),
+        _bool(v.take("add_bias_kv", False, False), v.at("add_bias_kv")),
+        _optional_positive_int(v, "key_dim"),
+        _optional_positive_int(v, "value_dim"),
+        output_shape,
+        _optional_positive_int(v, "qkv_features"),
+        _optional_positive_int(v, "out_features"),
+    )
+
+
+def _make_transformer(v: _Values) -> TransformerEncoderLayerSpec:
+    decoder = v.kind == "transformer_decoder_layer"
+    spec = TransformerDecoderLayerSpec if decoder else TransformerEncoderLayerSpec
+    return spec(
+        _positive_int(v.take("d_model"), v.at("d_model")),
+        _positive_int(v.take("nhead"), v.at("nhead")),
+        _positive_int(v.take("dim_feedforward", False, 2048), v.at("dim_feedforward")),
+        _bool(v.take("bias", False, True), v.at("bias")),
+        _bool(v.take("norm_first", False, False), v.at("norm_first")),
+    )
+
+
+def _make_bilinear(v: _Values) -> BilinearSpec:
+    return BilinearSpec(
+        _positive_int(v.take("in1_features"), v.at("in1_features")),
+        _positive_int(v.take("in2_features"), v.at("in2_features")),
+        _positive_int(v.take("out_features"), v.at("out_features")),
+        _bool(v.take("bias", False, True), v.at("bias")),
     )
 
 
@@ -320,6 +436,43 @@ def _make_batch_norm(v: _Values) -> BatchNormSpec:
         _positive_int(v.take("num_features"), v.at("num_features")),
         _bool(v.take("affine", False, True), v.at("affine")),
         _bool(v.take("track_running_stats", False, True), v.at("track_running_stats")),
+    )
+
+
+def _make_group_norm(v: _Values) -> GroupNormSpec:
+    spec = GroupNormSpec(
+        _positive_int(v.take("num_groups"), v.at("num_groups")),
+        _positive_int(v.take("num_channels"), v.at("num_channels")),
+        _bool(v.take("affine", False, True), v.at("affine")),
+    )
+    if spec.num_channels % spec.num_groups:  # torch, Keras and Flax all refuse it
+        raise ShapeError(
+            f"num_groups={spec.num_groups} must divide num_channels={spec.num_channels}.",
+            field=v.at("num_groups"),
+        )
+    return spec
+
+
+def _make_instance_norm(v: _Values) -> InstanceNormSpec:
+    return InstanceNormSpec(
+        _positive_int(v.take("num_features"), v.at("num_features")),
+        _bool(v.take("affine", False, False), v.at("affine")),
+        _bool(v.take("track_running_stats", False, False), v.at("track_running_stats")),
+    )
+
+
+def _make_rms_norm(v: _Values) -> RMSNormSpec:
+    return RMSNormSpec(
+        _shape(v.take("normalized_shape"), v.at("normalized_shape")),
+        _bool(v.take("elementwise_affine", False, True), v.at("elementwise_affine")),
+    )
+
+
+def _make_prelu(v: _Values) -> PReLUSpec:
+    init = v.take("init", False, None)
+    return PReLUSpec(
+        _positive_int(v.take("num_parameters", False, 1), v.at("num_parameters")),
+        None if init is None else _finite(init, v.at("init")),
     )
 
 
@@ -345,11 +498,19 @@ def _make_tensor(v: _Values) -> TensorLayerSpec:
 
 _MAKERS: dict[str, Callable[[_Values], LayerSpec]] = {
     "dense": _make_dense,
+    "bilinear": _make_bilinear,
     **{kind: _make_conv for kind in LAYER_KINDS if kind.startswith("conv")},
     "embedding": _make_embedding,
     **dict.fromkeys(GATES, _make_recurrent),
+    "multihead_attention": _make_attention,
+    "transformer_encoder_layer": _make_transformer,
+    "transformer_decoder_layer": _make_transformer,
     "layer_norm": _make_layer_norm,
     "batch_norm": _make_batch_norm,
+    "group_norm": _make_group_norm,
+    "instance_norm": _make_instance_norm,
+    "rms_norm": _make_rms_norm,
+    "prelu": _make_prelu,
     "tensor": _make_tensor,
 }
 
@@ -381,7 +542,7 @@ def _weight(
 
 
 def _bias(name: str, shape: Shape, of: TensorSpec) -> TensorSpec:
-    return TensorSpec(name, shape, Role.BIAS, of.family, of.fans, of.cell, of.hidden_size)
+    return bias_of(of, name, shape)
 
 
 def _dense(spec: DenseSpec, layout: Layout) -> list[TensorSpec]:
@@ -435,7 +596,9 @@ def _embedding(spec: EmbeddingSpec, layout: Layout) -> list[TensorSpec]:
     else:
         fans = layout_fans(shape, layout)
         name = "weight" if layout is Layout.TORCH else "embeddings"
-    return [TensorSpec(name, shape, Role.WEIGHT, Family.EMBEDDING, fans, zero_row=spec.padding_idx)]
+    return [
+        TensorSpec(name, shape, Role.EMBEDDING, Family.EMBEDDING, fans, zero_row=spec.padding_idx)
+    ]
 
 
 _FLAX_CELLS = {
@@ -460,15 +623,16 @@ def _torch_direction(
     gates, h = GATES[spec.cell], spec.hidden_size
     sfx = f"_l{layer}" + ("_reverse" if direction else "")
     w_ih = rec(f"weight_ih{sfx}", (gates * h, in_size), Role.WEIGHT)
-    w_hh = rec(f"weight_hh{sfx}", (gates * h, h), Role.RECURRENT_WEIGHT)
-    if not spec.bias:
-        return [w_ih, w_hh]
-    return [
-        w_ih,
-        w_hh,
-        _bias(f"bias_ih{sfx}", (gates * h,), w_ih),
-        _bias(f"bias_hh{sfx}", (gates * h,), w_hh),
-    ]
+    w_hh = rec(f"weight_hh{sfx}", (gates * h, spec.output_size), Role.RECURRENT_WEIGHT)
+    out = [w_ih, w_hh]
+    if spec.bias:
+        out += [
+            _bias(f"bias_ih{sfx}", (gates * h,), w_ih),
+            _bias(f"bias_hh{sfx}", (gates * h,), w_hh),
+        ]
+    if spec.proj_size:  # h_t = W_hr (o_t * tanh(c_t)): on the recurrent path, after the biases
+        out.append(rec(f"weight_hr{sfx}", (spec.proj_size, h), Role.RECURRENT_WEIGHT))
+    return out
 
 
 def _name_prefix(spec: RecurrentSpec, layer: int, direction: int) -> str:
@@ -519,6 +683,8 @@ _RECURRENT_DIRECTION = {
 def _recurrent(spec: RecurrentSpec, layout: Layout) -> list[TensorSpec]:
     h = spec.hidden_size
     directions = 2 if spec.bidirectional else 1
+    if spec.proj_size and layout is not Layout.TORCH:
+        refuse_argument(spec.kind, "proj_size", layout, (Layout.TORCH,))
     one_direction = _RECURRENT_DIRECTION[layout]
 
     def rec(name: str, shape: Shape, role: Role) -> TensorSpec:
@@ -527,46 +693,44 @@ def _recurrent(spec: RecurrentSpec, layout: Layout) -> list[TensorSpec]:
 
     out: list[TensorSpec] = []
     for layer in range(spec.num_layers):
-        in_size = spec.input_size if layer == 0 else h * directions
+        in_size = spec.input_size if layer == 0 else spec.output_size * directions
         for direction in range(directions):
             out += one_direction(spec, rec, layer, direction, in_size)
     return out
 
 
-_NORM_NAMES = {
-    Layout.TORCH: ("weight", "bias", "running_mean", "running_var"),
-    Layout.KERAS: ("gamma", "beta", "moving_mean", "moving_variance"),
-    Layout.JAX: ("scale", "bias", "mean", "var"),
-}
+# PReLU's slope: torch ``weight (n,)``, Keras ``alpha (n,)`` (its ``shared_axes`` leave one
+# slope per channel), Flax ``negative_slope`` (one scalar).
+_PRELU_NAMES = {Layout.TORCH: "weight", Layout.KERAS: "alpha", Layout.JAX: "negative_slope"}
 
 
-def _norm(spec: LayerNormSpec | BatchNormSpec, layout: Layout) -> list[TensorSpec]:
-    w_name, b_name, mean_name, var_name = _NORM_NAMES[layout]
-    if isinstance(spec, LayerNormSpec):
-        shape, affine, bias, stats = (
-            spec.normalized_shape,
-            spec.elementwise_affine,
-            spec.bias,
-            False,
+def _prelu(spec: PReLUSpec, layout: Layout) -> list[TensorSpec]:
+    if layout is Layout.JAX and spec.num_parameters != 1:
+        refuse_argument(
+            spec.kind,
+            "num_parameters",
+            layout,
+            (Layout.TORCH, Layout.KERAS),
+            "Flax's PReLU has one scalar negative_slope: leave num_parameters at 1.",
         )
-    else:
-        shape, affine, bias, stats = (
-            (spec.num_features,),
-            spec.affine,
-            True,
-            spec.track_running_stats,
-        )
-    out = []
-    if affine:
-        out.append(TensorSpec(w_name, shape, Role.WEIGHT, Family.NORM, None))
-        if bias:
-            out.append(TensorSpec(b_name, shape, Role.BIAS, Family.NORM, None))
-    if stats:
-        out.append(TensorSpec(mean_name, shape, Role.RUNNING_MEAN, Family.NORM, None))
-        out.append(TensorSpec(var_name, shape, Role.RUNNING_VAR, Family.NORM, None))
-        if layout is Layout.TORCH:
-            out.append(TensorSpec("num_batches_tracked", (), Role.COUNTER, Family.NORM, None))
-    return out
+    shape: Shape = () if layout is Layout.JAX else (spec.num_parameters,)
+    fans = _fans_or_none(shape, layout) if shape else None
+    name = _PRELU_NAMES[layout]
+    return [TensorSpec(name, shape, Role.ACTIVATION, Family.PRELU, fans, fill=spec.init)]
+
+
+def _bilinear(spec: BilinearSpec, layout: Layout) -> list[TensorSpec]:
+    """torch only (kinds.py): ``weight (out, in1, in2)``, torch's fans (in1*in2, out*in2)."""
+    shape = (spec.out_features, spec.in1_features, spec.in2_features)
+    weight = TensorSpec(
+        "weight",
+        shape,
+        Role.WEIGHT,
+        Family.BILINEAR,
+        layout_fans(shape, layout),
+        in1_features=spec.in1_features,
+    )
+    return [weight, bias_of(weight, "bias", (spec.out_features,))] if spec.bias else [weight]
 
 
 def _tensor(spec: TensorLayerSpec, layout: Layout) -> list[TensorSpec]:
@@ -588,13 +752,14 @@ def count_elements(spec: LayerSpec, layout: Layout) -> int:
     """The layer's total element count, exactly, without expanding deep recurrent stacks.
 
     Layer k > 0 of a recurrent stack has the same tensors as a one-layer stack whose input
-    is ``hidden_size * directions``, so the count is O(1) in ``num_layers``; lets a caller
+    is ``hidden_size * directions`` (``proj_size * directions`` with a projection), so the
+    count is O(1) in ``num_layers``; lets a caller
     refuse an oversized request before anything is built.
     """
     if isinstance(spec, RecurrentSpec) and spec.num_layers > 1:
         directions = 2 if spec.bidirectional else 1
         first = replace(spec, num_layers=1)
-        later = replace(spec, num_layers=1, input_size=spec.hidden_size * directions)
+        later = replace(spec, num_layers=1, input_size=spec.output_size * directions)
         return count_elements(first, layout) + (spec.num_layers - 1) * count_elements(later, layout)
     return sum(math.prod(t.shape) for t in expand_layer(spec, layout))
 
@@ -609,14 +774,22 @@ def expand_layer(spec: LayerSpec, layout: Layout) -> list[TensorSpec]:
             unit="layers",
             field="layer.num_layers",
         )
-    if isinstance(spec, DenseSpec):
-        return _dense(spec, layout)
-    if isinstance(spec, ConvSpec):
-        return _conv(spec, layout)
-    if isinstance(spec, EmbeddingSpec):
-        return _embedding(spec, layout)
-    if isinstance(spec, RecurrentSpec):
-        return _recurrent(spec, layout)
-    if isinstance(spec, LayerNormSpec | BatchNormSpec):
-        return _norm(spec, layout)
-    return _tensor(spec, layout)
+    check_kind(spec.kind, layout)
+    return _EXPANDERS[type(spec)](spec, layout)
+
+
+_EXPANDERS: dict[type, Callable[[Any, Layout], list[TensorSpec]]] = {
+    DenseSpec: _dense,
+    BilinearSpec: _bilinear,
+    ConvSpec: _conv,
+    EmbeddingSpec: _embedding,
+    RecurrentSpec: _recurrent,
+    MultiheadAttentionSpec: expand_attention,
+    TransformerEncoderLayerSpec: expand_transformer,
+    TransformerDecoderLayerSpec: expand_transformer,
+    **dict.fromkeys(
+        (LayerNormSpec, BatchNormSpec, GroupNormSpec, InstanceNormSpec, RMSNormSpec), expand_norm
+    ),
+    PReLUSpec: _prelu,
+    TensorLayerSpec: _tensor,
+}

@@ -1,30 +1,85 @@
 """From a layer spec and scheme choices to tensor plans (the core's request-level entry point).
 
-``scheme`` initialises the weights of a layer (kernels, embeddings, recurrent kernels, norm
-scales), ``bias_scheme`` its biases; each, when None, is the layout's framework default
-(torch.default, keras.default, flax.default). Running statistics and torch's
-``num_batches_tracked`` always take their fixed values (zeros, ones, int64 zero).
+Every tensor has a :class:`Role`. A request names schemes at up to three levels, most specific
+first: the layer's own fields, the request's, then a shorthand's defaults (the ``mlp``
+shorthand's zero biases). At each level, in order:
+
+1. ``role_schemes[role]``, when the level names the tensor's role;
+2. ``scheme`` for a weight-like role (``weight`` through ``readout``), ``bias_scheme`` for a
+   ``bias``;
+3. on a norm layer (a layer with no weight-like tensor) its own level's ``scheme`` and
+   ``bias_scheme`` name the scale and the shift (a PReLU layer's ``scheme`` its slope); a
+   request-wide scheme never reaches a norm or an activation's parameter.
+
+The first choice found wins; with none, the layout's framework default (``torch.default``,
+``keras.default``, ``flax.default``) initialises the tensor, which keeps norm scales at 1,
+shifts at 0 and PReLU's slope at its framework's starting value. Running statistics (mean 0,
+variance 1) and torch's ``num_batches_tracked`` (int64 0) always take their fixed values.
 """
 
 from __future__ import annotations
 
-from .errors import WeightInitError
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+from .errors import InvalidParameterError, WeightInitError
 from .laws import ConstantLaw, CounterLaw
 from .layers import LayerSpec, TensorSpec, expand_layer
 from .plans import TensorPlan
 from .schemes import LAYOUT_DEFAULT, ResolvedScheme, TensorContext, resolve_scheme
-from .types import Algorithm, DType, Layout, Role
+from .types import FIXED_ROLES, WEIGHT_ROLES, Algorithm, DType, Layout, Role
 
-_WEIGHT_ROLES = (Role.WEIGHT, Role.RECURRENT_WEIGHT)
+
+@dataclass(frozen=True)
+class SchemeChoice:
+    """The schemes one level of a request names; ``where`` prefixes the fields it reports."""
+
+    scheme: ResolvedScheme | None = None
+    bias_scheme: ResolvedScheme | None = None
+    role_schemes: Mapping[Role, ResolvedScheme] = field(default_factory=dict)
+    where: str = ""
+
+    def __post_init__(self) -> None:
+        for role in self.role_schemes:
+            check_schemable(role, f"{self.where}role_schemes.{role.value}")
+
+
+def check_schemable(role: Role, where: str) -> None:
+    """Running statistics and counters take fixed values: no scheme may name them."""
+    if role in FIXED_ROLES:
+        raise InvalidParameterError(
+            f"Role {role.value!r} always takes its fixed value (running means 0, running "
+            "variances 1, counters 0); remove it from role_schemes.",
+            field=where,
+        )
 
 
 def _fixed(tensor: TensorSpec) -> tuple[ConstantLaw | CounterLaw, dict[str, object]] | None:
-    if tensor.role is Role.RUNNING_MEAN:
-        return ConstantLaw(0.0), {"name": "zeros"}
-    if tensor.role is Role.RUNNING_VAR:
-        return ConstantLaw(1.0), {"name": "ones"}
     if tensor.role is Role.COUNTER:
         return CounterLaw(), {"name": "zeros"}
+    if tensor.role is Role.RUNNING_STAT:
+        fill = 0.0 if tensor.fill is None else tensor.fill
+        return ConstantLaw(fill), {"name": "ones" if fill == 1.0 else "zeros"}
+    return None
+
+
+def _choose(
+    role: Role, levels: Sequence[SchemeChoice], norm_layer: bool
+) -> tuple[ResolvedScheme, str] | None:
+    """The first scheme the levels name for ``role``, and the field that named it."""
+    for depth, level in enumerate(levels):
+        named = level.role_schemes.get(role)
+        if named is not None:
+            return named, f"{level.where}role_schemes.{role.value}"
+        own_norm = norm_layer and depth == 0
+        if level.scheme is not None and (
+            role in WEIGHT_ROLES or (own_norm and role in (Role.NORM_SCALE, Role.ACTIVATION))
+        ):
+            return level.scheme, f"{level.where}scheme"
+        if level.bias_scheme is not None and (
+            role is Role.BIAS or (own_norm and role is Role.NORM_SHIFT)
+        ):
+            return level.bias_scheme, f"{level.where}bias_scheme"
     return None
 
 
@@ -33,22 +88,22 @@ def plan_tensor(
     *,
     layout: Layout,
     dtype: DType,
-    scheme: ResolvedScheme | None,
-    bias_scheme: ResolvedScheme | None,
     algorithm: Algorithm = Algorithm.BLOCKS_V1,
     prefix: str = "",
+    levels: Sequence[SchemeChoice] = (),
+    norm_layer: bool = False,
 ) -> TensorPlan:
-    """The plan of one tensor of a layer."""
+    """The plan of one tensor of a layer under the request's ``levels`` of scheme choices."""
     name = prefix + tensor.name
     fixed = _fixed(tensor)
     if fixed is not None:
         fixed_law, echo = fixed
-        return TensorPlan(name, tensor.shape, dtype, fixed_law, None, echo)
-    is_weight = tensor.role in _WEIGHT_ROLES
-    chosen = scheme if is_weight else bias_scheme
-    field = "scheme" if is_weight else "bias_scheme"
-    if chosen is None:
-        chosen = resolve_scheme(LAYOUT_DEFAULT[layout], field=field)
+        return TensorPlan(name, tensor.shape, dtype, fixed_law, None, echo, role=tensor.role)
+    found = _choose(tensor.role, levels, norm_layer)
+    if found is None:
+        default_field = "bias_scheme" if tensor.role is Role.BIAS else "scheme"
+        found = resolve_scheme(LAYOUT_DEFAULT[layout], field=default_field), default_field
+    chosen, where = found
     ctx = TensorContext(
         shape=tensor.shape,
         fans=tensor.fans,
@@ -58,6 +113,8 @@ def plan_tensor(
         family=tensor.family,
         cell=tensor.cell,
         hidden_size=tensor.hidden_size,
+        fill=tensor.fill,
+        in1_features=tensor.in1_features,
         algorithm=algorithm,
         name=name,
     )
@@ -65,10 +122,25 @@ def plan_tensor(
         law = chosen.law(ctx)
     except WeightInitError as exc:
         if exc.field is None:
-            exc.field = field
+            exc.field = where
         raise
     fans = tensor.fans if chosen.scheme.uses_fans else None
-    return TensorPlan(name, tensor.shape, dtype, law, fans, chosen.describe(), tensor.zero_row)
+    return TensorPlan(
+        name,
+        tensor.shape,
+        dtype,
+        law,
+        fans,
+        chosen.describe(),
+        tensor.zero_row,
+        role=tensor.role,
+    )
+
+
+def is_norm_layer(tensors: Sequence[TensorSpec]) -> bool:
+    """A layer whose parameters are a norm's scale and shift or PReLU's slope (its own scheme
+    names them)."""
+    return not any(t.role in WEIGHT_ROLES for t in tensors)
 
 
 def plan_layer(
@@ -76,21 +148,37 @@ def plan_layer(
     *,
     layout: Layout = Layout.TORCH,
     dtype: DType = DType.FLOAT32,
-    scheme: ResolvedScheme | None = None,
-    bias_scheme: ResolvedScheme | None = None,
     algorithm: Algorithm = Algorithm.BLOCKS_V1,
     prefix: str = "",
+    levels: Sequence[SchemeChoice] = (),
+    weight_role: Role | None = None,
 ) -> list[TensorPlan]:
-    """Every tensor of ``layer``, named ``prefix + name``, with its law resolved."""
+    """Every tensor of ``layer``, named ``prefix + name``, with its law resolved.
+
+    ``levels`` are the request's scheme choices, most specific first (none: every tensor
+    takes the layout's default); ``weight_role`` gives the layer's plain ``weight``
+    tensors another weight-like role (a dense layer that is a model's ``readout``).
+    """
+    if weight_role is not None and weight_role not in WEIGHT_ROLES:
+        raise InvalidParameterError(
+            f"A layer's role must be a weight-like role, got {weight_role.value!r}; one of "
+            + ", ".join(sorted(r.value for r in WEIGHT_ROLES))
+            + ".",
+            field="role",
+        )
+    tensors = expand_layer(layer, layout)
+    if weight_role is not None:
+        tensors = [replace(t, role=weight_role) if t.role is Role.WEIGHT else t for t in tensors]
+    norm = is_norm_layer(tensors)
     return [
         plan_tensor(
             tensor,
             layout=layout,
             dtype=dtype,
-            scheme=scheme,
-            bias_scheme=bias_scheme,
             algorithm=algorithm,
             prefix=prefix,
+            levels=levels,
+            norm_layer=norm,
         )
-        for tensor in expand_layer(layer, layout)
+        for tensor in tensors
     ]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from .errors import LimitExceededError
 from .fans import Fans
 from .laws import WHOLE_MATRIX_LAWS, CounterLaw, Law
-from .types import DType
+from .types import DType, Role
 
 Shape = tuple[int, ...]
 
@@ -33,6 +33,7 @@ class TensorPlan:
     fans: Fans | None = None
     scheme: dict[str, object] | None = None
     zero_row: int | None = None
+    role: Role = Role.WEIGHT
 
     @property
     def numel(self) -> int:

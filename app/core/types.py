@@ -52,14 +52,47 @@ class Algorithm(StrEnum):
 
 
 class Role(StrEnum):
-    """What a tensor is within its layer; decides which scheme initialises it."""
+    """What a tensor is within its model; decides which scheme initialises it.
+
+    The weight-like roles (``weight`` through ``readout``) take a request's ``scheme``;
+    ``bias`` takes ``bias_scheme``; norm scales and shifts keep 1 and 0 unless named, and an
+    ``activation``'s parameter (PReLU's slope) keeps its framework's starting value unless
+    named; running statistics and counters always take their fixed values.
+    ``attention_output`` and ``mlp_out`` are the projections that write into a residual
+    stream.
+    """
 
     WEIGHT = "weight"
     RECURRENT_WEIGHT = "recurrent_weight"
+    EMBEDDING = "embedding"
+    POSITION_EMBEDDING = "position_embedding"
+    ATTENTION_QKV = "attention_qkv"
+    ATTENTION_OUTPUT = "attention_output"
+    MLP_IN = "mlp_in"
+    MLP_OUT = "mlp_out"
+    READOUT = "readout"
     BIAS = "bias"
-    RUNNING_MEAN = "running_mean"
-    RUNNING_VAR = "running_var"
+    NORM_SCALE = "norm_scale"
+    NORM_SHIFT = "norm_shift"
+    ACTIVATION = "activation"
+    RUNNING_STAT = "running_stat"
     COUNTER = "counter"
+
+
+WEIGHT_ROLES = frozenset(
+    {
+        Role.WEIGHT,
+        Role.RECURRENT_WEIGHT,
+        Role.EMBEDDING,
+        Role.POSITION_EMBEDDING,
+        Role.ATTENTION_QKV,
+        Role.ATTENTION_OUTPUT,
+        Role.MLP_IN,
+        Role.MLP_OUT,
+        Role.READOUT,
+    }
+)
+FIXED_ROLES = frozenset({Role.RUNNING_STAT, Role.COUNTER})
 
 
 class Family(StrEnum):
@@ -72,6 +105,10 @@ class Family(StrEnum):
     RECURRENT = "recurrent"
     NORM = "norm"
     TENSOR = "tensor"
+    ATTENTION = "attention"  # multi-head attention's projections and their biases
+    ATTENTION_BIAS_KV = "attention_bias_kv"  # torch's add_bias_kv: bias_k, bias_v
+    BILINEAR = "bilinear"
+    PRELU = "prelu"
 
 
 def parse_choice(enum: type[E], value: object, what: str, field: str) -> E:

@@ -1,6 +1,8 @@
 """The application layer: where a request becomes one typed job, and a job a stream of bytes.
 
-Both adapters (the HTTP routers in ``app.api`` and the CLI in ``app.cli``) go through here:
+Both adapters go through here: the HTTP routers in ``app.api`` and the command line's
+``--local`` mode (``weightinit_client.cli``, shipped with the client, imports them by name
+at run time):
 
 * :mod:`app.jobs.requests` - the request models (the public contract; validated once);
 * :mod:`app.jobs.limits` - every limit and the request cost, checked before any work;

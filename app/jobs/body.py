@@ -344,6 +344,7 @@ def tensor_meta(output: Output, array: NDArray[Any], sha: str) -> dict[str, Any]
         meta["slice"] = output.region.text()
     meta |= {
         "dtype": "int64" if plan.is_integer else plan.dtype.value,
+        "role": plan.role.value,
         "scheme": plan.scheme or {},
         "fan_in": plan.fans.fan_in if plan.fans else None,
         "fan_out": plan.fans.fan_out if plan.fans else None,

@@ -65,6 +65,8 @@ def _tensor(
         entry["full_shape"] = list(output.plan.shape)
         entry["slice"] = output.region.text()
     entry["dtype"] = data.reader.dtype.name if output.plan.is_integer else output.plan.dtype.value
+    entry["role"] = output.plan.role.value
+    entry["scheme"] = output.plan.scheme or {}
     entry["sha256"] = whole.hexdigest()
     if blocks:
         entry["block_elements"] = DIGEST_BLOCK

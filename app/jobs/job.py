@@ -13,15 +13,17 @@ import hashlib
 import itertools
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from app.core import legacy
-from app.core.errors import InvalidParameterError, UnknownNameError
+from app.core.errors import InvalidParameterError, UnknownNameError, WeightInitError
 from app.core.fans import Fans
 from app.core.layers import LayerSpec, RecurrentSpec, TensorSpec, count_elements, make_layer
 from app.core.legacy import LEGACY_MAX_SEED
-from app.core.planning import plan_layer, plan_tensor
+from app.core.planning import SchemeChoice, plan_layer, plan_tensor
 from app.core.plans import TensorPlan
 from app.core.regions import Region, parse_slice, shard_region
 from app.core.schemes import ResolvedScheme, resolve_scheme
@@ -32,6 +34,7 @@ from . import limits
 from .limits import Settings
 from .names import NAME_RULE, name_problem
 from .requests import ModelRequest, Shard, WeightsRequest, layer_fields, parse_seed, scheme_parts
+from .shape_maps import shape_map_plans
 
 Op = Literal["weights", "models"]
 FORMATS_WEIGHTS = ("json", "npy", "npz", "safetensors")
@@ -83,6 +86,10 @@ class Job:
     encoding: str = "numbers"
     metadata: dict[str, str] = field(default_factory=dict)  # extra safetensors metadata
 
+    def resolved(self) -> list[list[Any]]:
+        """Every tensor's name, role and resolved scheme: the ETag covers what defaults chose."""
+        return [[p.name, p.role.value, p.scheme] for p in self.plans]
+
     def etag(self) -> str:
         variant = [
             self.fmt,
@@ -90,7 +97,9 @@ class Job:
             self.json_layout if self.fmt == "json" else "",
             self.encoding if self.fmt == "json" else "",
         ]
-        text = json.dumps([self.canonical, *variant], sort_keys=True, separators=(",", ":"))
+        text = json.dumps(
+            [self.canonical, self.resolved(), *variant], sort_keys=True, separators=(",", ":")
+        )
         return '"' + hashlib.sha256(text.encode()).hexdigest()[:32] + '"'
 
     def cost(self) -> int:
@@ -113,6 +122,37 @@ def _resolve(spec: object, field: str) -> ResolvedScheme | None:
 
 def _describe(resolved: ResolvedScheme | None) -> dict[str, Any] | None:
     return resolved.describe() if resolved is not None else None
+
+
+def _choice(
+    scheme: object, bias_scheme: object, role_schemes: dict[Any, Any] | None, where: str = ""
+) -> SchemeChoice:
+    """One level of scheme choices, resolved; errors name ``where`` + the field."""
+    roles = {
+        Role(str(getattr(role, "value", role))): _resolve(
+            spec, f"{where}role_schemes.{getattr(role, 'value', role)}"
+        )
+        for role, spec in (role_schemes or {}).items()
+    }
+    return SchemeChoice(
+        _resolve(scheme, f"{where}scheme"),
+        _resolve(bias_scheme, f"{where}bias_scheme"),
+        {role: resolved for role, resolved in roles.items() if resolved is not None},
+        where,
+    )
+
+
+def _describe_choice(choice: SchemeChoice) -> dict[str, Any]:
+    """A level's choices for the canonical request (the ETag): scheme, bias and role schemes."""
+    described: dict[str, Any] = {
+        "scheme": _describe(choice.scheme),
+        "bias_scheme": _describe(choice.bias_scheme),
+    }
+    if choice.role_schemes:
+        described["role_schemes"] = {
+            role.value: resolved.describe() for role, resolved in choice.role_schemes.items()
+        }
+    return described
 
 
 class _Budget:
@@ -191,16 +231,14 @@ def _weights_outputs(
 def weights_job(req: WeightsRequest, settings: Settings, selection: Selection) -> Job:
     """POST /v1/weights (and the GET shortcut): one layer's tensors."""
     seed = parse_seed(req.seed)
-    scheme = _resolve(req.scheme, "scheme")
-    bias = _resolve(req.bias_scheme, "bias_scheme")
+    choice = _choice(req.scheme, req.bias_scheme, req.role_schemes)
     kind, fields = layer_fields(req.layer)
     plans = plan_layer(
         _Budget(settings, req.layout).add(make_layer(kind, fields)),
         layout=req.layout,
         dtype=req.dtype,
-        scheme=scheme,
-        bias_scheme=bias,
         algorithm=req.algorithm,
+        levels=(choice,),
     )
     canonical: dict[str, Any] = {
         "op": "weights",
@@ -209,8 +247,7 @@ def weights_job(req: WeightsRequest, settings: Settings, selection: Selection) -
         "layout": req.layout.value,
         "algorithm": req.algorithm.value,
         "layer": {"kind": kind, **fields},
-        "scheme": _describe(scheme),
-        "bias_scheme": _describe(bias),
+        **_describe_choice(choice),
     }
     outputs = _weights_outputs(plans, req, selection)
     if req.slice is not None or req.shard is not None:
@@ -234,33 +271,50 @@ def weights_job(req: WeightsRequest, settings: Settings, selection: Selection) -
     return job
 
 
-def _mlp_plans(
-    sizes: list[int], req: ModelRequest, scheme: ResolvedScheme | None, bias: ResolvedScheme | None
-) -> list[TensorPlan]:
+# The textbook shorthand's own default: biases start at zero (the request's choices come first).
+MLP_DEFAULTS = SchemeChoice(bias_scheme=resolve_scheme("zeros"), where="mlp.")
+
+
+def _mlp_plans(sizes: list[int], req: ModelRequest, choice: SchemeChoice) -> list[TensorPlan]:
+    """W{l} and b{l} per layer: (n_l, n_{l-1}) and (n_l, 1) in the torch layout (the textbook),
+    kernels (n_{l-1}, n_l) and biases (n_l,) in the keras and jax layouts."""
     plans: list[TensorPlan] = []
+    torch = req.layout is Layout.TORCH
     for index, (n_prev, n) in enumerate(itertools.pairwise(sizes), start=1):
         fans = Fans(float(n_prev), float(n))
-        weight = TensorSpec(f"W{index}", (n, n_prev), Role.WEIGHT, Family.DENSE, fans)
-        bias_spec = TensorSpec(f"b{index}", (n, 1), Role.BIAS, Family.DENSE, fans)
+        weight = TensorSpec(
+            f"W{index}", (n, n_prev) if torch else (n_prev, n), Role.WEIGHT, Family.DENSE, fans
+        )
+        bias_shape = (n, 1) if torch else (n,)
+        bias_spec = TensorSpec(f"b{index}", bias_shape, Role.BIAS, Family.DENSE, fans)
         for spec in (weight, bias_spec):
             plans.append(
                 plan_tensor(
                     spec,
-                    layout=Layout.TORCH,
+                    layout=req.layout,
                     dtype=req.dtype,
-                    scheme=scheme,
-                    bias_scheme=bias,
                     algorithm=req.algorithm,
+                    levels=(choice, MLP_DEFAULTS),
                 )
             )
     return plans
 
 
+@contextmanager
+def _fields_of_layer(index: int) -> Iterator[None]:
+    """The core sees one layer and names its fields ``layer.<field>`` once it has a layout
+    (a kind or argument the layout lacks, a transposed conv's groups...); in a model they are
+    ``layers[<index>].layer.<field>``."""
+    try:
+        yield
+    except WeightInitError as exc:
+        if exc.field is not None and (exc.field == "layer" or exc.field.startswith("layer.")):
+            exc.field = f"layers[{index}].{exc.field}"
+        raise
+
+
 def _layers_plans(
-    req: ModelRequest,
-    settings: Settings,
-    scheme: ResolvedScheme | None,
-    bias: ResolvedScheme | None,
+    req: ModelRequest, settings: Settings, choice: SchemeChoice
 ) -> tuple[list[TensorPlan], list[dict[str, Any]]]:
     layers = req.layers or []
     limits.check_layers(len(layers), settings)
@@ -277,28 +331,25 @@ def _layers_plans(
                 field=f"layers[{i}].name",
             )
         seen.add(item.name)
-        layer_scheme = _resolve(item.scheme, f"layers[{i}].scheme") or scheme
-        layer_bias = _resolve(item.bias_scheme, f"layers[{i}].bias_scheme") or bias
+        own = _choice(item.scheme, item.bias_scheme, item.role_schemes, f"layers[{i}].")
+        role = None if item.role is None else Role(str(item.role.value))
         kind, fields = layer_fields(item.layer)
-        layer_plans = plan_layer(
-            budget.add(make_layer(kind, fields, where=f"layers[{i}].layer")),
-            layout=req.layout,
-            dtype=req.dtype,
-            scheme=layer_scheme,
-            bias_scheme=layer_bias,
-            algorithm=req.algorithm,
-            prefix=f"{item.name}.",
-        )
+        with _fields_of_layer(i):
+            layer_plans = plan_layer(
+                budget.add(make_layer(kind, fields, where=f"layers[{i}].layer")),
+                layout=req.layout,
+                dtype=req.dtype,
+                algorithm=req.algorithm,
+                prefix=f"{item.name}.",
+                levels=(own, choice),
+                weight_role=role,
+            )
         check_names(layer_plans, field=f"layers[{i}].name")
         plans += layer_plans
-        described.append(
-            {
-                "name": item.name,
-                "layer": {"kind": kind, **fields},
-                "scheme": _describe(layer_scheme),
-                "bias_scheme": _describe(layer_bias),
-            }
-        )
+        entry = {"name": item.name, "layer": {"kind": kind, **fields}, **_describe_choice(own)}
+        if role is not None:
+            entry["role"] = role.value
+        described.append(entry)
     return plans, described
 
 
@@ -344,32 +395,35 @@ def _model_outputs(plans: list[TensorPlan], req: ModelRequest) -> list[Output]:
 
 
 def model_job(req: ModelRequest, settings: Settings, selection: Selection) -> Job:
-    """POST /v1/models: many named layers (or the MLP shorthand), optionally one shard."""
+    """POST /v1/models: many named layers, the MLP shorthand or a shape map; optionally one
+    shard."""
     seed = parse_seed(req.seed)
-    if (req.layers is None) == (req.mlp is None):
+    if sum(part is not None for part in (req.layers, req.mlp, req.tensors)) != 1:
         raise InvalidParameterError(
-            "Give exactly one of 'layers' (named layers) or 'mlp' (the textbook shorthand).",
+            "Give exactly one of 'layers' (named layers), 'mlp' (the textbook shorthand) or "
+            "'tensors' (a shape map: tensor name -> shape).",
             field="layers",
         )
-    scheme = _resolve(req.scheme, "scheme")
-    bias = _resolve(req.bias_scheme, "bias_scheme")
+    choice = _choice(req.scheme, req.bias_scheme, req.role_schemes)
     canonical: dict[str, Any] = {
         "op": "model",
         "seed": seed,
         "dtype": req.dtype.value,
         "layout": req.layout.value,
         "algorithm": req.algorithm.value,
-        "scheme": _describe(scheme),
-        "bias_scheme": _describe(bias),
+        **_describe_choice(choice),
     }
     if req.mlp is not None:
         sizes = list(req.mlp.sizes)
         limits.check_layers(len(sizes) - 1, settings)
-        plans = _mlp_plans(sizes, req, scheme, bias)
+        plans = _mlp_plans(sizes, req, choice)
         limits.check_elements(sum(p.numel for p in plans), settings)
         canonical["mlp"] = sizes
+    elif req.tensors is not None:
+        plans, canonical["tensors"] = shape_map_plans(req, settings, choice)
+        check_names(plans, field="tensors")
     else:
-        plans, canonical["layers"] = _layers_plans(req, settings, scheme, bias)
+        plans, canonical["layers"] = _layers_plans(req, settings, choice)
     names = [p.name for p in plans]
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)

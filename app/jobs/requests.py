@@ -5,8 +5,9 @@ integers and booleans are strict (``"12"`` or ``true`` for an integer is a 422),
 number with no fractional part (``12.0``, ``1e3``) is the integer JSON Schema says it is.
 Semantics that need the core (groups dividing channels, scheme parameters, fans) are validated
 by the core, whose typed errors become 422s naming the field; where a JSON Schema keyword can
-say the same rule (exactly one of ``layers``/``mlp``, a conv's kernel rank, strings that are
-text), the schema says it too (``json_schema_extra``), so a schema-valid body is accepted.
+say the same rule (exactly one of ``layers``/``mlp``/``tensors``, a conv's kernel rank, strings
+that are text), the schema says it too (``json_schema_extra``), so a schema-valid body is
+accepted.
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
     StrictBool,
     StrictInt,
+    Tag,
     WrapValidator,
 )
 from pydantic_core import PydanticCustomError
@@ -32,7 +35,7 @@ from app.core.legacy import LEGACY_MAX_SEED
 from app.core.regions import SLICE_PATTERN
 from app.core.schemes import all_names
 from app.core.streams import MAX_SEED
-from app.core.types import Algorithm, DType, Layout
+from app.core.types import FIXED_ROLES, WEIGHT_ROLES, Algorithm, DType, Layout, Role
 
 from .names import MAX_NAME_LENGTH, NAME_PATTERN, NAME_RULE, name_problem
 from .scheme_schema import names_alone, scheme_object_branches
@@ -161,6 +164,16 @@ class RnnLayer(_Recurrent):
 
 class LstmLayer(_Recurrent):
     kind: Literal["lstm"]
+    proj_size: Annotated[
+        StrictInt | None,
+        Field(
+            ge=0,
+            description="torch layout only: project each step's hidden state to this size "
+            "(weight_hr_l{k} (proj_size, hidden_size)); must be below hidden_size. Default: "
+            "none (0, no projection).",
+        ),
+        INTEGRAL,
+    ] = None
 
 
 class GruLayer(_Recurrent):
@@ -179,6 +192,230 @@ class BatchNormLayer(Strict):
     num_features: PositiveInt
     affine: StrictBool = True
     track_running_stats: StrictBool = True
+
+
+# ---- attention, transformer layers, more norms, PReLU, Bilinear (app/core/kinds.py says which
+# layouts have each; a layout without the kind or an argument is a 422 naming the layouts that
+# have it).
+
+
+OptionalSize = Annotated[StrictInt | None, Field(gt=0), INTEGRAL]
+NormalizedShape = PositiveInt | Annotated[list[PositiveInt], Field(min_length=1, max_length=8)]
+
+
+class MultiheadAttentionLayer(Strict):
+    """Multi-head attention: torch nn.MultiheadAttention, Keras MultiHeadAttention, Flax
+    nn.MultiHeadDotProductAttention. torch's argument names; key_dim, value_dim and output_shape
+    are Keras' (keras layout only), qkv_features and out_features Flax's (jax layout only),
+    add_bias_kv torch's."""
+
+    kind: Literal["multihead_attention"]
+    embed_dim: Annotated[
+        PositiveInt,
+        Field(
+            description=(
+                "Features of the query input (torch's embed_dim; Keras and Flax read it from the "
+                "query)."
+            )
+        ),
+    ]
+    num_heads: Annotated[
+        PositiveInt,
+        Field(
+            description=(
+                "Attention heads. torch: must divide embed_dim; jax: must divide qkv_features."
+            )
+        ),
+    ]
+    kdim: Annotated[
+        OptionalSize,
+        Field(
+            description=(
+                "Features of the key input. Default: embed_dim. torch: kdim or vdim other than "
+                "embed_dim stores q_proj_weight, k_proj_weight and v_proj_weight instead of the "
+                "packed in_proj_weight."
+            )
+        ),
+    ] = None
+    vdim: Annotated[
+        OptionalSize, Field(description="Features of the value input. Default: embed_dim.")
+    ] = None
+    bias: Annotated[
+        StrictBool,
+        Field(description="Biases on every projection (Keras and Flax: use_bias). Default: true."),
+    ] = True
+    add_bias_kv: Annotated[
+        StrictBool,
+        Field(
+            description=(
+                "torch layout only: learned bias_k and bias_v of shape (1, 1, embed_dim) appended "
+                "to the keys and values (role attention_qkv, torch default xavier_normal_). "
+                "Default: false."
+            )
+        ),
+    ] = False
+    key_dim: Annotated[
+        OptionalSize,
+        Field(
+            description=(
+                "keras layout only: the size of each query and key head. Default: embed_dim / "
+                "num_heads (Keras itself requires it)."
+            )
+        ),
+    ] = None
+    value_dim: Annotated[
+        OptionalSize,
+        Field(description="keras layout only: the size of each value head. Default: key_dim."),
+    ] = None
+    output_shape: Annotated[
+        PositiveInt | Annotated[list[PositiveInt], Field(min_length=1, max_length=8)] | None,
+        Field(
+            description=(
+                "keras layout only: the shape of the output projection's output. Default: "
+                "[embed_dim]."
+            )
+        ),
+    ] = None
+    qkv_features: Annotated[
+        OptionalSize,
+        Field(
+            description=(
+                "jax layout only: query, key and value features over all heads (head size "
+                "qkv_features / num_heads). Default: embed_dim."
+            )
+        ),
+    ] = None
+    out_features: Annotated[
+        OptionalSize, Field(description="jax layout only: output features. Default: embed_dim.")
+    ] = None
+
+
+class _TransformerLayer(Strict):
+    d_model: Annotated[PositiveInt, Field(description="Features of the layer's input and output.")]
+    nhead: Annotated[PositiveInt, Field(description="Attention heads; must divide d_model.")]
+    dim_feedforward: Annotated[
+        PositiveInt,
+        Field(description="Width of the feed-forward block (linear1's outputs). Default: 2048."),
+    ] = 2048
+    bias: Annotated[
+        StrictBool,
+        Field(
+            description=(
+                "Biases in the attention, both Linear layers and the LayerNorms. Default: true."
+            )
+        ),
+    ] = True
+    norm_first: Annotated[
+        StrictBool,
+        Field(
+            description=(
+                "Pre-norm (true) or post-norm (false); changes no parameter. Default: false."
+            )
+        ),
+    ] = False
+
+
+class TransformerEncoderLayer(_TransformerLayer):
+    """torch nn.TransformerEncoderLayer (torch layout only): self_attn.*, linear1, linear2,
+    norm1, norm2, named as its state_dict."""
+
+    kind: Literal["transformer_encoder_layer"]
+
+
+class TransformerDecoderLayer(_TransformerLayer):
+    """torch nn.TransformerDecoderLayer (torch layout only): self_attn.*, multihead_attn.*,
+    linear1, linear2, norm1, norm2, norm3, named as its state_dict."""
+
+    kind: Literal["transformer_decoder_layer"]
+
+
+class GroupNormLayer(Strict):
+    """torch nn.GroupNorm, Keras GroupNormalization, Flax nn.GroupNorm: scale 1, shift 0."""
+
+    kind: Literal["group_norm"]
+    num_groups: Annotated[
+        PositiveInt,
+        Field(description="Groups the channels are split into; must divide num_channels."),
+    ]
+    num_channels: Annotated[PositiveInt, Field(description="Channels of the input.")]
+    affine: Annotated[
+        StrictBool, Field(description="A learned per-channel scale and shift. Default: true.")
+    ] = True
+
+
+class InstanceNormLayer(Strict):
+    """torch nn.InstanceNorm1d/2d/3d (the same parameters) and Flax nn.InstanceNorm; Keras has
+    none. torch's defaults in every layout."""
+
+    kind: Literal["instance_norm"]
+    num_features: Annotated[PositiveInt, Field(description="Channels of the input.")]
+    affine: Annotated[
+        StrictBool,
+        Field(
+            description=(
+                "A learned per-channel scale and shift. Default: false, as torch (Flax's "
+                "InstanceNorm has them by default: say true)."
+            )
+        ),
+    ] = False
+    track_running_stats: Annotated[
+        StrictBool,
+        Field(
+            description=(
+                "torch layout only: running_mean, running_var and num_batches_tracked. Default: "
+                "false."
+            )
+        ),
+    ] = False
+
+
+class RmsNormLayer(Strict):
+    """torch nn.RMSNorm, Keras RMSNormalization, Flax nn.RMSNorm: a scale (1), no shift."""
+
+    kind: Literal["rms_norm"]
+    normalized_shape: Annotated[
+        NormalizedShape,
+        Field(description="The trailing dimensions normalised over; the scale's shape."),
+    ]
+    elementwise_affine: Annotated[
+        StrictBool, Field(description="A learned scale. Default: true.")
+    ] = True
+
+
+class PreluLayer(Strict):
+    """torch nn.PReLU (weight), Keras PReLU (alpha), Flax nn.PReLU (one scalar negative_slope):
+    role activation."""
+
+    kind: Literal["prelu"]
+    num_parameters: Annotated[
+        PositiveInt,
+        Field(
+            description=(
+                "Slopes: 1 (shared) or one per channel; the jax layout has one scalar slope. "
+                "Default: 1."
+            )
+        ),
+    ] = 1
+    init: Annotated[
+        Annotated[float, Field(strict=True, allow_inf_nan=False)] | None,
+        Field(
+            description=(
+                "The slopes' starting value. Default: the layout framework's (torch 0.25, Keras 0, "
+                "Flax 0.01)."
+            )
+        ),
+    ] = None
+
+
+class BilinearLayer(Strict):
+    """torch nn.Bilinear (torch layout only): weight (out_features, in1_features,
+    in2_features), bias (out_features,), both U(+-1/sqrt(in1_features)) by default."""
+
+    kind: Literal["bilinear"]
+    in1_features: Annotated[PositiveInt, Field(description="Features of the first input.")]
+    in2_features: Annotated[PositiveInt, Field(description="Features of the second input.")]
+    out_features: Annotated[PositiveInt, Field(description="Features of the output.")]
+    bias: Annotated[StrictBool, Field(description="A learned bias. Default: true.")] = True
 
 
 def _axes(value: object, handler: Any) -> object:
@@ -216,6 +453,7 @@ class TensorLayer(Strict):
 
 Layer = Annotated[
     DenseLayer
+    | BilinearLayer
     | Conv1dLayer
     | Conv2dLayer
     | Conv3dLayer
@@ -226,8 +464,15 @@ Layer = Annotated[
     | RnnLayer
     | LstmLayer
     | GruLayer
+    | MultiheadAttentionLayer
+    | TransformerEncoderLayer
+    | TransformerDecoderLayer
     | LayerNormLayer
     | BatchNormLayer
+    | GroupNormLayer
+    | InstanceNormLayer
+    | RmsNormLayer
+    | PreluLayer
     | TensorLayer,
     Field(discriminator="kind"),
 ]
@@ -286,6 +531,47 @@ def _scheme(value: object, handler: Any) -> object:
 
 
 SchemeSpec = Annotated[SchemeName | SchemeObject | None, WrapValidator(_scheme)]
+
+# The roles a request may name a scheme for: every role but the fixed ones (app.core.types).
+SchemableRole = StrEnum(  # type: ignore[misc]
+    "SchemableRole", {r.value: r.value for r in Role if r not in FIXED_ROLES}
+)
+SchemableRole.__doc__ = (
+    "A tensor role a scheme can be named for (running statistics and counters are fixed)."
+)
+
+WeightRole = StrEnum(  # type: ignore[misc]
+    "WeightRole", {r.value: r.value for r in Role if r in WEIGHT_ROLES}
+)
+WeightRole.__doc__ = "A weight-like tensor role (a layer's ``role`` names one)."
+
+SCHEME_DESCRIPTION = (
+    "The scheme of every weight-like tensor (roles weight, recurrent_weight, embedding, "
+    "position_embedding, attention_qkv, attention_output, mlp_in, mlp_out, readout): a name "
+    'or {"name": ..., parameters}. Default (null): the layout\'s framework default '
+    "(torch.default, keras.default or flax.default). Not applied to norm scales, which keep 1, "
+    "except on a norm layer's own scheme."
+)
+BIAS_SCHEME_DESCRIPTION = (
+    "The scheme of every bias. Default (null): the layout's framework default (torch: "
+    "U(-1/sqrt(fan_in), 1/sqrt(fan_in)); keras and jax: zeros), except the mlp shorthand, "
+    "whose biases default to zeros. Not applied to norm shifts, which keep 0, except on a "
+    "norm layer's own bias_scheme."
+)
+ROLE_SCHEMES_DESCRIPTION = (
+    'A scheme per tensor role, e.g. {"attention_output": "zeros", "norm_scale": '
+    '"ones"}; it overrides scheme and bias_scheme at the same level (a layer\'s own fields '
+    "override the request's). Roles: weight, recurrent_weight, embedding, position_embedding, "
+    "attention_qkv, attention_output, mlp_in, mlp_out, readout, bias, norm_scale, norm_shift, "
+    "activation (PReLU's slope). "
+    "Default: none."
+)
+RoleSchemes = Annotated[
+    dict[SchemableRole, SchemeSpec] | None,
+    Field(description=ROLE_SCHEMES_DESCRIPTION, max_length=32),
+]
+SchemeField = Annotated[SchemeSpec, Field(description=SCHEME_DESCRIPTION)]
+BiasSchemeField = Annotated[SchemeSpec, Field(description=BIAS_SCHEME_DESCRIPTION)]
 
 
 def scheme_parts(spec: object) -> tuple[str, dict[str, Any]] | None:
@@ -394,9 +680,27 @@ SLICE_AND_SHARD: dict[str, Any] = {  # a shard is a slice along one dimension: o
 
 class _Common(Strict):
     seed: Seed
-    dtype: DType = DType.FLOAT32
-    layout: Layout = Layout.TORCH
-    algorithm: Algorithm = Algorithm.BLOCKS_V1
+    dtype: Annotated[
+        DType,
+        Field(
+            description="Element type of the returned tensors. Default float32; float16 and "
+            "bfloat16 are rounded once from float32 (round to nearest even)."
+        ),
+    ] = DType.FLOAT32
+    layout: Annotated[
+        Layout,
+        Field(
+            description="Whose tensor names, shapes, fan rules and defaults apply: torch "
+            "(default), keras or jax (Flax)."
+        ),
+    ] = Layout.TORCH
+    algorithm: Annotated[
+        Algorithm,
+        Field(
+            description="The named stream algorithm. Default blocks-v1 (any element range "
+            "without its prefix); numpy-legacy reproduces numpy.random.seed + RandomState."
+        ),
+    ] = Algorithm.BLOCKS_V1
 
 
 MAX_SHARDS = 1 << 20
@@ -460,8 +764,9 @@ class WeightsRequest(_Common):
         },
     )
     layer: Layer
-    scheme: SchemeSpec = None
-    bias_scheme: SchemeSpec = None
+    scheme: SchemeField = None
+    bias_scheme: BiasSchemeField = None
+    role_schemes: RoleSchemes = None
     slice: SliceText | None = None
     shard: Annotated[Shard | None, Field(description=SHARD_DESCRIPTION)] = None
 
@@ -494,15 +799,37 @@ LayerName = Annotated[
 ]
 
 
+LAYER_ROLE_DESCRIPTION = (
+    "The role of this layer's plain weight tensors (e.g. readout for a classifier head), so "
+    "role_schemes and recipes find them. Default: the kind's own roles (weight for a dense "
+    "or conv layer)."
+)
+
+
 class ModelLayer(Strict):
     name: LayerName
     layer: Layer
-    scheme: SchemeSpec = None
-    bias_scheme: SchemeSpec = None
+    scheme: Annotated[
+        SchemeSpec,
+        Field(
+            description="This layer's weight-like tensors (a norm layer: its scale). "
+            "Default (null): the request's scheme."
+        ),
+    ] = None
+    bias_scheme: Annotated[
+        SchemeSpec,
+        Field(
+            description="This layer's biases (a norm layer: its shift). Default (null): "
+            "the request's bias_scheme."
+        ),
+    ] = None
+    role_schemes: RoleSchemes = None
+    role: Annotated[WeightRole | None, Field(description=LAYER_ROLE_DESCRIPTION)] = None
 
 
 class Mlp(Strict):
-    """The textbook multi-layer perceptron: W_l (n_l, n_{l-1}) and b_l (n_l, 1)."""
+    """The textbook multi-layer perceptron: W_l (n_l, n_{l-1}) and b_l (n_l, 1) under the torch
+    layout, W_l (n_{l-1}, n_l) and b_l (n_l,) under keras and jax; biases default to zeros."""
 
     sizes: Annotated[list[PositiveInt], Field(min_length=2, max_length=1001)]
 
@@ -534,8 +861,91 @@ class ShardPlan(Strict):
     ]
 
 
+TENSOR_ROLE_DESCRIPTION = (
+    "The tensor's role. Default: inferred from its name and rank by the table in the README "
+    '("Shape maps"); a tensor the table cannot decide is a 422 that names it.'
+)
+
+
+class MapTensor(Strict):
+    """One tensor of a shape map in full: its shape, and optionally role, scheme and fans."""
+
+    shape: Annotated[Dims, Field(description="The tensor's shape ([] for a scalar).")]
+    role: Annotated[Role | None, Field(description=TENSOR_ROLE_DESCRIPTION)] = None
+    scheme: Annotated[
+        SchemeSpec,
+        Field(
+            description="This tensor's own scheme (its bias_scheme, for a bias or a norm "
+            "shift); it comes before role_schemes, scheme and bias_scheme of the request. "
+            "Default (null): the request's choices."
+        ),
+    ] = None
+    fan_in: Annotated[
+        Fan | None, Field(description="Overrides the fan_in of the layout's fan rule.")
+    ] = None
+    fan_out: Annotated[
+        Fan | None, Field(description="Overrides the fan_out of the layout's fan rule.")
+    ] = None
+
+
+TENSORS_DESCRIPTION = (
+    "A shape map: tensor name -> shape, as {k: list(v.shape) for k, v in "
+    'model.state_dict().items()} prints it, or -> {"shape": [...], "role": ..., "scheme": '
+    '..., "fan_in": ..., "fan_out": ...}. Tensors come back under the same names, in the '
+    "map's order (JSON object order; a repeated name keeps its last value). Roles are inferred "
+    'from the names and ranks (README, "Shape maps"); fans follow the layout\'s rule on the '
+    "shape, and a bias takes the fans of its sibling weight. Each tensor counts as one layer "
+    "toward WEIGHTINIT_MAX_LAYERS."
+)
+
+
+def _tensor_tag(value: object) -> str:
+    """An object is the full form; anything else must be a shape (one error, not a union's)."""
+    return "MapTensor" if isinstance(value, dict | MapTensor) else "Shape"
+
+
+TensorName = Annotated[str, AfterValidator(_layer_name)]
+TensorValue = Annotated[
+    Annotated[Dims, Tag("Shape")] | Annotated[MapTensor, Tag("MapTensor")],
+    Discriminator(_tensor_tag),
+]
+TensorsField = Annotated[
+    dict[TensorName, TensorValue] | None,
+    Field(
+        description=TENSORS_DESCRIPTION,
+        json_schema_extra={
+            "minProperties": 1,
+            "propertyNames": {
+                "minLength": 1,
+                "maxLength": MAX_NAME_LENGTH,
+                "pattern": rf"^{_PART}(?:/{_PART})*$",
+            },
+        },
+    ),
+]
+
+
+def _exactly_one(*fields: str, also: tuple[dict[str, Any], ...] = ()) -> dict[str, Any]:
+    """JSON Schema for "exactly one of ``fields``" (null is absent): no two, and not none;
+    and none of ``also`` (other rules said with "not", such as numpy-legacy's 32-bit seeds).
+
+    Said with "not" rather than a top-level oneOf, which generic client generators split into
+    one model per alternative.
+    """
+    both = [
+        {
+            "required": [a, b],
+            "properties": {a: {"not": {"type": "null"}}, b: {"not": {"type": "null"}}},
+        }
+        for i, a in enumerate(fields)
+        for b in fields[i + 1 :]
+    ]
+    none = {"properties": {f: {"type": "null"} for f in fields}}
+    return {"not": {"anyOf": [*both, none, *also]}}
+
+
 class ModelRequest(_Common):
-    """Many named layers (``layers``) or the ``mlp`` shorthand; exactly one of the two."""
+    """Named layers (``layers``), the ``mlp`` shorthand or a shape map (``tensors``); one only."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -546,30 +956,28 @@ class ModelRequest(_Common):
                     "scheme": "he",
                     "bias_scheme": "zeros",
                     "seed": 3,
-                }
-            ],
-            # "exactly one of" (null is absent): neither both nor none. Said with "not" rather
-            # than a top-level oneOf, which generic client generators split into two models;
-            # and numpy-legacy's 32-bit seeds.
-            "not": {
-                "anyOf": [
-                    {
-                        "required": ["layers", "mlp"],
-                        "properties": {
-                            "layers": {"not": {"type": "null"}},
-                            "mlp": {"not": {"type": "null"}},
-                        },
+                },
+                {
+                    "tensors": {
+                        "embed.weight": [1000, 64],
+                        "norm.weight": [64],
+                        "norm.bias": [64],
+                        "head.weight": [10, 64],
+                        "head.bias": {"shape": [10], "scheme": "zeros"},
                     },
-                    {"properties": {"layers": {"type": "null"}, "mlp": {"type": "null"}}},
-                    LEGACY_SEED_TOO_LARGE,
-                ]
-            },
+                    "scheme": "glorot_uniform",
+                    "seed": 3,
+                },
+            ],
+            **_exactly_one("layers", "mlp", "tensors", also=(LEGACY_SEED_TOO_LARGE,)),
         },
     )
     layers: Annotated[list[ModelLayer] | None, Field(json_schema_extra={"minItems": 1})] = None
     mlp: Mlp | None = None
-    scheme: SchemeSpec = None
-    bias_scheme: SchemeSpec = None
+    tensors: TensorsField = None
+    scheme: SchemeField = None
+    bias_scheme: BiasSchemeField = None
+    role_schemes: RoleSchemes = None
     shard: Annotated[
         ShardPlan | None,
         Field(description="a tensor-parallel shard plan: this rank's pieces only"),

@@ -64,16 +64,30 @@ ALL_CHECKS = os.environ.get("FUZZ_ALL_CHECKS") == "1"
 
 # Rules of a schema-valid body that only the core can judge: (name, status, field, message).
 # A refusal of a schema-valid request is excused when every error in it matches one of these.
+# A field that names a scheme: scheme, bias_scheme, role_schemes.<role>, per layer or not.
+SCHEME_FIELD = r".*scheme(s\.[a-z_]+)?"
 SEMANTIC_RULES: list[tuple[str, int, str, str]] = [
     ("a limit: elements, layers, bytes or cost", 413, r".*", r".*"),
     # fans on a shape without them, a rank (dirac: 3..5), two dims (orthogonal, eye)...
-    ("what a scheme needs of the tensor", 422, r".*scheme", r"^Scheme '[^']+' needs"),
-    ("fan_in/fan_out on a tensor with no fans of its own", 422, r"fan_(in|out)", r"no fans"),
+    ("what a scheme needs of the tensor", 422, SCHEME_FIELD, r"^Scheme '[^']+' needs"),
+    (
+        "fan_in/fan_out on a tensor with no fans of its own",
+        422,
+        r"(tensors\[.*\]\.)?fan_(in|out)",
+        r"no fans",
+    ),
     ("in_axes/out_axes/batch_axes given together", 422, r".*_axes", r"in_axes"),
     ("axes within the tensor's rank", 422, r".*_axes", r"outside a rank|rank >= 1"),
     ("padding_idx within -num_embeddings..num_embeddings-1", 422, r".*padding_idx", r"within"),
     ("a shard index below its count", 422, r"shard(\.index)?", r"out of range|INDEX in 0"),
-    ("a shard dim within the tensor's rank", 422, r"shard\.dim.*", r"out of range for a tensor"),
+    # a slice's start:stop entries and a shard's dim against the returned tensor's rank (the
+    # schema states a slice's grammar)
+    (
+        "a shard dim within the tensor's rank",
+        422,
+        r"shard(\.dim.*)?",
+        r"out of range for a tensor|0-d tensor cannot be sharded",
+    ),
     ("a slice of no more dimensions than the tensor", 422, r"slice", r"dimensions but the"),
     # The bodies state these two; the GET shortcut's query cannot (OpenAPI does not relate
     # parameters to each other).
@@ -81,6 +95,10 @@ SEMANTIC_RULES: list[tuple[str, int, str, str]] = [
     ("slice or shard, not both (GET query)", 422, r"shard", r"not both"),
     ("layer names unique in a model", 422, r"layers\[\d+\]\.name", r"used twice"),
     ("groups dividing the channels", 422, r".*groups", r"must divide"),
+    # the layout is the request's, the kind and its arguments the layer's (app/core/kinds.py)
+    ("a layer kind or argument the layout's framework lacks", 422, r".*layer\.\w+", r"use layout"),
+    ("heads dividing the features", 422, r".*(num_heads|nhead|key_dim|qkv_features)", r"divide"),
+    ("an LSTM's proj_size below its hidden_size", 422, r".*proj_size", r"smaller than"),
     ("a layer with no tensors (norm without affine)", 422, r".*layer", r"has no tensors"),
     ("the `tensor` query names a tensor of the body's layer", 422, r"tensor", r"Unknown tensor"),
     # JSON Schema tools compare integers as doubles (2**64-1+384 "is" 2**64-1 to them), and a
@@ -89,19 +107,34 @@ SEMANTIC_RULES: list[tuple[str, int, str, str]] = [
     # Each scheme's parameters are in the schema (names, types, ranges, choices, required
     # ones, which choices go together); relations between its numbers are not, nor what
     # floating point cannot hold (which depends on the fans and the dtype).
-    ("a scheme's bounds in order (low < high)", 422, r".*scheme\.\w+", r"must be less than"),
+    ("a scheme's bounds in order (low < high)", 422, SCHEME_FIELD + r"\.\w+", r"must be less than"),
     (
         "a truncation interval near enough to the mean",
         422,
-        r".*scheme(\.\w+)?",
+        SCHEME_FIELD + r"(\.\w+)?",
         r"standard deviations from the mean",
     ),
     (
         "a scheme's numbers within floating point",
         422,
-        r".*scheme(\.\w+)?",
+        SCHEME_FIELD + r"(\.\w+)?",
         r"rounds it to zero|narrower than float64 can resolve|square overflows"
         r"|beyond float64's range",
+    ),
+    # Shape maps (tensors): what the names, ranks and the rest of the map say.
+    ("a shape map's role that names cannot decide", 422, r"tensors\[.*\]", r"Cannot tell the role"),
+    (
+        "a shape map's tensor without the fans its scheme needs",
+        422,
+        r"tensors\[.*\]",
+        r"has no fans",
+    ),
+    ("a shape map's recurrent tensor without its sizes", 422, r"tensors\[.*\]", r"recurrent layer"),
+    (
+        "a running statistic or counter takes no scheme",
+        422,
+        r"tensors\[.*\]\.scheme",
+        r"fixed value",
     ),
 ]
 

@@ -12,6 +12,8 @@ from tests.live_server import serve
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
+# The command line as a module of the client package (the `weightinit` script runs its main).
+CLI_MODULE = (sys.executable, "-m", "weightinit_client.cli")
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +14,7 @@ from app.encoders import encode_npy
 from tests.api.conftest import expected_layer, load_safetensors
 from tests.live_server import clean_env, serve_process
 
-from .conftest import ROOT, VENV_BIN
+from .conftest import CLI_MODULE, ROOT, VENV_BIN
 
 SCRIPT = VENV_BIN / "weightinit"
 SPEC = {
@@ -37,8 +36,8 @@ SPEC = {
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
-    """The installed console script (python -m app.cli when it is missing)."""
-    command = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "app.cli"]
+    """The installed console script (python -m weightinit_client.cli when it is missing)."""
+    command = [str(SCRIPT)] if SCRIPT.exists() else list(CLI_MODULE)
     return subprocess.run(
         [*command, *args], cwd=ROOT, env=env or clean_env(), capture_output=True, timeout=60
     )
@@ -72,7 +71,7 @@ def test_help_for_every_command(args: tuple[str, ...]) -> None:
 
 def test_module_entry_point_works() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "app.cli", "get", "--help"],
+        [*CLI_MODULE, "get", "--help"],
         cwd=ROOT,
         capture_output=True,
         timeout=60,

@@ -22,7 +22,7 @@ from app.encoders import encode_npy
 from tests.api.conftest import expected_layer
 from tests.live_server import clean_env
 
-from .conftest import ROOT, VENV_BIN
+from .conftest import CLI_MODULE, ROOT, VENV_BIN
 
 GENERATOR = VENV_BIN / "openapi-python-client"
 
@@ -135,7 +135,7 @@ def test_generated_client_calls_a_live_server(generated: Path, server: str) -> N
         assert tensor["shape"] == list(array.shape) and tensor["n"] == array.size
     assert bytes.fromhex(out["npy"]) == encode_npy(expected["weight"])
     direct = subprocess.run(
-        [sys.executable, "-m", "app.cli", "model", "-", "--local", "--format", "safetensors"],
+        [*CLI_MODULE, "model", "-", "--local", "--format", "safetensors"],
         cwd=ROOT,
         env=clean_env(),
         input=json.dumps(MODEL).encode(),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -14,7 +13,7 @@ from weightinit_client import Client, WeightinitError
 
 from tests.live_server import clean_env
 
-from .conftest import ROOT
+from .conftest import CLI_MODULE, ROOT
 
 SHAPE = (1500, 1100)  # 6.3 MiB of float32: several ranged pieces of at least 1 MiB
 
@@ -67,7 +66,7 @@ def test_verification_rejects_bytes_that_are_not_the_tensor(
 
 def test_cli_parallel_get_equals_the_single_request(server: str, tmp_path: Path) -> None:
     out = tmp_path / "cli.npy"
-    command = [sys.executable, "-m", "app.cli", "get", "he_normal", "--shape", "1500,1100"]
+    command = [*CLI_MODULE, "get", "he_normal", "--shape", "1500,1100"]
     command += ["--seed", "12", "--url", server, "--parallel", "4", "--verify", "-o", str(out)]
     done = subprocess.run(command, cwd=ROOT, env=clean_env(), capture_output=True, timeout=120)
     assert done.returncode == 0, done.stderr.decode()
@@ -106,7 +105,7 @@ def test_weights_take_a_shard_as_a_tuple_too(server: str) -> None:
 def test_cli_refuses_verify_and_parallel_where_they_cannot_work(
     server: str, tmp_path: Path, extra: list[str]
 ) -> None:
-    command = [sys.executable, "-m", "app.cli", "get", "he_normal", "--shape", "8,8", "--seed", "1"]
+    command = [*CLI_MODULE, "get", "he_normal", "--shape", "8,8", "--seed", "1"]
     done = subprocess.run(
         [*command, "--url", server, *extra],
         cwd=tmp_path,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +16,14 @@ from weightinit_client import (
     Client,
     WeightinitError,
     fill_from_shapes,
+    models_body,
     seed_value,
     shapes_to_layers,
     weights_body,
 )
 
 from tests.api.conftest import assert_same_array, expected_layer, load_npz
+from tests.readme_blocks import sdk_examples
 
 CONV = {"kind": "conv2d", "in_channels": 3, "out_channels": 8, "kernel_size": [3, 3]}
 DENSE = {"kind": "dense", "in_features": 20, "out_features": 10}
@@ -104,6 +105,22 @@ def test_model_mlp_and_bfloat16(client: Client) -> None:
     _same(got, expected_layer(CONV, seed=8, dtype="bfloat16", prefix="enc."))
     with pytest.raises(ValueError, match="exactly one"):
         client.model(layers, mlp=[2, 2], seed=1)
+
+
+def test_model_takes_a_shape_map(client: Client) -> None:
+    """``tensors=`` sends a shape map (any sequence of ints as a shape, e.g. a torch.Size)."""
+    shapes: dict[str, Any] = {
+        "enc.weight": (8, 3, 3, 3),
+        "enc.bias": np.zeros((8,)).shape,
+        "norm.weight": [8],
+        "head.bias": {"shape": [2], "scheme": "ones"},
+    }
+    body = models_body(seed=4, tensors=shapes)
+    assert body["tensors"]["enc.bias"] == [8] and body["tensors"]["head.bias"]["scheme"] == "ones"
+    got = client.model(tensors={k: v for k, v in shapes.items() if k.startswith("enc.")}, seed=8)
+    _same(got, expected_layer(CONV, seed=8, prefix="enc."))  # the conv layer's names and bytes
+    with pytest.raises(ValueError, match="exactly one"):
+        client.model([{"name": "enc", "layer": CONV}], tensors=shapes, seed=1)
 
 
 def test_schemes_and_scheme(client: Client) -> None:
@@ -340,8 +357,7 @@ def test_fill_from_shapes_flax_style_paths(client: Client) -> None:
 
 
 def test_readme_examples_run(server: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    readme = Path(__file__).resolve().parents[2] / "clients" / "python" / "README.md"
-    blocks = re.findall(r"```python\n(.*?)```", readme.read_text(), re.S)
+    blocks = sdk_examples()
     assert len(blocks) == 3
     monkeypatch.setenv("WEIGHTINIT_URL", server)
     monkeypatch.chdir(tmp_path)  # the examples write files
@@ -399,3 +415,15 @@ def test_the_async_client_sends_the_api_key(monkeypatch: pytest.MonkeyPatch) -> 
 
     asyncio.run(main())
     assert seen == ["Bearer k-env"]
+
+
+def test_the_package_exports_every_public_name_on_first_use() -> None:
+    import weightinit_client
+
+    assert sorted(weightinit_client.__all__) == sorted(weightinit_client._MODULES)
+    for name in weightinit_client.__all__:
+        assert getattr(weightinit_client, name) is not None, name
+        assert name in dir(weightinit_client)
+    assert weightinit_client.Client is Client
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        _ = weightinit_client.nope

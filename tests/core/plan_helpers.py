@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.core.layers import make_layer
-from app.core.planning import plan_layer
+from app.core.planning import SchemeChoice, plan_layer
 from app.core.plans import TensorPlan
 from app.core.schemes import resolve_scheme
 from app.core.streams import BLOCK_SIZE
@@ -34,6 +34,6 @@ def tensor_plan(
         make_layer("tensor", {"shape": list(shape)}),
         layout=layout,
         dtype=dtype,
-        scheme=resolve_scheme(scheme, params),
+        levels=(SchemeChoice(scheme=resolve_scheme(scheme, params)),),
     )
     return p

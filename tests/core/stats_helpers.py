@@ -35,7 +35,7 @@ from app.core.dtypes import numpy_dtype
 from app.core.generate import generate_tensor
 from app.core.laws import NormalLaw, OrthogonalLaw, TruncatedNormalLaw, UniformLaw
 from app.core.layers import make_layer
-from app.core.planning import plan_layer
+from app.core.planning import SchemeChoice, plan_layer
 from app.core.plans import TensorPlan
 from app.core.schemes import resolve_scheme
 from app.core.types import DType, Layout
@@ -169,8 +169,7 @@ def plan_for(
         make_layer(kind, dict(fields or {})),
         layout=layout,
         dtype=dtype,
-        scheme=resolved,
-        bias_scheme=resolved,
+        levels=(SchemeChoice(scheme=resolved, bias_scheme=resolved),),
     )
     by_name = {p.name: p for p in plans}
     return by_name[tensor]

@@ -12,7 +12,7 @@ from app.core.errors import InvalidParameterError, UnknownNameError
 from app.core.generate import generate_all
 from app.core.initialize import initialize_layer
 from app.core.layers import make_layer
-from app.core.planning import plan_layer
+from app.core.planning import SchemeChoice, plan_layer
 from app.core.schemes import resolve_scheme
 from app.core.types import Algorithm, DType, Layout
 
@@ -38,8 +38,12 @@ def test_it_is_plan_layer_then_generate_all() -> None:
         make_layer("dense", DENSE),
         layout=Layout.KERAS,
         dtype=DType.FLOAT64,
-        scheme=resolve_scheme("truncated_normal", {"std": 0.5}),
-        bias_scheme=resolve_scheme("uniform"),
+        levels=(
+            SchemeChoice(
+                scheme=resolve_scheme("truncated_normal", {"std": 0.5}),
+                bias_scheme=resolve_scheme("uniform"),
+            ),
+        ),
         prefix="enc.",
     )
     expected = generate_all(plans, 4)

@@ -11,11 +11,12 @@ import math
 import string
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from app.core.errors import InvalidParameterError, LimitExceededError, ShapeError, UnknownNameError
 from app.core.fans import Fans
+from app.core.kinds import KIND_CLASSES
 from app.core.layers import (
     LAYER_KINDS,
     MAX_RANK,
@@ -62,8 +63,11 @@ def test_each_kind_builds_its_spec_with_torchs_defaults() -> None:
 
 
 def test_every_documented_kind_is_accepted() -> None:
-    assert len(LAYER_KINDS) == len(set(LAYER_KINDS)) == 14
+    assert len(LAYER_KINDS) == len(set(LAYER_KINDS)) == 22
     assert {"conv1d", "conv3d", "conv_transpose3d", "rnn", "gru"} < set(LAYER_KINDS)
+    assert {"multihead_attention", "transformer_decoder_layer", "rms_norm", "prelu"} < set(
+        LAYER_KINDS
+    )
 
 
 @pytest.mark.parametrize(("padding", "row"), [(0, 0), (4, 4), (-1, 9), (-10, 0)])
@@ -249,7 +253,7 @@ def test_embedding_names_and_fans_per_layout(layout: Layout, name: str, fans: Fa
     assert (table.name, table.shape, table.role, table.family) == (
         name,
         (9, 4),
-        Role.WEIGHT,
+        Role.EMBEDDING,
         Family.EMBEDDING,
     )
     # Flax's Embed names axis 0 as in and out axis: receptive field 36 / 9 / 9, fans (4, 4)
@@ -334,11 +338,12 @@ def test_batch_norm_tensors_per_layout(layout: Layout, names: list[str]) -> None
     tensors = expand_layer(make_layer("batch_norm", {"num_features": 3}), layout)
     assert [t.name for t in tensors] == names
     assert [t.role for t in tensors[:4]] == [
-        Role.WEIGHT,
-        Role.BIAS,
-        Role.RUNNING_MEAN,
-        Role.RUNNING_VAR,
+        Role.NORM_SCALE,
+        Role.NORM_SHIFT,
+        Role.RUNNING_STAT,
+        Role.RUNNING_STAT,
     ]
+    assert [t.fill for t in tensors[2:4]] == [0.0, 1.0]
     assert all(t.fans is None and t.family is Family.NORM for t in tensors)
     if layout is T:
         assert (tensors[4].role, tensors[4].shape) == (Role.COUNTER, ())
@@ -383,6 +388,76 @@ def test_a_recurrent_stack_over_the_library_guard_is_refused_before_expanding() 
     assert info.value.field == "layer.num_layers" and info.value.unit == "layers"
 
 
+# ---- LSTM projections, PReLU, Bilinear ----------------------------------------------------------
+
+
+def test_a_projected_lstm_stack_reads_the_projection_and_records_it_in_its_spec() -> None:
+    spec = make_layer("lstm", {"input_size": 3, "hidden_size": 5, "proj_size": 2})
+    assert spec == RecurrentSpec("lstm", 3, 5, 1, True, False, 2)
+    assert isinstance(spec, RecurrentSpec) and spec.output_size == 2
+    no_bias = make_layer("lstm", {"input_size": 3, "hidden_size": 5, "proj_size": 2, "bias": False})
+    assert [t.name for t in expand_layer(no_bias, T)] == [
+        "weight_ih_l0",
+        "weight_hh_l0",
+        "weight_hr_l0",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("kind", "proj", "fragment"),
+    [
+        ("lstm", 5, "smaller than hidden_size=5"),
+        ("lstm", -1, "0 .no projection. or a positive integer"),
+        ("lstm", True, "0 .no projection. or a positive integer"),
+        ("gru", 2, "only supported for LSTM"),
+        ("rnn", 0, "only supported for LSTM"),
+    ],
+)
+def test_a_bad_proj_size_is_refused(kind: str, proj: object, fragment: str) -> None:
+    with pytest.raises(InvalidParameterError, match=fragment) as info:
+        make_layer(kind, {"input_size": 3, "hidden_size": 5, "proj_size": proj})
+    assert info.value.field == "layer.proj_size"
+
+
+@pytest.mark.parametrize("layout", [K, J])
+def test_only_torch_has_lstm_projections(layout: Layout) -> None:
+    spec = make_layer("lstm", {"input_size": 3, "hidden_size": 5, "proj_size": 2})
+    with pytest.raises(InvalidParameterError, match=r"argument of torch nn\.LSTM") as info:
+        expand_layer(spec, layout)
+    assert info.value.field == "layer.proj_size"
+    unprojected = make_layer("lstm", {"input_size": 3, "hidden_size": 5, "proj_size": 0})
+    assert expand_layer(unprojected, layout)  # proj_size 0 is every framework's LSTM
+
+
+def test_prelu_slopes_per_layout_and_their_refusals() -> None:
+    spec = make_layer("prelu", {"num_parameters": 4, "init": -1})
+    (slope,) = expand_layer(spec, K)
+    assert (slope.name, slope.shape, slope.role, slope.family, slope.fill) == (
+        "alpha",
+        (4,),
+        Role.ACTIVATION,
+        Family.PRELU,
+        -1.0,
+    )
+    with pytest.raises(InvalidParameterError, match="one scalar negative_slope") as info:
+        expand_layer(spec, J)
+    assert info.value.field == "layer.num_parameters"
+    for bad in (float("nan"), True, "0.1", 10**400):
+        with pytest.raises(InvalidParameterError) as info:
+            make_layer("prelu", {"init": bad})
+        assert info.value.field == "layer.init"
+
+
+def test_bilinear_is_torchs_alone_and_carries_in1_features() -> None:
+    spec = make_layer("bilinear", {"in1_features": 3, "in2_features": 4, "out_features": 5})
+    weight, bias = expand_layer(spec, T)
+    assert (weight.in1_features, bias.in1_features, bias.fans) == (3, 3, weight.fans)
+    for layout in (K, J):
+        with pytest.raises(InvalidParameterError) as info:
+            expand_layer(spec, layout)
+        assert info.value.field == "layer.kind"
+
+
 # ---- count_elements ------------------------------------------------------------------------------
 
 
@@ -398,6 +473,10 @@ def test_a_recurrent_stack_over_the_library_guard_is_refused_before_expanding() 
         ("rnn", {"input_size": 5, "hidden_size": 2, "num_layers": 2, "bias": False}),
         ("batch_norm", {"num_features": 6}),
         ("tensor", {"shape": []}),
+        ("group_norm", {"num_groups": 2, "num_channels": 6}),
+        ("rms_norm", {"normalized_shape": [2, 3]}),
+        ("prelu", {}),
+        ("multihead_attention", {"embed_dim": 6, "num_heads": 2, "vdim": 3}),
     ],
 )
 def test_count_elements_is_the_total_of_the_expanded_tensors(
@@ -406,6 +485,12 @@ def test_count_elements_is_the_total_of_the_expanded_tensors(
     spec = make_layer(kind, fields)
     total = sum(math.prod(t.shape) for t in expand_layer(spec, layout))
     assert count_elements(spec, layout) == total
+
+
+def test_count_elements_of_a_deep_projected_stack_matches_its_expansion() -> None:
+    fields = {"input_size": 3, "hidden_size": 5, "proj_size": 2, "num_layers": 4}
+    spec = make_layer("lstm", {**fields, "bidirectional": True})
+    assert count_elements(spec, T) == sum(math.prod(t.shape) for t in expand_layer(spec, T))
 
 
 def test_count_elements_of_a_huge_stack_does_not_expand_it() -> None:
@@ -420,29 +505,59 @@ def test_count_elements_of_a_huge_stack_does_not_expand_it() -> None:
 SIZES = st.integers(1, 6)
 REQUIRED = {
     "dense": ("in_features", "out_features"),
+    "bilinear": ("in1_features", "in2_features", "out_features"),
     "conv": ("in_channels", "out_channels", "kernel_size"),
     "embedding": ("num_embeddings", "embedding_dim"),
     "recurrent": ("input_size", "hidden_size"),
+    "multihead_attention": ("embed_dim", "num_heads"),
+    "transformer": ("d_model", "nhead"),
     "layer_norm": ("normalized_shape",),
     "batch_norm": ("num_features",),
+    "group_norm": ("num_groups", "num_channels"),
+    "instance_norm": ("num_features",),
+    "rms_norm": ("normalized_shape",),
+    "prelu": (),
     "tensor": ("shape",),
 }
 BOOLS = {
     "dense": ("bias",),
+    "bilinear": ("bias",),
     "conv": ("bias",),
     "embedding": (),
     "recurrent": ("bias", "bidirectional"),
+    "multihead_attention": ("bias",),
+    "transformer": ("bias", "norm_first"),
     "layer_norm": ("elementwise_affine", "bias"),
     "batch_norm": ("affine", "track_running_stats"),
+    "group_norm": ("affine",),
+    "instance_norm": ("affine", "track_running_stats"),
+    "rms_norm": ("elementwise_affine",),
+    "prelu": (),
     "tensor": (),
 }
 OPTIONAL = {
     "dense": (),
+    "bilinear": (),
     "conv": ("groups",),
     "embedding": ("padding_idx",),
-    "recurrent": ("num_layers",),
+    "recurrent": ("num_layers",),  # proj_size: LSTM only, tested on its own
+    "multihead_attention": (
+        "kdim",
+        "vdim",
+        "add_bias_kv",
+        "key_dim",
+        "value_dim",
+        "output_shape",
+        "qkv_features",
+        "out_features",
+    ),
+    "transformer": ("dim_feedforward",),
     "layer_norm": (),
     "batch_norm": (),
+    "group_norm": (),
+    "instance_norm": (),
+    "rms_norm": (),
+    "prelu": ("num_parameters", "init"),
     "tensor": ("in_axes", "out_axes", "batch_axes", "fan_in", "fan_out"),
 }
 ALL_FIELDS = sorted(
@@ -453,26 +568,37 @@ ALL_FIELDS = sorted(
 def group_of(kind: str) -> str:
     if kind.startswith("conv"):
         return "conv"
+    if kind.startswith("transformer"):
+        return "transformer"
     return "recurrent" if kind in ("rnn", "lstm", "gru") else kind
 
 
-@st.composite
-def valid_layers(draw: st.DrawFn) -> tuple[str, dict[str, object]]:
-    """A kind and fields make_layer must accept (sizes 1..6, every optional field maybe)."""
-    kind = draw(st.sampled_from(LAYER_KINDS))
-    group = group_of(kind)
-    fields: dict[str, object] = {}
-    for name in REQUIRED[group]:
-        if name == "kernel_size":
-            dims = int(kind[-2])
-            fields[name] = draw(st.one_of(SIZES, st.lists(SIZES, min_size=dims, max_size=dims)))
-        elif name in ("normalized_shape", "shape"):
-            fields[name] = draw(st.lists(SIZES, min_size=name == "normalized_shape", max_size=4))
-        else:
-            fields[name] = draw(SIZES)
-    for name in BOOLS[group]:
+# Sizes that must divide another one: (divisor, dividend) per group.
+DIVIDES = {
+    "multihead_attention": ("num_heads", "embed_dim"),
+    "transformer": ("nhead", "d_model"),
+    "group_norm": ("num_groups", "num_channels"),
+}
+
+
+def _required(draw: st.DrawFn, kind: str, name: str) -> object:
+    if name == "kernel_size":
+        dims = int(kind[-2])
+        return draw(st.one_of(SIZES, st.lists(SIZES, min_size=dims, max_size=dims)))
+    if name in ("normalized_shape", "shape"):
+        return draw(st.lists(SIZES, min_size=name == "normalized_shape", max_size=4))
+    return draw(SIZES)
+
+
+def _optional(draw: st.DrawFn, group: str, fields: dict[str, object]) -> None:
+    """Optional fields a group may take, each maybe, all valid with the required ones."""
+    if group == "transformer":
+        fields["dim_feedforward"] = draw(SIZES)  # torch's default 2048 is slow to expand
+    for name in ("kdim", "vdim") if group == "multihead_attention" else ():
         if draw(st.booleans()):
-            fields[name] = draw(st.booleans())
+            fields[name] = draw(SIZES)
+    if group == "prelu" and draw(st.booleans()):
+        fields["num_parameters"] = draw(SIZES)
     if group == "conv" and draw(st.booleans()):
         common = math.gcd(int(fields["in_channels"]), int(fields["out_channels"]))  # type: ignore[call-overload]
         fields["groups"] = draw(
@@ -483,7 +609,37 @@ def valid_layers(draw: st.DrawFn) -> tuple[str, dict[str, object]]:
     if group == "embedding" and draw(st.booleans()):
         n = int(fields["num_embeddings"])  # type: ignore[call-overload]
         fields["padding_idx"] = draw(st.integers(-n, n - 1))
+
+
+@st.composite
+def valid_layers(draw: st.DrawFn) -> tuple[str, dict[str, object]]:
+    """A kind and fields make_layer must accept (sizes 1..6, every optional field maybe)."""
+    kind = draw(st.sampled_from(LAYER_KINDS))
+    group = group_of(kind)
+    fields: dict[str, object] = {name: _required(draw, kind, name) for name in REQUIRED[group]}
+    for name in BOOLS[group]:
+        if draw(st.booleans()):
+            fields[name] = draw(st.booleans())
+    if group in DIVIDES:
+        divisor, dividend = DIVIDES[group]
+        fields[dividend] = int(fields[divisor]) * draw(SIZES)  # type: ignore[call-overload]
+    _optional(draw, group, fields)
     return kind, fields
+
+
+def refused_field(kind: str, fields: dict[str, object], layout: Layout) -> str | None:
+    """The field a valid layer is refused on under ``layout`` (a framework lacks it), if any."""
+    if layout not in KIND_CLASSES[kind]:
+        return "layer.kind"
+    if layout is T:
+        return None
+    if kind.startswith("conv_transpose") and fields.get("groups", 1) != 1:
+        return "layer.groups"
+    if layout is J and kind == "instance_norm" and fields.get("track_running_stats"):
+        return "layer.track_running_stats"
+    if layout is J and kind == "prelu" and fields.get("num_parameters", 1) != 1:
+        return "layer.num_parameters"
+    return None
 
 
 @given(layer=valid_layers(), layout=st.sampled_from(list(Layout)))
@@ -492,10 +648,11 @@ def test_valid_layers_expand_to_distinct_positive_tensors(
 ) -> None:
     kind, fields = layer
     spec = make_layer(kind, fields)
-    if isinstance(spec, ConvSpec) and spec.transposed and spec.groups > 1 and layout is not T:
-        with pytest.raises(ShapeError) as info:
+    refused = refused_field(kind, fields, layout)
+    if refused is not None:
+        with pytest.raises((ShapeError, InvalidParameterError)) as info:
             expand_layer(spec, layout)
-        assert info.value.field == "layer.groups"
+        assert info.value.field == refused
         return
     tensors = expand_layer(spec, layout)
     names = [t.name for t in tensors]
@@ -517,6 +674,7 @@ def test_a_missing_required_field_is_refused_on_that_field(
     layer: tuple[str, dict[str, object]], data: st.DataObject
 ) -> None:
     kind, fields = layer
+    assume(REQUIRED[group_of(kind)])  # PReLU needs nothing
     missing = data.draw(st.sampled_from(REQUIRED[group_of(kind)]))
     del fields[missing]
     with pytest.raises(InvalidParameterError) as info:
@@ -562,6 +720,7 @@ def test_a_wrongly_typed_value_is_refused_on_its_field(
 ) -> None:
     kind, fields = layer
     group = group_of(kind)
+    assume(REQUIRED[group] or BOOLS[group])  # PReLU has neither
     name = data.draw(st.sampled_from([*REQUIRED[group], *BOOLS[group]]))
     is_bool = name in BOOLS[group]
     fields[name] = data.draw(NOT_A_BOOL if is_bool else NOT_A_POSITIVE_INT)

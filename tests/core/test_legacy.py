@@ -24,7 +24,7 @@ from app.core.laws import (
 )
 from app.core.layers import make_layer
 from app.core.legacy import LEGACY_MAX_SEED, check_supported, generate_sequential
-from app.core.planning import plan_layer
+from app.core.planning import SchemeChoice, plan_layer
 from app.core.plans import TensorPlan
 from app.core.schemes import resolve_scheme
 from app.core.types import Algorithm, DType, Layout
@@ -37,7 +37,7 @@ def tensor(shape: list[int], scheme: str, dtype: DType = DType.FLOAT64, **params
         make_layer("tensor", {"shape": shape}),
         layout=Layout.KERAS,
         dtype=dtype,
-        scheme=resolve_scheme(scheme, params),
+        levels=(SchemeChoice(scheme=resolve_scheme(scheme, params)),),
         algorithm=LEGACY,
     )
 
@@ -64,7 +64,7 @@ def test_he_mlp_draws_in_order_with_textbook_constants() -> None:
             make_layer("tensor", {"shape": [n, n_prev], "fan_in": n_prev, "fan_out": n}),
             layout=Layout.TORCH,
             dtype=DType.FLOAT64,
-            scheme=resolve_scheme("he"),
+            levels=(SchemeChoice(scheme=resolve_scheme("he")),),
             algorithm=LEGACY,
         )
         plans += tensor([n, 1], "zeros")

@@ -9,6 +9,7 @@ reported on the choice that caused it.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 
@@ -17,16 +18,19 @@ from app.core.fans import Fans
 from app.core.generate import generate_tensor
 from app.core.laws import ConstantLaw, CounterLaw, NormalLaw, UniformLaw
 from app.core.layers import expand_layer, make_layer
-from app.core.planning import plan_layer, plan_tensor
+from app.core.planning import SchemeChoice, plan_layer, plan_tensor
 from app.core.schemes import resolve_scheme
-from app.core.types import Algorithm, DType, Layout
+from app.core.types import Algorithm, DType, Layout, Role
 
 DENSE = make_layer("dense", {"in_features": 3, "out_features": 2})
 
 
 def test_weights_take_scheme_and_biases_take_bias_scheme() -> None:
     weight, bias = plan_layer(
-        DENSE, scheme=resolve_scheme("he_normal"), bias_scheme=resolve_scheme("ones")
+        DENSE,
+        levels=(
+            SchemeChoice(scheme=resolve_scheme("he_normal"), bias_scheme=resolve_scheme("ones")),
+        ),
     )
     assert (weight.name, bias.name) == ("weight", "bias")
     assert weight.law == NormalLaw(0.0, math.sqrt(2 / 3))
@@ -36,8 +40,7 @@ def test_weights_take_scheme_and_biases_take_bias_scheme() -> None:
 def test_recurrent_kernels_are_weights_and_take_scheme() -> None:
     plans = plan_layer(
         make_layer("gru", {"input_size": 4, "hidden_size": 3}),
-        scheme=resolve_scheme("zeros"),
-        bias_scheme=resolve_scheme("ones"),
+        levels=(SchemeChoice(scheme=resolve_scheme("zeros"), bias_scheme=resolve_scheme("ones")),),
     )
     laws = {p.name: p.law for p in plans}
     assert laws == {
@@ -77,8 +80,9 @@ def test_running_statistics_are_fixed_whatever_the_scheme(
     plans = plan_layer(
         make_layer("batch_norm", {"num_features": 4}),
         layout=layout,
-        scheme=resolve_scheme("normal"),
-        bias_scheme=resolve_scheme("normal"),
+        levels=(
+            SchemeChoice(scheme=resolve_scheme("normal"), bias_scheme=resolve_scheme("normal")),
+        ),
     )
     by_name = {p.name: p for p in plans}
     mean, var, counter = names
@@ -91,7 +95,10 @@ def test_running_statistics_are_fixed_whatever_the_scheme(
 
 
 def test_the_plan_echoes_every_resolved_parameter_and_fans_only_when_used() -> None:
-    weight, _ = plan_layer(DENSE, scheme=resolve_scheme("he_uniform", {"mode": "fan_out"}))
+    weight, _ = plan_layer(
+        DENSE,
+        levels=(SchemeChoice(scheme=resolve_scheme("he_uniform", {"mode": "fan_out"})),),
+    )
     assert weight.scheme == {
         "name": "he_uniform",
         "a": 0.0,
@@ -100,7 +107,10 @@ def test_the_plan_echoes_every_resolved_parameter_and_fans_only_when_used() -> N
         "gain_rule": "torch",
     }
     assert weight.fans == Fans(3.0, 2.0)
-    (plan,) = plan_layer(make_layer("tensor", {"shape": [3, 2]}), scheme=resolve_scheme("normal"))
+    (plan,) = plan_layer(
+        make_layer("tensor", {"shape": [3, 2]}),
+        levels=(SchemeChoice(scheme=resolve_scheme("normal")),),
+    )
     assert plan.fans is None
 
 
@@ -133,9 +143,20 @@ def test_plan_tensor_is_one_entry_of_plan_layer() -> None:
     tensors = expand_layer(layer, Layout.KERAS)
     scheme = resolve_scheme("glorot_uniform")
     one = plan_tensor(
-        tensors[0], layout=Layout.KERAS, dtype=DType.FLOAT64, scheme=scheme, bias_scheme=None
+        tensors[0],
+        layout=Layout.KERAS,
+        dtype=DType.FLOAT64,
+        levels=(SchemeChoice(scheme=scheme, bias_scheme=None),),
     )
-    assert one == plan_layer(layer, layout=Layout.KERAS, dtype=DType.FLOAT64, scheme=scheme)[0]
+    assert (
+        one
+        == plan_layer(
+            layer,
+            layout=Layout.KERAS,
+            dtype=DType.FLOAT64,
+            levels=(SchemeChoice(scheme=scheme),),
+        )[0]
+    )
     assert isinstance(one.law, UniformLaw)
 
 
@@ -149,7 +170,7 @@ def test_the_algorithm_reaches_the_scheme() -> None:
         algorithm: plan_layer(
             make_layer("tensor", {"shape": [4, 14]}),
             dtype=DType.FLOAT64,
-            scheme=resolve_scheme("he_normal"),
+            levels=(SchemeChoice(scheme=resolve_scheme("he_normal")),),
             algorithm=algorithm,
         )[0].law
         for algorithm in Algorithm
@@ -164,13 +185,23 @@ def test_the_algorithm_reaches_the_scheme() -> None:
 
 def test_a_weight_schemes_shape_error_is_on_field_scheme() -> None:
     with pytest.raises(ShapeError, match="rank 2") as info:
-        plan_layer(make_layer("tensor", {"shape": [3, 3, 3]}), scheme=resolve_scheme("identity"))
+        plan_layer(
+            make_layer("tensor", {"shape": [3, 3, 3]}),
+            levels=(SchemeChoice(scheme=resolve_scheme("identity")),),
+        )
     assert info.value.field == "scheme"
 
 
 def test_a_bias_schemes_shape_error_is_on_field_bias_scheme() -> None:
     with pytest.raises(ShapeError, match="rank >= 2") as info:
-        plan_layer(DENSE, scheme=resolve_scheme("normal"), bias_scheme=resolve_scheme("orthogonal"))
+        plan_layer(
+            DENSE,
+            levels=(
+                SchemeChoice(
+                    scheme=resolve_scheme("normal"), bias_scheme=resolve_scheme("orthogonal")
+                ),
+            ),
+        )
     assert info.value.field == "bias_scheme"
 
 
@@ -183,7 +214,10 @@ def test_a_default_schemes_error_is_on_the_field_it_replaced() -> None:
 def test_a_truncation_error_from_the_law_is_on_field_scheme() -> None:
     scheme = resolve_scheme("torch.trunc_normal_", {"a": 1e7, "b": 2e7})
     with pytest.raises(InvalidParameterError, match="standard deviations from the mean") as info:
-        plan_layer(DENSE, scheme=scheme)
+        plan_layer(
+            DENSE,
+            levels=(SchemeChoice(scheme=scheme),),
+        )
     assert info.value.field == "scheme"
 
 
@@ -192,7 +226,7 @@ def test_finite_bounds_with_a_tiny_std_are_said_to_be_too_many_stds_away() -> No
     # "The truncation bounds must be finite numbers." (its bounds are -2 and 2)
     scheme = resolve_scheme("torch.trunc_normal_", {"std": 5e-324})
     with pytest.raises(InvalidParameterError, match="standard deviations from the mean") as info:
-        plan_layer(DENSE, scheme=scheme)
+        plan_layer(DENSE, levels=(SchemeChoice(scheme=scheme),))
     assert "[-2.0, 2.0]" in info.value.message and "raise the std" in info.value.message
 
 
@@ -201,5 +235,113 @@ def test_bounds_in_units_of_a_huge_std_are_said_to_overflow() -> None:
     # stds) was refused with "The truncation bounds must be finite numbers."
     scheme = resolve_scheme("truncated_normal", {"std": 1.3985435037372475e308})
     with pytest.raises(InvalidParameterError, match="beyond float64's range") as info:
-        plan_layer(DENSE, scheme=scheme)
+        plan_layer(DENSE, levels=(SchemeChoice(scheme=scheme),))
     assert "lower the std" in info.value.message
+
+
+# ---- roles and levels of scheme choices -------------------------------------------------------
+
+
+def _laws(plans: list[Any]) -> dict[str, Any]:
+    return {p.name: p.law for p in plans}
+
+
+def test_a_role_scheme_beats_scheme_and_bias_scheme_at_the_same_level() -> None:
+    level = SchemeChoice(
+        resolve_scheme("ones"), resolve_scheme("ones"), {Role.BIAS: resolve_scheme("zeros")}
+    )
+    assert _laws(plan_layer(DENSE, levels=(level,))) == {
+        "weight": ConstantLaw(1.0),
+        "bias": ConstantLaw(0.0),
+    }
+
+
+def test_a_layers_own_choices_beat_the_requests() -> None:
+    own = SchemeChoice(bias_scheme=resolve_scheme("ones"))
+    request = SchemeChoice(
+        resolve_scheme("zeros"), resolve_scheme("zeros"), {Role.BIAS: resolve_scheme("normal")}
+    )
+    assert _laws(plan_layer(DENSE, levels=(own, request))) == {
+        "weight": ConstantLaw(0.0),
+        "bias": ConstantLaw(1.0),
+    }
+
+
+def test_a_request_wide_scheme_never_reaches_a_norm_but_the_norm_layers_own_does() -> None:
+    norm = make_layer("layer_norm", {"normalized_shape": 4})
+    request = SchemeChoice(resolve_scheme("he_normal"), resolve_scheme("normal"))
+    kept = plan_layer(norm, levels=(SchemeChoice(), request))
+    assert _laws(kept) == {"weight": ConstantLaw(1.0), "bias": ConstantLaw(0.0)}
+    assert [p.role for p in kept] == [Role.NORM_SCALE, Role.NORM_SHIFT]
+    own = SchemeChoice(resolve_scheme("zeros"), resolve_scheme("ones"))
+    assert _laws(plan_layer(norm, levels=(own, request))) == {
+        "weight": ConstantLaw(0.0),
+        "bias": ConstantLaw(1.0),
+    }
+    by_role = SchemeChoice(role_schemes={Role.NORM_SCALE: resolve_scheme("zeros")})
+    assert _laws(plan_layer(norm, levels=(SchemeChoice(), by_role)))["weight"] == ConstantLaw(0.0)
+
+
+def test_a_prelu_slope_keeps_its_start_unless_its_layer_or_its_role_names_it() -> None:
+    prelu = make_layer("prelu", {"num_parameters": 2})
+    request = SchemeChoice(resolve_scheme("he_normal"), resolve_scheme("zeros"))
+    (kept,) = plan_layer(prelu, levels=(SchemeChoice(), request))
+    assert (kept.role, kept.law) == (Role.ACTIVATION, ConstantLaw(0.25))  # torch's init
+    own = SchemeChoice(scheme=resolve_scheme("constant", {"value": 0.1}))
+    assert plan_layer(prelu, levels=(own, request))[0].law == ConstantLaw(0.1)
+    by_role = SchemeChoice(role_schemes={Role.ACTIVATION: resolve_scheme("zeros")})
+    assert plan_layer(prelu, levels=(SchemeChoice(), by_role))[0].law == ConstantLaw(0.0)
+
+
+def test_an_attention_layers_own_scheme_names_its_projections_not_a_norm() -> None:
+    attention = make_layer("multihead_attention", {"embed_dim": 4, "num_heads": 2})
+    own = SchemeChoice(resolve_scheme("zeros"), resolve_scheme("ones"))
+    assert _laws(plan_layer(attention, levels=(own,))) == {
+        "in_proj_weight": ConstantLaw(0.0),
+        "in_proj_bias": ConstantLaw(1.0),
+        "out_proj.weight": ConstantLaw(0.0),
+        "out_proj.bias": ConstantLaw(1.0),
+    }
+    encoder = make_layer("transformer_encoder_layer", {"d_model": 4, "nhead": 2})
+    laws = _laws(plan_layer(encoder, levels=(own,)))
+    assert (laws["linear1.weight"], laws["norm1.weight"], laws["norm1.bias"]) == (
+        ConstantLaw(0.0),
+        ConstantLaw(1.0),  # a request's or a mixed layer's scheme never reaches a norm
+        ConstantLaw(0.0),
+    )
+
+
+@pytest.mark.parametrize("role", [Role.RUNNING_STAT, Role.COUNTER])
+def test_fixed_roles_cannot_be_named(role: Role) -> None:
+    with pytest.raises(InvalidParameterError, match="fixed value") as info:
+        SchemeChoice(role_schemes={role: resolve_scheme("ones")}, where="layers[1].")
+    assert info.value.field == f"layers[1].role_schemes.{role.value}"
+
+
+def test_a_layer_role_renames_its_plain_weights_and_role_schemes_find_them() -> None:
+    level = SchemeChoice(
+        resolve_scheme("ones"), role_schemes={Role.READOUT: resolve_scheme("zeros")}
+    )
+    weight, bias = plan_layer(DENSE, levels=(level,), weight_role=Role.READOUT)
+    assert (weight.role, weight.law) == (Role.READOUT, ConstantLaw(0.0))
+    assert bias.role is Role.BIAS
+    with pytest.raises(InvalidParameterError, match="weight-like"):
+        plan_layer(DENSE, weight_role=Role.BIAS)
+
+
+def test_an_error_names_the_field_of_the_level_that_chose_the_scheme() -> None:
+    level = SchemeChoice(role_schemes={Role.WEIGHT: resolve_scheme("identity")}, where="layers[2].")
+    with pytest.raises(ShapeError) as info:
+        plan_layer(make_layer("tensor", {"shape": [3, 3, 3]}), levels=(level,))
+    assert info.value.field == "layers[2].role_schemes.weight"
+
+
+def test_every_plan_states_its_role() -> None:
+    plans = plan_layer(make_layer("batch_norm", {"num_features": 2}))
+    assert [p.role for p in plans] == [
+        Role.NORM_SCALE,
+        Role.NORM_SHIFT,
+        Role.RUNNING_STAT,
+        Role.RUNNING_STAT,
+        Role.COUNTER,
+    ]

@@ -28,7 +28,7 @@ from app.core.gains import TORCH_NONLINEARITIES, VARIANCE_PRESERVING_ACTIVATIONS
 from app.core.generate import generate_tensor
 from app.core.laws import TruncatedNormalLaw
 from app.core.layers import make_layer
-from app.core.planning import plan_layer
+from app.core.planning import SchemeChoice, plan_layer
 from app.core.schemes import ALIASES, SCHEMES, Param, ParamKind, all_names, resolve_scheme
 from app.core.types import DType, Layout
 
@@ -116,7 +116,8 @@ def truncating_schemes() -> frozenset[str]:
         params = {p.name: REQUIRED_VALUE for p in scheme.params if p.required}
         shape = [4, 4, 3] if SHAPE_RULES.get(name, (0, None))[0] == 3 else [4, 4]
         (plan,) = plan_layer(
-            make_layer("tensor", {"shape": shape}), scheme=resolve_scheme(name, params)
+            make_layer("tensor", {"shape": shape}),
+            levels=(SchemeChoice(scheme=resolve_scheme(name, params)),),
         )
         if isinstance(plan.law, TruncatedNormalLaw):
             names.add(name)
@@ -195,11 +196,21 @@ def test_valid_requests_give_finite_values_or_the_shape_error_they_call_for(
     expected = shape_refusal(name, params, tuple(shape), layout)
     if expected is not None:
         with pytest.raises(ShapeError) as info:
-            plan_layer(layer, layout=layout, dtype=dtype, scheme=scheme)
+            plan_layer(
+                layer,
+                layout=layout,
+                dtype=dtype,
+                levels=(SchemeChoice(scheme=scheme),),
+            )
         assert info.value.field == "scheme"
         assert expected in info.value.message and repr(name) in info.value.message
         return
-    (plan,) = plan_layer(layer, layout=layout, dtype=dtype, scheme=scheme)
+    (plan,) = plan_layer(
+        layer,
+        layout=layout,
+        dtype=dtype,
+        levels=(SchemeChoice(scheme=scheme),),
+    )
     values = generate_tensor(plan, seed)
     assert values.shape == tuple(shape)
     assert values.dtype == numpy_dtype(dtype)
@@ -362,11 +373,19 @@ def test_extreme_valid_parameters_give_finite_values_or_a_documented_refusal(
     expected = shape_refusal(name, params, tuple(shape), Layout.TORCH)
     if expected is not None:
         with pytest.raises(ShapeError, match=expected) as shape_info:
-            plan_layer(layer, dtype=dtype, scheme=scheme)
+            plan_layer(
+                layer,
+                dtype=dtype,
+                levels=(SchemeChoice(scheme=scheme),),
+            )
         assert shape_info.value.field == "scheme"
         return
     try:
-        (plan,) = plan_layer(layer, dtype=dtype, scheme=scheme)
+        (plan,) = plan_layer(
+            layer,
+            dtype=dtype,
+            levels=(SchemeChoice(scheme=scheme),),
+        )
     except InvalidParameterError as exc:
         assert exc.field == "scheme" and "truncation" in exc.message, exc
         assert name in truncating_schemes()
@@ -415,7 +434,11 @@ def test_a_truncated_variance_scaling_whose_std_underflows_does_not_crash(
     """Zeros (what JAX gives) or a typed refusal would both be fine; a ZeroDivisionError is not."""
     layer = make_layer("tensor", {"shape": [6, 6, 3]})
     try:
-        (plan,) = plan_layer(layer, dtype=dtype, scheme=resolve_scheme(name, params))
+        (plan,) = plan_layer(
+            layer,
+            dtype=dtype,
+            levels=(SchemeChoice(scheme=resolve_scheme(name, params)),),
+        )
     except InvalidParameterError as exc:
         assert exc.field is not None and exc.field.startswith("scheme")
         return

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from app.core.generate import generate_tensor
 from app.core.layers import make_layer
-from app.core.planning import plan_layer
+from app.core.planning import SchemeChoice, plan_layer
 from app.core.plans import TensorPlan
 from app.core.reading import TensorReader, read_range
 from app.core.regions import flat_indices, parse_slice, shard_region
@@ -45,7 +45,12 @@ def plans_of(
         resolved = resolve_scheme(scheme, {"sparsity": 0.3})
     elif scheme is not None:
         resolved = resolve_scheme(scheme)
-    return plan_layer(make_layer(kind, fields), layout=layout, dtype=dtype, scheme=resolved)
+    return plan_layer(
+        make_layer(kind, fields),
+        layout=layout,
+        dtype=dtype,
+        levels=(SchemeChoice(scheme=resolved),),
+    )
 
 
 @pytest.mark.parametrize("layout", [Layout.TORCH, Layout.KERAS])

@@ -18,7 +18,7 @@ import numpy as np
 
 from app.core.generate import generate_tensor
 from app.core.layers import make_layer
-from app.core.planning import plan_layer
+from app.core.planning import SchemeChoice, plan_layer
 from app.core.plans import TensorPlan
 from app.core.schemes import SCHEMES, resolve_scheme
 from app.core.types import DType, Layout
@@ -172,7 +172,10 @@ def tensor_plan(case: dict[str, Any]) -> TensorPlan:
     layer = make_layer("tensor", {"shape": case["shape"]})
     scheme = resolve_scheme(case["scheme"], case["params"])
     (plan,) = plan_layer(
-        layer, layout=Layout(case["layout"]), dtype=DType(case["dtype"]), scheme=scheme
+        layer,
+        layout=Layout(case["layout"]),
+        dtype=DType(case["dtype"]),
+        levels=(SchemeChoice(scheme=scheme),),
     )
     return plan
 

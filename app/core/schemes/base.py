@@ -187,6 +187,8 @@ class TensorContext:
     family: Family = Family.TENSOR
     cell: str | None = None
     hidden_size: int | None = None
+    fill: float | None = None  # the constant a default starts it at (PReLU's init), if given
+    in1_features: int | None = None  # Bilinear: torch's default bound is 1/sqrt(in1_features)
     algorithm: Algorithm = Algorithm.BLOCKS_V1
     name: str = "weight"
     scheme: str = ""  # the canonical name of the scheme at work, for its error messages

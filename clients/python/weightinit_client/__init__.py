@@ -4,11 +4,21 @@
 >>> with Client("http://127.0.0.1:8000") as wi:  # doctest: +SKIP
 ...     w = wi.weights({"kind": "dense", "in_features": 784, "out_features": 256},
 ...                    scheme="he_normal", seed=42)
+
+The public names below are imported from their modules on first use (PEP 562), so that
+importing the package, or running the ``weightinit`` command line (:mod:`.cli`) for its
+``--help``, does not load numpy and httpx.
 """
 
-from ._core import DEFAULT_URL, Arrays, WeightinitError, parse, seed_value
-from .client import AsyncClient, Client, Progress, models_body, weights_body, write_chunks
-from .recipes import fill_from_shapes, shapes_to_layers, strip_names
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._core import DEFAULT_URL, Arrays, WeightinitError, parse, seed_value
+    from .client import AsyncClient, Client, Progress, models_body, weights_body, write_chunks
+    from .recipes import fill_from_shapes, shapes_to_layers, strip_names
 
 __all__ = [
     "DEFAULT_URL",
@@ -26,3 +36,35 @@ __all__ = [
     "weights_body",
     "write_chunks",
 ]
+
+# The module of each public name (the TYPE_CHECKING imports above, for type checkers).
+_MODULES = {
+    "DEFAULT_URL": "._core",
+    "Arrays": "._core",
+    "WeightinitError": "._core",
+    "parse": "._core",
+    "seed_value": "._core",
+    "AsyncClient": ".client",
+    "Client": ".client",
+    "Progress": ".client",
+    "models_body": ".client",
+    "weights_body": ".client",
+    "write_chunks": ".client",
+    "fill_from_shapes": ".recipes",
+    "shapes_to_layers": ".recipes",
+    "strip_names": ".recipes",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """A public name, imported from its module the first time it is asked for."""
+    module = _MODULES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value  # later lookups do not come here again
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -7,10 +7,9 @@ import io
 import json
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal, Self
 
-import ml_dtypes
 import numpy as np
 from numpy.typing import NDArray
 
@@ -104,64 +103,104 @@ def model_body(
     layers: Sequence[Mapping[str, Any]] | None,
     mlp: list[int] | Mapping[str, Any] | None,
     base: dict[str, Any],
+    tensors: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    if (layers is None) == (mlp is None):
-        raise ValueError("give exactly one of layers=... or mlp=...")
+    if sum(part is not None for part in (layers, mlp, tensors)) != 1:
+        raise ValueError("give exactly one of layers=..., mlp=... or tensors=...")
     body = dict(base)
     if layers is not None:
         body["layers"] = [dict(item) for item in layers]
+    elif tensors is not None:  # a shape map: name -> shape (any sequence) or {"shape": ...}
+        body["tensors"] = {
+            str(name): dict(value) if isinstance(value, Mapping) else [int(d) for d in value]
+            for name, value in tensors.items()
+        }
     else:
         body["mlp"] = dict(mlp) if isinstance(mlp, Mapping) else {"sizes": list(mlp or [])}
     return body
 
 
 # ---- parsing -----------------------------------------------------------------------------------
+# Every array returned is writable and has memory of its own: no two share bytes, and none is
+# a view of the response body (np.frombuffer over ``bytes`` would be, and read-only).
 
-_ST_DTYPES: dict[str, Any] = {
-    "F64": np.float64,
-    "F32": np.float32,
-    "F16": np.float16,
-    "BF16": ml_dtypes.bfloat16,
-    "I64": np.int64,
-}
+_ST_DTYPES: dict[str, str] = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8"}
+
+
+def bfloat16_dtype() -> np.dtype[Any]:
+    """ml_dtypes' bfloat16 when ml_dtypes is installed (it comes with jax, tensorflow and the
+    server), else little-endian uint16 holding the same bits (numpy has no bfloat16; the
+    client depends on numpy and httpx only). ``a.view(ml_dtypes.bfloat16)`` or
+    ``torch.from_numpy(a).view(torch.bfloat16)`` reads such bits as bfloat16."""
+    try:
+        import ml_dtypes
+    except ImportError:
+        return np.dtype("<u2")
+    bfloat16: np.dtype[Any] = np.dtype(ml_dtypes.bfloat16)
+    return bfloat16
 
 
 def parse_npy(content: bytes) -> NDArray[Any]:
+    """One ``.npy`` file (no pickles) as a writable array."""
     array: NDArray[Any] = np.load(io.BytesIO(content), allow_pickle=False)
-    return array
+    return _writable(array)
 
 
 def parse_npz(content: bytes) -> Arrays:
+    """Every member of an ``.npz`` archive (no pickles), by name, as writable arrays."""
     with np.load(io.BytesIO(content), allow_pickle=False) as archive:
-        return {name: archive[name] for name in archive.files}
+        return {name: _writable(archive[name]) for name in archive.files}
 
 
 def parse_safetensors(content: bytes) -> Arrays:
-    """safetensors' own parser; the views are read with ml_dtypes for bfloat16."""
-    try:
-        import safetensors
-    except ImportError:  # pragma: no cover - the format is simple enough to read directly
-        return _parse_safetensors_plain(content)
-    deserialize: Callable[[bytes], list[tuple[str, dict[str, Any]]]] = safetensors.deserialize
-    out: Arrays = {}
-    for name, view in deserialize(content):
-        dtype = np.dtype(_ST_DTYPES[view["dtype"]]).newbyteorder("<")
-        out[name] = np.frombuffer(bytes(view["data"]), dtype=dtype).reshape(view["shape"])
-    return out
+    """Every tensor of a safetensors file, in the file's order, as writable arrays.
 
-
-def _parse_safetensors_plain(content: bytes) -> Arrays:  # pragma: no cover
+    The format (https://github.com/huggingface/safetensors, README "Format"): an unsigned
+    little-endian 64-bit header size ``N``, ``N`` bytes of JSON ``{name: {"dtype", "shape",
+    "data_offsets": [begin, end]}, "__metadata__": {...}}``, then the data, offsets relative
+    to its start. bfloat16 (``BF16``) comes back as :func:`bfloat16_dtype`. A header that does
+    not describe the data (unknown dtype, a size that is not shape x item size, offsets
+    outside the data) raises :class:`ValueError`.
+    """
+    if len(content) < 8:
+        raise ValueError(f"safetensors: {len(content)} bytes, too short for a header")
     size = int.from_bytes(content[:8], "little")
-    header: dict[str, Any] = json.loads(content[8 : 8 + size])
-    data = content[8 + size :]
-    out: Arrays = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        start, end = info["data_offsets"]
-        dtype = np.dtype(_ST_DTYPES[info["dtype"]]).newbyteorder("<")
-        out[name] = np.frombuffer(data[start:end], dtype=dtype).reshape(info["shape"])
-    return out
+    if size > len(content) - 8:
+        raise ValueError(f"safetensors: a {size}-byte header in {len(content)} bytes")
+    header = json.loads(content[8 : 8 + size])
+    if not isinstance(header, dict):
+        raise ValueError("safetensors: the header is not a JSON object")
+    data = memoryview(content)[8 + size :]
+    return {
+        name: _safetensors_tensor(name, info, data)
+        for name, info in header.items()
+        if name != "__metadata__"
+    }
+
+
+def _safetensors_tensor(name: str, info: Any, data: memoryview) -> NDArray[Any]:
+    """One header entry's tensor: a copy of its bytes, checked against its dtype and shape."""
+    try:
+        code, shape = info["dtype"], tuple(int(d) for d in info["shape"])
+        start, end = (int(offset) for offset in info["data_offsets"])
+    except (TypeError, KeyError, ValueError):
+        raise ValueError(f"safetensors: tensor {name!r} has a malformed entry {info!r}") from None
+    if code == "BF16":
+        dtype = bfloat16_dtype()
+    elif code in _ST_DTYPES:
+        dtype = np.dtype(_ST_DTYPES[code])
+    else:
+        raise ValueError(f"safetensors: tensor {name!r} has an unsupported dtype {code!r}")
+    if min(shape, default=0) < 0 or not 0 <= start <= end <= len(data):
+        raise ValueError(f"safetensors: tensor {name!r}: bad shape or offsets {info!r}")
+    if end - start != math.prod(shape) * dtype.itemsize:
+        raise ValueError(f"safetensors: tensor {name!r}: {end - start} bytes for {info!r}")
+    return np.frombuffer(data[start:end], dtype=dtype).reshape(shape).copy()
+
+
+def _writable(array: NDArray[Any]) -> NDArray[Any]:
+    """``array`` if it is writable (numpy reads a file object into a new array), else a copy."""
+    return array if array.flags.writeable else array.copy()
 
 
 def parse(fmt: str, content: bytes, npy_name: str = "weight") -> Arrays:

@@ -88,9 +88,12 @@ def models_body(
     layout: str = "torch",
     algorithm: str = "blocks-v1",
     shard: Mapping[str, Any] | None = None,
+    tensors: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The JSON body of POST /v1/models (exactly one of ``layers`` or ``mlp``); ``shard`` is a
-    tensor-parallel plan {"index": i, "count": n, "dims": {"*.q_proj.weight": 0, ...}}."""
+    """The JSON body of POST /v1/models (exactly one of ``layers``, ``mlp`` or ``tensors``, a
+    shape map {name: shape} such as {k: v.shape for k, v in model.state_dict().items()});
+    ``shard`` is a tensor-parallel plan {"index": i, "count": n, "dims": {"*.q_proj.weight":
+    0, ...}}."""
     options = common(
         seed,
         scheme=scheme,
@@ -99,7 +102,7 @@ def models_body(
         layout=layout,
         algorithm=algorithm,
     )
-    body = model_body(layers, mlp, options)
+    body = model_body(layers, mlp, options, tensors)
     if shard is not None:
         body["shard"] = dict(shard)
     return body
@@ -309,8 +312,11 @@ class Client:
         algorithm: str = "blocks-v1",
         format: Literal["npz", "safetensors"] = "safetensors",
         shard: Mapping[str, Any] | None = None,
+        tensors: Mapping[str, Any] | None = None,
     ) -> Arrays:
-        """Every tensor of many named layers (``layers``) or the ``mlp`` shorthand."""
+        """Every tensor of many named layers (``layers``), the ``mlp`` shorthand, or a shape map
+        (``tensors``: {name: shape}, e.g. {k: v.shape for k, v in model.state_dict().items()},
+        tensors named as in the map, roles inferred from the names)."""
         body = models_body(
             seed=seed,
             layers=layers,
@@ -321,6 +327,7 @@ class Client:
             layout=layout,
             algorithm=algorithm,
             shard=shard,
+            tensors=tensors,
         )
         content, _ = self.request_bytes("models", body, format)
         return parse(format, content)
@@ -700,6 +707,7 @@ class AsyncClient:
         algorithm: str = "blocks-v1",
         format: Literal["npz", "safetensors"] = "safetensors",
         shard: Mapping[str, Any] | None = None,
+        tensors: Mapping[str, Any] | None = None,
     ) -> Arrays:
         body = models_body(
             seed=seed,
@@ -711,6 +719,7 @@ class AsyncClient:
             layout=layout,
             algorithm=algorithm,
             shard=shard,
+            tensors=tensors,
         )
         content, _ = await self.request_bytes("models", body, format)
         return parse(format, content)

@@ -319,6 +319,39 @@ export interface components {
              */
             track_running_stats?: boolean;
         };
+        /**
+         * BilinearLayer
+         * @description torch nn.Bilinear (torch layout only): weight (out_features, in1_features,
+         *     in2_features), bias (out_features,), both U(+-1/sqrt(in1_features)) by default.
+         */
+        BilinearLayer: {
+            /**
+             * Bias
+             * @description A learned bias. Default: true.
+             * @default true
+             */
+            bias?: boolean;
+            /**
+             * In1 Features
+             * @description Features of the first input.
+             */
+            in1_features: number;
+            /**
+             * In2 Features
+             * @description Features of the second input.
+             */
+            in2_features: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "bilinear";
+            /**
+             * Out Features
+             * @description Features of the output.
+             */
+            out_features: number;
+        };
         /** Conv1dLayer */
         Conv1dLayer: {
             /**
@@ -535,6 +568,33 @@ export interface components {
             /** Value */
             value: number;
         };
+        /**
+         * GroupNormLayer
+         * @description torch nn.GroupNorm, Keras GroupNormalization, Flax nn.GroupNorm: scale 1, shift 0.
+         */
+        GroupNormLayer: {
+            /**
+             * Affine
+             * @description A learned per-channel scale and shift. Default: true.
+             * @default true
+             */
+            affine?: boolean;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "group_norm";
+            /**
+             * Num Channels
+             * @description Channels of the input.
+             */
+            num_channels: number;
+            /**
+             * Num Groups
+             * @description Groups the channels are split into; must divide num_channels.
+             */
+            num_groups: number;
+        };
         /** GruLayer */
         GruLayer: {
             /**
@@ -566,6 +626,35 @@ export interface components {
         Health: {
             /** Status */
             status: string;
+        };
+        /**
+         * InstanceNormLayer
+         * @description torch nn.InstanceNorm1d/2d/3d (the same parameters) and Flax nn.InstanceNorm; Keras has
+         *     none. torch's defaults in every layout.
+         */
+        InstanceNormLayer: {
+            /**
+             * Affine
+             * @description A learned per-channel scale and shift. Default: false, as torch (Flax's InstanceNorm has them by default: say true).
+             * @default false
+             */
+            affine?: boolean;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "instance_norm";
+            /**
+             * Num Features
+             * @description Channels of the input.
+             */
+            num_features: number;
+            /**
+             * Track Running Stats
+             * @description torch layout only: running_mean, running_var and num_batches_tracked. Default: false.
+             * @default false
+             */
+            track_running_stats?: boolean;
         };
         /** LayerNormLayer */
         LayerNormLayer: {
@@ -619,10 +708,44 @@ export interface components {
              * @default 1
              */
             num_layers?: number;
+            /**
+             * Proj Size
+             * @description torch layout only: project each step's hidden state to this size (weight_hr_l{k} (proj_size, hidden_size)); must be below hidden_size. Default: none (0, no projection).
+             */
+            proj_size?: number | null;
+        };
+        /**
+         * MapTensor
+         * @description One tensor of a shape map in full: its shape, and optionally role, scheme and fans.
+         */
+        MapTensor: {
+            /**
+             * Fan In
+             * @description Overrides the fan_in of the layout's fan rule.
+             */
+            fan_in?: number | null;
+            /**
+             * Fan Out
+             * @description Overrides the fan_out of the layout's fan rule.
+             */
+            fan_out?: number | null;
+            /** @description The tensor's role. Default: inferred from its name and rank by the table in the README ("Shape maps"); a tensor the table cannot decide is a 422 that names it. */
+            role?: components["schemas"]["Role"] | null;
+            /**
+             * Scheme
+             * @description This tensor's own scheme (its bias_scheme, for a bias or a norm shift); it comes before role_schemes, scheme and bias_scheme of the request. Default (null): the request's choices.
+             */
+            scheme?: components["schemas"]["SchemeName"] | components["schemas"]["SchemeObject"] | null;
+            /**
+             * Shape
+             * @description The tensor's shape ([] for a scalar).
+             */
+            shape: number[];
         };
         /**
          * Mlp
-         * @description The textbook multi-layer perceptron: W_l (n_l, n_{l-1}) and b_l (n_l, 1).
+         * @description The textbook multi-layer perceptron: W_l (n_l, n_{l-1}) and b_l (n_l, 1) under the torch
+         *     layout, W_l (n_{l-1}, n_l) and b_l (n_l,) under keras and jax; biases default to zeros.
          */
         Mlp: {
             /** Sizes */
@@ -630,21 +753,36 @@ export interface components {
         };
         /** ModelLayer */
         ModelLayer: {
-            /** Bias Scheme */
+            /**
+             * Bias Scheme
+             * @description This layer's biases (a norm layer: its shift). Default (null): the request's bias_scheme.
+             */
             bias_scheme?: components["schemas"]["SchemeName"] | components["schemas"]["SchemeObject"] | null;
             /** Layer */
-            layer: components["schemas"]["DenseLayer"] | components["schemas"]["Conv1dLayer"] | components["schemas"]["Conv2dLayer"] | components["schemas"]["Conv3dLayer"] | components["schemas"]["ConvTranspose1dLayer"] | components["schemas"]["ConvTranspose2dLayer"] | components["schemas"]["ConvTranspose3dLayer"] | components["schemas"]["EmbeddingLayer"] | components["schemas"]["RnnLayer"] | components["schemas"]["LstmLayer"] | components["schemas"]["GruLayer"] | components["schemas"]["LayerNormLayer"] | components["schemas"]["BatchNormLayer"] | components["schemas"]["TensorLayer"];
+            layer: components["schemas"]["DenseLayer"] | components["schemas"]["BilinearLayer"] | components["schemas"]["Conv1dLayer"] | components["schemas"]["Conv2dLayer"] | components["schemas"]["Conv3dLayer"] | components["schemas"]["ConvTranspose1dLayer"] | components["schemas"]["ConvTranspose2dLayer"] | components["schemas"]["ConvTranspose3dLayer"] | components["schemas"]["EmbeddingLayer"] | components["schemas"]["RnnLayer"] | components["schemas"]["LstmLayer"] | components["schemas"]["GruLayer"] | components["schemas"]["MultiheadAttentionLayer"] | components["schemas"]["TransformerEncoderLayer"] | components["schemas"]["TransformerDecoderLayer"] | components["schemas"]["LayerNormLayer"] | components["schemas"]["BatchNormLayer"] | components["schemas"]["GroupNormLayer"] | components["schemas"]["InstanceNormLayer"] | components["schemas"]["RmsNormLayer"] | components["schemas"]["PreluLayer"] | components["schemas"]["TensorLayer"];
             /**
              * Name
              * @description The layer's name: 1 to 255 letters, digits and the characters _ . / - only, with no empty, '.' or '..' part between slashes and no leading or trailing slash, e.g. encoder.layers.0 or dense_1/kernel. Its tensors are named <name>.weight, <name>.bias...; each full name obeys the same rule.
              */
             name: string;
-            /** Scheme */
+            /** @description The role of this layer's plain weight tensors (e.g. readout for a classifier head), so role_schemes and recipes find them. Default: the kind's own roles (weight for a dense or conv layer). */
+            role?: components["schemas"]["WeightRole"] | null;
+            /**
+             * Role Schemes
+             * @description A scheme per tensor role, e.g. {"attention_output": "zeros", "norm_scale": "ones"}; it overrides scheme and bias_scheme at the same level (a layer's own fields override the request's). Roles: weight, recurrent_weight, embedding, position_embedding, attention_qkv, attention_output, mlp_in, mlp_out, readout, bias, norm_scale, norm_shift, activation (PReLU's slope). Default: none.
+             */
+            role_schemes?: {
+                [key: string]: components["schemas"]["SchemeName"] | components["schemas"]["SchemeObject"] | null;
+            } | null;
+            /**
+             * Scheme
+             * @description This layer's weight-like tensors (a norm layer: its scale). Default (null): the request's scheme.
+             */
             scheme?: components["schemas"]["SchemeName"] | components["schemas"]["SchemeObject"] | null;
         };
         /**
          * ModelRequest
-         * @description Many named layers (``layers``) or the ``mlp`` shorthand; exactly one of the two.
+         * @description Named layers (``layers``), the ``mlp`` shorthand or a shape map (``tensors``); one only.
          * @example {
          *       "bias_scheme": "zeros",
          *       "mlp": {
@@ -657,20 +795,68 @@ export interface components {
          *       "scheme": "he",
          *       "seed": 3
          *     }
+         * @example {
+         *       "scheme": "glorot_uniform",
+         *       "seed": 3,
+         *       "tensors": {
+         *         "embed.weight": [
+         *           1000,
+         *           64
+         *         ],
+         *         "head.bias": {
+         *           "scheme": "zeros",
+         *           "shape": [
+         *             10
+         *           ]
+         *         },
+         *         "head.weight": [
+         *           10,
+         *           64
+         *         ],
+         *         "norm.bias": [
+         *           64
+         *         ],
+         *         "norm.weight": [
+         *           64
+         *         ]
+         *       }
+         *     }
          */
         ModelRequest: {
-            /** @default blocks-v1 */
+            /**
+             * @description The named stream algorithm. Default blocks-v1 (any element range without its prefix); numpy-legacy reproduces numpy.random.seed + RandomState.
+             * @default blocks-v1
+             */
             algorithm?: components["schemas"]["Algorithm"];
-            /** Bias Scheme */
+            /**
+             * Bias Scheme
+             * @description The scheme of every bias. Default (null): the layout's framework default (torch: U(-1/sqrt(fan_in), 1/sqrt(fan_in)); keras and jax: zeros), except the mlp shorthand, whose biases default to zeros. Not applied to norm shifts, which keep 0, except on a norm layer's own bias_scheme.
+             */
             bias_scheme?: components["schemas"]["SchemeName"] | components["schemas"]["SchemeObject"] | null;
-            /** @default float32 */
+            /**
+             * @description Element type of the returned tensors. Default float32; float16 and bfloat16 are rounded once from float32 (round to nearest even).
+             * @default float32
+             */
             dtype?: components["schemas"]["DType"];
             /** Layers */
             layers?: components["schemas"]["ModelLayer"][] | null;
-            /** @default torch */
+            /**
+             * @description Whose tensor names, shapes, fan rules and defaults apply: torch (default), keras or jax (Flax).
+             * @default torch
+             */
             layout?: components["schemas"]["Layout"];
             mlp?: components["schemas"]["Mlp"] | null;
-            /** Scheme */
+            /**
+             * Role Schemes
+             * @description A scheme per tensor role, e.g. {"attention_output": "zeros", "norm_scale": "ones"}; it overrides scheme and bias_scheme at the same level (a layer's own fields override the request's). Roles: weight, recurrent_weight, embedding, position_embedding, attention_qkv, attention_output, mlp_in, mlp_out, readout, bias, norm_scale, norm_shift, activation (PReLU's slope). Default: none.
+             */
+            role_schemes?: {
+                [key: string]: components["schemas"]["SchemeName"] | components["schemas"]["SchemeObject"] | null;
+            } | null;
+            /**
+             * Scheme
+             * @description The scheme of every weight-like tensor (roles weight, recurrent_weight, embedding, position_embedding, attention_qkv, attention_output, mlp_in, mlp_out, readout): a name or {"name": ..., parameters}. Default (null): the layout's framework default (torch.default, keras.default or flax.default). Not applied to norm scales, which keep 1, except on a norm layer's own scheme.
+             */
             scheme?: components["schemas"]["SchemeName"] | components["schemas"]["SchemeObject"] | null;
             /**
              * Seed
@@ -681,6 +867,84 @@ export interface components {
             seed: number | string;
             /** @description a tensor-parallel shard plan: this rank's pieces only */
             shard?: components["schemas"]["ShardPlan"] | null;
+            /**
+             * Tensors
+             * @description A shape map: tensor name -> shape, as {k: list(v.shape) for k, v in model.state_dict().items()} prints it, or -> {"shape": [...], "role": ..., "scheme": ..., "fan_in": ..., "fan_out": ...}. Tensors come back under the same names, in the map's order (JSON object order; a repeated name keeps its last value). Roles are inferred from the names and ranks (README, "Shape maps"); fans follow the layout's rule on the shape, and a bias takes the fans of its sibling weight. Each tensor counts as one layer toward WEIGHTINIT_MAX_LAYERS.
+             */
+            tensors?: {
+                [key: string]: number[] | components["schemas"]["MapTensor"];
+            } | null;
+        };
+        /**
+         * MultiheadAttentionLayer
+         * @description Multi-head attention: torch nn.MultiheadAttention, Keras MultiHeadAttention, Flax
+         *     nn.MultiHeadDotProductAttention. torch's argument names; key_dim, value_dim and output_shape
+         *     are Keras' (keras layout only), qkv_features and out_features Flax's (jax layout only),
+         *     add_bias_kv torch's.
+         */
+        MultiheadAttentionLayer: {
+            /**
+             * Add Bias Kv
+             * @description torch layout only: learned bias_k and bias_v of shape (1, 1, embed_dim) appended to the keys and values (role attention_qkv, torch default xavier_normal_). Default: false.
+             * @default false
+             */
+            add_bias_kv?: boolean;
+            /**
+             * Bias
+             * @description Biases on every projection (Keras and Flax: use_bias). Default: true.
+             * @default true
+             */
+            bias?: boolean;
+            /**
+             * Embed Dim
+             * @description Features of the query input (torch's embed_dim; Keras and Flax read it from the query).
+             */
+            embed_dim: number;
+            /**
+             * Kdim
+             * @description Features of the key input. Default: embed_dim. torch: kdim or vdim other than embed_dim stores q_proj_weight, k_proj_weight and v_proj_weight instead of the packed in_proj_weight.
+             */
+            kdim?: number | null;
+            /**
+             * Key Dim
+             * @description keras layout only: the size of each query and key head. Default: embed_dim / num_heads (Keras itself requires it).
+             */
+            key_dim?: number | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "multihead_attention";
+            /**
+             * Num Heads
+             * @description Attention heads. torch: must divide embed_dim; jax: must divide qkv_features.
+             */
+            num_heads: number;
+            /**
+             * Out Features
+             * @description jax layout only: output features. Default: embed_dim.
+             */
+            out_features?: number | null;
+            /**
+             * Output Shape
+             * @description keras layout only: the shape of the output projection's output. Default: [embed_dim].
+             */
+            output_shape?: number | number[] | null;
+            /**
+             * Qkv Features
+             * @description jax layout only: query, key and value features over all heads (head size qkv_features / num_heads). Default: embed_dim.
+             */
+            qkv_features?: number | null;
+            /**
+             * Value Dim
+             * @description keras layout only: the size of each value head. Default: key_dim.
+             */
+            value_dim?: number | null;
+            /**
+             * Vdim
+             * @description Features of the value input. Default: embed_dim.
+             */
+            vdim?: number | null;
         };
         /** ParamOut */
         ParamOut: {
@@ -715,6 +979,29 @@ export interface components {
             type: "number" | "integer" | "choice";
         };
         /**
+         * PreluLayer
+         * @description torch nn.PReLU (weight), Keras PReLU (alpha), Flax nn.PReLU (one scalar negative_slope):
+         *     role activation.
+         */
+        PreluLayer: {
+            /**
+             * Init
+             * @description The slopes' starting value. Default: the layout framework's (torch 0.25, Keras 0, Flax 0.01).
+             */
+            init?: number | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "prelu";
+            /**
+             * Num Parameters
+             * @description Slopes: 1 (shared) or one per channel; the jax layout has one scalar slope. Default: 1.
+             * @default 1
+             */
+            num_parameters?: number;
+        };
+        /**
          * Problem
          * @description RFC 9457 problem details.
          */
@@ -735,6 +1022,28 @@ export interface components {
             title: string;
             /** Type */
             type: string;
+        };
+        /**
+         * RmsNormLayer
+         * @description torch nn.RMSNorm, Keras RMSNormalization, Flax nn.RMSNorm: a scale (1), no shift.
+         */
+        RmsNormLayer: {
+            /**
+             * Elementwise Affine
+             * @description A learned scale. Default: true.
+             * @default true
+             */
+            elementwise_affine?: boolean;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "rms_norm";
+            /**
+             * Normalized Shape
+             * @description The trailing dimensions normalised over; the scale's shape.
+             */
+            normalized_shape: number | number[];
         };
         /** RnnLayer */
         RnnLayer: {
@@ -763,6 +1072,25 @@ export interface components {
              */
             num_layers?: number;
         };
+        /**
+         * Role
+         * @description What a tensor is within its model; decides which scheme initialises it.
+         *
+         *     The weight-like roles (``weight`` through ``readout``) take a request's ``scheme``;
+         *     ``bias`` takes ``bias_scheme``; norm scales and shifts keep 1 and 0 unless named, and an
+         *     ``activation``'s parameter (PReLU's slope) keeps its framework's starting value unless
+         *     named; running statistics and counters always take their fixed values.
+         *     ``attention_output`` and ``mlp_out`` are the projections that write into a residual
+         *     stream.
+         * @enum {string}
+         */
+        Role: "weight" | "recurrent_weight" | "embedding" | "position_embedding" | "attention_qkv" | "attention_output" | "mlp_in" | "mlp_out" | "readout" | "bias" | "norm_scale" | "norm_shift" | "activation" | "running_stat" | "counter";
+        /**
+         * SchemableRole
+         * @description A tensor role a scheme can be named for (running statistics and counters are fixed).
+         * @enum {string}
+         */
+        SchemableRole: "weight" | "recurrent_weight" | "embedding" | "position_embedding" | "attention_qkv" | "attention_output" | "mlp_in" | "mlp_out" | "readout" | "bias" | "norm_scale" | "norm_shift" | "activation";
         /** SchemeList */
         SchemeList: {
             /** Schemes */
@@ -1080,6 +1408,15 @@ export interface components {
             full_shape?: number[] | null;
             /** Name */
             name: string;
+            /** @description the tensor's role, which decided its scheme */
+            role: components["schemas"]["Role"];
+            /**
+             * Scheme
+             * @description canonical name plus every resolved parameter
+             */
+            scheme: {
+                [key: string]: unknown;
+            };
             /**
              * Sha256
              * @description of the little-endian C-order bytes (as in every response)
@@ -1142,6 +1479,8 @@ export interface components {
             fan_out: number | null;
             /** Name */
             name: string;
+            /** @description the tensor's role, which decided its scheme */
+            role: components["schemas"]["Role"];
             /**
              * Scheme
              * @description canonical name plus every resolved parameter
@@ -1173,6 +1512,92 @@ export interface components {
             truncation: number[] | null;
         };
         /**
+         * TransformerDecoderLayer
+         * @description torch nn.TransformerDecoderLayer (torch layout only): self_attn.*, multihead_attn.*,
+         *     linear1, linear2, norm1, norm2, norm3, named as its state_dict.
+         */
+        TransformerDecoderLayer: {
+            /**
+             * Bias
+             * @description Biases in the attention, both Linear layers and the LayerNorms. Default: true.
+             * @default true
+             */
+            bias?: boolean;
+            /**
+             * D Model
+             * @description Features of the layer's input and output.
+             */
+            d_model: number;
+            /**
+             * Dim Feedforward
+             * @description Width of the feed-forward block (linear1's outputs). Default: 2048.
+             * @default 2048
+             */
+            dim_feedforward?: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "transformer_decoder_layer";
+            /**
+             * Nhead
+             * @description Attention heads; must divide d_model.
+             */
+            nhead: number;
+            /**
+             * Norm First
+             * @description Pre-norm (true) or post-norm (false); changes no parameter. Default: false.
+             * @default false
+             */
+            norm_first?: boolean;
+        };
+        /**
+         * TransformerEncoderLayer
+         * @description torch nn.TransformerEncoderLayer (torch layout only): self_attn.*, linear1, linear2,
+         *     norm1, norm2, named as its state_dict.
+         */
+        TransformerEncoderLayer: {
+            /**
+             * Bias
+             * @description Biases in the attention, both Linear layers and the LayerNorms. Default: true.
+             * @default true
+             */
+            bias?: boolean;
+            /**
+             * D Model
+             * @description Features of the layer's input and output.
+             */
+            d_model: number;
+            /**
+             * Dim Feedforward
+             * @description Width of the feed-forward block (linear1's outputs). Default: 2048.
+             * @default 2048
+             */
+            dim_feedforward?: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "transformer_encoder_layer";
+            /**
+             * Nhead
+             * @description Attention heads; must divide d_model.
+             */
+            nhead: number;
+            /**
+             * Norm First
+             * @description Pre-norm (true) or post-norm (false); changes no parameter. Default: false.
+             * @default false
+             */
+            norm_first?: boolean;
+        };
+        /**
+         * WeightRole
+         * @description A weight-like tensor role (a layer's ``role`` names one).
+         * @enum {string}
+         */
+        WeightRole: "weight" | "recurrent_weight" | "embedding" | "position_embedding" | "attention_qkv" | "attention_output" | "mlp_in" | "mlp_out" | "readout";
+        /**
          * WeightsRequest
          * @description One layer's tensors.
          * @example {
@@ -1187,17 +1612,39 @@ export interface components {
          *     }
          */
         WeightsRequest: {
-            /** @default blocks-v1 */
+            /**
+             * @description The named stream algorithm. Default blocks-v1 (any element range without its prefix); numpy-legacy reproduces numpy.random.seed + RandomState.
+             * @default blocks-v1
+             */
             algorithm?: components["schemas"]["Algorithm"];
-            /** Bias Scheme */
+            /**
+             * Bias Scheme
+             * @description The scheme of every bias. Default (null): the layout's framework default (torch: U(-1/sqrt(fan_in), 1/sqrt(fan_in)); keras and jax: zeros), except the mlp shorthand, whose biases default to zeros. Not applied to norm shifts, which keep 0, except on a norm layer's own bias_scheme.
+             */
             bias_scheme?: components["schemas"]["SchemeName"] | components["schemas"]["SchemeObject"] | null;
-            /** @default float32 */
+            /**
+             * @description Element type of the returned tensors. Default float32; float16 and bfloat16 are rounded once from float32 (round to nearest even).
+             * @default float32
+             */
             dtype?: components["schemas"]["DType"];
             /** Layer */
-            layer: components["schemas"]["DenseLayer"] | components["schemas"]["Conv1dLayer"] | components["schemas"]["Conv2dLayer"] | components["schemas"]["Conv3dLayer"] | components["schemas"]["ConvTranspose1dLayer"] | components["schemas"]["ConvTranspose2dLayer"] | components["schemas"]["ConvTranspose3dLayer"] | components["schemas"]["EmbeddingLayer"] | components["schemas"]["RnnLayer"] | components["schemas"]["LstmLayer"] | components["schemas"]["GruLayer"] | components["schemas"]["LayerNormLayer"] | components["schemas"]["BatchNormLayer"] | components["schemas"]["TensorLayer"];
-            /** @default torch */
+            layer: components["schemas"]["DenseLayer"] | components["schemas"]["BilinearLayer"] | components["schemas"]["Conv1dLayer"] | components["schemas"]["Conv2dLayer"] | components["schemas"]["Conv3dLayer"] | components["schemas"]["ConvTranspose1dLayer"] | components["schemas"]["ConvTranspose2dLayer"] | components["schemas"]["ConvTranspose3dLayer"] | components["schemas"]["EmbeddingLayer"] | components["schemas"]["RnnLayer"] | components["schemas"]["LstmLayer"] | components["schemas"]["GruLayer"] | components["schemas"]["MultiheadAttentionLayer"] | components["schemas"]["TransformerEncoderLayer"] | components["schemas"]["TransformerDecoderLayer"] | components["schemas"]["LayerNormLayer"] | components["schemas"]["BatchNormLayer"] | components["schemas"]["GroupNormLayer"] | components["schemas"]["InstanceNormLayer"] | components["schemas"]["RmsNormLayer"] | components["schemas"]["PreluLayer"] | components["schemas"]["TensorLayer"];
+            /**
+             * @description Whose tensor names, shapes, fan rules and defaults apply: torch (default), keras or jax (Flax).
+             * @default torch
+             */
             layout?: components["schemas"]["Layout"];
-            /** Scheme */
+            /**
+             * Role Schemes
+             * @description A scheme per tensor role, e.g. {"attention_output": "zeros", "norm_scale": "ones"}; it overrides scheme and bias_scheme at the same level (a layer's own fields override the request's). Roles: weight, recurrent_weight, embedding, position_embedding, attention_qkv, attention_output, mlp_in, mlp_out, readout, bias, norm_scale, norm_shift, activation (PReLU's slope). Default: none.
+             */
+            role_schemes?: {
+                [key: string]: components["schemas"]["SchemeName"] | components["schemas"]["SchemeObject"] | null;
+            } | null;
+            /**
+             * Scheme
+             * @description The scheme of every weight-like tensor (roles weight, recurrent_weight, embedding, position_embedding, attention_qkv, attention_output, mlp_in, mlp_out, readout): a name or {"name": ..., parameters}. Default (null): the layout's framework default (torch.default, keras.default or flax.default). Not applied to norm scales, which keep 1, except on a norm layer's own scheme.
+             */
             scheme?: components["schemas"]["SchemeName"] | components["schemas"]["SchemeObject"] | null;
             /**
              * Seed

@@ -192,6 +192,16 @@ describe("live server", live, () => {
     }
   });
 
+  test("models.safetensors takes a shape map and keeps its names and shapes", async () => {
+    const tensors = { "enc.weight": [3, 4], "enc.bias": [3], "norm.weight": [3], "norm.bias": [3] };
+    const result = await modelSafetensors(client, { seed: 8, tensors });
+    assert.deepEqual(
+      Object.fromEntries(Object.entries(result.value).map(([name, t]) => [name, t.shape])),
+      tensors,
+    );
+    assert.deepEqual(Array.from(result.value["norm.weight"]!.data as Float32Array), [1, 1, 1]);
+  });
+
   test("a bad request gives a typed WeightinitError with field errors", async () => {
     const bad = {
       layer: { kind: "dense", in_features: 0, out_features: 3 },

@@ -10,26 +10,41 @@ service that has API keys; ``--local`` runs the same validation, planning, gener
 and encoding in this process with no server, so both give the same bytes. The output format
 follows the file suffix (.npy, .npz, .safetensors, .json) unless ``--format`` is given.
 
-Exit codes: 0 success, 1 request refused or service unreachable, 2 usage error.
+This module ships with the client (``weightinit-client``, numpy and httpx only). ``--local``
+needs the server package as well (``app``, of the ``weightinit`` distribution): it is
+imported only then, with :mod:`importlib`, and without it the command fails with a message
+that says so (exit code 2).
+
+Exit codes: 0 success, 1 request refused or service unreachable, 2 usage error (``--local``
+without the server package included).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import Any, NoReturn
 
-# The service (app.jobs, app.core: pydantic, the scheme registry) and the SDK
-# (weightinit_client: httpx, numpy) are imported in the functions that use them:
-# `weightinit --help` starts in 0.03 s, against 0.27 s with the SDK and 0.5 s with both
-# imported up here, and a remote command never loads pydantic or the registry.
+# The SDK (.client, ._core: httpx, numpy) and the service (app.jobs, app.core: pydantic,
+# the scheme registry) are imported in the functions that use them, and the package's
+# __init__ imports its modules on first use: `weightinit --help` starts in 0.03 s, against
+# 0.27 s with the SDK and 0.5 s with both imported up here, and a remote command never loads
+# pydantic or the registry.
 
 EXIT_REFUSED = 1
 EXIT_USAGE = 2
+SERVER_PACKAGE = "app"
+NO_SERVER = (
+    "--local needs the weightinit server package ('app', from the 'weightinit' distribution: "
+    "'make install' in its repository, or 'pip install .' there), which is not installed "
+    "here; without it, point --url (or $WEIGHTINIT_URL) at a running service"
+)
 FORMATS = ("npy", "npz", "safetensors", "json")
 MODEL_FORMATS = ("npz", "safetensors", "json")
 _CHUNK = 1 << 20
@@ -96,7 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="service URL (default: $WEIGHTINIT_URL, else http://127.0.0.1:8000)",
     )
     where.add_argument(
-        "--local", action="store_true", help="compute in this process, no server needed"
+        "--local",
+        action="store_true",
+        help="compute in this process, no server needed (needs the server package installed)",
     )
     where.add_argument("--timeout", type=float, default=60.0, help="seconds (default 60)")
     where.add_argument(
@@ -197,39 +214,56 @@ def _format_of(args: argparse.Namespace, formats: tuple[str, ...], default: str)
 # ---- local (in-process) ----------------------------------------------------------------------
 
 
-def local_chunks(op: str, body: dict[str, Any], fmt: str) -> tuple[Iterator[bytes], int | None]:
-    """The response body the service would send, produced in this process: its chunks and
-    size (validation, limits, planning and the pool are the service's own, app.jobs)."""
-    from pydantic import ValidationError
+def server_module(name: str) -> ModuleType:
+    """``app.<name>`` of the server package, for ``--local``; a :class:`CliError` naming the
+    package (exit code 2) when it is not installed. Imported here and only here, so the client
+    installs and runs without it."""
+    try:
+        return importlib.import_module(f"{SERVER_PACKAGE}.{name}")
+    except ModuleNotFoundError as exc:
+        missing = exc.name or ""
+        if missing != SERVER_PACKAGE and not missing.startswith(f"{SERVER_PACKAGE}."):
+            raise  # the server is there but one of its own dependencies is not: say which
+        raise CliError(NO_SERVER, EXIT_USAGE) from None
 
-    from app.core.errors import WeightInitError
-    from app.jobs.body import build_body
-    from app.jobs.job import Selection, model_job, weights_job
-    from app.jobs.limits import Settings
-    from app.jobs.pool import GenerationPool
-    from app.jobs.requests import ModelRequest, WeightsRequest
 
-    settings = Settings.from_env()
-    selection = Selection(fmt)
+def local_job(op: str, body: dict[str, Any], fmt: str) -> tuple[Any, Any]:
+    """``body`` validated and planned as the service does it (app.jobs): the job and the
+    settings (limits from the WEIGHTINIT_* environment); a refused body is a CliError."""
+    jobs = server_module("jobs.job")
+    requests = server_module("jobs.requests")
+    weightinit_error = server_module("core.errors").WeightInitError
+    validation_error = importlib.import_module("pydantic").ValidationError  # a server dependency
+    settings = server_module("jobs.limits").Settings.from_env()
+    selection = jobs.Selection(fmt)
     try:
         if op == "weights":
-            job = weights_job(WeightsRequest.model_validate(body), settings, selection)
+            request = requests.WeightsRequest.model_validate(body)
+            job = jobs.weights_job(request, settings, selection)
         else:
-            job = model_job(ModelRequest.model_validate(body), settings, selection)
-    except ValidationError as exc:
+            job = jobs.model_job(requests.ModelRequest.model_validate(body), settings, selection)
+    except validation_error as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first.get("loc", ()))
         more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         raise CliError(f"invalid request: {field}: {first.get('msg', '')}{more}") from None
-    except WeightInitError as exc:
+    except weightinit_error as exc:
         raise CliError(f"invalid request: {exc}") from None
-    response = build_body(job)
-    pool = GenerationPool(settings.threads)
+    return job, settings
+
+
+def local_chunks(op: str, body: dict[str, Any], fmt: str) -> tuple[Iterator[bytes], int | None]:
+    """The response body the service would send, produced in this process: its chunks and
+    size (validation, limits, planning and the pool are the service's own, app.jobs)."""
+    job, settings = local_job(op, body, fmt)
+    weightinit_error = server_module("core.errors").WeightInitError
+    response = server_module("jobs.body").build_body(job)
+    pool = server_module("jobs.pool").GenerationPool(settings.threads)
 
     def chunks() -> Iterator[bytes]:
         try:
             yield from pool.iterate(response.pieces())
-        except WeightInitError as exc:
+        except weightinit_error as exc:
             raise CliError(f"invalid request: {exc}") from None
         finally:
             pool.shutdown()
@@ -238,17 +272,17 @@ def local_chunks(op: str, body: dict[str, Any], fmt: str) -> tuple[Iterator[byte
 
 
 def local_schemes() -> list[dict[str, Any]]:
-    from app.core.schemes import SCHEMES
-    from app.jobs.registry import scheme_out
-
-    return [scheme_out(s) for s in SCHEMES.values()]
+    """The registry as GET /v1/schemes lists it, from the server package in this process."""
+    schemes = server_module("core.schemes")
+    registry = server_module("jobs.registry")
+    return [registry.scheme_out(s) for s in schemes.SCHEMES.values()]
 
 
 # ---- output ----------------------------------------------------------------------------------
 
 
 def _write_chunks(output: str, chunks: Iterable[bytes], size: int | None) -> None:
-    from weightinit_client import write_chunks
+    from .client import write_chunks
 
     if output == "-":
         for chunk in chunks:
@@ -268,7 +302,7 @@ def _produce(args: argparse.Namespace, op: str, body: dict[str, Any], fmt: str) 
         chunks, size = local_chunks(op, body, fmt)
         _write_chunks(args.output, chunks, size)
         return
-    from weightinit_client import Client
+    from .client import Client
 
     with Client(args.url, timeout=args.timeout, api_key=args.api_key) as client:
         if args.output == "-":
@@ -287,7 +321,7 @@ def cmd_schemes(args: argparse.Namespace) -> None:
     if args.local:
         schemes = local_schemes()
     else:
-        from weightinit_client import Client
+        from .client import Client
 
         with Client(args.url, timeout=args.timeout, api_key=args.api_key) as client:
             schemes = client.schemes()
@@ -316,7 +350,7 @@ def cmd_get(args: argparse.Namespace) -> None:
     if not args.local and (args.parallel > 1 or args.verify):
         _ranged_get(args, fmt, params)
         return
-    from weightinit_client import weights_body
+    from .client import weights_body
 
     body = weights_body(
         layer,
@@ -343,7 +377,7 @@ def _shard_of(text: str) -> tuple[int, int, int]:
 
 def _ranged_get(args: argparse.Namespace, fmt: str, params: dict[str, object]) -> None:
     """The GET shortcut in --parallel ranged pieces, optionally verified against digests."""
-    from weightinit_client import Client
+    from .client import Client
 
     if args.fan_in is not None or args.fan_out is not None or args.algorithm != "blocks-v1":
         raise CliError("--parallel/--verify take no --fan-in, --fan-out or --algorithm", EXIT_USAGE)
@@ -385,7 +419,7 @@ COMMANDS = {"schemes": cmd_schemes, "get": cmd_get, "model": cmd_model}
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from weightinit_client import WeightinitError
+    from ._core import WeightinitError
 
     try:
         COMMANDS[args.command](args)
