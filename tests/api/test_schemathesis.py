@@ -121,6 +121,7 @@ SEMANTIC_RULES: list[tuple[str, int, str, str]] = [
         r"rounds it to zero|narrower than float64 can resolve|square overflows"
         r"|beyond float64's range",
     ),
+    ("values within the dtype's range", 422, r"dtype", r"beyond \w+'s largest finite value"),
     # Shape maps (tensors): what the names, ranks and the rest of the map say.
     ("a shape map's role that names cannot decide", 422, r"tensors\[.*\]", r"Cannot tell the role"),
     (
