@@ -56,18 +56,21 @@ TAGS = [
 
 
 class WeightinitAPI(FastAPI):
-    """FastAPI whose OpenAPI document gives every 4xx as problem+json only (FastAPI adds
-    application/json and, for 422, its own HTTPValidationError schema)."""
+    """FastAPI whose OpenAPI document declares the security schemes and the responses of the
+    HTTP edge on every operation (:func:`declare_edge`), and gives every error as
+    problem+json only (FastAPI adds application/json and, for 422, its own
+    HTTPValidationError schema)."""
 
     def openapi(self) -> dict[str, Any]:
         if self.openapi_schema is None:
             spec = super().openapi()
             declare_security(spec)
+            declare_edge(spec)
             problem = {"$ref": "#/components/schemas/Problem"}
             for operations in spec.get("paths", {}).values():
                 for operation in operations.values():
                     for status, response in operation.get("responses", {}).items():
-                        if status.startswith("4"):
+                        if status.startswith(("4", "5")):
                             response["content"] = {problems.PROBLEM_JSON: {"schema": problem}}
             for name in ("HTTPValidationError", "ValidationError"):
                 spec.get("components", {}).get("schemas", {}).pop(name, None)
@@ -88,10 +91,6 @@ SECURITY_SCHEMES = {
         "description": "The same API key, as 'X-API-Key: <key>'.",
     },
 }
-AUTH_RESPONSES = {
-    "401": {"description": "No valid API key (only when the service has API keys)"},
-    "429": {"description": "Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After"},
-}
 
 
 def declare_security(spec: dict[str, Any]) -> None:
@@ -103,8 +102,63 @@ def declare_security(spec: dict[str, Any]) -> None:
         for operation in operations.values():
             if path in OPEN_PATHS:
                 operation["security"] = []
-            else:
-                operation.setdefault("responses", {}).update(copy.deepcopy(AUTH_RESPONSES))
+
+
+def _header(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "required": True, "schema": schema}
+
+
+RETRY_AFTER = {
+    "Retry-After": _header("Seconds to wait before retrying", {"type": "integer", "minimum": 1})
+}
+WWW_AUTHENTICATE = {"WWW-Authenticate": _header("Bearer", {"type": "string"})}
+# The responses the HTTP edge gives before (or instead of) an operation's own: (status,
+# description, headers, where): on "all" operations, on the "guarded" ones (all but health
+# and readiness: keys and rate limits), or on those that "declare" it themselves (generation
+# and readiness answer 503: overloaded or draining). The edge's description replaces a
+# route's own, except for the statuses in KEEP_OWN, whose routes say more.
+EDGE: tuple[tuple[int, str, dict[str, Any], str], ...] = (
+    (
+        400,
+        "Malformed request: not valid HTTP/1.1, or both Content-Length and Transfer-Encoding "
+        "(the server answers and closes the connection); or a body that is not UTF-8 JSON, "
+        "is empty, nests deeper than 32 levels or holds over 65 536 items in one array or "
+        "object",
+        {},
+        "all",
+    ),
+    (
+        408,
+        "The request head or body did not arrive in time (WEIGHTINIT_HEADER_TIMEOUT_S, "
+        "WEIGHTINIT_BODY_TIMEOUT_S: a body shorter than its Content-Length); the connection is "
+        "closed",
+        {},
+        "all",
+    ),
+    (413, "The body is over WEIGHTINIT_MAX_BODY_BYTES; the connection is closed", {}, "all"),
+    (401, "No valid API key (only when the service has API keys)", WWW_AUTHENTICATE, "guarded"),
+    (429, "Rate limit reached (WEIGHTINIT_RATE_LIMIT); wait Retry-After", RETRY_AFTER, "guarded"),
+    (503, "Overloaded or draining; wait Retry-After", RETRY_AFTER, "declare"),
+)
+KEEP_OWN = frozenset({"413", "503"})  # a route's 413 names its other limits too
+
+
+def declare_edge(spec: dict[str, Any]) -> None:
+    """Every operation lists the edge's responses (:data:`EDGE`), in this one place."""
+    for path, operations in spec.get("paths", {}).items():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            for status, description, headers, where in EDGE:
+                key = str(status)
+                if (where == "guarded" and path in OPEN_PATHS) or (
+                    where == "declare" and key not in responses
+                ):
+                    continue
+                response = responses.setdefault(key, {"description": description})
+                if key not in KEEP_OWN:
+                    response["description"] = description
+                if headers:
+                    response["headers"] = copy.deepcopy(headers)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

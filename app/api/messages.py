@@ -22,14 +22,15 @@ from app.core.layer_values import unknown_kind
 from app.core.layers import LAYER_KINDS
 from app.jobs.arguments import rows_of
 from app.jobs.names import NAME_RULE
+from app.jobs.requests import seed_problem
 
 # What a query or name field must look like, in words (instead of pydantic's regex).
 FORMS = {
-    "shape": "comma-separated positive integers, e.g. 256,784",
+    "shape": "at most 8 comma-separated positive integers, e.g. 256,784",
     "seed": "a decimal integer 0..18446744073709551615",
-    "shard": "DIM,INDEX,COUNT (integers, DIM may be negative), e.g. 0,3,8",
-    "in_axes": "comma-separated integers, e.g. 0 or -2,-1",
-    "out_axes": "comma-separated integers, e.g. 0 or -2,-1",
+    "shard": "DIM,INDEX,COUNT (integers, DIM may be negative, COUNT 1..1048576), e.g. 0,3,8",
+    "in_axes": "1 to 8 comma-separated integers, e.g. 0 or -2,-1",
+    "out_axes": "1 to 8 comma-separated integers, e.g. 0 or -2,-1",
     "name": NAME_RULE,
     "format": "one of json, npz, safetensors",
 }
@@ -240,6 +241,9 @@ def validation_errors(
         if err.get("type") in ("union_tag_invalid", "union_tag_not_found"):
             field += ".kind"  # the discriminator is the offending field
         said.setdefault(field, [])
+        if field == "seed":  # every bad seed, in the body or the GET query: one message
+            said[field] = [seed_problem(err.get("input"))]
+            continue
         phrase = expected(err)
         if phrase is not None:
             wanted.setdefault(field, [])

@@ -76,7 +76,8 @@ REJECTIONS = Counter(
 )
 CANCELLATIONS = Counter(
     "weightinit_cancellations_total",
-    "Generation jobs stopped before their end because the client went away (or shutdown).",
+    "Generation jobs stopped before their end, or given up while queued for a slot, because "
+    "the client went away (or shutdown).",
 )
 
 
@@ -108,8 +109,8 @@ class RouteTable:
 
     def load(self, routes: Iterable[BaseRoute]) -> None:
         self._known.clear()
-        self.routes = [
-            (route, route.path + "/{path}" if isinstance(route, Mount) else route.path)
+        self.routes = [  # path_format: the template without convertors ({scheme:scheme})
+            (route, route.path + "/{path}" if isinstance(route, Mount) else route.path_format)
             for route in routes
             if isinstance(route, Route | Mount)
         ]

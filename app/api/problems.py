@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from app.core.errors import LimitExceededError, UnknownNameError, WeightInitError
 from app.jobs.requests import ModelRequest, WeightsRequest
@@ -79,6 +80,18 @@ class ProblemError(Exception):
         self.headers = headers or {}
 
 
+class ClientGone(Exception):
+    """The client disconnected before its response started (app/api/disconnect.py)."""
+
+
+class NothingSent(Response):
+    """The answer to a client that has gone: nothing at all (uvicorn sends nothing either
+    once a client has disconnected), so the access log records 499."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        return None
+
+
 def problem_response(
     request: Request | None,
     status: int,
@@ -131,8 +144,13 @@ async def _on_validation(request: Request, exc: RequestValidationError) -> Respo
         reason = where.get("ctx", {}).get("error", "invalid JSON")
         return problem_response(request, 400, f"The body is not valid JSON: {reason}.")
     listed = validation_errors(errors, _root_model(request))
-    detail = "; ".join(f"{e['field']}: {e['message']}" for e in listed[:3])
+    detail = "; ".join(_named(e["field"], e["message"]) for e in listed[:3])
     return problem_response(request, 422, detail, errors=listed)
+
+
+def _named(field: str, message: str) -> str:
+    """'field: message', unless the message starts with the field's name already."""
+    return message if message.startswith(field + " ") else f"{field}: {message}"
 
 
 async def _on_limit(request: Request, exc: LimitExceededError) -> Response:
@@ -175,6 +193,10 @@ async def _on_http(request: Request, exc: StarletteHTTPException) -> Response:
     return problem_response(request, exc.status_code, detail, headers=headers)
 
 
+async def _on_client_gone(request: Request, exc: ClientGone) -> Response:
+    return NothingSent()
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> Response:  # pragma: no cover
     return problem_response(request, 500, "An unexpected error occurred.")
 
@@ -186,4 +208,5 @@ def install(app: FastAPI) -> None:
     app.exception_handler(WeightInitError)(_on_core_error)
     app.exception_handler(ProblemError)(_on_problem)
     app.exception_handler(StarletteHTTPException)(_on_http)
+    app.exception_handler(ClientGone)(_on_client_gone)
     app.exception_handler(Exception)(_on_unexpected)

@@ -29,7 +29,7 @@ from fastapi import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from app.api.metrics import QUEUED_JOBS, record_rejection
+from app.api.metrics import CANCELLATIONS, QUEUED_JOBS, record_rejection
 from app.core.cancel import stoppable
 from app.jobs.admission import Overloaded, Ticket, memory_estimate
 from app.jobs.body import Body, build_body, json_size_estimate
@@ -37,9 +37,9 @@ from app.jobs.job import Job
 from app.jobs.pool import GenerationPool, Piece
 
 from .deps import admission_of, off_loop, pool_of, settings_of
-from .disconnect import until_disconnected
+from .disconnect import unless_disconnected, until_disconnected
 from .negotiation import MEDIA, OCTET
-from .problems import PROBLEM_JSON, ProblemError
+from .problems import PROBLEM_JSON, ClientGone, ProblemError
 from .ranges import parse_range
 from .schemas import Problem, WeightsResponse
 
@@ -60,7 +60,11 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
         (400, "Malformed JSON"),
         (404, "Unknown route or name"),
         (406, "No acceptable format"),
-        (413, "Over a limit"),
+        (
+            413,
+            "Over a limit: the body's size (WEIGHTINIT_MAX_BODY_BYTES) or what the request "
+            "would generate (elements, layers, bytes, cost); the problem's `limit` names it",
+        ),
         (415, "Body is not JSON"),
         (416, "Range not satisfiable"),
         (422, "Validation failed"),
@@ -141,12 +145,19 @@ class _AdmittedStream(StreamingResponse):
 
 
 async def admit(request: Request, job: Job, nbytes: int) -> tuple[Ticket, GenerationPool]:
-    """A generation slot for ``job`` in its lane and that lane's threads, or a 503."""
+    """A generation slot for ``job`` in its lane and that lane's threads, or a 503. A request
+    that has to wait leaves the queue as soon as its client disconnects (ClientGone)."""
     admission = admission_of(request)
     lane = admission.lane_for(job.cost())
+    ticket = admission.admit_now(lane, nbytes)  # no waiting: nothing to race
+    if ticket is not None:
+        return ticket, pool_of(request, lane)
     try:
         with QUEUED_JOBS.track_inprogress():
-            ticket = await admission.admit(lane, nbytes)
+            ticket = await unless_disconnected(request, lambda: admission.admit(lane, nbytes))
+    except ClientGone:
+        CANCELLATIONS.inc()
+        raise
     except Overloaded as exc:
         record_rejection("overloaded")
         headers = {"Retry-After": str(exc.retry_after)}

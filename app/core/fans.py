@@ -74,7 +74,10 @@ def compute_fans(shape: Shape, axes: FanAxes) -> Fans:
     """
     rank = len(shape)
     if rank == 0:
-        raise ShapeError("Fans need a tensor of rank >= 1; a scalar has no fan axes.")
+        raise ShapeError(
+            "in_axes and out_axes need a tensor of rank >= 1: a scalar has no axes.",
+            field="in_axes",
+        )
     in_axes = _normalise_axes(axes.in_axes, rank, "in_axes")
     out_axes = _normalise_axes(axes.out_axes, rank, "out_axes")
     batch_axes = _normalise_axes(axes.batch_axes, rank, "batch_axes")

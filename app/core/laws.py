@@ -159,10 +159,16 @@ def truncated_law(mean: float, sigma: float, low: float, high: float) -> Truncat
         )
     law = TruncatedNormalLaw(mean, sigma, low, high)
     alpha, beta = law.alpha, law.beta
-    if not (
-        math.isfinite(low) and math.isfinite(high) and math.isfinite(alpha) and math.isfinite(beta)
-    ):
-        raise InvalidParameterError("The truncation bounds must be finite numbers.")
+    if not (math.isfinite(low) and math.isfinite(high)):  # bounds in stds of a huge std
+        raise InvalidParameterError(
+            f"The truncation bounds come to [{low!r}, {high!r}], beyond float64's range (bounds "
+            f"given in units of a std of {sigma!r}); lower the std or the bounds."
+        )
+    if not (math.isfinite(alpha) and math.isfinite(beta)):  # finite bounds, a tiny std
+        raise InvalidParameterError(
+            f"The truncation bounds [{low!r}, {high!r}] lie more standard deviations from the "
+            f"mean than float64 can hold (the std is {sigma!r}); raise the std."
+        )
     if not alpha < beta:
         raise InvalidParameterError(
             f"The truncation interval [{low!r}, {high!r}] is empty or narrower than float64 "

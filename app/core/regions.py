@@ -5,7 +5,8 @@ A :class:`Region` is one ``[start, stop)`` per dimension of the full tensor. It 
 * a slice text, ``"0:1024, 2048:"``: one ``start:stop`` per dimension (fewer than the rank
   leaves the trailing dimensions whole, as numpy does), omitted bounds meaning the ends,
   negative bounds counted from the end and out-of-range bounds clipped (numpy's rules for
-  ``a[0:1024, 2048:]``), an optional step that must be 1; or
+  ``a[0:1024, 2048:]``), an optional step that must be 1, spaces (U+0020 only) around any
+  of them (:data:`SLICE_PATTERN` says the same as a regular expression); or
 * a shard ``(dim, index, count)``: with ``c = ceil(n / count)`` for the ``n`` elements of
   dimension ``dim``, piece ``index`` is ``[index * c, min((index + 1) * c, n))``, empty when
   ``index * c >= n``. These are the pieces ``torch.chunk`` gives, padded with empty pieces up
@@ -29,6 +30,12 @@ from .errors import InvalidParameterError
 
 Shape = tuple[int, ...]
 _INTEGER = re.compile(r"-?[0-9]+")
+# What parse_slice accepts, as one regular expression (for the API's schema): parts
+# start:stop[:step] separated by commas, bounds optional integers, the step empty or 1,
+# spaces (only U+0020) around any of them. How many parts a tensor takes is its rank.
+_SLICE_BOUND = r" *(?:-?[0-9]+)? *"
+_SLICE_PART = rf"{_SLICE_BOUND}:{_SLICE_BOUND}(?:: *1? *)?"
+SLICE_PATTERN = rf"^{_SLICE_PART}(?:,{_SLICE_PART})*$"
 
 
 @dataclass(frozen=True)
@@ -88,7 +95,7 @@ def _strides(shape: Shape) -> list[int]:
 
 
 def _bound(text: str, n: int, field: str, default: int) -> int:
-    text = text.strip()
+    text = text.strip(" ")
     if text == "":
         return default
     if not _INTEGER.fullmatch(text):
@@ -105,7 +112,7 @@ def _bound(text: str, n: int, field: str, default: int) -> int:
 
 def parse_slice(text: str, shape: Shape, field: str = "slice") -> Region:
     """The region of ``shape`` that numpy's ``a[text]`` selects (basic slicing, step 1)."""
-    if not isinstance(text, str) or not text.strip():
+    if not isinstance(text, str) or not text.strip(" "):
         raise InvalidParameterError(
             "slice is empty; give one start:stop per dimension, e.g. '0:1024, 2048:'.",
             field=field,
@@ -122,17 +129,17 @@ def parse_slice(text: str, shape: Shape, field: str = "slice") -> Region:
         pieces = part.split(":")
         if len(pieces) not in (2, 3):
             raise InvalidParameterError(
-                f"slice dimension {d} is {part.strip()!r}; write it as start:stop (a single "
+                f"slice dimension {d} is {part.strip(' ')!r}; write it as start:stop (a single "
                 "index would drop the dimension: use i:i+1).",
                 field=field,
             )
         n = shape[d]
         start = _bound(pieces[0], n, field, 0)
         stop = _bound(pieces[1], n, field, n)
-        if len(pieces) == 3 and pieces[2].strip() not in ("", "1"):
+        if len(pieces) == 3 and pieces[2].strip(" ") not in ("", "1"):
             _bound(pieces[2], n, field, 1)  # a step that is not even an integer
             raise InvalidParameterError(
-                f"slice dimension {d} has step {pieces[2].strip()!r}; only step 1 is served.",
+                f"slice dimension {d} has step {pieces[2].strip(' ')!r}; only step 1 is served.",
                 field=field,
             )
         bounds.append((start, max(start, stop)))

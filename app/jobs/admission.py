@@ -14,7 +14,8 @@ admitted into a *lane*:
 * a job waits for a slot in its lane's first-in-first-out queue for at most
   ``WEIGHTINIT_QUEUE_TIMEOUT_S`` seconds, behind at most ``WEIGHTINIT_MAX_QUEUED_JOBS`` others;
   otherwise it is refused with :class:`Overloaded` (HTTP 503 with ``Retry-After``), at once
-  when the queue is full, never queued without bound;
+  when the queue is full, never queued without bound; a waiting job whose ``admit`` is
+  cancelled (its client went away) leaves the queue at once, freeing its place;
 * a streamed job holds its slot only while it generates: when its reader is slower than the
   generation (every piece in flight is done), it gives the slot back until it needs the next
   piece; it then queues again, ahead of new jobs, and without a timeout (its first byte has
@@ -74,7 +75,7 @@ class Overloaded(Exception):
         self.reason = reason  # queue_full, queue_timeout, draining
 
 
-@dataclass
+@dataclass(eq=False)
 class _Waiter:
     nbytes: int
     future: asyncio.Future[None]
@@ -196,18 +197,31 @@ class Admission:
             lane.queue.append(waiter)
         try:
             await asyncio.wait_for(asyncio.shield(waiter.future), timeout)
-        except BaseException:
+        except BaseException:  # timed out, or cancelled: the client went away
             if waiter.future.done() and not waiter.future.cancelled():
                 # admitted just as the wait ended: hand the slot back
                 lane.active -= 1
                 self.buffered -= nbytes
             else:
                 waiter.future.cancel()
+                if waiter in lane.queue:  # its place is free at once, wherever it was
+                    lane.queue.remove(waiter)
             self.wake()
             raise
 
+    def admit_now(self, lane_name: LaneName, nbytes: int) -> Ticket | None:
+        """A ticket for a new job if it can start at once (a free slot, nobody queued, not
+        draining), else None: :meth:`admit` then decides, waiting if need be."""
+        lane = self.lanes[lane_name]
+        nbytes = min(max(0, nbytes), self.max_buffered)
+        if self.draining or lane.queue or not self._fits(lane, nbytes):
+            return None
+        self._take(lane, nbytes)
+        return Ticket(self, lane, nbytes)
+
     async def admit(self, lane_name: LaneName, nbytes: int) -> Ticket:
-        """A ticket for a new job, or :class:`Overloaded` (draining, queue full, timeout)."""
+        """A ticket for a new job, or :class:`Overloaded` (draining, queue full, timeout).
+        Cancelling the call (its client went away) leaves the queue at once."""
         lane = self.lanes[lane_name]
         nbytes = min(max(0, nbytes), self.max_buffered)
         retry = self.retry_after(lane_name)

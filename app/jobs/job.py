@@ -28,7 +28,7 @@ from app.core.planning import SchemeChoice, plan_layer, plan_tensor
 from app.core.plans import TensorPlan
 from app.core.regions import Region, parse_slice, shard_region
 from app.core.schemes import ResolvedScheme, resolve_scheme
-from app.core.streams import BLOCK_SIZE, check_seed
+from app.core.streams import BLOCK_SIZE
 from app.core.types import Algorithm, DType, Family, Layout, Role
 
 from . import limits
@@ -518,7 +518,12 @@ def check(job: Job, settings: Settings) -> None:
     limits.check_whole_matrix(job.plans, settings)
     if job.algorithm is Algorithm.NUMPY_LEGACY:
         limits.check_whole_elements(sum(p.numel for p in job.plans), settings)
-        check_seed(job.seed, LEGACY_MAX_SEED)
+        if job.seed > LEGACY_MAX_SEED:  # numpy's RandomState takes 32-bit seeds
+            raise InvalidParameterError(
+                f"seed must be an integer from 0 to {LEGACY_MAX_SEED} with algorithm "
+                f"numpy-legacy (numpy's 32-bit seeds); got {job.seed}.",
+                field="seed",
+            )
         legacy.check_supported(job.plans)
     if job.fmt == "json":
         limits.check_json(sum(o.numel for o in job.outputs), settings)

@@ -14,6 +14,7 @@ accepted.
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -28,17 +29,19 @@ from pydantic import (
     StrictInt,
     Tag,
     WrapValidator,
-    field_validator,
 )
 from pydantic_core import PydanticCustomError
 
 from app.core.errors import nearest_name
+from app.core.legacy import LEGACY_MAX_SEED
+from app.core.regions import SLICE_PATTERN
 from app.core.schemes import all_names
 from app.core.streams import MAX_SEED
 from app.core.types import FIXED_ROLES, WEIGHT_ROLES, Algorithm, DType, Layout, Role
 
 from .arguments import alias_description, framework_arguments
 from .names import MAX_NAME_LENGTH, NAME_PATTERN, NAME_RULE, name_problem
+from .scheme_schema import names_alone, scheme_object_branches
 
 
 def _integral(value: object) -> object:
@@ -62,7 +65,21 @@ Dims = Annotated[list[PositiveInt], Field(min_length=0, max_length=8)]
 # The members come from the registry at import time. mypy types a functional-API enum only
 # from literal members ([misc] otherwise); the class is still SchemeName to it.
 SchemeName = StrEnum("SchemeName", {name: name for name in all_names()})  # type: ignore[misc]
-SchemeName.__doc__ = "A scheme's canonical name or alias (GET /v1/schemes lists them)."
+SchemeName.__doc__ = (
+    "A scheme's canonical name or alias, for a scheme that needs no parameter (GET /v1/schemes "
+    "lists them); one that does is a SchemeObject."
+)
+
+
+def _scheme_name_schema(cls: type, core_schema: Any, handler: Any) -> dict[str, Any]:
+    """Validation takes every name (the core then names the parameter a bare name lacks);
+    the schema lists only the names that are valid alone."""
+    schema: dict[str, Any] = handler.resolve_ref_schema(handler(core_schema))
+    schema["enum"] = names_alone()
+    return schema
+
+
+SchemeName.__get_pydantic_json_schema__ = classmethod(_scheme_name_schema)  # type: ignore[attr-defined]
 
 
 class Strict(BaseModel):
@@ -423,7 +440,24 @@ class BilinearLayer(Strict):
     bias: Annotated[StrictBool, Field(description="A learned bias. Default: true.")] = True
 
 
-Axes = Int | Annotated[list[Int], Field(min_length=1, max_length=8)]
+def _axes(value: object, handler: Any) -> object:
+    """One message for the union (not 'a valid integer or a list of at most 8 items')."""
+    try:
+        return handler(value)
+    except ValueError:  # pydantic's ValidationError included
+        raise PydanticCustomError(
+            "axes",
+            "{message}",
+            {
+                "message": "Expected an axis (an integer; negative counts from the end) or a "
+                f"list of 1 to 8 axes; got {shown(value)}."
+            },
+        ) from None
+
+
+Axes = Annotated[
+    Int | Annotated[list[Int], Field(min_length=1, max_length=8)], WrapValidator(_axes)
+]
 Fan = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 
 
@@ -483,17 +517,23 @@ def layer_values(layer: BaseModel) -> tuple[str, dict[str, Any], dict[str, Any]]
 # ---- schemes and seeds -------------------------------------------------------------------------
 
 
-class SchemeObject(BaseModel):
-    """A scheme with parameters: ``{"name": "he_normal", "mode": "fan_out"}``."""
-
-    # Parameters are numbers or choice names (GET /v1/schemes lists each scheme's own).
-    model_config = ConfigDict(
-        extra="allow",
-        json_schema_extra={
-            "propertyNames": TEXT,
-            "additionalProperties": {"anyOf": [{"type": "number"}, {"type": "string", **TEXT}]},
-        },
+def _scheme_object_schema(schema: dict[str, Any]) -> None:
+    """The schema states each scheme's own parameters (app/jobs/scheme_schema.py); the model
+    lets them through to the core, which validates them with messages naming each one."""
+    description = schema.get("description", "")
+    schema.clear()
+    schema.update(
+        title="SchemeObject",
+        description=description,
+        anyOf=scheme_object_branches(),
     )
+
+
+class SchemeObject(BaseModel):
+    """A scheme with parameters: ``{"name": "he_normal", "mode": "fan_out"}``. Each scheme
+    takes its own (GET /v1/schemes lists them with their defaults and meanings)."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra=_scheme_object_schema)
     name: SchemeName
 
 
@@ -568,9 +608,45 @@ def scheme_parts(spec: object) -> tuple[str, dict[str, Any]] | None:
     """(name, params) of a validated scheme spec."""
     if spec is None:
         return None
-    if isinstance(spec, SchemeObject):
-        return str(spec.name.value), dict(spec.model_extra or {})
+    if isinstance(spec, SchemeObject):  # 2.0 is the integer 2 (JSON Schema), as elsewhere
+        params = {key: _integral(value) for key, value in (spec.model_extra or {}).items()}
+        return str(spec.name.value), params
     return str(getattr(spec, "value", spec)), {}
+
+
+SEED_RULE = f"an integer from 0 to {MAX_SEED}, as a JSON number or a string of decimal digits"
+
+
+def shown(value: object, width: int = 40) -> str:
+    """``value`` as JSON, cut to ``width`` characters, for a message that quotes it."""
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def seed_problem(value: object) -> str:
+    """The one message for every bad seed (wrong type, sign, size or form)."""
+    return f"seed must be {SEED_RULE}; got {shown(value)}."
+
+
+def parse_seed(value: int | str) -> int:
+    seed = int(value) if isinstance(value, str) else value
+    if not 0 <= seed <= MAX_SEED:
+        raise ValueError(seed_problem(value))
+    return seed
+
+
+def _seed(value: object, handler: Any) -> object:
+    """The union's members each report their own failure ("a valid integer or a valid
+    string..."): one message instead, which also bounds a decimal string's value."""
+    try:
+        seed = handler(value)
+        parse_seed(seed)
+    except ValueError:  # pydantic's ValidationError included
+        raise PydanticCustomError("seed", "{message}", {"message": seed_problem(value)}) from None
+    return seed
 
 
 Seed = Annotated[
@@ -581,14 +657,55 @@ Seed = Annotated[
         "cannot send integers above 2**53 exactly).",
         examples=[42, "18446744073709551615"],
     ),
+    WrapValidator(_seed),
 ]
 
 
-def parse_seed(value: int | str) -> int:
-    seed = int(value) if isinstance(value, str) else value
-    if not 0 <= seed <= MAX_SEED:
-        raise ValueError(f"seed must be between 0 and {MAX_SEED}")
-    return seed
+def decimal_at_least(bound: int) -> str:
+    """A regular expression for the decimal strings (leading zeros allowed) of value at least
+    ``bound``: more digits, or as many and larger at the first digit that differs."""
+    digits = str(bound)
+    options = [f"[1-9][0-9]{{{len(digits)},}}"]
+    for i, digit in enumerate(digits):
+        if digit != "9":
+            rest = len(digits) - i - 1
+            options.append(f"{digits[:i]}[{int(digit) + 1}-9][0-9]{{{rest}}}")
+    options.append(digits)
+    return f"^0*(?:{'|'.join(options)})$"
+
+
+def decimal_up_to(bound: int) -> str:
+    """A regular expression (unanchored) for the decimal strings, leading zeros allowed, of
+    value 1 to ``bound``: fewer digits, or as many and smaller at the first that differs."""
+    digits = str(bound)
+    n = len(digits)
+    options = [f"[1-9][0-9]{{0,{n - 2}}}"] if n >= 2 else []
+    for i, digit in enumerate(digits):
+        low = 1 if i == 0 else 0
+        if int(digit) > low:
+            options.append(f"{digits[:i]}[{low}-{int(digit) - 1}][0-9]{{{n - i - 1}}}")
+    options.append(digits)
+    return f"0*(?:{'|'.join(options)})"
+
+
+# Rules between fields, said with "not" (a body matching any of these is refused), which
+# generic client generators ignore rather than splitting the model.
+LEGACY_SEED_TOO_LARGE: dict[str, Any] = {  # numpy's RandomState takes 32-bit seeds
+    "required": ["algorithm", "seed"],
+    "properties": {
+        "algorithm": {"const": Algorithm.NUMPY_LEGACY.value},
+        "seed": {
+            "anyOf": [
+                {"type": "number", "minimum": LEGACY_MAX_SEED + 1},
+                {"type": "string", "pattern": decimal_at_least(LEGACY_MAX_SEED + 1)},
+            ]
+        },
+    },
+}
+SLICE_AND_SHARD: dict[str, Any] = {  # a shard is a slice along one dimension: one or the other
+    "required": ["slice", "shard"],
+    "properties": {"slice": {"not": {"type": "null"}}, "shard": {"not": {"type": "null"}}},
+}
 
 
 class _Common(Strict):
@@ -614,12 +731,6 @@ class _Common(Strict):
             "without its prefix); numpy-legacy reproduces numpy.random.seed + RandomState."
         ),
     ] = Algorithm.BLOCKS_V1
-
-    @field_validator("seed")
-    @classmethod
-    def _seed_in_range(cls, value: int | str) -> int | str:
-        parse_seed(value)
-        return value
 
 
 MAX_SHARDS = 1 << 20
@@ -652,9 +763,16 @@ SHARD_DESCRIPTION = (
     "Only piece `index` of `count` along `dim` of the returned tensor (torch.chunk sizes, "
     "padded with empty pieces up to count, as DTensor's Shard). Not with `slice`."
 )
+# The grammar is said in the schema only: the core's parser reports what is wrong in words.
+SLICE_SCHEMA: dict[str, Any] = {"pattern": SLICE_PATTERN}
 SliceText = Annotated[
     str,
-    Field(min_length=1, max_length=400, description=SLICE_DESCRIPTION, json_schema_extra=TEXT),
+    Field(
+        min_length=1,
+        max_length=400,
+        description=SLICE_DESCRIPTION,
+        json_schema_extra=SLICE_SCHEMA,
+    ),
 ]
 
 
@@ -672,14 +790,7 @@ class WeightsRequest(_Common):
                     "seed": 42,
                 }
             ],
-            # Not slice and shard together (null is absent), as the core refuses.
-            "not": {
-                "required": ["slice", "shard"],
-                "properties": {
-                    "slice": {"not": {"type": "null"}},
-                    "shard": {"not": {"type": "null"}},
-                },
-            },
+            "not": {"anyOf": [SLICE_AND_SHARD, LEGACY_SEED_TOO_LARGE]},
         },
     )
     layer: Layer
@@ -844,8 +955,9 @@ TensorsField = Annotated[
 ]
 
 
-def _exactly_one(*fields: str) -> dict[str, Any]:
-    """JSON Schema for "exactly one of ``fields``" (null is absent): no two, and not none.
+def _exactly_one(*fields: str, also: tuple[dict[str, Any], ...] = ()) -> dict[str, Any]:
+    """JSON Schema for "exactly one of ``fields``" (null is absent): no two, and not none;
+    and none of ``also`` (other rules said with "not", such as numpy-legacy's 32-bit seeds).
 
     Said with "not" rather than a top-level oneOf, which generic client generators split into
     one model per alternative.
@@ -859,7 +971,7 @@ def _exactly_one(*fields: str) -> dict[str, Any]:
         for b in fields[i + 1 :]
     ]
     none = {"properties": {f: {"type": "null"} for f in fields}}
-    return {"not": {"anyOf": [*both, none]}}
+    return {"not": {"anyOf": [*both, none, *also]}}
 
 
 class ModelRequest(_Common):
@@ -887,7 +999,7 @@ class ModelRequest(_Common):
                     "seed": 3,
                 },
             ],
-            **_exactly_one("layers", "mlp", "tensors"),
+            **_exactly_one("layers", "mlp", "tensors", also=(LEGACY_SEED_TOO_LARGE,)),
         },
     )
     layers: Annotated[list[ModelLayer] | None, Field(json_schema_extra={"minItems": 1})] = None

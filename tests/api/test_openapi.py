@@ -162,7 +162,7 @@ def test_error_responses_are_documented_as_problem_json(spec: dict[str, Any]) ->
     assert {"type", "title", "status", "detail"} <= set(problem_schema["required"])
     for path, method, operation in operations(spec):
         for status, response in operation["responses"].items():
-            if status.startswith("4"):
+            if status.startswith(("4", "5")):
                 assert set(response.get("content", {})) == {"application/problem+json"}, (
                     method,
                     path,
@@ -172,6 +172,42 @@ def test_error_responses_are_documented_as_problem_json(spec: dict[str, Any]) ->
         documented = set(by_id(spec, operation_id)["responses"])
         assert {"400", "406", "413", "415", "422"} <= documented, (operation_id, documented)
     assert {"304", "404", "422"} <= set(by_id(spec, "getWeights")["responses"])
+
+
+GENERATING = {
+    "generateWeights",
+    "generateWeightsNpy",
+    "generateWeightsNpz",
+    "generateWeightsSafetensors",
+    "generateModel",
+    "generateModelNpz",
+    "generateModelSafetensors",
+    "digestWeights",
+    "digestModel",
+    "getWeights",
+}
+
+
+def test_every_operation_lists_the_edge_responses(spec: dict[str, Any]) -> None:
+    """400 (malformed), 408 (too slow), 413 (body too large) on every operation; 401 and 429
+    wherever keys and rate limits apply; 503 with Retry-After where overload or draining can
+    refuse a request (README, "Operations")."""
+    seen_503 = set()
+    for path, method, operation in operations(spec):
+        responses = operation["responses"]
+        where = (method, path)
+        assert {"400", "408", "413"} <= set(responses), where
+        if path in ("/healthz", "/readyz"):
+            assert not {"401", "429"} & set(responses), where
+        else:
+            assert {"401", "429"} <= set(responses), where
+            assert "WWW-Authenticate" in responses["401"]["headers"], where
+            assert responses["429"]["headers"]["Retry-After"]["required"] is True, where
+        if "503" in responses:
+            seen_503.add(operation["operationId"])
+            retry = responses["503"]["headers"]["Retry-After"]
+            assert retry["schema"] == {"type": "integer", "minimum": 1}, where
+    assert seen_503 == GENERATING | {"getReadiness"}
 
 
 def test_seed_accepts_integers_and_decimal_strings_in_the_schema(spec: dict[str, Any]) -> None:

@@ -1,15 +1,18 @@
 """Against a real uvicorn: overload is a quick 503 + Retry-After, a job that cannot start in
-time is refused, a tiny request is served while expensive ones run, SIGTERM drains, and
-several workers give identical bytes (README, "Operations")."""
+time is refused, a queued request whose client leaves frees its place at once, a tiny request
+is served while expensive ones run, SIGTERM drains, and several workers give identical bytes
+(README, "Operations")."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import signal
+import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -18,6 +21,7 @@ import pytest
 
 from app.api.lifecycle import drain_on_signals
 from tests.api.conftest import PROBLEM_JSON, ApiClient
+from tests.api.test_observability import samples
 from tests.live_server import serve_process
 
 # One orthogonal 2048 x 2048 matrix: its QR runs for seconds in one piece (a large job).
@@ -101,6 +105,82 @@ def test_a_job_that_cannot_start_within_the_queue_timeout_is_a_503() -> None:
         assert not ended.is_set(), "the first job ended too early to hold its slot"
         assert_503(response, "queue_timeout")
         assert 0.9 < waited < 5
+
+
+def metric(url: str, name: str, **labels: str) -> float:
+    values = samples(httpx.get(url + "/metrics", timeout=10).text)
+    wanted = tuple(sorted(labels.items()))
+    return sum(v for (n, got), v in values.items() if n == name and got == wanted)
+
+
+def wait_for(what: str, condition: Callable[[], bool], seconds: float) -> float:
+    """Seconds until ``condition()`` holds, polled every 50 ms; fails after ``seconds``."""
+    started = time.monotonic()
+    while not condition():
+        assert time.monotonic() - started < seconds, f"not within {seconds} s: {what}"
+        time.sleep(0.05)
+    return time.monotonic() - started
+
+
+def queue_one(url: str, seed: int) -> socket.socket:
+    """A large-lane request sent on a raw connection (read nothing); returns the socket."""
+    host, port = url.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)))
+    head = f"GET {EXPENSIVE.format(seed=seed)} HTTP/1.1\r\nHost: x\r\n\r\n"
+    sock.sendall(head.encode())
+    return sock
+
+
+# Four orthogonal 2048 x 2048 matrices, one generation thread: the only large slot is held
+# for tens of seconds (5 s of QR each), until the client closes the connection.
+SLOT_HOLDER = {
+    "layers": [
+        {"name": f"q{i}", "layer": {"kind": "dense", "in_features": 2048, "out_features": 2048}}
+        for i in range(4)
+    ],
+    "scheme": "orthogonal",
+    "seed": 1,
+}
+
+
+def test_a_queued_request_whose_client_leaves_frees_its_place_at_once(tmp_path: Path) -> None:
+    # One large slot, one queue place, a long queue timeout: before the fix the place stayed
+    # taken (and the next request got 503 queue_full) until the timeout, 60 s later.
+    env = {
+        "WEIGHTINIT_MAX_CONCURRENT_JOBS": "2",
+        "WEIGHTINIT_MAX_QUEUED_JOBS": "1",
+        "WEIGHTINIT_QUEUE_TIMEOUT_S": "60",
+        "WEIGHTINIT_THREADS": "1",
+        "WEIGHTINIT_CACHE_BYTES": "0",
+    }
+    log = tmp_path / "server.log"
+    queued = "weightinit_generation_jobs_queued"
+    with (
+        serve_process(env, log_path=log) as (url, _),
+        running(url, "/v1/models.safetensors", SLOT_HOLDER) as ended,
+    ):
+        wait_for(
+            "the slot holder runs",
+            lambda: metric(url, "weightinit_generation_jobs_active") == 1,
+            30,
+        )
+        cancelled = metric(url, "weightinit_cancellations_total")
+        for seed in (2, 3):  # the second takes the place the first left
+            sock = queue_one(url, seed)
+            wait_for(f"request {seed} is queued", lambda: metric(url, queued) == 1, 10)
+            sock.close()  # the client leaves while its request waits for a slot
+            left = wait_for(f"request {seed} leaves the queue", lambda: metric(url, queued) == 0, 5)
+            assert left < 1.0, f"the queue place was freed {left:.2f} s after the client left"
+            assert not ended.is_set(), "the slot holder ended: nothing was queued behind it"
+        assert metric(url, "weightinit_rejections_total", reason="overloaded") == 0
+        assert metric(url, "weightinit_cancellations_total") == cancelled + 2
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    gone = [
+        line["status"]
+        for line in lines
+        if line.get("path") == "/v1/weights/orthogonal" and line.get("message") == "request"
+    ]
+    assert gone == [499, 499]  # logged as a client that left, never as a 503
 
 
 def test_a_tiny_request_is_served_while_two_expensive_ones_run() -> None:

@@ -37,6 +37,7 @@ from weightinit_client.api.models import generate_model_safetensors
 from weightinit_client.models import ModelRequest, WeightsRequest, WeightsResponse
 
 url, body, model = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
+scheme = json.loads(sys.argv[4])
 out = {"module": weightinit_client.__file__}
 client = Client(base_url=url, raise_on_unexpected_status=True)
 health = get_health.sync(client=client)
@@ -62,12 +63,20 @@ bad = generate_weights.sync_detailed(
     client=client, body=WeightsRequest.from_dict({**body, "seed": "12x"})
 )
 out["bad_status"] = bad.status_code
+# A scheme object with parameters: the schema's per-scheme branch becomes a class of its own.
+with_params = WeightsRequest.from_dict({**body, "scheme": scheme})
+out["scheme_class"] = type(with_params.scheme).__name__
+out["scheme_round_trip"] = with_params.to_dict()["scheme"]
+npy = generate_weights_npy.sync_detailed(client=client, body=with_params)
+assert npy.status_code == 200, (npy.status_code, npy.content[:500])
+out["scheme_npy"] = npy.parsed.payload.read().hex()
 print(json.dumps(out))
 """
 
 LAYER = {"kind": "conv2d", "in_channels": 2, "out_channels": 3, "kernel_size": [3, 3]}
 BODY = {"layer": LAYER, "scheme": "he_uniform", "seed": str(2**60 + 3), "dtype": "float32"}
 MODEL = {"seed": 5, "mlp": {"sizes": [4, 3, 2]}, "scheme": "he", "bias_scheme": "zeros"}
+SCHEME = {"name": "he_normal", "mode": "fan_out", "nonlinearity": "leaky_relu", "a": 0.2}
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +109,15 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_generated_client_calls_a_live_server(generated: Path, server: str) -> None:
     result = subprocess.run(
-        [sys.executable, "-c", SCRIPT, server, json.dumps(BODY), json.dumps(MODEL)],
+        [
+            sys.executable,
+            "-c",
+            SCRIPT,
+            server,
+            json.dumps(BODY),
+            json.dumps(MODEL),
+            json.dumps(SCHEME),
+        ],
         cwd=generated,
         env=clean_env(),
         capture_output=True,
@@ -130,3 +147,7 @@ def test_generated_client_calls_a_live_server(generated: Path, server: str) -> N
     assert direct.returncode == 0, direct.stderr
     assert out["safetensors_sha"] == hashlib.sha256(direct.stdout).hexdigest()
     assert out["bad_status"] == 422
+    assert out["scheme_class"] == "HeUniformParametersGainRuleTorch"  # the branch title
+    assert out["scheme_round_trip"] == SCHEME
+    with_params = expected_layer(LAYER, seed=2**60 + 3, scheme=SCHEME)
+    assert bytes.fromhex(out["scheme_npy"]) == encode_npy(with_params["weight"])

@@ -221,6 +221,24 @@ def test_a_truncation_error_from_the_law_is_on_field_scheme() -> None:
     assert info.value.field == "scheme"
 
 
+def test_finite_bounds_with_a_tiny_std_are_said_to_be_too_many_stds_away() -> None:
+    # found by schemathesis: {"name": "torch.trunc_normal_", "std": 5e-324} was refused with
+    # "The truncation bounds must be finite numbers." (its bounds are -2 and 2)
+    scheme = resolve_scheme("torch.trunc_normal_", {"std": 5e-324})
+    with pytest.raises(InvalidParameterError, match="standard deviations from the mean") as info:
+        plan_layer(DENSE, levels=(SchemeChoice(scheme=scheme),))
+    assert "[-2.0, 2.0]" in info.value.message and "raise the std" in info.value.message
+
+
+def test_bounds_in_units_of_a_huge_std_are_said_to_overflow() -> None:
+    # found by schemathesis: {"name": "truncated_normal", "std": 1.4e308} (bounds -2 and 2
+    # stds) was refused with "The truncation bounds must be finite numbers."
+    scheme = resolve_scheme("truncated_normal", {"std": 1.3985435037372475e308})
+    with pytest.raises(InvalidParameterError, match="beyond float64's range") as info:
+        plan_layer(DENSE, levels=(SchemeChoice(scheme=scheme),))
+    assert "lower the std" in info.value.message
+
+
 # ---- roles and levels of scheme choices -------------------------------------------------------
 
 

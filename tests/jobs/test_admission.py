@@ -164,6 +164,37 @@ def test_releasing_twice_and_a_cancelled_waiter_leak_nothing() -> None:
     run(scenario())
 
 
+def test_a_waiter_cancelled_anywhere_in_the_queue_leaves_it_at_once() -> None:
+    async def scenario() -> None:
+        gate = admission(max_queued_jobs=2)
+        held = await gate.admit("large", 0)
+        first = asyncio.create_task(gate.admit("large", 0))
+        second = asyncio.create_task(gate.admit("large", 0))
+        await asyncio.sleep(0.01)
+        second.cancel()  # not the head of the queue: it leaves too, not when it reaches it
+        await asyncio.gather(second, return_exceptions=True)
+        assert gate.queued == 1
+        third = asyncio.create_task(gate.admit("large", 0))  # takes the freed place
+        await asyncio.sleep(0.01)
+        assert gate.queued == 2 and not third.done()
+        held.release()
+        (await first).release()
+        (await third).release()
+        assert gate.active == 0 and gate.queued == 0
+
+    run(scenario())
+
+
+def test_admit_now_takes_a_free_slot_or_leaves_the_decision_to_admit() -> None:
+    gate = admission()
+    ticket = gate.admit_now("large", 0)
+    assert ticket is not None and gate.active == 1
+    assert gate.admit_now("large", 0) is None  # the lane is full: admit() queues or refuses
+    ticket.release()
+    gate.draining = True
+    assert gate.admit_now("large", 0) is None  # admit() refuses with "draining"
+
+
 def test_a_draining_process_refuses_new_jobs() -> None:
     async def scenario() -> Overloaded:
         gate = admission()

@@ -32,7 +32,12 @@ async def healthz() -> dict[str, str]:
     description="503 once the process drains (SIGTERM): in-flight responses finish, new "
     "generation is refused. Never waits for generation.",
     response_model=Health,
-    responses=problems(503),
+    responses={
+        503: {
+            **problems(503)[503],
+            "description": "Draining (SIGTERM): take this replica out of rotation",
+        }
+    },
 )
 async def readyz(request: Request) -> dict[str, str]:
     if admission_of(request).draining:

@@ -8,12 +8,22 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.responses import Response
 
 from app.core.errors import InvalidParameterError, UnknownNameError, nearest_name
 from app.core.schemes import ParamKind, all_names, get_scheme
+from app.core.types import Algorithm, DType, Layout
 from app.jobs.job import Selection, weights_job
-from app.jobs.requests import MAX_SHARDS, SHARD_DESCRIPTION, SLICE_DESCRIPTION, Shard
+from app.jobs.requests import (
+    MAX_SHARDS,
+    SHARD_DESCRIPTION,
+    SLICE_DESCRIPTION,
+    SLICE_SCHEMA,
+    Shard,
+    decimal_up_to,
+)
+from app.jobs.scheme_schema import names_alone
 
 from ..deps import json_body, known_query, off_loop, settings_of
 from ..negotiation import MEDIA, OCTET, choose, refuse_other_format, require_octet
@@ -26,6 +36,23 @@ from ..respond import (
     respond,
 )
 from ..schemas import Encoding, FormatName, JsonLayout, WeightsRequest
+
+
+class SchemeConvertor(Convertor[str]):
+    """A path segment that names a scheme, never another route's literal segment: GET
+    /v1/weights/digests is a 405 (that path is POST only), not the shortcut for a scheme
+    called 'digests'."""
+
+    regex = "(?!digests$)[^/]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("scheme", SchemeConvertor())
 
 router = APIRouter(prefix="/v1", tags=["weights"])
 
@@ -207,23 +234,55 @@ def _shortcut_body(
 
 ShapeQ = Annotated[
     str,
-    Query(pattern=r"^\s*$|^[0-9]+(,[0-9]+)*$", description="comma-separated dims, e.g. 256,784"),
+    Query(
+        # up to 8 positive dims (the body's layer.shape), or nothing for a scalar
+        pattern=r"^\s*$|^0*[1-9][0-9]*(,0*[1-9][0-9]*){0,7}$",
+        description="comma-separated dims, e.g. 256,784 (at most 8, each at least 1)",
+    ),
 ]
 SeedQ = Annotated[str, Query(pattern=r"^[0-9]{1,20}$", description="0..2**64-1")]
-DTypeQ = Annotated[str, Query(description="float32, float64, float16 or bfloat16")]
-LayoutNameQ = Annotated[str, Query(description="torch, keras or jax")]
-AlgorithmQ = Annotated[str, Query(description="blocks-v1 or numpy-legacy")]
+# Validated as text by the body model (a 422 naming the nearest value); the schema lists the
+# values, so that a schema-valid query is accepted.
+DTypeQ = Annotated[
+    str,
+    Query(
+        description="float32, float64, float16 or bfloat16",
+        json_schema_extra={"enum": [d.value for d in DType]},
+    ),
+]
+LayoutNameQ = Annotated[
+    str,
+    Query(description="torch, keras or jax", json_schema_extra={"enum": [x.value for x in Layout]}),
+]
+AlgorithmQ = Annotated[
+    str,
+    Query(
+        description="blocks-v1 or numpy-legacy",
+        json_schema_extra={"enum": [a.value for a in Algorithm]},
+    ),
+]
 FanQ = Annotated[float | None, Query(gt=0)]
-AxesQ = Annotated[str | None, Query(pattern=r"^-?[0-9]+(,-?[0-9]+)*$")]
-SliceQ = Annotated[str | None, Query(max_length=400, description=SLICE_DESCRIPTION)]
+AxesQ = Annotated[str | None, Query(pattern=r"^-?[0-9]+(,-?[0-9]+){0,7}$")]  # 1 to 8 axes
+SliceQ = Annotated[
+    str | None,
+    Query(max_length=400, description=SLICE_DESCRIPTION, json_schema_extra=SLICE_SCHEMA),
+]
 ShardQ = Annotated[
     str | None,
     Query(
-        pattern=r"^-?[0-9]+,[0-9]+,[0-9]+$",
+        pattern=rf"^-?[0-9]+,[0-9]+,{decimal_up_to(MAX_SHARDS)}$",  # COUNT 1..MAX_SHARDS
         description="DIM,INDEX,COUNT, e.g. 0,3,8. " + SHARD_DESCRIPTION,
     ),
 ]
-SchemePath = Annotated[str, Path(description="a scheme name or alias (GET /v1/schemes)")]
+# Any name is looked up (an unknown one is a 404 with the nearest name); the schema lists the
+# ones that need no parameter, as a bare scheme name in a body (parameters go in the query).
+SchemePath = Annotated[
+    str,
+    Path(
+        description="a scheme name or alias (GET /v1/schemes)",
+        json_schema_extra={"enum": names_alone()},
+    ),
+]
 SHORTCUT_DESCRIPTION = (
     "Exactly POST /v1/weights with layer {kind: tensor, shape}. The scheme's own parameters "
     "go in the query string too, e.g. `?shape=256,784&seed=1&gain=2`. Binary formats answer "
@@ -267,7 +326,7 @@ Shortcut = Annotated[ShortcutQuery, Depends()]
 
 
 @router.get(
-    "/weights/{scheme}",
+    "/weights/{scheme:scheme}",
     operation_id="getWeights",
     summary="curl shortcut: one raw tensor named 'weight'",
     description=SHORTCUT_DESCRIPTION,
@@ -278,7 +337,7 @@ async def get_weights(request: Request, scheme: SchemePath, query: Shortcut) -> 
 
 
 @router.head(
-    "/weights/{scheme}",
+    "/weights/{scheme:scheme}",
     operation_id="headWeights",
     summary="The GET shortcut's headers only (Content-Length, ETag, Content-Range)",
     responses={

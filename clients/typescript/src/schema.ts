@@ -2439,18 +2439,218 @@ export interface components {
         };
         /**
          * SchemeName
-         * @description A scheme's canonical name or alias (GET /v1/schemes lists them).
+         * @description A scheme's canonical name or alias, for a scheme that needs no parameter (GET /v1/schemes lists them); one that does is a SchemeObject.
          * @enum {string}
          */
-        SchemeName: "constant" | "delta_orthogonal" | "dirac" | "eye" | "flax.default" | "gaussian" | "glorot_normal" | "glorot_truncated_normal" | "glorot_uniform" | "he" | "he_normal" | "he_truncated_normal" | "he_uniform" | "identity" | "jax.constant" | "jax.default" | "jax.delta_orthogonal" | "jax.glorot_normal" | "jax.glorot_uniform" | "jax.he_normal" | "jax.he_uniform" | "jax.kaiming_normal" | "jax.kaiming_uniform" | "jax.lecun_normal" | "jax.lecun_uniform" | "jax.normal" | "jax.ones" | "jax.orthogonal" | "jax.truncated_normal" | "jax.uniform" | "jax.variance_scaling" | "jax.xavier_normal" | "jax.xavier_uniform" | "jax.zeros" | "kaiming_normal" | "kaiming_truncated_normal" | "kaiming_uniform" | "keras.Constant" | "keras.GlorotNormal" | "keras.GlorotUniform" | "keras.HeNormal" | "keras.HeUniform" | "keras.Identity" | "keras.LecunNormal" | "keras.LecunUniform" | "keras.Ones" | "keras.Orthogonal" | "keras.RandomNormal" | "keras.RandomUniform" | "keras.TruncatedNormal" | "keras.VarianceScaling" | "keras.Zeros" | "keras.default" | "lecun_normal" | "lecun_truncated_normal" | "lecun_uniform" | "normal" | "one" | "ones" | "orthogonal" | "random" | "sparse" | "torch.constant_" | "torch.default" | "torch.dirac_" | "torch.eye_" | "torch.kaiming_normal_" | "torch.kaiming_uniform_" | "torch.normal_" | "torch.ones_" | "torch.orthogonal_" | "torch.sparse_" | "torch.trunc_normal_" | "torch.uniform_" | "torch.xavier_normal_" | "torch.xavier_uniform_" | "torch.zeros_" | "truncated_normal" | "uniform" | "variance_scaling" | "xavier_normal" | "xavier_truncated_normal" | "xavier_uniform" | "zero" | "zeros";
+        SchemeName: "delta_orthogonal" | "dirac" | "eye" | "flax.default" | "gaussian" | "glorot_normal" | "glorot_truncated_normal" | "glorot_uniform" | "he" | "he_normal" | "he_truncated_normal" | "he_uniform" | "identity" | "jax.default" | "jax.delta_orthogonal" | "jax.glorot_normal" | "jax.glorot_uniform" | "jax.he_normal" | "jax.he_uniform" | "jax.kaiming_normal" | "jax.kaiming_uniform" | "jax.lecun_normal" | "jax.lecun_uniform" | "jax.normal" | "jax.ones" | "jax.orthogonal" | "jax.truncated_normal" | "jax.uniform" | "jax.variance_scaling" | "jax.xavier_normal" | "jax.xavier_uniform" | "jax.zeros" | "kaiming_normal" | "kaiming_truncated_normal" | "kaiming_uniform" | "keras.Constant" | "keras.GlorotNormal" | "keras.GlorotUniform" | "keras.HeNormal" | "keras.HeUniform" | "keras.Identity" | "keras.LecunNormal" | "keras.LecunUniform" | "keras.Ones" | "keras.Orthogonal" | "keras.RandomNormal" | "keras.RandomUniform" | "keras.TruncatedNormal" | "keras.VarianceScaling" | "keras.Zeros" | "keras.default" | "lecun_normal" | "lecun_truncated_normal" | "lecun_uniform" | "normal" | "one" | "ones" | "orthogonal" | "random" | "torch.default" | "torch.dirac_" | "torch.eye_" | "torch.kaiming_normal_" | "torch.kaiming_uniform_" | "torch.normal_" | "torch.ones_" | "torch.orthogonal_" | "torch.trunc_normal_" | "torch.uniform_" | "torch.xavier_normal_" | "torch.xavier_uniform_" | "torch.zeros_" | "truncated_normal" | "uniform" | "variance_scaling" | "xavier_normal" | "xavier_truncated_normal" | "xavier_uniform" | "zero" | "zeros";
         /**
          * SchemeObject
-         * @description A scheme with parameters: ``{"name": "he_normal", "mode": "fan_out"}``.
+         * @description A scheme with parameters: ``{"name": "he_normal", "mode": "fan_out"}``. Each scheme
+         *     takes its own (GET /v1/schemes lists them with their defaults and meanings).
          */
         SchemeObject: {
-            name: components["schemas"]["SchemeName"];
-        } & {
-            [key: string]: number | string;
+            /** @enum {string} */
+            name: "zeros" | "zero" | "ones" | "one" | "lecun_uniform" | "lecun_normal" | "lecun_truncated_normal" | "torch.zeros_" | "torch.ones_" | "torch.eye_" | "keras.Zeros" | "keras.Ones" | "keras.GlorotUniform" | "keras.GlorotNormal" | "keras.HeUniform" | "keras.HeNormal" | "keras.LecunUniform" | "keras.LecunNormal" | "jax.zeros" | "jax.ones" | "jax.glorot_uniform" | "jax.xavier_uniform" | "jax.glorot_normal" | "jax.xavier_normal" | "jax.he_uniform" | "jax.kaiming_uniform" | "jax.he_normal" | "jax.kaiming_normal" | "jax.lecun_uniform" | "jax.lecun_normal" | "torch.default" | "keras.default" | "flax.default" | "jax.default";
+        } | {
+            /** @enum {string} */
+            name: "constant" | "jax.constant";
+            /** @description the fill value */
+            value: number;
+        } | {
+            /** @description upper bound */
+            high?: number;
+            /** @description lower bound */
+            low?: number;
+            /** @enum {string} */
+            name: "uniform";
+        } | {
+            /** @description mean */
+            mean?: number;
+            /** @enum {string} */
+            name: "normal" | "gaussian" | "torch.normal_";
+            /** @description standard deviation */
+            std?: number;
+        } | {
+            /** @enum {string} */
+            name: "random" | "jax.uniform";
+            scale?: number;
+        } | {
+            /** @description lower bound */
+            a?: number;
+            /** @description upper bound */
+            b?: number;
+            /**
+             * @description units of a and b
+             * @enum {string}
+             */
+            bounds?: "std" | "absolute";
+            /** @description mean of the underlying normal */
+            mean?: number;
+            /** @enum {string} */
+            name: "truncated_normal";
+            /** @description std of the underlying normal (before truncation) */
+            std?: number;
+        } | {
+            /** @enum {string} */
+            distribution?: "truncated_normal" | "normal" | "uniform";
+            /** @enum {string} */
+            mode?: "fan_in" | "fan_out" | "fan_avg" | "fan_geo_avg";
+            /** @enum {string} */
+            name: "variance_scaling" | "jax.variance_scaling";
+            /** @description variance multiplier */
+            scale?: number;
+        } | {
+            /** @description multiplies the std (scale = gain^2) */
+            gain?: number;
+            /** @enum {string} */
+            name: "glorot_uniform" | "xavier_uniform" | "glorot_normal" | "xavier_normal" | "glorot_truncated_normal" | "xavier_truncated_normal";
+        } | {
+            /** @description negative slope of leaky_relu (torch's `a`; ignored otherwise) */
+            a?: number;
+            /**
+             * @description torch's table or 1/sqrt(E[f(z)^2])
+             * @enum {string}
+             */
+            gain_rule?: "torch";
+            /**
+             * @description which fan to divide by
+             * @enum {string}
+             */
+            mode?: "fan_in" | "fan_out" | "fan_avg" | "fan_geo_avg";
+            /** @enum {string} */
+            name: "he_uniform" | "kaiming_uniform" | "he_normal" | "kaiming_normal" | "he" | "he_truncated_normal" | "kaiming_truncated_normal";
+            /**
+             * @description activation that sets the gain
+             * @enum {string}
+             */
+            nonlinearity?: "conv1d" | "conv2d" | "conv3d" | "conv_transpose1d" | "conv_transpose2d" | "conv_transpose3d" | "leaky_relu" | "linear" | "relu" | "selu" | "sigmoid" | "tanh";
+        } | {
+            /** @description negative slope of leaky_relu (torch's `a`; ignored otherwise) */
+            a?: number;
+            /**
+             * @description torch's table or 1/sqrt(E[f(z)^2])
+             * @enum {string}
+             */
+            gain_rule: "variance_preserving";
+            /**
+             * @description which fan to divide by
+             * @enum {string}
+             */
+            mode?: "fan_in" | "fan_out" | "fan_avg" | "fan_geo_avg";
+            /** @enum {string} */
+            name: "he_uniform" | "kaiming_uniform" | "he_normal" | "kaiming_normal" | "he" | "he_truncated_normal" | "kaiming_truncated_normal";
+            /**
+             * @description activation that sets the gain
+             * @enum {string}
+             */
+            nonlinearity?: "celu" | "elu" | "gelu" | "gelu_tanh" | "hard_sigmoid" | "hard_swish" | "hard_tanh" | "identity" | "leaky_relu" | "linear" | "mish" | "relu" | "relu6" | "selu" | "sigmoid" | "silu" | "sin" | "softplus" | "swish" | "tanh";
+        } | {
+            /** @description multiplier */
+            gain?: number;
+            /** @enum {string} */
+            name: "orthogonal" | "identity" | "eye" | "delta_orthogonal" | "torch.orthogonal_" | "torch.xavier_uniform_" | "torch.xavier_normal_" | "keras.Orthogonal" | "keras.Identity";
+        } | {
+            /** @description number of groups */
+            groups?: number;
+            /** @enum {string} */
+            name: "dirac" | "torch.dirac_";
+        } | {
+            /** @enum {string} */
+            name: "sparse" | "torch.sparse_";
+            /** @description fraction of each column set to zero */
+            sparsity: number;
+            /** @description std of the non-zero values */
+            std?: number;
+        } | {
+            /** @description lower bound */
+            a?: number;
+            /** @description upper bound */
+            b?: number;
+            /** @enum {string} */
+            name: "torch.uniform_";
+        } | {
+            /** @description absolute lower bound */
+            a?: number;
+            /** @description absolute upper bound */
+            b?: number;
+            /** @description mean */
+            mean?: number;
+            /** @enum {string} */
+            name: "torch.trunc_normal_";
+            /** @description std before truncation */
+            std?: number;
+        } | {
+            /** @enum {string} */
+            name: "torch.constant_";
+            /** @description the fill value */
+            val: number;
+        } | {
+            /** @description negative slope of leaky_relu */
+            a?: number;
+            /**
+             * @description which fan
+             * @enum {string}
+             */
+            mode?: "fan_in" | "fan_out";
+            /** @enum {string} */
+            name: "torch.kaiming_uniform_" | "torch.kaiming_normal_";
+            /**
+             * @description activation
+             * @enum {string}
+             */
+            nonlinearity?: "linear" | "conv1d" | "conv2d" | "conv3d" | "conv_transpose1d" | "conv_transpose2d" | "conv_transpose3d" | "sigmoid" | "tanh" | "relu" | "leaky_relu" | "selu";
+        } | {
+            /** @enum {string} */
+            name: "keras.Constant";
+            /** @description the fill value */
+            value?: number;
+        } | {
+            /** @description mean */
+            mean?: number;
+            /** @enum {string} */
+            name: "keras.RandomNormal" | "keras.TruncatedNormal";
+            stddev?: number;
+        } | {
+            /** @description upper bound */
+            maxval?: number;
+            /** @description lower bound */
+            minval?: number;
+            /** @enum {string} */
+            name: "keras.RandomUniform";
+        } | {
+            /**
+             * @description distribution
+             * @enum {string}
+             */
+            distribution?: "truncated_normal" | "untruncated_normal" | "normal" | "uniform";
+            /**
+             * @description which fan
+             * @enum {string}
+             */
+            mode?: "fan_in" | "fan_out" | "fan_avg";
+            /** @enum {string} */
+            name: "keras.VarianceScaling";
+            /** @description variance multiplier */
+            scale?: number;
+        } | {
+            /** @enum {string} */
+            name: "jax.normal";
+            /** @description standard deviation */
+            stddev?: number;
+        } | {
+            /** @description lower bound in stddevs */
+            lower?: number;
+            /** @enum {string} */
+            name: "jax.truncated_normal";
+            /** @description scale */
+            stddev?: number;
+            /** @description upper bound in stddevs */
+            upper?: number;
+        } | {
+            /** @enum {string} */
+            name: "jax.orthogonal" | "jax.delta_orthogonal";
+            /** @description multiplier */
+            scale?: number;
         };
         /** SchemeOut */
         SchemeOut: {
@@ -2838,8 +3038,8 @@ export interface operations {
                     };
                 };
             };
-            /** @description No valid API key (only when the service has API keys) */
-            401: {
+            /** @description Malformed request: not valid HTTP/1.1, or both Content-Length and Transfer-Encoding (the server answers and closes the connection); or a body that is not UTF-8 JSON, is empty, nests deeper than 32 levels or holds over 65 536 items in one array or object */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2847,9 +3047,40 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            /** @description No valid API key (only when the service has API keys) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request head or body did not arrive in time (WEIGHTINIT_HEADER_TIMEOUT_S, WEIGHTINIT_BODY_TIMEOUT_S: a body shorter than its Content-Length); the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over WEIGHTINIT_MAX_BODY_BYTES; the connection is closed */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); wait Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2876,6 +3107,33 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
+            /** @description Malformed request: not valid HTTP/1.1, or both Content-Length and Transfer-Encoding (the server answers and closes the connection); or a body that is not UTF-8 JSON, is empty, nests deeper than 32 levels or holds over 65 536 items in one array or object */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request head or body did not arrive in time (WEIGHTINIT_HEADER_TIMEOUT_S, WEIGHTINIT_BODY_TIMEOUT_S: a body shorter than its Content-Length); the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over WEIGHTINIT_MAX_BODY_BYTES; the connection is closed */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     getReadiness: {
@@ -2896,13 +3154,41 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
-            /** @description Overloaded or shutting down: every generation slot of the request's lane is busy and its queue is full, no slot became free within WEIGHTINIT_QUEUE_TIMEOUT_S, or the server is draining. Retry after the Retry-After header's seconds (README, Operations) */
-            503: {
+            /** @description Malformed request: not valid HTTP/1.1, or both Content-Length and Transfer-Encoding (the server answers and closes the connection); or a body that is not UTF-8 JSON, is empty, nests deeper than 32 levels or holds over 65 536 items in one array or object */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request head or body did not arrive in time (WEIGHTINIT_HEADER_TIMEOUT_S, WEIGHTINIT_BODY_TIMEOUT_S: a body shorter than its Content-Length); the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over WEIGHTINIT_MAX_BODY_BYTES; the connection is closed */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Draining (SIGTERM): take this replica out of rotation */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2933,8 +3219,8 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description No valid API key (only when the service has API keys) */
-            401: {
+            /** @description Malformed request: not valid HTTP/1.1, or both Content-Length and Transfer-Encoding (the server answers and closes the connection); or a body that is not UTF-8 JSON, is empty, nests deeper than 32 levels or holds over 65 536 items in one array or object */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2942,9 +3228,40 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            /** @description No valid API key (only when the service has API keys) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request head or body did not arrive in time (WEIGHTINIT_HEADER_TIMEOUT_S, WEIGHTINIT_BODY_TIMEOUT_S: a body shorter than its Content-Length); the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over WEIGHTINIT_MAX_BODY_BYTES; the connection is closed */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); wait Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2982,7 +3299,7 @@ export interface operations {
                     "application/x-npz": string;
                 };
             };
-            /** @description Malformed JSON */
+            /** @description Malformed request: not valid HTTP/1.1, or both Content-Length and Transfer-Encoding (the server answers and closes the connection); or a body that is not UTF-8 JSON, is empty, nests deeper than 32 levels or holds over 65 536 items in one array or object */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2994,6 +3311,8 @@ export interface operations {
             /** @description No valid API key (only when the service has API keys) */
             401: {
                 headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3009,7 +3328,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Over a limit */
+            /** @description The request head or body did not arrive in time (WEIGHTINIT_HEADER_TIMEOUT_S, WEIGHTINIT_BODY_TIMEOUT_S: a body shorter than its Content-Length); the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over a limit: the body's size (WEIGHTINIT_MAX_BODY_BYTES) or what the request would generate (elements, layers, bytes, cost); the problem's `limit` names it */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -3036,9 +3364,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); wait Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3048,10 +3378,11 @@ export interface operations {
             /** @description Overloaded or shutting down: every generation slot of the request's lane is busy and its queue is full, no slot became free within WEIGHTINIT_QUEUE_TIMEOUT_S, or the server is draining. Retry after the Retry-After header's seconds (README, Operations) */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3079,7 +3410,7 @@ export interface operations {
                     "application/octet-stream": string;
                 };
             };
-            /** @description Malformed JSON */
+            /** @description Malformed request: not valid HTTP/1.1, or both Content-Length and Transfer-Encoding (the server answers and closes the connection); or a body that is not UTF-8 JSON, is empty, nests deeper than 32 levels or holds over 65 536 items in one array or object */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3091,6 +3422,8 @@ export interface operations {
             /** @description No valid API key (only when the service has API keys) */
             401: {
                 headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3106,7 +3439,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Over a limit */
+            /** @description The request head or body did not arrive in time (WEIGHTINIT_HEADER_TIMEOUT_S, WEIGHTINIT_BODY_TIMEOUT_S: a body shorter than its Content-Length); the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over a limit: the body's size (WEIGHTINIT_MAX_BODY_BYTES) or what the request would generate (elements, layers, bytes, cost); the problem's `limit` names it */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -3133,9 +3475,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); wait Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3145,10 +3489,11 @@ export interface operations {
             /** @description Overloaded or shutting down: every generation slot of the request's lane is busy and its queue is full, no slot became free within WEIGHTINIT_QUEUE_TIMEOUT_S, or the server is draining. Retry after the Retry-After header's seconds (README, Operations) */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3176,7 +3521,7 @@ export interface operations {
                     "application/octet-stream": string;
                 };
             };
-            /** @description Malformed JSON */
+            /** @description Malformed request: not valid HTTP/1.1, or both Content-Length and Transfer-Encoding (the server answers and closes the connection); or a body that is not UTF-8 JSON, is empty, nests deeper than 32 levels or holds over 65 536 items in one array or object */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3188,6 +3533,8 @@ export interface operations {
             /** @description No valid API key (only when the service has API keys) */
             401: {
                 headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3203,7 +3550,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Over a limit */
+            /** @description The request head or body did not arrive in time (WEIGHTINIT_HEADER_TIMEOUT_S, WEIGHTINIT_BODY_TIMEOUT_S: a body shorter than its Content-Length); the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over a limit: the body's size (WEIGHTINIT_MAX_BODY_BYTES) or what the request would generate (elements, layers, bytes, cost); the problem's `limit` names it */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -3230,9 +3586,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); wait Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3242,10 +3600,11 @@ export interface operations {
             /** @description Overloaded or shutting down: every generation slot of the request's lane is busy and its queue is full, no slot became free within WEIGHTINIT_QUEUE_TIMEOUT_S, or the server is draining. Retry after the Retry-After header's seconds (README, Operations) */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3276,7 +3635,7 @@ export interface operations {
                     "application/json": components["schemas"]["DigestsResponse"];
                 };
             };
-            /** @description Malformed JSON */
+            /** @description Malformed request: not valid HTTP/1.1, or both Content-Length and Transfer-Encoding (the server answers and closes the connection); or a body that is not UTF-8 JSON, is empty, nests deeper than 32 levels or holds over 65 536 items in one array or object */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3288,13 +3647,24 @@ export interface operations {
             /** @description No valid API key (only when the service has API keys) */
             401: {
                 headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Over a limit */
+            /** @description The request head or body did not arrive in time (WEIGHTINIT_HEADER_TIMEOUT_S, WEIGHTINIT_BODY_TIMEOUT_S: a body shorter than its Content-Length); the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over a limit: the body's size (WEIGHTINIT_MAX_BODY_BYTES) or what the request would generate (elements, layers, bytes, cost); the problem's `limit` names it */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -3321,9 +3691,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); wait Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3333,10 +3705,11 @@ export interface operations {
             /** @description Overloaded or shutting down: every generation slot of the request's lane is busy and its queue is full, no slot became free within WEIGHTINIT_QUEUE_TIMEOUT_S, or the server is draining. Retry after the Retry-After header's seconds (README, Operations) */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3367,8 +3740,8 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description No valid API key (only when the service has API keys) */
-            401: {
+            /** @description Malformed request: not valid HTTP/1.1, or both Content-Length and Transfer-Encoding (the server answers and closes the connection); or a body that is not UTF-8 JSON, is empty, nests deeper than 32 levels or holds over 65 536 items in one array or object */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3376,9 +3749,40 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            /** @description No valid API key (only when the service has API keys) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request head or body did not arrive in time (WEIGHTINIT_HEADER_TIMEOUT_S, WEIGHTINIT_BODY_TIMEOUT_S: a body shorter than its Content-Length); the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over WEIGHTINIT_MAX_BODY_BYTES; the connection is closed */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); wait Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3414,9 +3818,20 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Malformed request: not valid HTTP/1.1, or both Content-Length and Transfer-Encoding (the server answers and closes the connection); or a body that is not UTF-8 JSON, is empty, nests deeper than 32 levels or holds over 65 536 items in one array or object */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No valid API key (only when the service has API keys) */
             401: {
                 headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3425,6 +3840,24 @@ export interface operations {
             };
             /** @description Unknown route or name */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request head or body did not arrive in time (WEIGHTINIT_HEADER_TIMEOUT_S, WEIGHTINIT_BODY_TIMEOUT_S: a body shorter than its Content-Length); the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over WEIGHTINIT_MAX_BODY_BYTES; the connection is closed */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3441,9 +3874,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); wait Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3486,7 +3921,7 @@ export interface operations {
                     "application/x-npz": string;
                 };
             };
-            /** @description Malformed JSON */
+            /** @description Malformed request: not valid HTTP/1.1, or both Content-Length and Transfer-Encoding (the server answers and closes the connection); or a body that is not UTF-8 JSON, is empty, nests deeper than 32 levels or holds over 65 536 items in one array or object */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3498,6 +3933,8 @@ export interface operations {
             /** @description No valid API key (only when the service has API keys) */
             401: {
                 headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3513,7 +3950,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Over a limit */
+            /** @description The request head or body did not arrive in time (WEIGHTINIT_HEADER_TIMEOUT_S, WEIGHTINIT_BODY_TIMEOUT_S: a body shorter than its Content-Length); the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over a limit: the body's size (WEIGHTINIT_MAX_BODY_BYTES) or what the request would generate (elements, layers, bytes, cost); the problem's `limit` names it */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -3540,9 +3986,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); wait Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3552,10 +4000,11 @@ export interface operations {
             /** @description Overloaded or shutting down: every generation slot of the request's lane is busy and its queue is full, no slot became free within WEIGHTINIT_QUEUE_TIMEOUT_S, or the server is draining. Retry after the Retry-After header's seconds (README, Operations) */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3586,7 +4035,7 @@ export interface operations {
                     "application/octet-stream": string;
                 };
             };
-            /** @description Malformed JSON */
+            /** @description Malformed request: not valid HTTP/1.1, or both Content-Length and Transfer-Encoding (the server answers and closes the connection); or a body that is not UTF-8 JSON, is empty, nests deeper than 32 levels or holds over 65 536 items in one array or object */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3598,6 +4047,8 @@ export interface operations {
             /** @description No valid API key (only when the service has API keys) */
             401: {
                 headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3613,7 +4064,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Over a limit */
+            /** @description The request head or body did not arrive in time (WEIGHTINIT_HEADER_TIMEOUT_S, WEIGHTINIT_BODY_TIMEOUT_S: a body shorter than its Content-Length); the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over a limit: the body's size (WEIGHTINIT_MAX_BODY_BYTES) or what the request would generate (elements, layers, bytes, cost); the problem's `limit` names it */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -3640,9 +4100,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); wait Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3652,10 +4114,11 @@ export interface operations {
             /** @description Overloaded or shutting down: every generation slot of the request's lane is busy and its queue is full, no slot became free within WEIGHTINIT_QUEUE_TIMEOUT_S, or the server is draining. Retry after the Retry-After header's seconds (README, Operations) */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3686,7 +4149,7 @@ export interface operations {
                     "application/octet-stream": string;
                 };
             };
-            /** @description Malformed JSON */
+            /** @description Malformed request: not valid HTTP/1.1, or both Content-Length and Transfer-Encoding (the server answers and closes the connection); or a body that is not UTF-8 JSON, is empty, nests deeper than 32 levels or holds over 65 536 items in one array or object */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3698,6 +4161,8 @@ export interface operations {
             /** @description No valid API key (only when the service has API keys) */
             401: {
                 headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3713,7 +4178,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Over a limit */
+            /** @description The request head or body did not arrive in time (WEIGHTINIT_HEADER_TIMEOUT_S, WEIGHTINIT_BODY_TIMEOUT_S: a body shorter than its Content-Length); the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over a limit: the body's size (WEIGHTINIT_MAX_BODY_BYTES) or what the request would generate (elements, layers, bytes, cost); the problem's `limit` names it */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -3740,9 +4214,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); wait Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3752,10 +4228,11 @@ export interface operations {
             /** @description Overloaded or shutting down: every generation slot of the request's lane is busy and its queue is full, no slot became free within WEIGHTINIT_QUEUE_TIMEOUT_S, or the server is draining. Retry after the Retry-After header's seconds (README, Operations) */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3786,7 +4263,7 @@ export interface operations {
                     "application/octet-stream": string;
                 };
             };
-            /** @description Malformed JSON */
+            /** @description Malformed request: not valid HTTP/1.1, or both Content-Length and Transfer-Encoding (the server answers and closes the connection); or a body that is not UTF-8 JSON, is empty, nests deeper than 32 levels or holds over 65 536 items in one array or object */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3798,6 +4275,8 @@ export interface operations {
             /** @description No valid API key (only when the service has API keys) */
             401: {
                 headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3813,7 +4292,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Over a limit */
+            /** @description The request head or body did not arrive in time (WEIGHTINIT_HEADER_TIMEOUT_S, WEIGHTINIT_BODY_TIMEOUT_S: a body shorter than its Content-Length); the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over a limit: the body's size (WEIGHTINIT_MAX_BODY_BYTES) or what the request would generate (elements, layers, bytes, cost); the problem's `limit` names it */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -3840,9 +4328,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); wait Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3852,10 +4342,11 @@ export interface operations {
             /** @description Overloaded or shutting down: every generation slot of the request's lane is busy and its queue is full, no slot became free within WEIGHTINIT_QUEUE_TIMEOUT_S, or the server is draining. Retry after the Retry-After header's seconds (README, Operations) */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3888,7 +4379,7 @@ export interface operations {
                     "application/json": components["schemas"]["DigestsResponse"];
                 };
             };
-            /** @description Malformed JSON */
+            /** @description Malformed request: not valid HTTP/1.1, or both Content-Length and Transfer-Encoding (the server answers and closes the connection); or a body that is not UTF-8 JSON, is empty, nests deeper than 32 levels or holds over 65 536 items in one array or object */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3900,13 +4391,24 @@ export interface operations {
             /** @description No valid API key (only when the service has API keys) */
             401: {
                 headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Over a limit */
+            /** @description The request head or body did not arrive in time (WEIGHTINIT_HEADER_TIMEOUT_S, WEIGHTINIT_BODY_TIMEOUT_S: a body shorter than its Content-Length); the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over a limit: the body's size (WEIGHTINIT_MAX_BODY_BYTES) or what the request would generate (elements, layers, bytes, cost); the problem's `limit` names it */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -3933,9 +4435,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); wait Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3945,10 +4449,11 @@ export interface operations {
             /** @description Overloaded or shutting down: every generation slot of the request's lane is busy and its queue is full, no slot became free within WEIGHTINIT_QUEUE_TIMEOUT_S, or the server is draining. Retry after the Retry-After header's seconds (README, Operations) */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3957,16 +4462,16 @@ export interface operations {
     getWeights: {
         parameters: {
             query: {
-                /** @description comma-separated dims, e.g. 256,784 */
+                /** @description comma-separated dims, e.g. 256,784 (at most 8, each at least 1) */
                 shape: string;
                 /** @description 0..2**64-1 */
                 seed: string;
                 /** @description float32, float64, float16 or bfloat16 */
-                dtype?: string;
+                dtype?: "float32" | "float64" | "float16" | "bfloat16";
                 /** @description torch, keras or jax */
-                layout?: string;
+                layout?: "torch" | "keras" | "jax";
                 /** @description blocks-v1 or numpy-legacy */
-                algorithm?: string;
+                algorithm?: "blocks-v1" | "numpy-legacy";
                 fan_in?: number | null;
                 fan_out?: number | null;
                 in_axes?: string | null;
@@ -3985,7 +4490,7 @@ export interface operations {
             header?: never;
             path: {
                 /** @description a scheme name or alias (GET /v1/schemes) */
-                scheme: string;
+                scheme: "delta_orthogonal" | "dirac" | "eye" | "flax.default" | "gaussian" | "glorot_normal" | "glorot_truncated_normal" | "glorot_uniform" | "he" | "he_normal" | "he_truncated_normal" | "he_uniform" | "identity" | "jax.default" | "jax.delta_orthogonal" | "jax.glorot_normal" | "jax.glorot_uniform" | "jax.he_normal" | "jax.he_uniform" | "jax.kaiming_normal" | "jax.kaiming_uniform" | "jax.lecun_normal" | "jax.lecun_uniform" | "jax.normal" | "jax.ones" | "jax.orthogonal" | "jax.truncated_normal" | "jax.uniform" | "jax.variance_scaling" | "jax.xavier_normal" | "jax.xavier_uniform" | "jax.zeros" | "kaiming_normal" | "kaiming_truncated_normal" | "kaiming_uniform" | "keras.Constant" | "keras.GlorotNormal" | "keras.GlorotUniform" | "keras.HeNormal" | "keras.HeUniform" | "keras.Identity" | "keras.LecunNormal" | "keras.LecunUniform" | "keras.Ones" | "keras.Orthogonal" | "keras.RandomNormal" | "keras.RandomUniform" | "keras.TruncatedNormal" | "keras.VarianceScaling" | "keras.Zeros" | "keras.default" | "lecun_normal" | "lecun_truncated_normal" | "lecun_uniform" | "normal" | "one" | "ones" | "orthogonal" | "random" | "torch.default" | "torch.dirac_" | "torch.eye_" | "torch.kaiming_normal_" | "torch.kaiming_uniform_" | "torch.normal_" | "torch.ones_" | "torch.orthogonal_" | "torch.trunc_normal_" | "torch.uniform_" | "torch.xavier_normal_" | "torch.xavier_uniform_" | "torch.zeros_" | "truncated_normal" | "uniform" | "variance_scaling" | "xavier_normal" | "xavier_truncated_normal" | "xavier_uniform" | "zero" | "zeros";
             };
             cookie?: never;
         };
@@ -4017,9 +4522,20 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Malformed request: not valid HTTP/1.1, or both Content-Length and Transfer-Encoding (the server answers and closes the connection); or a body that is not UTF-8 JSON, is empty, nests deeper than 32 levels or holds over 65 536 items in one array or object */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No valid API key (only when the service has API keys) */
             401: {
                 headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4044,7 +4560,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Over a limit */
+            /** @description The request head or body did not arrive in time (WEIGHTINIT_HEADER_TIMEOUT_S, WEIGHTINIT_BODY_TIMEOUT_S: a body shorter than its Content-Length); the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over a limit: the body's size (WEIGHTINIT_MAX_BODY_BYTES) or what the request would generate (elements, layers, bytes, cost); the problem's `limit` names it */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -4071,9 +4596,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); wait Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4083,10 +4610,11 @@ export interface operations {
             /** @description Overloaded or shutting down: every generation slot of the request's lane is busy and its queue is full, no slot became free within WEIGHTINIT_QUEUE_TIMEOUT_S, or the server is draining. Retry after the Retry-After header's seconds (README, Operations) */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Problem"];
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4095,16 +4623,16 @@ export interface operations {
     headWeights: {
         parameters: {
             query: {
-                /** @description comma-separated dims, e.g. 256,784 */
+                /** @description comma-separated dims, e.g. 256,784 (at most 8, each at least 1) */
                 shape: string;
                 /** @description 0..2**64-1 */
                 seed: string;
                 /** @description float32, float64, float16 or bfloat16 */
-                dtype?: string;
+                dtype?: "float32" | "float64" | "float16" | "bfloat16";
                 /** @description torch, keras or jax */
-                layout?: string;
+                layout?: "torch" | "keras" | "jax";
                 /** @description blocks-v1 or numpy-legacy */
-                algorithm?: string;
+                algorithm?: "blocks-v1" | "numpy-legacy";
                 fan_in?: number | null;
                 fan_out?: number | null;
                 in_axes?: string | null;
@@ -4123,7 +4651,7 @@ export interface operations {
             header?: never;
             path: {
                 /** @description a scheme name or alias (GET /v1/schemes) */
-                scheme: string;
+                scheme: "delta_orthogonal" | "dirac" | "eye" | "flax.default" | "gaussian" | "glorot_normal" | "glorot_truncated_normal" | "glorot_uniform" | "he" | "he_normal" | "he_truncated_normal" | "he_uniform" | "identity" | "jax.default" | "jax.delta_orthogonal" | "jax.glorot_normal" | "jax.glorot_uniform" | "jax.he_normal" | "jax.he_uniform" | "jax.kaiming_normal" | "jax.kaiming_uniform" | "jax.lecun_normal" | "jax.lecun_uniform" | "jax.normal" | "jax.ones" | "jax.orthogonal" | "jax.truncated_normal" | "jax.uniform" | "jax.variance_scaling" | "jax.xavier_normal" | "jax.xavier_uniform" | "jax.zeros" | "kaiming_normal" | "kaiming_truncated_normal" | "kaiming_uniform" | "keras.Constant" | "keras.GlorotNormal" | "keras.GlorotUniform" | "keras.HeNormal" | "keras.HeUniform" | "keras.Identity" | "keras.LecunNormal" | "keras.LecunUniform" | "keras.Ones" | "keras.Orthogonal" | "keras.RandomNormal" | "keras.RandomUniform" | "keras.TruncatedNormal" | "keras.VarianceScaling" | "keras.Zeros" | "keras.default" | "lecun_normal" | "lecun_truncated_normal" | "lecun_uniform" | "normal" | "one" | "ones" | "orthogonal" | "random" | "torch.default" | "torch.dirac_" | "torch.eye_" | "torch.kaiming_normal_" | "torch.kaiming_uniform_" | "torch.normal_" | "torch.ones_" | "torch.orthogonal_" | "torch.trunc_normal_" | "torch.uniform_" | "torch.xavier_normal_" | "torch.xavier_uniform_" | "torch.zeros_" | "truncated_normal" | "uniform" | "variance_scaling" | "xavier_normal" | "xavier_truncated_normal" | "xavier_uniform" | "zero" | "zeros";
             };
             cookie?: never;
         };
@@ -4150,9 +4678,20 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Malformed request: not valid HTTP/1.1, or both Content-Length and Transfer-Encoding (the server answers and closes the connection); or a body that is not UTF-8 JSON, is empty, nests deeper than 32 levels or holds over 65 536 items in one array or object */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description No valid API key (only when the service has API keys) */
             401: {
                 headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4177,7 +4716,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Over a limit */
+            /** @description The request head or body did not arrive in time (WEIGHTINIT_HEADER_TIMEOUT_S, WEIGHTINIT_BODY_TIMEOUT_S: a body shorter than its Content-Length); the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over a limit: the body's size (WEIGHTINIT_MAX_BODY_BYTES) or what the request would generate (elements, layers, bytes, cost); the problem's `limit` names it */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -4204,9 +4752,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); see Retry-After */
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); wait Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {

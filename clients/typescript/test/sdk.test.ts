@@ -146,6 +146,22 @@ describe("live server", live, () => {
     });
   }
 
+  test("a scheme object with parameters is typed per scheme and served", async () => {
+    // The schema states each scheme's parameters: a wrong one does not compile.
+    const scheme: WeightsRequest["scheme"] = { name: "he_normal", mode: "fan_out", a: 0.2 };
+    // @ts-expect-error -- "sideways" is not one of he_normal's modes
+    const wrongChoice: WeightsRequest["scheme"] = { name: "he_normal", mode: "sideways" };
+    // @ts-expect-error -- "gain" is not a parameter of he_normal
+    const unknownParameter: WeightsRequest["scheme"] = { name: "he_normal", gain: 2 };
+    assert.ok(wrongChoice && unknownParameter);
+    const json = await weights(client, { ...DENSE, scheme });
+    const npy = await weightsNpy(client, { ...DENSE, scheme });
+    const weight = json.tensors.find((t) => t.name === "weight")!;
+    assert.equal(sha256(npy.value), weight.sha256);
+    const plain = await weights(client, DENSE);
+    assert.notEqual(plain.tensors.find((t) => t.name === "weight")!.sha256, weight.sha256);
+  });
+
   test("float16 and bfloat16 come back as Uint16Array with the dtype named", async () => {
     const f16 = await weightsNpy(client, { ...DENSE, dtype: "float16" }, { tensor: "weight" });
     assert.equal(f16.value.dtype, "float16");
