@@ -74,8 +74,8 @@ class Strict(BaseModel):
 
 # A field a framework names otherwise (Keras' units for out_features) is optional in the
 # model: the core requires it under one of its names, and the schema says so.
-def _aliased(kind: str, ours: str) -> Any:
-    return Field(description=alias_description(kind, ours, "Required."))
+def _aliased(kind: str, ours: str, text: str = "Required.") -> Any:
+    return Field(description=alias_description(kind, ours, text))
 
 
 @framework_arguments(required=("in_features", "out_features"))
@@ -208,6 +208,7 @@ OptionalSize = Annotated[StrictInt | None, Field(gt=0), INTEGRAL]
 NormalizedShape = PositiveInt | Annotated[list[PositiveInt], Field(min_length=1, max_length=8)]
 
 
+@framework_arguments()
 class MultiheadAttentionLayer(Strict):
     """Multi-head attention: torch nn.MultiheadAttention, Keras MultiHeadAttention, Flax
     nn.MultiHeadDotProductAttention. torch's argument names; key_dim, value_dim and output_shape
@@ -247,7 +248,7 @@ class MultiheadAttentionLayer(Strict):
     ] = None
     bias: Annotated[
         StrictBool,
-        Field(description="Biases on every projection (Keras and Flax: use_bias). Default: true."),
+        _aliased("multihead_attention", "bias", "Biases on every projection. Default: true."),
     ] = True
     add_bias_kv: Annotated[
         StrictBool,
@@ -320,6 +321,7 @@ class _TransformerLayer(Strict):
     ] = False
 
 
+@framework_arguments()
 class TransformerEncoderLayer(_TransformerLayer):
     """torch nn.TransformerEncoderLayer (torch layout only): self_attn.*, linear1, linear2,
     norm1, norm2, named as its state_dict."""
@@ -327,6 +329,7 @@ class TransformerEncoderLayer(_TransformerLayer):
     kind: Literal["transformer_encoder_layer"]
 
 
+@framework_arguments()
 class TransformerDecoderLayer(_TransformerLayer):
     """torch nn.TransformerDecoderLayer (torch layout only): self_attn.*, multihead_attn.*,
     linear1, linear2, norm1, norm2, norm3, named as its state_dict."""
@@ -334,20 +337,26 @@ class TransformerDecoderLayer(_TransformerLayer):
     kind: Literal["transformer_decoder_layer"]
 
 
+@framework_arguments(required=("num_groups",))
 class GroupNormLayer(Strict):
     """torch nn.GroupNorm, Keras GroupNormalization, Flax nn.GroupNorm: scale 1, shift 0."""
 
     kind: Literal["group_norm"]
     num_groups: Annotated[
-        PositiveInt,
-        Field(description="Groups the channels are split into; must divide num_channels."),
-    ]
+        PositiveInt | None,
+        _aliased(
+            "group_norm",
+            "num_groups",
+            "Required. Groups the channels are split into; must divide num_channels.",
+        ),
+    ] = None
     num_channels: Annotated[PositiveInt, Field(description="Channels of the input.")]
     affine: Annotated[
         StrictBool, Field(description="A learned per-channel scale and shift. Default: true.")
     ] = True
 
 
+@framework_arguments()
 class InstanceNormLayer(Strict):
     """torch nn.InstanceNorm1d/2d/3d (the same parameters) and Flax nn.InstanceNorm; Keras has
     none. torch's defaults in every layout."""
@@ -374,6 +383,7 @@ class InstanceNormLayer(Strict):
     ] = False
 
 
+@framework_arguments()
 class RmsNormLayer(Strict):
     """torch nn.RMSNorm, Keras RMSNormalization, Flax nn.RMSNorm: a scale (1), no shift."""
 
@@ -387,6 +397,7 @@ class RmsNormLayer(Strict):
     ] = True
 
 
+@framework_arguments()
 class PreluLayer(Strict):
     """torch nn.PReLU (weight), Keras PReLU (alpha), Flax nn.PReLU (one scalar negative_slope):
     role activation."""
@@ -403,15 +414,16 @@ class PreluLayer(Strict):
     ] = 1
     init: Annotated[
         Annotated[float, Field(strict=True, allow_inf_nan=False)] | None,
-        Field(
-            description=(
-                "The slopes' starting value. Default: the layout framework's (torch 0.25, Keras 0, "
-                "Flax 0.01)."
-            )
+        _aliased(
+            "prelu",
+            "init",
+            "The slopes' starting value (a number). Default: the layout framework's (torch "
+            "0.25, Keras 0, Flax 0.01).",
         ),
     ] = None
 
 
+@framework_arguments()
 class BilinearLayer(Strict):
     """torch nn.Bilinear (torch layout only): weight (out_features, in1_features,
     in2_features), bias (out_features,), both U(+-1/sqrt(in1_features)) by default."""
