@@ -18,8 +18,16 @@ request names that class's layout:
   ``reset_after=True``);
 * ``stats``: running-statistic initializers, accepted only naming the fixed value;
 * ``forget_bias``: Keras LSTM ``unit_forget_bias``;
+* ``follows``: an initializer of some of the tensors of a role another argument names for
+  all of them (Flax attention ``out_bias_init``: the output bias, ``bias_init`` the others);
+  weightinit names one scheme per role, so it is accepted naming the scheme that other
+  argument (or, not given, its default) names;
 * ``ignored``: arguments that change no parameter (stride, padding, dropout, epsilon,
   momentum, activation, regularizers, constraints, ``name``...): accepted and ignored.
+
+Two initializer arguments naming one role: the one naming fewer roles wins for it (Flax
+attention's ``out_kernel_init`` over ``kernel_init``, as ``out_kernel_init or kernel_init``);
+naming as many roles, they must agree.
 
 Lookup, for a request under layout L: L's row first, then torch's row (torch's names are
 weightinit's own, so they are accepted under every layout). A name that only another layout's
@@ -51,6 +59,7 @@ class Use(StrEnum):
     FIXED = "fixed"
     STATS = "stats"
     FORGET_BIAS = "forget_bias"
+    FOLLOWS = "follows"
     IGNORED = "ignored"
 
 
@@ -66,6 +75,8 @@ class Arguments:
     fixed: Mapping[str, object] = field(default_factory=dict)
     stats: Mapping[str, str] = field(default_factory=dict)
     forget_bias: str | None = None
+    # argument -> (the argument it must agree with, that argument's default)
+    follows: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     ignored: tuple[str, ...] = ()
 
     def uses(self) -> dict[str, Use]:
@@ -76,6 +87,7 @@ class Arguments:
         uses |= dict.fromkeys(self.norm_parts, Use.NORM_PART)
         uses |= dict.fromkeys(self.fixed, Use.FIXED)
         uses |= dict.fromkeys(self.stats, Use.STATS)
+        uses |= dict.fromkeys(self.follows, Use.FOLLOWS)
         if self.dtype:
             uses[self.dtype] = Use.DTYPE
         if self.forget_bias:
@@ -117,6 +129,35 @@ TORCH_LAYER_NORM = Arguments("torch.nn.LayerNorm", dtype="dtype", ignored=(*TORC
 TORCH_BATCH_NORM = Arguments(
     "torch.nn.BatchNorm1d/2d/3d", dtype="dtype", ignored=(*TORCH_IGNORED, "eps", "momentum")
 )
+
+TORCH_MULTIHEAD_ATTENTION = Arguments(
+    "torch.nn.MultiheadAttention",
+    dtype="dtype",
+    # add_zero_attn appends a zero row to the keys and values in forward(): no parameter
+    ignored=(*TORCH_IGNORED, "dropout", "add_zero_attn", "batch_first"),
+)
+# norm_first is one of our fields (pre- or post-norm: accepted, changes no parameter)
+TORCH_TRANSFORMER_IGNORED = (
+    *TORCH_IGNORED,
+    "dropout",
+    "activation",
+    "layer_norm_eps",
+    "batch_first",
+)
+TORCH_TRANSFORMER_ENCODER_LAYER = Arguments(
+    "torch.nn.TransformerEncoderLayer", dtype="dtype", ignored=TORCH_TRANSFORMER_IGNORED
+)
+TORCH_TRANSFORMER_DECODER_LAYER = Arguments(
+    "torch.nn.TransformerDecoderLayer", dtype="dtype", ignored=TORCH_TRANSFORMER_IGNORED
+)
+TORCH_GROUP_NORM = Arguments("torch.nn.GroupNorm", dtype="dtype", ignored=(*TORCH_IGNORED, "eps"))
+TORCH_INSTANCE_NORM = Arguments(
+    "torch.nn.InstanceNorm1d/2d/3d", dtype="dtype", ignored=(*TORCH_IGNORED, "eps", "momentum")
+)
+TORCH_RMS_NORM = Arguments("torch.nn.RMSNorm", dtype="dtype", ignored=(*TORCH_IGNORED, "eps"))
+# num_parameters and init (the slopes' starting value, a number) are our fields
+TORCH_PRELU = Arguments("torch.nn.PReLU", dtype="dtype", ignored=TORCH_IGNORED)
+TORCH_BILINEAR = Arguments("torch.nn.Bilinear", dtype="dtype", ignored=TORCH_IGNORED)
 
 # ---- Keras 3 (keras.layers) ---------------------------------------------------------------
 
@@ -246,6 +287,57 @@ KERAS_BATCH_NORM = Arguments(
     ignored=(*KERAS_NORM_IGNORED, "momentum", "synchronized", "renorm_clipping", "renorm_momentum"),
 )
 
+# keras/src/layers/attention/multi_head_attention.py (Keras 3.15): num_heads, key_dim,
+# value_dim and output_shape are our fields; the query, key and value sizes come from the
+# inputs (our embed_dim, kdim, vdim). use_gate=True adds a gate projection: not built.
+KERAS_MULTI_HEAD_ATTENTION = Arguments(
+    "keras.layers.MultiHeadAttention",
+    aliases={"use_bias": "bias"},
+    initializers={
+        "kernel_initializer": (Role.ATTENTION_QKV, Role.ATTENTION_OUTPUT),
+        "bias_initializer": (Role.BIAS,),
+    },
+    dtype="dtype",
+    fixed={"use_gate": False},
+    ignored=(
+        *KERAS_LAYER,
+        "kernel_regularizer",
+        "bias_regularizer",
+        "kernel_constraint",
+        "bias_constraint",
+        "dropout",
+        "attention_axes",
+        "sliding_window",
+        "flash_attention",
+        "seed",  # the dropout's seed
+    ),
+)
+# keras/src/layers/normalization/group_normalization.py: groups=-1 (instance normalization)
+# is not a group count here: give num_groups = num_channels.
+KERAS_GROUP_NORM = Arguments(
+    "keras.layers.GroupNormalization",
+    aliases={"groups": "num_groups"},
+    initializers=KERAS_NORM,
+    dtype="dtype",
+    norm_parts={"scale": NORM_SCALE, "center": NORM_SHIFT},
+    ignored=KERAS_NORM_IGNORED,
+)
+# keras/src/layers/normalization/rms_normalization.py (Keras 3.9+): RMSNormalization(axis,
+# epsilon); its one weight, scale, starts at ones (no initializer argument).
+KERAS_RMS_NORM = Arguments(
+    "keras.layers.RMSNormalization",
+    dtype="dtype",
+    ignored=(*KERAS_LAYER, "axis", "epsilon"),
+)
+# keras/src/layers/activations/prelu.py: alpha's shape is our num_parameters (shared_axes
+# only says which input axes share one slope).
+KERAS_PRELU = Arguments(
+    "keras.layers.PReLU",
+    initializers={"alpha_initializer": (Role.ACTIVATION,)},
+    dtype="dtype",
+    ignored=(*KERAS_LAYER, "alpha_regularizer", "alpha_constraint", "shared_axes"),
+)
+
 # ---- Flax linen (flax.linen) ----------------------------------------------------------------
 
 # Every linen Module takes ``name``; ``dtype`` is the computation's dtype (the parameters'
@@ -334,9 +426,72 @@ FLAX_BATCH_NORM = Arguments(
     ignored=(*FLAX_NORM_IGNORED, "use_running_average", "axis", "momentum"),
 )
 
+# flax/linen/attention.py (Flax 0.12): num_heads, qkv_features and out_features are our
+# fields. The output projection takes ``out_kernel_init or kernel_init`` and ``out_bias_init
+# or bias_init``; normalize_qk=True adds query_ln and key_ln scales: not built.
+FLAX_MULTI_HEAD_ATTENTION = Arguments(
+    "flax.linen.MultiHeadDotProductAttention",
+    aliases={"use_bias": "bias"},
+    initializers={
+        "kernel_init": (Role.ATTENTION_QKV, Role.ATTENTION_OUTPUT),
+        "out_kernel_init": (Role.ATTENTION_OUTPUT,),
+        "bias_init": (Role.BIAS,),
+    },
+    follows={"out_bias_init": ("bias_init", "zeros")},
+    dtype="param_dtype",
+    fixed={"normalize_qk": False},
+    ignored=(
+        *FLAX_MODULE,
+        "precision",
+        "broadcast_dropout",
+        "dropout_rate",
+        "deterministic",
+        "attention_fn",
+        "decode",  # a cache collection, not parameters
+        "force_fp32_for_softmax",
+        "qkv_dot_general",
+        "out_dot_general",
+        "qkv_dot_general_cls",
+        "out_dot_general_cls",
+        "qk_attn_weights_einsum_cls",
+        "attn_weights_value_einsum_cls",
+    ),
+)
+# flax/linen/normalization.py: num_groups is ours; group_size (num_channels / num_groups)
+# changes no parameter (scale and bias are (num_channels,)).
+FLAX_GROUP_NORM = Arguments(
+    "flax.linen.GroupNorm",
+    initializers=FLAX_NORM,
+    dtype="param_dtype",
+    norm_parts={"use_scale": NORM_SCALE, "use_bias": NORM_SHIFT},
+    ignored=(*FLAX_NORM_IGNORED, "group_size", "reduction_axes"),
+)
+FLAX_INSTANCE_NORM = Arguments(
+    "flax.linen.InstanceNorm",
+    initializers=FLAX_NORM,
+    dtype="param_dtype",
+    norm_parts={"use_scale": NORM_SCALE, "use_bias": NORM_SHIFT},
+    ignored=(*FLAX_NORM_IGNORED, "feature_axes"),
+)
+FLAX_RMS_NORM = Arguments(
+    "flax.linen.RMSNorm",
+    initializers={"scale_init": (Role.NORM_SCALE,)},
+    dtype="param_dtype",
+    norm_parts={"use_scale": NORM_SCALE},
+    ignored=(*FLAX_NORM_IGNORED, "reduction_axes", "feature_axes"),
+)
+# flax/linen/activation.py: PReLU(param_dtype, negative_slope_init: float); the slope's
+# starting value is a number, as torch's init.
+FLAX_PRELU = Arguments(
+    "flax.linen.PReLU",
+    aliases={"negative_slope_init": "init"},
+    dtype="param_dtype",
+    ignored=("name",),
+)
+
 T, K, J = Layout.TORCH, Layout.KERAS, Layout.JAX
 
-# One row per (layout, kind). The ``tensor`` kind has no framework class.
+# One row per (layout, kind) of kinds.py's table. The ``tensor`` kind has no framework class.
 ARGUMENTS: Mapping[tuple[Layout, str], Arguments] = MappingProxyType(
     {
         (T, "dense"): TORCH_LINEAR,
@@ -352,6 +507,14 @@ ARGUMENTS: Mapping[tuple[Layout, str], Arguments] = MappingProxyType(
         (T, "gru"): TORCH_GRU,
         (T, "layer_norm"): TORCH_LAYER_NORM,
         (T, "batch_norm"): TORCH_BATCH_NORM,
+        (T, "multihead_attention"): TORCH_MULTIHEAD_ATTENTION,
+        (T, "transformer_encoder_layer"): TORCH_TRANSFORMER_ENCODER_LAYER,
+        (T, "transformer_decoder_layer"): TORCH_TRANSFORMER_DECODER_LAYER,
+        (T, "group_norm"): TORCH_GROUP_NORM,
+        (T, "instance_norm"): TORCH_INSTANCE_NORM,
+        (T, "rms_norm"): TORCH_RMS_NORM,
+        (T, "prelu"): TORCH_PRELU,
+        (T, "bilinear"): TORCH_BILINEAR,
         (K, "dense"): KERAS_DENSE,
         (K, "conv1d"): KERAS_CONV,
         (K, "conv2d"): KERAS_CONV,
@@ -365,6 +528,10 @@ ARGUMENTS: Mapping[tuple[Layout, str], Arguments] = MappingProxyType(
         (K, "gru"): KERAS_GRU,
         (K, "layer_norm"): KERAS_LAYER_NORM,
         (K, "batch_norm"): KERAS_BATCH_NORM,
+        (K, "multihead_attention"): KERAS_MULTI_HEAD_ATTENTION,
+        (K, "group_norm"): KERAS_GROUP_NORM,
+        (K, "rms_norm"): KERAS_RMS_NORM,
+        (K, "prelu"): KERAS_PRELU,
         (J, "dense"): FLAX_DENSE,
         (J, "conv1d"): FLAX_CONV,
         (J, "conv2d"): FLAX_CONV,
@@ -378,6 +545,11 @@ ARGUMENTS: Mapping[tuple[Layout, str], Arguments] = MappingProxyType(
         (J, "gru"): FLAX_GRU_CELL,
         (J, "layer_norm"): FLAX_LAYER_NORM,
         (J, "batch_norm"): FLAX_BATCH_NORM,
+        (J, "multihead_attention"): FLAX_MULTI_HEAD_ATTENTION,
+        (J, "group_norm"): FLAX_GROUP_NORM,
+        (J, "instance_norm"): FLAX_INSTANCE_NORM,
+        (J, "rms_norm"): FLAX_RMS_NORM,
+        (J, "prelu"): FLAX_PRELU,
     }
 )
 
@@ -504,6 +676,16 @@ CLASS_KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("torch.nn.BatchNorm1d", ("batch_norm",)),
     ("torch.nn.BatchNorm2d", ("batch_norm",)),
     ("torch.nn.BatchNorm3d", ("batch_norm",)),
+    ("torch.nn.MultiheadAttention", ("multihead_attention",)),
+    ("torch.nn.TransformerEncoderLayer", ("transformer_encoder_layer",)),
+    ("torch.nn.TransformerDecoderLayer", ("transformer_decoder_layer",)),
+    ("torch.nn.GroupNorm", ("group_norm",)),
+    ("torch.nn.InstanceNorm1d", ("instance_norm",)),
+    ("torch.nn.InstanceNorm2d", ("instance_norm",)),
+    ("torch.nn.InstanceNorm3d", ("instance_norm",)),
+    ("torch.nn.RMSNorm", ("rms_norm",)),
+    ("torch.nn.PReLU", ("prelu",)),
+    ("torch.nn.Bilinear", ("bilinear",)),
     ("keras.layers.Dense", ("dense",)),
     ("keras.layers.Conv1D", ("conv1d",)),
     ("keras.layers.Conv2D", ("conv2d",)),
@@ -517,6 +699,10 @@ CLASS_KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("keras.layers.GRU", ("gru",)),
     ("keras.layers.LayerNormalization", ("layer_norm",)),
     ("keras.layers.BatchNormalization", ("batch_norm",)),
+    ("keras.layers.MultiHeadAttention", ("multihead_attention",)),
+    ("keras.layers.GroupNormalization", ("group_norm",)),
+    ("keras.layers.RMSNormalization", ("rms_norm",)),
+    ("keras.layers.PReLU", ("prelu",)),
     ("flax.linen.Dense", ("dense",)),
     ("flax.linen.Conv", ("conv1d", "conv2d", "conv3d")),
     ("flax.linen.ConvTranspose", ("conv_transpose1d", "conv_transpose2d", "conv_transpose3d")),
@@ -527,4 +713,10 @@ CLASS_KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("flax.linen.GRUCell", ("gru",)),
     ("flax.linen.LayerNorm", ("layer_norm",)),
     ("flax.linen.BatchNorm", ("batch_norm",)),
+    ("flax.linen.MultiHeadDotProductAttention", ("multihead_attention",)),
+    ("flax.linen.SelfAttention", ("multihead_attention",)),
+    ("flax.linen.GroupNorm", ("group_norm",)),
+    ("flax.linen.InstanceNorm", ("instance_norm",)),
+    ("flax.linen.RMSNorm", ("rms_norm",)),
+    ("flax.linen.PReLU", ("prelu",)),
 )

@@ -178,6 +178,9 @@ class _Reader:
         self.reading = LayerReading({})
         self.parts: dict[str, tuple[str, bool]] = {}  # scale/shift -> (argument, keep it?)
         self.forget: tuple[str, bool] | None = None
+        self.named: dict[Role, tuple[str, int]] = {}  # role -> (argument, roles it names)
+        self.inits: dict[str, object] = {}  # initializer arguments' values, as given
+        self.follows: dict[str, tuple[Arguments, object]] = {}
 
     def at(self, name: str) -> str:
         return f"{self.where}.{name}"
@@ -192,16 +195,38 @@ class _Reader:
         if use is Use.ALIAS:
             self._ours(row.aliases[name], name, value)
         elif use is Use.INITIALIZER and value is not None:
-            resolved = resolve_initializer(value, self.layout, self.at(name))
-            for role in row.initializers[name]:
-                self.reading.schemes[role] = resolved
-                self.reading.fields[role] = self.at(name)
+            self._initializer(row, name, resolve_initializer(value, self.layout, self.at(name)))
+        elif use is Use.FOLLOWS and value is not None:
+            self.follows[name] = (row, value)
         elif use is Use.DTYPE and value is not None:
             self._check_dtype(name, value)
         elif use in (Use.NORM_PART, Use.FORGET_BIAS, Use.FIXED):
             self._flag(row, use, name, value)
         elif use is Use.STATS and value is not None:
             self._check_stats(row, name, value)
+
+    def _initializer(self, row: Arguments, name: str, resolved: ResolvedScheme) -> None:
+        """``name``'s scheme for its roles: for a role another argument names too, the one
+        naming fewer roles wins (Flax: ``out_kernel_init or kernel_init``); naming as many,
+        they must agree."""
+        self.inits[name] = resolved
+        roles = row.initializers[name]
+        for role in roles:
+            other = self.named.get(role)
+            if other is not None:
+                other_name, other_count = other
+                if other_count < len(roles):
+                    continue
+                if other_count == len(roles) and self.reading.schemes[role] != resolved:
+                    raise InvalidParameterError(
+                        f"{other_name!r} and {name!r} name different schemes for the "
+                        f"{role.value} tensors: weightinit names one scheme per role; give "
+                        "them the same scheme, or only one of them.",
+                        field=self.at(name),
+                    )
+            self.named[role] = (name, len(roles))
+            self.reading.schemes[role] = resolved
+            self.reading.fields[role] = self.at(name)
 
     def _ours(self, ours: str, given: str, value: object) -> None:
         values = self.reading.values
@@ -274,24 +299,55 @@ class _Reader:
             )
 
     def finish(self) -> LayerReading:
+        for name, (row, value) in self.follows.items():
+            self._follow(row, name, value)
         if self.parts:
             self._norm_parts()
+        if "init" in self.reading.values and Role.ACTIVATION in self.reading.schemes:
+            given = self.reading.renamed.get("init", "init")
+            raise InvalidParameterError(
+                f"{given!r} and {self.reading.fields[Role.ACTIVATION].rsplit('.', 1)[-1]!r} "
+                "both give the slopes' starting values: give one of them.",
+                field=self.at(given),
+            )
         if self.forget is not None or Role.BIAS in self.reading.schemes:
             self._forget_bias()
         return self.reading
+
+    def _follow(self, row: Arguments, name: str, value: object) -> None:
+        """An initializer of part of a role's tensors (Flax ``out_bias_init``): accepted when
+        it names the scheme its leader (``bias_init``, or its default) gives the role."""
+        leader, default = row.follows[name]
+        resolved = resolve_initializer(value, self.layout, self.at(name))
+        led = self.inits.get(leader)
+        if led is None:
+            led = resolve_initializer(default, self.layout, self.at(leader))
+        if resolved != led:
+            said = "" if leader in self.inits else f" (default {default!r})"
+            raise InvalidParameterError(
+                f"{row.source}'s {name} initialises only the output projection's bias and "
+                f"{leader}{said} the other biases; weightinit names one scheme per role (bias): "
+                f"give {name} the same scheme as {leader}, or drop {name} and name the biases' "
+                f"scheme with {leader}.",
+                field=self.at(name),
+            )
 
     def _norm_parts(self) -> None:
         scale_arg, scale = self.parts.get(NORM_SCALE, ("", True))
         shift_arg, shift = self.parts.get(NORM_SHIFT, ("", True))
         source = self.rows[0].source
-        if self.kind == "batch_norm" and scale != shift:
+        affine = self.kind in ("batch_norm", "group_norm", "instance_norm")
+        if affine and scale != shift:
             raise InvalidParameterError(
-                f"{source} with only one of its scale and shift: weightinit's batch_norm keeps "
+                f"{source} with only one of its scale and shift: weightinit's {self.kind} keeps "
                 "both or neither (affine); give them the same value.",
                 field=self.at(scale_arg or shift_arg),
             )
-        if self.kind == "batch_norm":
+        if affine:
             self._ours("affine", scale_arg or shift_arg, scale)
+            return
+        if self.kind == "rms_norm":  # a scale and no shift
+            self._ours("elementwise_affine", scale_arg, scale)
             return
         if shift and not scale:
             raise InvalidParameterError(

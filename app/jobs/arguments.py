@@ -63,8 +63,12 @@ def _where(layout: Layout, kind: str, name: str) -> str:
     """Torch's names are read under every layout whose framework does not read them too."""
     if layout is not Layout.TORCH:
         return f"layout {layout.value}"
-    shared = any(name in row.uses() for lay, row in rows_of(kind) if lay is not Layout.TORCH)
-    return "layout torch" if shared else "every layout"
+    others = [lay for lay, row in rows_of(kind) if lay is not Layout.TORCH]
+    if any(name in row.uses() for lay, row in rows_of(kind) if lay is not Layout.TORCH):
+        return "layout torch"
+    if len(others) == len(Layout) - 1:
+        return "every layout"
+    return "layout " + " or ".join(lay.value for lay in (Layout.TORCH, *others))
 
 
 def _roles(row: Arguments, name: str) -> str:
@@ -88,6 +92,12 @@ def _what(layout: Layout, row: Arguments, name: str, use: Use) -> str:
         Use.STATS: f'only "{row.stats.get(name)}" (running statistics take fixed values)',
         Use.FORGET_BIAS: "true (default) starts the forget gate's bias at 1",
     }
+    if use is Use.FOLLOWS:
+        leader, default = row.follows[name]
+        return (
+            f"the output projection's bias scheme; weightinit names one scheme per role, so "
+            f'only the scheme {leader} names (default "{default}")'
+        )
     return words.get(use, "accepted and ignored (changes no parameter)")
 
 
@@ -126,7 +136,7 @@ def _annotation(model: type[BaseModel], kind: str, name: str) -> Any:
         return Optional[same]  # noqa: UP045 (a runtime type, not an annotation)
     if uses <= {Use.NORM_PART, Use.FIXED, Use.FORGET_BIAS}:
         return StrictBool | None
-    if uses <= {Use.INITIALIZER, Use.STATS}:
+    if uses <= {Use.INITIALIZER, Use.STATS, Use.FOLLOWS}:
         return InitializerValue
     if uses == {Use.DTYPE}:
         return DtypeValue
@@ -193,6 +203,7 @@ def _read_otherwise(row: Arguments) -> str:
     parts += [f"`{n}` = {str(v).lower()} only" for n, v in row.fixed.items()]
     parts += [f'`{n}` = "{v}" only' for n, v in row.stats.items()]
     parts += [f"`{row.forget_bias}`: forget gate bias 1"] if row.forget_bias else []
+    parts += [f"`{n}` = `{leader}`'s scheme only" for n, (leader, _) in row.follows.items()]
     return ", ".join(parts) or "-"
 
 

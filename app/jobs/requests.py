@@ -33,6 +33,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from app.core.errors import nearest_name
+from app.core.kinds import KIND_CLASSES
 from app.core.legacy import LEGACY_MAX_SEED
 from app.core.regions import SLICE_PATTERN
 from app.core.schemes import all_names
@@ -89,100 +90,145 @@ class Strict(BaseModel):
 # ---- layers ---------------------------------------------------------------------------------
 
 
+def _kind(kind: str) -> Any:
+    """The discriminator's description: which framework layer each layout's kind is."""
+    classes = "; ".join(f"{layout.value}: {name}" for layout, name in KIND_CLASSES[kind].items())
+    return Field(description=f"The layer kind ({classes}).")
+
+
+def _said(text: str) -> Any:
+    return Field(description=text)
+
+
 # A field a framework names otherwise (Keras' units for out_features) is optional in the
 # model: the core requires it under one of its names, and the schema says so.
-def _aliased(kind: str, ours: str) -> Any:
-    return Field(description=alias_description(kind, ours, "Required."))
+def _aliased(kind: str, ours: str, text: str = "Required.") -> Any:
+    return Field(description=alias_description(kind, ours, text))
 
 
 @framework_arguments(required=("in_features", "out_features"))
 class DenseLayer(Strict):
     """torch.nn.Linear / keras Dense / flax Dense."""
 
-    kind: Literal["dense"]
+    kind: Annotated[Literal["dense"], _kind("dense")]
     in_features: Annotated[PositiveInt | None, _aliased("dense", "in_features")] = None
     out_features: Annotated[PositiveInt | None, _aliased("dense", "out_features")] = None
-    bias: StrictBool = True
+    bias: Annotated[
+        StrictBool, _said("A learned bias (Keras and Flax: use_bias). Default: true.")
+    ] = True
 
 
 KernelSize = PositiveInt | Annotated[list[PositiveInt], Field(min_length=1, max_length=3)]
 
 
+KERNEL_DESCRIPTION = "The kernel's spatial size: one integer for every dimension, or a list of {n}."
 # A kernel_size whose list form has exactly as many entries as the conv has spatial dims: said
 # in the schema (the core checks the same rule with its own message).
-Kernel1d = Annotated[KernelSize, Field(json_schema_extra={"minItems": 1, "maxItems": 1})]
-Kernel2d = Annotated[KernelSize, Field(json_schema_extra={"minItems": 2, "maxItems": 2})]
-Kernel3d = Annotated[KernelSize, Field(json_schema_extra={"minItems": 3, "maxItems": 3})]
+Kernel1d = Annotated[
+    KernelSize,
+    Field(
+        description=KERNEL_DESCRIPTION.format(n=1),
+        json_schema_extra={"minItems": 1, "maxItems": 1},
+    ),
+]
+Kernel2d = Annotated[
+    KernelSize,
+    Field(
+        description=KERNEL_DESCRIPTION.format(n=2),
+        json_schema_extra={"minItems": 2, "maxItems": 2},
+    ),
+]
+Kernel3d = Annotated[
+    KernelSize,
+    Field(
+        description=KERNEL_DESCRIPTION.format(n=3),
+        json_schema_extra={"minItems": 3, "maxItems": 3},
+    ),
+]
 
 
 class _Conv(Strict):
-    in_channels: PositiveInt
+    in_channels: Annotated[PositiveInt, _said("Channels of the input.")]
     out_channels: Annotated[PositiveInt | None, _aliased("conv2d", "out_channels")] = None
     kernel_size: KernelSize
-    groups: PositiveInt = 1
-    bias: StrictBool = True
+    groups: Annotated[
+        PositiveInt,
+        _said("Blocked connections; must divide in_channels and out_channels. Default: 1."),
+    ] = 1
+    bias: Annotated[
+        StrictBool, _said("A learned bias (Keras and Flax: use_bias). Default: true.")
+    ] = True
 
 
 @framework_arguments(required=("out_channels",))
 class Conv1dLayer(_Conv):
-    kind: Literal["conv1d"]
+    kind: Annotated[Literal["conv1d"], _kind("conv1d")]
     kernel_size: Kernel1d
 
 
 @framework_arguments(required=("out_channels",))
 class Conv2dLayer(_Conv):
-    kind: Literal["conv2d"]
+    kind: Annotated[Literal["conv2d"], _kind("conv2d")]
     kernel_size: Kernel2d
 
 
 @framework_arguments(required=("out_channels",))
 class Conv3dLayer(_Conv):
-    kind: Literal["conv3d"]
+    kind: Annotated[Literal["conv3d"], _kind("conv3d")]
     kernel_size: Kernel3d
 
 
 @framework_arguments(required=("out_channels",))
 class ConvTranspose1dLayer(_Conv):
-    kind: Literal["conv_transpose1d"]
+    kind: Annotated[Literal["conv_transpose1d"], _kind("conv_transpose1d")]
     kernel_size: Kernel1d
 
 
 @framework_arguments(required=("out_channels",))
 class ConvTranspose2dLayer(_Conv):
-    kind: Literal["conv_transpose2d"]
+    kind: Annotated[Literal["conv_transpose2d"], _kind("conv_transpose2d")]
     kernel_size: Kernel2d
 
 
 @framework_arguments(required=("out_channels",))
 class ConvTranspose3dLayer(_Conv):
-    kind: Literal["conv_transpose3d"]
+    kind: Annotated[Literal["conv_transpose3d"], _kind("conv_transpose3d")]
     kernel_size: Kernel3d
 
 
 @framework_arguments(required=("num_embeddings", "embedding_dim"))
 class EmbeddingLayer(Strict):
-    kind: Literal["embedding"]
+    kind: Annotated[Literal["embedding"], _kind("embedding")]
     num_embeddings: Annotated[PositiveInt | None, _aliased("embedding", "num_embeddings")] = None
     embedding_dim: Annotated[PositiveInt | None, _aliased("embedding", "embedding_dim")] = None
-    padding_idx: Int | None = None
+    padding_idx: Annotated[
+        Int | None,
+        _said(
+            "The row kept at zeros (negative counts from the end). Default: none (every row drawn)."
+        ),
+    ] = None
 
 
 class _Recurrent(Strict):
-    input_size: PositiveInt
+    input_size: Annotated[PositiveInt, _said("Features of the input.")]
     hidden_size: Annotated[PositiveInt | None, _aliased("lstm", "hidden_size")] = None
-    num_layers: PositiveInt = 1
-    bias: StrictBool = True
-    bidirectional: StrictBool = False
+    num_layers: Annotated[PositiveInt, _said("Stacked recurrent layers. Default: 1.")] = 1
+    bias: Annotated[
+        StrictBool, _said("Input and recurrent biases (Keras: use_bias). Default: true.")
+    ] = True
+    bidirectional: Annotated[
+        StrictBool, _said("A backward direction too (its own tensors). Default: false.")
+    ] = False
 
 
 @framework_arguments(required=("hidden_size",))
 class RnnLayer(_Recurrent):
-    kind: Literal["rnn"]
+    kind: Annotated[Literal["rnn"], _kind("rnn")]
 
 
 @framework_arguments(required=("hidden_size",))
 class LstmLayer(_Recurrent):
-    kind: Literal["lstm"]
+    kind: Annotated[Literal["lstm"], _kind("lstm")]
     proj_size: Annotated[
         StrictInt | None,
         Field(
@@ -197,23 +243,39 @@ class LstmLayer(_Recurrent):
 
 @framework_arguments(required=("hidden_size",))
 class GruLayer(_Recurrent):
-    kind: Literal["gru"]
+    kind: Annotated[Literal["gru"], _kind("gru")]
 
 
 @framework_arguments()
 class LayerNormLayer(Strict):
-    kind: Literal["layer_norm"]
-    normalized_shape: PositiveInt | Annotated[list[PositiveInt], Field(min_length=1, max_length=8)]
-    elementwise_affine: StrictBool = True
-    bias: StrictBool = True
+    kind: Annotated[Literal["layer_norm"], _kind("layer_norm")]
+    normalized_shape: Annotated[
+        PositiveInt | Annotated[list[PositiveInt], Field(min_length=1, max_length=8)],
+        _said("The trailing dimensions normalised over; the scale's and shift's shape."),
+    ]
+    elementwise_affine: Annotated[
+        StrictBool,
+        _said("A learned scale (and shift, with bias). Default: true."),
+    ] = True
+    bias: Annotated[
+        StrictBool, _said("A learned shift, with elementwise_affine. Default: true.")
+    ] = True
 
 
 @framework_arguments()
 class BatchNormLayer(Strict):
-    kind: Literal["batch_norm"]
-    num_features: PositiveInt
-    affine: StrictBool = True
-    track_running_stats: StrictBool = True
+    kind: Annotated[Literal["batch_norm"], _kind("batch_norm")]
+    num_features: Annotated[PositiveInt, _said("Channels of the input.")]
+    affine: Annotated[
+        StrictBool, _said("A learned per-channel scale and shift. Default: true.")
+    ] = True
+    track_running_stats: Annotated[
+        StrictBool,
+        _said(
+            "Running mean and variance (torch: and num_batches_tracked), fixed at 0 and 1. "
+            "Default: true."
+        ),
+    ] = True
 
 
 # ---- attention, transformer layers, more norms, PReLU, Bilinear (app/core/kinds.py says which
@@ -225,13 +287,14 @@ OptionalSize = Annotated[StrictInt | None, Field(gt=0), INTEGRAL]
 NormalizedShape = PositiveInt | Annotated[list[PositiveInt], Field(min_length=1, max_length=8)]
 
 
+@framework_arguments()
 class MultiheadAttentionLayer(Strict):
     """Multi-head attention: torch nn.MultiheadAttention, Keras MultiHeadAttention, Flax
     nn.MultiHeadDotProductAttention. torch's argument names; key_dim, value_dim and output_shape
     are Keras' (keras layout only), qkv_features and out_features Flax's (jax layout only),
     add_bias_kv torch's."""
 
-    kind: Literal["multihead_attention"]
+    kind: Annotated[Literal["multihead_attention"], _kind("multihead_attention")]
     embed_dim: Annotated[
         PositiveInt,
         Field(
@@ -264,7 +327,7 @@ class MultiheadAttentionLayer(Strict):
     ] = None
     bias: Annotated[
         StrictBool,
-        Field(description="Biases on every projection (Keras and Flax: use_bias). Default: true."),
+        _aliased("multihead_attention", "bias", "Biases on every projection. Default: true."),
     ] = True
     add_bias_kv: Annotated[
         StrictBool,
@@ -337,39 +400,47 @@ class _TransformerLayer(Strict):
     ] = False
 
 
+@framework_arguments()
 class TransformerEncoderLayer(_TransformerLayer):
     """torch nn.TransformerEncoderLayer (torch layout only): self_attn.*, linear1, linear2,
     norm1, norm2, named as its state_dict."""
 
-    kind: Literal["transformer_encoder_layer"]
+    kind: Annotated[Literal["transformer_encoder_layer"], _kind("transformer_encoder_layer")]
 
 
+@framework_arguments()
 class TransformerDecoderLayer(_TransformerLayer):
     """torch nn.TransformerDecoderLayer (torch layout only): self_attn.*, multihead_attn.*,
     linear1, linear2, norm1, norm2, norm3, named as its state_dict."""
 
-    kind: Literal["transformer_decoder_layer"]
+    kind: Annotated[Literal["transformer_decoder_layer"], _kind("transformer_decoder_layer")]
 
 
+@framework_arguments(required=("num_groups",))
 class GroupNormLayer(Strict):
     """torch nn.GroupNorm, Keras GroupNormalization, Flax nn.GroupNorm: scale 1, shift 0."""
 
-    kind: Literal["group_norm"]
+    kind: Annotated[Literal["group_norm"], _kind("group_norm")]
     num_groups: Annotated[
-        PositiveInt,
-        Field(description="Groups the channels are split into; must divide num_channels."),
-    ]
+        PositiveInt | None,
+        _aliased(
+            "group_norm",
+            "num_groups",
+            "Required. Groups the channels are split into; must divide num_channels.",
+        ),
+    ] = None
     num_channels: Annotated[PositiveInt, Field(description="Channels of the input.")]
     affine: Annotated[
         StrictBool, Field(description="A learned per-channel scale and shift. Default: true.")
     ] = True
 
 
+@framework_arguments()
 class InstanceNormLayer(Strict):
     """torch nn.InstanceNorm1d/2d/3d (the same parameters) and Flax nn.InstanceNorm; Keras has
     none. torch's defaults in every layout."""
 
-    kind: Literal["instance_norm"]
+    kind: Annotated[Literal["instance_norm"], _kind("instance_norm")]
     num_features: Annotated[PositiveInt, Field(description="Channels of the input.")]
     affine: Annotated[
         StrictBool,
@@ -391,10 +462,11 @@ class InstanceNormLayer(Strict):
     ] = False
 
 
+@framework_arguments()
 class RmsNormLayer(Strict):
     """torch nn.RMSNorm, Keras RMSNormalization, Flax nn.RMSNorm: a scale (1), no shift."""
 
-    kind: Literal["rms_norm"]
+    kind: Annotated[Literal["rms_norm"], _kind("rms_norm")]
     normalized_shape: Annotated[
         NormalizedShape,
         Field(description="The trailing dimensions normalised over; the scale's shape."),
@@ -404,11 +476,12 @@ class RmsNormLayer(Strict):
     ] = True
 
 
+@framework_arguments()
 class PreluLayer(Strict):
     """torch nn.PReLU (weight), Keras PReLU (alpha), Flax nn.PReLU (one scalar negative_slope):
     role activation."""
 
-    kind: Literal["prelu"]
+    kind: Annotated[Literal["prelu"], _kind("prelu")]
     num_parameters: Annotated[
         PositiveInt,
         Field(
@@ -420,20 +493,21 @@ class PreluLayer(Strict):
     ] = 1
     init: Annotated[
         Annotated[float, Field(strict=True, allow_inf_nan=False)] | None,
-        Field(
-            description=(
-                "The slopes' starting value. Default: the layout framework's (torch 0.25, Keras 0, "
-                "Flax 0.01)."
-            )
+        _aliased(
+            "prelu",
+            "init",
+            "The slopes' starting value (a number). Default: the layout framework's (torch "
+            "0.25, Keras 0, Flax 0.01).",
         ),
     ] = None
 
 
+@framework_arguments()
 class BilinearLayer(Strict):
     """torch nn.Bilinear (torch layout only): weight (out_features, in1_features,
     in2_features), bias (out_features,), both U(+-1/sqrt(in1_features)) by default."""
 
-    kind: Literal["bilinear"]
+    kind: Annotated[Literal["bilinear"], _kind("bilinear")]
     in1_features: Annotated[PositiveInt, Field(description="Features of the first input.")]
     in2_features: Annotated[PositiveInt, Field(description="Features of the second input.")]
     out_features: Annotated[PositiveInt, Field(description="Features of the output.")]
@@ -464,13 +538,26 @@ Fan = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 class TensorLayer(Strict):
     """A raw tensor named ``weight``: fans from the layout's rule, explicit axes, or values."""
 
-    kind: Literal["tensor"]
-    shape: Dims
-    in_axes: Axes | None = None
-    out_axes: Axes | None = None
-    batch_axes: Axes | None = None
-    fan_in: Fan | None = None
-    fan_out: Fan | None = None
+    kind: Annotated[Literal["tensor"], _kind("tensor")]
+    shape: Annotated[Dims, _said("The tensor's shape ([] for a scalar).")]
+    in_axes: Annotated[
+        Axes | None,
+        _said("Axes whose product is fan_in (with out_axes). Default: the layout's fan rule."),
+    ] = None
+    out_axes: Annotated[
+        Axes | None,
+        _said("Axes whose product is fan_out (with in_axes). Default: the layout's fan rule."),
+    ] = None
+    batch_axes: Annotated[
+        Axes | None,
+        _said("Axes that count toward neither fan (with in_axes and out_axes). Default: none."),
+    ] = None
+    fan_in: Annotated[
+        Fan | None, _said("Overrides the fan_in of the axes or the layout's fan rule.")
+    ] = None
+    fan_out: Annotated[
+        Fan | None, _said("Overrides the fan_out of the axes or the layout's fan rule.")
+    ] = None
 
 
 Layer = Annotated[
@@ -534,7 +621,9 @@ class SchemeObject(BaseModel):
     takes its own (GET /v1/schemes lists them with their defaults and meanings)."""
 
     model_config = ConfigDict(extra="allow", json_schema_extra=_scheme_object_schema)
-    name: SchemeName
+    name: Annotated[
+        SchemeName, Field(description="The scheme's name; its parameters sit beside it.")
+    ]
 
 
 def _scheme(value: object, handler: Any) -> object:
@@ -793,11 +882,17 @@ class WeightsRequest(_Common):
             "not": {"anyOf": [SLICE_AND_SHARD, LEGACY_SEED_TOO_LARGE]},
         },
     )
-    layer: Layer
+    layer: Annotated[
+        Layer,
+        _said(
+            "The layer: its kind and its fields, in torch's names or the layout framework's "
+            "(each kind's schema lists them)."
+        ),
+    ]
     scheme: SchemeField = None
     bias_scheme: BiasSchemeField = None
     role_schemes: RoleSchemes = None
-    slice: SliceText | None = None
+    slice: Annotated[SliceText | None, _said(SLICE_DESCRIPTION)] = None
     shard: Annotated[Shard | None, Field(description=SHARD_DESCRIPTION)] = None
 
 
@@ -838,7 +933,13 @@ LAYER_ROLE_DESCRIPTION = (
 
 class ModelLayer(Strict):
     name: LayerName
-    layer: Layer
+    layer: Annotated[
+        Layer,
+        _said(
+            "The layer: its kind and its fields, in torch's names or the layout framework's "
+            "(each kind's schema lists them)."
+        ),
+    ]
     scheme: Annotated[
         SchemeSpec,
         Field(
@@ -861,7 +962,15 @@ class Mlp(Strict):
     """The textbook multi-layer perceptron: W_l (n_l, n_{l-1}) and b_l (n_l, 1) under the torch
     layout, W_l (n_{l-1}, n_l) and b_l (n_l,) under keras and jax; biases default to zeros."""
 
-    sizes: Annotated[list[PositiveInt], Field(min_length=2, max_length=1001)]
+    sizes: Annotated[
+        list[PositiveInt],
+        Field(
+            min_length=2,
+            max_length=1001,
+            description="The widths n_0 (inputs) .. n_L (outputs): one dense layer between "
+            "each two.",
+        ),
+    ]
 
 
 ShardPattern = Annotated[str, Field(min_length=1, max_length=200)]
@@ -1002,8 +1111,17 @@ class ModelRequest(_Common):
             **_exactly_one("layers", "mlp", "tensors", also=(LEGACY_SEED_TOO_LARGE,)),
         },
     )
-    layers: Annotated[list[ModelLayer] | None, Field(json_schema_extra={"minItems": 1})] = None
-    mlp: Mlp | None = None
+    layers: Annotated[
+        list[ModelLayer] | None,
+        Field(
+            description="Named layers, in order; tensors are named <name>.<tensor>.",
+            json_schema_extra={"minItems": 1},
+        ),
+    ] = None
+    mlp: Annotated[
+        Mlp | None,
+        _said("The textbook multi-layer perceptron's shorthand: tensors W1, b1, W2, b2..."),
+    ] = None
     tensors: TensorsField = None
     scheme: SchemeField = None
     bias_scheme: BiasSchemeField = None

@@ -220,3 +220,108 @@ def test_the_schema_publishes_every_argument_with_what_it_does(client: ApiClient
     conv = schemas["Conv2dLayer"]["properties"]
     assert "accepted and ignored" in conv["stride"]["description"]
     assert "unit_forget_bias" in schemas["LstmLayer"]["properties"]
+
+
+# ---- the newer kinds: transformer layers and attention ------------------------------------------
+
+
+def test_a_torch_transformer_encoder_layer_as_torch_users_write_it(client: ApiClient) -> None:
+    # torch.nn.TransformerEncoderLayer(d_model=8, nhead=2, dim_feedforward=16, dropout=0.1,
+    #                                  activation="gelu", batch_first=True, norm_first=True)
+    ours = {"kind": "transformer_encoder_layer", "d_model": 8, "nhead": 2, "dim_feedforward": 16}
+    torch_args = {
+        **ours,
+        "dropout": 0.1,
+        "activation": "gelu",
+        "batch_first": True,
+        "norm_first": True,
+    }
+    got = _tensors(client, {"layer": torch_args, "seed": 8})
+    _same(got, _tensors(client, {"layer": ours, "seed": 8}))
+    assert {n: (t["shape"], t["role"]) for n, t in got.items()} == {
+        "self_attn.in_proj_weight": ([24, 8], "attention_qkv"),
+        "self_attn.in_proj_bias": ([24], "bias"),
+        "self_attn.out_proj.weight": ([8, 8], "attention_output"),
+        "self_attn.out_proj.bias": ([8], "bias"),
+        "linear1.weight": ([16, 8], "mlp_in"),
+        "linear1.bias": ([16], "bias"),
+        "linear2.weight": ([8, 16], "mlp_out"),
+        "linear2.bias": ([8], "bias"),
+        "norm1.weight": ([8], "norm_scale"),
+        "norm1.bias": ([8], "norm_shift"),
+        "norm2.weight": ([8], "norm_scale"),
+        "norm2.bias": ([8], "norm_shift"),
+    }
+
+
+def test_keras_multi_head_attention_as_keras_users_write_it(client: ApiClient) -> None:
+    # keras.layers.MultiHeadAttention(num_heads=2, key_dim=4, use_bias=False,
+    #                                 kernel_initializer="he_normal", dropout=0.1), on 8 features
+    keras_args = {
+        "kind": "multihead_attention",
+        "embed_dim": 8,
+        "num_heads": 2,
+        "key_dim": 4,
+        "use_bias": False,
+        "kernel_initializer": "he_normal",
+        "dropout": 0.1,
+    }
+    got = _tensors(client, {"layer": keras_args, "layout": "keras", "seed": 9})
+    assert {n: (t["shape"], t["role"], t["scheme"]["name"]) for n, t in got.items()} == {
+        "query.kernel": ([8, 2, 4], "attention_qkv", "keras.HeNormal"),
+        "key.kernel": ([8, 2, 4], "attention_qkv", "keras.HeNormal"),
+        "value.kernel": ([8, 2, 4], "attention_qkv", "keras.HeNormal"),
+        "attention_output.kernel": ([2, 4, 8], "attention_output", "keras.HeNormal"),
+    }
+    want = _tensors(
+        client,
+        {
+            "layer": {
+                **{k: keras_args[k] for k in ("kind", "embed_dim", "num_heads", "key_dim")},
+                "bias": False,
+            },
+            "layout": "keras",
+            "role_schemes": {
+                "attention_qkv": "keras.HeNormal",
+                "attention_output": "keras.HeNormal",
+            },
+            "seed": 9,
+        },
+    )
+    _same(got, want)
+
+
+def test_flax_attention_as_flax_users_write_it(client: ApiClient) -> None:
+    # flax.linen.MultiHeadDotProductAttention(num_heads=2, qkv_features=8,
+    #     kernel_init=nn.initializers.lecun_normal(), dropout_rate=0.1), on 8 features
+    flax_args = {
+        "kind": "multihead_attention",
+        "embed_dim": 8,
+        "num_heads": 2,
+        "qkv_features": 8,
+        "kernel_init": "lecun_normal",
+        "dropout_rate": 0.1,
+    }
+    got = _tensors(client, {"layer": flax_args, "layout": "jax", "seed": 10})
+    schemes = {n: (t["shape"], t["scheme"]["name"]) for n, t in got.items()}
+    assert schemes == {
+        "query.kernel": ([8, 2, 4], "jax.lecun_normal"),
+        "query.bias": ([2, 4], "flax.default"),  # no bias_init: Flax's zeros
+        "key.kernel": ([8, 2, 4], "jax.lecun_normal"),
+        "key.bias": ([2, 4], "flax.default"),
+        "value.kernel": ([8, 2, 4], "jax.lecun_normal"),
+        "value.bias": ([2, 4], "flax.default"),
+        "out.kernel": ([2, 4, 8], "jax.lecun_normal"),  # out_kernel_init or kernel_init
+        "out.bias": ([8], "flax.default"),
+    }
+
+
+def test_an_attention_argument_of_another_layout_is_a_422_naming_it(client: ApiClient) -> None:
+    layer = {"kind": "multihead_attention", "embed_dim": 8, "num_heads": 2, "kernel_init": "ones"}
+    response = client.post("/v1/weights", json={"layer": layer, "layout": "keras", "seed": 1})
+    assert response.status_code == 422
+    found = problem(response)
+    assert found["errors"][0]["field"] == "layer.kernel_init"
+    assert (
+        "'jax'" in found["detail"] and "flax.linen.MultiHeadDotProductAttention" in found["detail"]
+    )

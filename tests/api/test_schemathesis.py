@@ -68,7 +68,8 @@ ALL_CHECKS = os.environ.get("FUZZ_ALL_CHECKS") == "1"
 SCHEME_FIELD = r".*scheme(s\.[a-z_]+)?"
 # A layer's own field or framework argument, and its initializer arguments (Keras' *_initializer,
 # Flax's *_init), per layer or not.
-LAYER_FIELD = r"(layers\[\d+\]\.)?layer\.[a-z_]+"
+# (digits too: in1_features, force_fp32_for_softmax)
+LAYER_FIELD = r"(layers\[\d+\]\.)?layer\.[a-z0-9_]+"
 INITIALIZER_FIELD = LAYER_FIELD + r"_init(ializer)?(\..*)?"
 # What the core says of a layer's framework arguments (app.core.layer_values).
 FRAMEWORK_RULES = "|".join(
@@ -83,6 +84,8 @@ FRAMEWORK_RULES = "|".join(
         "both or neither",  # a batch norm's scale and shift
         "shift but no scale",
         "one scheme per tensor",  # Keras LSTM's unit_forget_bias with a random bias
+        "one scheme per role",  # Flax attention's out_bias_init other than bias_init's
+        "both give the slopes'",  # PReLU's init and an initializer of its slope
         "needs '",  # a field required under one of its names
     )
 )

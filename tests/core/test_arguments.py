@@ -21,6 +21,7 @@ from app.core.arguments import (
     Arguments,
     Use,
 )
+from app.core.kinds import KIND_CLASSES
 from app.core.layers import LAYER_KINDS, expand_layer, make_layer
 from app.core.schemes import SCHEMES, all_names
 from app.core.types import Layout
@@ -39,6 +40,15 @@ MINIMAL: dict[str, dict[str, object]] = {
     "gru": {"input_size": 3, "hidden_size": 4},
     "layer_norm": {"normalized_shape": 4},
     "batch_norm": {"num_features": 4},
+    "bilinear": {"in1_features": 3, "in2_features": 2, "out_features": 4},
+    "multihead_attention": {"embed_dim": 4, "num_heads": 2},
+    "transformer_encoder_layer": {"d_model": 4, "nhead": 2, "dim_feedforward": 8},
+    "transformer_decoder_layer": {"d_model": 4, "nhead": 2, "dim_feedforward": 8},
+    "group_norm": {"num_groups": 2, "num_channels": 4},
+    # affine: torch's default has no parameters, so no roles for the initializers to name
+    "instance_norm": {"num_features": 4, "affine": True},
+    "rms_norm": {"normalized_shape": 4},
+    "prelu": {},
 }
 ROWS = sorted(ARGUMENTS.items(), key=lambda item: (item[0][0].value, item[0][1]))
 
@@ -48,10 +58,12 @@ def _id(item: tuple[tuple[Layout, str], Arguments]) -> str:
     return f"{layout.value}-{kind}"
 
 
-def test_every_kind_but_tensor_has_a_row_per_layout() -> None:
+def test_every_kind_but_tensor_has_a_row_per_layout_that_has_it() -> None:
     kinds = {kind for kind in LAYER_KINDS if kind != "tensor"}
     assert set(MINIMAL) == kinds  # a new kind: add its smallest values here
-    assert set(ARGUMENTS) == {(layout, kind) for layout in Layout for kind in kinds}
+    assert set(ARGUMENTS) == {
+        (layout, kind) for kind in kinds for layout in KIND_CLASSES[kind]
+    }  # kinds.py: the layouts whose framework has the kind
 
 
 @pytest.mark.parametrize("item", ROWS, ids=[_id(item) for item in ROWS])
@@ -67,6 +79,7 @@ def test_a_row_reads_each_name_one_way_and_never_shadows_our_fields(
         *row.fixed,
         *row.stats,
         *([row.forget_bias] if row.forget_bias else []),
+        *row.follows,
         *row.ignored,
     ]
     assert len(named) == len(set(named)), f"a name read two ways: {sorted(named)}"
@@ -84,6 +97,9 @@ def test_initializer_arguments_name_roles_the_layer_has(
     roles = {t.role for t in expand_layer(make_layer(kind, MINIMAL[kind]), layout)}
     for name, named in row.initializers.items():
         assert set(named) <= roles, (name, named, roles)
+    for name, (leader, default) in row.follows.items():
+        assert leader in row.initializers, name
+        assert default in INITIALIZER_NAMES[layout], (name, default)
 
 
 @pytest.mark.parametrize("layout", [Layout.KERAS, Layout.JAX])

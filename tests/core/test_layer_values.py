@@ -324,3 +324,139 @@ def test_initialize_layer_reads_framework_arguments_too() -> None:
     arrays = initialize_layer("dense", keras_dense, layout="keras", seed=0, scheme="zeros")
     assert list(arrays) == ["kernel"] and arrays["kernel"].shape == (3, 2)
     assert (arrays["kernel"] == 1).all()  # the argument beats the call's scheme
+
+
+# ---- the newer kinds: attention, norms, PReLU -------------------------------------------------
+
+
+def test_keras_multi_head_attention_reads_its_initializers_per_role() -> None:
+    # keras.layers.MultiHeadAttention(num_heads=2, key_dim=4, use_bias=False,
+    #                                 kernel_initializer="he_normal", dropout=0.1)
+    values = {
+        "embed_dim": 8,
+        "num_heads": 2,
+        "key_dim": 4,
+        "use_bias": False,
+        "kernel_initializer": "he_normal",
+        "dropout": 0.1,
+        "attention_axes": None,
+    }
+    _, reading = read_layer("multihead_attention", values, layout=K)
+    assert reading.values == {"embed_dim": 8, "num_heads": 2, "key_dim": 4, "bias": False}
+    assert schemes(values, "multihead_attention", K) == {
+        "attention_qkv": "keras.HeNormal",
+        "attention_output": "keras.HeNormal",
+    }
+    with pytest.raises(InvalidParameterError, match="use_gate=false") as info:
+        read_layer("multihead_attention", {**values, "use_gate": True}, layout=K)
+    assert info.value.field == "layer.use_gate"
+
+
+def test_flax_attention_out_kernel_init_wins_for_the_output_projection() -> None:
+    # flax.linen.MultiHeadDotProductAttention(num_heads=2, qkv_features=8,
+    #     kernel_init=lecun_normal(), out_kernel_init=zeros_init(), dropout_rate=0.1)
+    values = {
+        "embed_dim": 8,
+        "num_heads": 2,
+        "qkv_features": 8,
+        "kernel_init": "lecun_normal",
+        "out_kernel_init": "zeros_init",
+        "dropout_rate": 0.1,
+        "deterministic": True,
+    }
+    assert schemes(values, "multihead_attention", J) == {
+        "attention_qkv": "jax.lecun_normal",
+        "attention_output": "jax.zeros",
+    }
+    no_out = {k: v for k, v in values.items() if k != "out_kernel_init"}
+    assert schemes(no_out, "multihead_attention", J)["attention_output"] == "jax.lecun_normal"
+
+
+def test_flax_attention_out_bias_init_must_agree_with_bias_init() -> None:
+    base = {"embed_dim": 8, "num_heads": 2}
+    # bias_init defaults to zeros: out_bias_init zeros is what Flax does anyway
+    assert schemes({**base, "out_bias_init": "zeros"}, "multihead_attention", J) == {}
+    same = {**base, "bias_init": "ones", "out_bias_init": "ones"}
+    assert schemes(same, "multihead_attention", J) == {"bias": "jax.ones"}
+    for values in ({**base, "out_bias_init": "ones"}, {**same, "out_bias_init": "zeros"}):
+        with pytest.raises(InvalidParameterError, match="one scheme per role") as info:
+            read_layer("multihead_attention", values, layout=J)
+        assert info.value.field == "layer.out_bias_init"
+    with pytest.raises(InvalidParameterError, match="normalize_qk"):
+        read_layer("multihead_attention", {**base, "normalize_qk": True}, layout=J)
+
+
+def test_torch_attention_and_transformer_arguments_that_change_nothing() -> None:
+    # torch.nn.MultiheadAttention(8, 2, dropout=0.1, add_zero_attn=True, batch_first=True)
+    _, reading = read_layer(
+        "multihead_attention",
+        {
+            "embed_dim": 8,
+            "num_heads": 2,
+            "dropout": 0.1,
+            "add_zero_attn": True,
+            "batch_first": True,
+            "device": "cpu",
+            "dtype": "torch.float32",
+        },
+    )
+    assert reading.values == {"embed_dim": 8, "num_heads": 2} and not reading.schemes
+    # torch.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.1, activation="gelu",
+    #     layer_norm_eps=1e-6, batch_first=True, norm_first=True)
+    _, reading = read_layer(
+        "transformer_encoder_layer",
+        {
+            "d_model": 8,
+            "nhead": 2,
+            "dim_feedforward": 16,
+            "dropout": 0.1,
+            "activation": "gelu",
+            "layer_norm_eps": 1e-6,
+            "batch_first": True,
+            "norm_first": True,
+        },
+    )
+    assert reading.values == {"d_model": 8, "nhead": 2, "dim_feedforward": 16, "norm_first": True}
+
+
+def test_newer_norms_read_their_frameworks_switches() -> None:
+    # keras.layers.GroupNormalization(groups=2, center=False, scale=False, epsilon=1e-5)
+    _, reading = read_layer(
+        "group_norm",
+        {"groups": 2, "num_channels": 4, "center": False, "scale": False, "epsilon": 1e-5},
+        layout=K,
+    )
+    assert reading.values == {"num_groups": 2, "num_channels": 4, "affine": False}
+    # flax.linen.InstanceNorm(use_scale=True, use_bias=True, scale_init=ones)
+    _, reading = read_layer(
+        "instance_norm",
+        {"num_features": 4, "use_scale": True, "use_bias": True, "scale_init": "ones"},
+        layout=J,
+    )
+    assert reading.values == {"num_features": 4, "affine": True}
+    assert reading.schemes[Role.NORM_SCALE].name == "jax.ones"
+    with pytest.raises(InvalidParameterError, match="both or neither"):
+        read_layer("group_norm", {"num_groups": 2, "num_channels": 4, "use_bias": False}, layout=J)
+    # flax.linen.RMSNorm(use_scale=False); keras.layers.RMSNormalization(axis=-1, epsilon=1e-6)
+    _, reading = read_layer("rms_norm", {"normalized_shape": 4, "use_scale": False}, layout=J)
+    assert reading.values == {"normalized_shape": 4, "elementwise_affine": False}
+    _, reading = read_layer(
+        "rms_norm", {"normalized_shape": 4, "axis": -1, "epsilon": 1e-6}, layout=K
+    )
+    assert reading.values == {"normalized_shape": 4}
+
+
+def test_prelu_slopes_start_from_a_number_or_an_initializer() -> None:
+    # flax.linen.PReLU(negative_slope_init=0.2): a number, as torch's init
+    _, reading = read_layer("prelu", {"negative_slope_init": 0.2}, layout=J)
+    assert reading.values == {"init": 0.2} and not reading.schemes
+    # keras.layers.PReLU(alpha_initializer="ones", shared_axes=[1, 2])
+    assert schemes({"alpha_initializer": "ones", "shared_axes": [1, 2]}, "prelu", K) == {
+        "activation": "keras.Ones"
+    }
+    with pytest.raises(InvalidParameterError, match="give one of them") as info:
+        read_layer("prelu", {"init": 0.1, "alpha_initializer": "ones"}, layout=K)
+    assert info.value.field == "layer.init"
+    with pytest.raises(InvalidParameterError, match="'jax'") as info:
+        read_layer("prelu", {"negative_slope_init": 0.2}, layout=T)
+    assert info.value.field == "layer.negative_slope_init"

@@ -308,6 +308,7 @@ export interface components {
             activity_regularizer?: components["schemas"]["ArgumentValue"];
             /**
              * Affine
+             * @description A learned per-channel scale and shift. Default: true.
              * @default true
              */
             affine?: boolean;
@@ -362,7 +363,7 @@ export interface components {
             /** @description keras.layers.BatchNormalization (layout keras): accepted and ignored (changes no parameter). */
             gamma_regularizer?: components["schemas"]["ArgumentValue"];
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @description The layer kind (torch: nn.BatchNorm1d/2d/3d; keras: BatchNormalization; jax: nn.BatchNorm). (enum property replaced by openapi-typescript)
              * @enum {string}
              */
             kind: "batch_norm";
@@ -384,7 +385,10 @@ export interface components {
             } | null;
             /** @description keras.layers.BatchNormalization (layout keras), flax.linen.BatchNorm (layout jax): accepted and ignored (changes no parameter). */
             name?: components["schemas"]["ArgumentValue"];
-            /** Num Features */
+            /**
+             * Num Features
+             * @description Channels of the input.
+             */
             num_features: number;
             /**
              * Param Dtype
@@ -418,6 +422,7 @@ export interface components {
             synchronized?: components["schemas"]["ArgumentValue"];
             /**
              * Track Running Stats
+             * @description Running mean and variance (torch: and num_batches_tracked), fixed at 0 and 1. Default: true.
              * @default true
              */
             track_running_stats?: boolean;
@@ -450,6 +455,15 @@ export interface components {
              * @default true
              */
             bias?: boolean;
+            /** @description torch.nn.Bilinear (layout torch): accepted and ignored (changes no parameter). */
+            device?: components["schemas"]["ArgumentValue"];
+            /**
+             * Dtype
+             * @description torch.nn.Bilinear (layout torch): the parameters' dtype; must equal the request's dtype.
+             */
+            dtype?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
             /**
              * In1 Features
              * @description Features of the first input.
@@ -461,7 +475,7 @@ export interface components {
              */
             in2_features: number;
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @description The layer kind (torch: nn.Bilinear). (enum property replaced by openapi-typescript)
              * @enum {string}
              */
             kind: "bilinear";
@@ -481,6 +495,7 @@ export interface components {
             autocast?: components["schemas"]["ArgumentValue"];
             /**
              * Bias
+             * @description A learned bias (Keras and Flax: use_bias). Default: true.
              * @default true
              */
             bias?: boolean;
@@ -529,10 +544,14 @@ export interface components {
             filters?: number | null;
             /**
              * Groups
+             * @description Blocked connections; must divide in_channels and out_channels. Default: 1.
              * @default 1
              */
             groups?: number;
-            /** In Channels */
+            /**
+             * In Channels
+             * @description Channels of the input.
+             */
             in_channels: number;
             /** @description flax.linen.Conv (layout jax): accepted and ignored (changes no parameter). */
             input_dilation?: components["schemas"]["ArgumentValue"];
@@ -556,10 +575,13 @@ export interface components {
             } | null;
             /** @description keras.layers.Conv1D/Conv2D/Conv3D (layout keras): accepted and ignored (changes no parameter). */
             kernel_regularizer?: components["schemas"]["ArgumentValue"];
-            /** Kernel Size */
+            /**
+             * Kernel Size
+             * @description The kernel's spatial size: one integer for every dimension, or a list of 1.
+             */
             kernel_size: number | number[];
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @description The layer kind (torch: nn.Conv1d; keras: Conv1D; jax: nn.Conv). (enum property replaced by openapi-typescript)
              * @enum {string}
              */
             kind: "conv1d";
@@ -605,6 +627,7 @@ export interface components {
             autocast?: components["schemas"]["ArgumentValue"];
             /**
              * Bias
+             * @description A learned bias (Keras and Flax: use_bias). Default: true.
              * @default true
              */
             bias?: boolean;
@@ -653,10 +676,14 @@ export interface components {
             filters?: number | null;
             /**
              * Groups
+             * @description Blocked connections; must divide in_channels and out_channels. Default: 1.
              * @default 1
              */
             groups?: number;
-            /** In Channels */
+            /**
+             * In Channels
+             * @description Channels of the input.
+             */
             in_channels: number;
             /** @description flax.linen.Conv (layout jax): accepted and ignored (changes no parameter). */
             input_dilation?: components["schemas"]["ArgumentValue"];
@@ -680,10 +707,13 @@ export interface components {
             } | null;
             /** @description keras.layers.Conv1D/Conv2D/Conv3D (layout keras): accepted and ignored (changes no parameter). */
             kernel_regularizer?: components["schemas"]["ArgumentValue"];
-            /** Kernel Size */
+            /**
+             * Kernel Size
+             * @description The kernel's spatial size: one integer for every dimension, or a list of 2.
+             */
             kernel_size: number | number[];
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @description The layer kind (torch: nn.Conv2d; keras: Conv2D; jax: nn.Conv). (enum property replaced by openapi-typescript)
              * @enum {string}
              */
             kind: "conv2d";
@@ -729,6 +759,7 @@ export interface components {
             autocast?: components["schemas"]["ArgumentValue"];
             /**
              * Bias
+             * @description A learned bias (Keras and Flax: use_bias). Default: true.
              * @default true
              */
             bias?: boolean;
@@ -777,10 +808,14 @@ export interface components {
             filters?: number | null;
             /**
              * Groups
+             * @description Blocked connections; must divide in_channels and out_channels. Default: 1.
              * @default 1
              */
             groups?: number;
-            /** In Channels */
+            /**
+             * In Channels
+             * @description Channels of the input.
+             */
             in_channels: number;
             /** @description flax.linen.Conv (layout jax): accepted and ignored (changes no parameter). */
             input_dilation?: components["schemas"]["ArgumentValue"];
@@ -804,10 +839,13 @@ export interface components {
             } | null;
             /** @description keras.layers.Conv1D/Conv2D/Conv3D (layout keras): accepted and ignored (changes no parameter). */
             kernel_regularizer?: components["schemas"]["ArgumentValue"];
-            /** Kernel Size */
+            /**
+             * Kernel Size
+             * @description The kernel's spatial size: one integer for every dimension, or a list of 3.
+             */
             kernel_size: number | number[];
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @description The layer kind (torch: nn.Conv3d; keras: Conv3D; jax: nn.Conv). (enum property replaced by openapi-typescript)
              * @enum {string}
              */
             kind: "conv3d";
@@ -853,6 +891,7 @@ export interface components {
             autocast?: components["schemas"]["ArgumentValue"];
             /**
              * Bias
+             * @description A learned bias (Keras and Flax: use_bias). Default: true.
              * @default true
              */
             bias?: boolean;
@@ -896,10 +935,14 @@ export interface components {
             filters?: number | null;
             /**
              * Groups
+             * @description Blocked connections; must divide in_channels and out_channels. Default: 1.
              * @default 1
              */
             groups?: number;
-            /** In Channels */
+            /**
+             * In Channels
+             * @description Channels of the input.
+             */
             in_channels: number;
             /** @description keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras): accepted and ignored (changes no parameter). */
             kernel_constraint?: components["schemas"]["ArgumentValue"];
@@ -921,10 +964,13 @@ export interface components {
             } | null;
             /** @description keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras): accepted and ignored (changes no parameter). */
             kernel_regularizer?: components["schemas"]["ArgumentValue"];
-            /** Kernel Size */
+            /**
+             * Kernel Size
+             * @description The kernel's spatial size: one integer for every dimension, or a list of 1.
+             */
             kernel_size: number | number[];
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @description The layer kind (torch: nn.ConvTranspose1d; keras: Conv1DTranspose; jax: nn.ConvTranspose). (enum property replaced by openapi-typescript)
              * @enum {string}
              */
             kind: "conv_transpose1d";
@@ -977,6 +1023,7 @@ export interface components {
             autocast?: components["schemas"]["ArgumentValue"];
             /**
              * Bias
+             * @description A learned bias (Keras and Flax: use_bias). Default: true.
              * @default true
              */
             bias?: boolean;
@@ -1020,10 +1067,14 @@ export interface components {
             filters?: number | null;
             /**
              * Groups
+             * @description Blocked connections; must divide in_channels and out_channels. Default: 1.
              * @default 1
              */
             groups?: number;
-            /** In Channels */
+            /**
+             * In Channels
+             * @description Channels of the input.
+             */
             in_channels: number;
             /** @description keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras): accepted and ignored (changes no parameter). */
             kernel_constraint?: components["schemas"]["ArgumentValue"];
@@ -1045,10 +1096,13 @@ export interface components {
             } | null;
             /** @description keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras): accepted and ignored (changes no parameter). */
             kernel_regularizer?: components["schemas"]["ArgumentValue"];
-            /** Kernel Size */
+            /**
+             * Kernel Size
+             * @description The kernel's spatial size: one integer for every dimension, or a list of 2.
+             */
             kernel_size: number | number[];
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @description The layer kind (torch: nn.ConvTranspose2d; keras: Conv2DTranspose; jax: nn.ConvTranspose). (enum property replaced by openapi-typescript)
              * @enum {string}
              */
             kind: "conv_transpose2d";
@@ -1101,6 +1155,7 @@ export interface components {
             autocast?: components["schemas"]["ArgumentValue"];
             /**
              * Bias
+             * @description A learned bias (Keras and Flax: use_bias). Default: true.
              * @default true
              */
             bias?: boolean;
@@ -1144,10 +1199,14 @@ export interface components {
             filters?: number | null;
             /**
              * Groups
+             * @description Blocked connections; must divide in_channels and out_channels. Default: 1.
              * @default 1
              */
             groups?: number;
-            /** In Channels */
+            /**
+             * In Channels
+             * @description Channels of the input.
+             */
             in_channels: number;
             /** @description keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras): accepted and ignored (changes no parameter). */
             kernel_constraint?: components["schemas"]["ArgumentValue"];
@@ -1169,10 +1228,13 @@ export interface components {
             } | null;
             /** @description keras.layers.Conv1DTranspose/Conv2DTranspose/Conv3DTranspose (layout keras): accepted and ignored (changes no parameter). */
             kernel_regularizer?: components["schemas"]["ArgumentValue"];
-            /** Kernel Size */
+            /**
+             * Kernel Size
+             * @description The kernel's spatial size: one integer for every dimension, or a list of 3.
+             */
             kernel_size: number | number[];
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @description The layer kind (torch: nn.ConvTranspose3d; keras: Conv3DTranspose; jax: nn.ConvTranspose). (enum property replaced by openapi-typescript)
              * @enum {string}
              */
             kind: "conv_transpose3d";
@@ -1234,6 +1296,7 @@ export interface components {
             autocast?: components["schemas"]["ArgumentValue"];
             /**
              * Bias
+             * @description A learned bias (Keras and Flax: use_bias). Default: true.
              * @default true
              */
             bias?: boolean;
@@ -1293,7 +1356,7 @@ export interface components {
             /** @description keras.layers.Dense (layout keras): accepted and ignored (changes no parameter). */
             kernel_regularizer?: components["schemas"]["ArgumentValue"];
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @description The layer kind (torch: nn.Linear; keras: Dense; jax: nn.Dense). (enum property replaced by openapi-typescript)
              * @enum {string}
              */
             kind: "dense";
@@ -1380,7 +1443,7 @@ export interface components {
              */
             input_dim?: number | null;
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @description The layer kind (torch: nn.Embedding; keras: Embedding; jax: nn.Embed). (enum property replaced by openapi-typescript)
              * @enum {string}
              */
             kind: "embedding";
@@ -1402,7 +1465,10 @@ export interface components {
              * @description keras.layers.Embedding (layout keras): its name of embedding_dim.
              */
             output_dim?: number | null;
-            /** Padding Idx */
+            /**
+             * Padding Idx
+             * @description The row kept at zeros (negative counts from the end). Default: none (every row drawn).
+             */
             padding_idx?: number | null;
             /**
              * Param Dtype
@@ -1445,17 +1511,78 @@ export interface components {
          * @description torch nn.GroupNorm, Keras GroupNormalization, Flax nn.GroupNorm: scale 1, shift 0.
          */
         GroupNormLayer: {
+            /** @description keras.layers.GroupNormalization (layout keras): accepted and ignored (changes no parameter). */
+            activity_regularizer?: components["schemas"]["ArgumentValue"];
             /**
              * Affine
              * @description A learned per-channel scale and shift. Default: true.
              * @default true
              */
             affine?: boolean;
+            /** @description keras.layers.GroupNormalization (layout keras): accepted and ignored (changes no parameter). */
+            autocast?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.GroupNormalization (layout keras): accepted and ignored (changes no parameter). */
+            axis?: components["schemas"]["ArgumentValue"];
+            /** @description flax.linen.GroupNorm (layout jax): accepted and ignored (changes no parameter). */
+            axis_index_groups?: components["schemas"]["ArgumentValue"];
+            /** @description flax.linen.GroupNorm (layout jax): accepted and ignored (changes no parameter). */
+            axis_name?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.GroupNormalization (layout keras): accepted and ignored (changes no parameter). */
+            beta_constraint?: components["schemas"]["ArgumentValue"];
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * Beta Initializer
+             * @description keras.layers.GroupNormalization (layout keras): the scheme of the norm_shift tensors: a Keras initializer name or object (or a weightinit scheme name).
+             */
+            beta_initializer?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /** @description keras.layers.GroupNormalization (layout keras): accepted and ignored (changes no parameter). */
+            beta_regularizer?: components["schemas"]["ArgumentValue"];
+            /**
+             * Bias Init
+             * @description flax.linen.GroupNorm (layout jax): the scheme of the norm_shift tensors: a Flax initializer name or object (or a weightinit scheme name).
+             */
+            bias_init?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /**
+             * Center
+             * @description keras.layers.GroupNormalization (layout keras): keep the shift (default true).
+             */
+            center?: boolean | null;
+            /** @description torch.nn.GroupNorm (every layout): accepted and ignored (changes no parameter). */
+            device?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.GroupNorm (layout torch), keras.layers.GroupNormalization (layout keras): the parameters' dtype; must equal the request's dtype; flax.linen.GroupNorm (layout jax): accepted and ignored (changes no parameter). */
+            dtype?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.GroupNorm (every layout): accepted and ignored (changes no parameter). */
+            eps?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.GroupNormalization (layout keras), flax.linen.GroupNorm (layout jax): accepted and ignored (changes no parameter). */
+            epsilon?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.GroupNormalization (layout keras): accepted and ignored (changes no parameter). */
+            gamma_constraint?: components["schemas"]["ArgumentValue"];
+            /**
+             * Gamma Initializer
+             * @description keras.layers.GroupNormalization (layout keras): the scheme of the norm_scale tensors: a Keras initializer name or object (or a weightinit scheme name).
+             */
+            gamma_initializer?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /** @description keras.layers.GroupNormalization (layout keras): accepted and ignored (changes no parameter). */
+            gamma_regularizer?: components["schemas"]["ArgumentValue"];
+            /** @description flax.linen.GroupNorm (layout jax): accepted and ignored (changes no parameter). */
+            group_size?: components["schemas"]["ArgumentValue"];
+            /**
+             * Groups
+             * @description keras.layers.GroupNormalization (layout keras): its name of num_groups.
+             */
+            groups?: number | null;
+            /**
+             * @description The layer kind (torch: nn.GroupNorm; keras: GroupNormalization; jax: nn.GroupNorm). (enum property replaced by openapi-typescript)
              * @enum {string}
              */
             kind: "group_norm";
+            /** @description keras.layers.GroupNormalization (layout keras), flax.linen.GroupNorm (layout jax): accepted and ignored (changes no parameter). */
+            name?: components["schemas"]["ArgumentValue"];
             /**
              * Num Channels
              * @description Channels of the input.
@@ -1463,9 +1590,44 @@ export interface components {
             num_channels: number;
             /**
              * Num Groups
-             * @description Groups the channels are split into; must divide num_channels.
+             * @description Required. Groups the channels are split into; must divide num_channels. Also given as groups (keras.layers.GroupNormalization, layout keras).
              */
-            num_groups: number;
+            num_groups?: number | null;
+            /**
+             * Param Dtype
+             * @description flax.linen.GroupNorm (layout jax): the parameters' dtype; must equal the request's dtype.
+             */
+            param_dtype?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /** @description flax.linen.GroupNorm (layout jax): accepted and ignored (changes no parameter). */
+            reduction_axes?: components["schemas"]["ArgumentValue"];
+            /**
+             * Scale
+             * @description keras.layers.GroupNormalization (layout keras): keep the scale (default true).
+             */
+            scale?: boolean | null;
+            /**
+             * Scale Init
+             * @description flax.linen.GroupNorm (layout jax): the scheme of the norm_scale tensors: a Flax initializer name or object (or a weightinit scheme name).
+             */
+            scale_init?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /** @description keras.layers.GroupNormalization (layout keras): accepted and ignored (changes no parameter). */
+            trainable?: components["schemas"]["ArgumentValue"];
+            /**
+             * Use Bias
+             * @description flax.linen.GroupNorm (layout jax): keep the shift (default true).
+             */
+            use_bias?: boolean | null;
+            /** @description flax.linen.GroupNorm (layout jax): accepted and ignored (changes no parameter). */
+            use_fast_variance?: components["schemas"]["ArgumentValue"];
+            /**
+             * Use Scale
+             * @description flax.linen.GroupNorm (layout jax): keep the scale (default true).
+             */
+            use_scale?: boolean | null;
         };
         /** GruLayer */
         GruLayer: {
@@ -1481,6 +1643,7 @@ export interface components {
             batch_first?: components["schemas"]["ArgumentValue"];
             /**
              * Bias
+             * @description Input and recurrent biases (Keras: use_bias). Default: true.
              * @default true
              */
             bias?: boolean;
@@ -1504,6 +1667,7 @@ export interface components {
             bias_regularizer?: components["schemas"]["ArgumentValue"];
             /**
              * Bidirectional
+             * @description A backward direction too (its own tensors). Default: false.
              * @default false
              */
             bidirectional?: boolean;
@@ -1529,7 +1693,10 @@ export interface components {
              * @description Required. Also given as units (keras.layers.LSTM, layout keras), features (flax.linen.LSTMCell, layout jax).
              */
             hidden_size?: number | null;
-            /** Input Size */
+            /**
+             * Input Size
+             * @description Features of the input.
+             */
             input_size: number;
             /** @description keras.layers.GRU (layout keras): accepted and ignored (changes no parameter). */
             kernel_constraint?: components["schemas"]["ArgumentValue"];
@@ -1550,7 +1717,7 @@ export interface components {
             /** @description keras.layers.GRU (layout keras): accepted and ignored (changes no parameter). */
             kernel_regularizer?: components["schemas"]["ArgumentValue"];
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @description The layer kind (torch: nn.GRU; keras: GRU; jax: nn.GRUCell). (enum property replaced by openapi-typescript)
              * @enum {string}
              */
             kind: "gru";
@@ -1558,6 +1725,7 @@ export interface components {
             name?: components["schemas"]["ArgumentValue"];
             /**
              * Num Layers
+             * @description Stacked recurrent layers. Default: 1.
              * @default 1
              */
             num_layers?: number;
@@ -1637,22 +1805,73 @@ export interface components {
              * @default false
              */
             affine?: boolean;
+            /** @description flax.linen.InstanceNorm (layout jax): accepted and ignored (changes no parameter). */
+            axis_index_groups?: components["schemas"]["ArgumentValue"];
+            /** @description flax.linen.InstanceNorm (layout jax): accepted and ignored (changes no parameter). */
+            axis_name?: components["schemas"]["ArgumentValue"];
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * Bias Init
+             * @description flax.linen.InstanceNorm (layout jax): the scheme of the norm_shift tensors: a Flax initializer name or object (or a weightinit scheme name).
+             */
+            bias_init?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /** @description torch.nn.InstanceNorm1d/2d/3d (layout torch or jax): accepted and ignored (changes no parameter). */
+            device?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.InstanceNorm1d/2d/3d (layout torch): the parameters' dtype; must equal the request's dtype; flax.linen.InstanceNorm (layout jax): accepted and ignored (changes no parameter). */
+            dtype?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.InstanceNorm1d/2d/3d (layout torch or jax): accepted and ignored (changes no parameter). */
+            eps?: components["schemas"]["ArgumentValue"];
+            /** @description flax.linen.InstanceNorm (layout jax): accepted and ignored (changes no parameter). */
+            epsilon?: components["schemas"]["ArgumentValue"];
+            /** @description flax.linen.InstanceNorm (layout jax): accepted and ignored (changes no parameter). */
+            feature_axes?: components["schemas"]["ArgumentValue"];
+            /**
+             * @description The layer kind (torch: nn.InstanceNorm1d/2d/3d; jax: nn.InstanceNorm). (enum property replaced by openapi-typescript)
              * @enum {string}
              */
             kind: "instance_norm";
+            /** @description torch.nn.InstanceNorm1d/2d/3d (layout torch or jax): accepted and ignored (changes no parameter). */
+            momentum?: components["schemas"]["ArgumentValue"];
+            /** @description flax.linen.InstanceNorm (layout jax): accepted and ignored (changes no parameter). */
+            name?: components["schemas"]["ArgumentValue"];
             /**
              * Num Features
              * @description Channels of the input.
              */
             num_features: number;
             /**
+             * Param Dtype
+             * @description flax.linen.InstanceNorm (layout jax): the parameters' dtype; must equal the request's dtype.
+             */
+            param_dtype?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /**
+             * Scale Init
+             * @description flax.linen.InstanceNorm (layout jax): the scheme of the norm_scale tensors: a Flax initializer name or object (or a weightinit scheme name).
+             */
+            scale_init?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /**
              * Track Running Stats
              * @description torch layout only: running_mean, running_var and num_batches_tracked. Default: false.
              * @default false
              */
             track_running_stats?: boolean;
+            /**
+             * Use Bias
+             * @description flax.linen.InstanceNorm (layout jax): keep the shift (default true).
+             */
+            use_bias?: boolean | null;
+            /** @description flax.linen.InstanceNorm (layout jax): accepted and ignored (changes no parameter). */
+            use_fast_variance?: components["schemas"]["ArgumentValue"];
+            /**
+             * Use Scale
+             * @description flax.linen.InstanceNorm (layout jax): keep the scale (default true).
+             */
+            use_scale?: boolean | null;
         };
         JsonScalar: boolean | number | string | null;
         JsonValue1: components["schemas"]["JsonScalar"] | components["schemas"]["JsonScalar"][] | {
@@ -1686,6 +1905,7 @@ export interface components {
             beta_regularizer?: components["schemas"]["ArgumentValue"];
             /**
              * Bias
+             * @description A learned shift, with elementwise_affine. Default: true.
              * @default true
              */
             bias?: boolean;
@@ -1707,6 +1927,7 @@ export interface components {
             dtype?: components["schemas"]["ArgumentValue"];
             /**
              * Elementwise Affine
+             * @description A learned scale (and shift, with bias). Default: true.
              * @default true
              */
             elementwise_affine?: boolean;
@@ -1728,13 +1949,16 @@ export interface components {
             /** @description keras.layers.LayerNormalization (layout keras): accepted and ignored (changes no parameter). */
             gamma_regularizer?: components["schemas"]["ArgumentValue"];
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @description The layer kind (torch: nn.LayerNorm; keras: LayerNormalization; jax: nn.LayerNorm). (enum property replaced by openapi-typescript)
              * @enum {string}
              */
             kind: "layer_norm";
             /** @description keras.layers.LayerNormalization (layout keras), flax.linen.LayerNorm (layout jax): accepted and ignored (changes no parameter). */
             name?: components["schemas"]["ArgumentValue"];
-            /** Normalized Shape */
+            /**
+             * Normalized Shape
+             * @description The trailing dimensions normalised over; the scale's and shift's shape.
+             */
             normalized_shape: number | number[];
             /**
              * Param Dtype
@@ -1792,6 +2016,7 @@ export interface components {
             batch_first?: components["schemas"]["ArgumentValue"];
             /**
              * Bias
+             * @description Input and recurrent biases (Keras: use_bias). Default: true.
              * @default true
              */
             bias?: boolean;
@@ -1815,6 +2040,7 @@ export interface components {
             bias_regularizer?: components["schemas"]["ArgumentValue"];
             /**
              * Bidirectional
+             * @description A backward direction too (its own tensors). Default: false.
              * @default false
              */
             bidirectional?: boolean;
@@ -1840,7 +2066,10 @@ export interface components {
              * @description Required. Also given as units (keras.layers.LSTM, layout keras), features (flax.linen.LSTMCell, layout jax).
              */
             hidden_size?: number | null;
-            /** Input Size */
+            /**
+             * Input Size
+             * @description Features of the input.
+             */
             input_size: number;
             /** @description keras.layers.LSTM (layout keras): accepted and ignored (changes no parameter). */
             kernel_constraint?: components["schemas"]["ArgumentValue"];
@@ -1861,7 +2090,7 @@ export interface components {
             /** @description keras.layers.LSTM (layout keras): accepted and ignored (changes no parameter). */
             kernel_regularizer?: components["schemas"]["ArgumentValue"];
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @description The layer kind (torch: nn.LSTM; keras: LSTM; jax: nn.LSTMCell). (enum property replaced by openapi-typescript)
              * @enum {string}
              */
             kind: "lstm";
@@ -1869,6 +2098,7 @@ export interface components {
             name?: components["schemas"]["ArgumentValue"];
             /**
              * Num Layers
+             * @description Stacked recurrent layers. Default: 1.
              * @default 1
              */
             num_layers?: number;
@@ -1970,7 +2200,10 @@ export interface components {
          *     layout, W_l (n_{l-1}, n_l) and b_l (n_l,) under keras and jax; biases default to zeros.
          */
         Mlp: {
-            /** Sizes */
+            /**
+             * Sizes
+             * @description The widths n_0 (inputs) .. n_L (outputs): one dense layer between each two.
+             */
             sizes: number[];
         };
         /** ModelLayer */
@@ -1980,7 +2213,10 @@ export interface components {
              * @description This layer's biases (a norm layer: its shift). Default (null): the request's bias_scheme.
              */
             bias_scheme?: components["schemas"]["SchemeName"] | components["schemas"]["SchemeObject"] | null;
-            /** Layer */
+            /**
+             * Layer
+             * @description The layer: its kind and its fields, in torch's names or the layout framework's (each kind's schema lists them).
+             */
             layer: components["schemas"]["DenseLayer"] | components["schemas"]["BilinearLayer"] | components["schemas"]["Conv1dLayer"] | components["schemas"]["Conv2dLayer"] | components["schemas"]["Conv3dLayer"] | components["schemas"]["ConvTranspose1dLayer"] | components["schemas"]["ConvTranspose2dLayer"] | components["schemas"]["ConvTranspose3dLayer"] | components["schemas"]["EmbeddingLayer"] | components["schemas"]["RnnLayer"] | components["schemas"]["LstmLayer"] | components["schemas"]["GruLayer"] | components["schemas"]["MultiheadAttentionLayer"] | components["schemas"]["TransformerEncoderLayer"] | components["schemas"]["TransformerDecoderLayer"] | components["schemas"]["LayerNormLayer"] | components["schemas"]["BatchNormLayer"] | components["schemas"]["GroupNormLayer"] | components["schemas"]["InstanceNormLayer"] | components["schemas"]["RmsNormLayer"] | components["schemas"]["PreluLayer"] | components["schemas"]["TensorLayer"];
             /**
              * Name
@@ -2060,13 +2296,17 @@ export interface components {
              * @default float32
              */
             dtype?: components["schemas"]["DType"];
-            /** Layers */
+            /**
+             * Layers
+             * @description Named layers, in order; tensors are named <name>.<tensor>.
+             */
             layers?: components["schemas"]["ModelLayer"][] | null;
             /**
              * @description Whose tensor names, shapes, fan rules and defaults apply: torch (default), keras or jax (Flax).
              * @default torch
              */
             layout?: components["schemas"]["Layout"];
+            /** @description The textbook multi-layer perceptron's shorthand: tensors W1, b1, W2, b2... */
             mlp?: components["schemas"]["Mlp"] | null;
             /**
              * Role Schemes
@@ -2105,58 +2345,182 @@ export interface components {
          *     add_bias_kv torch's.
          */
         MultiheadAttentionLayer: {
+            /** @description keras.layers.MultiHeadAttention (layout keras): accepted and ignored (changes no parameter). */
+            activity_regularizer?: components["schemas"]["ArgumentValue"];
             /**
              * Add Bias Kv
              * @description torch layout only: learned bias_k and bias_v of shape (1, 1, embed_dim) appended to the keys and values (role attention_qkv, torch default xavier_normal_). Default: false.
              * @default false
              */
             add_bias_kv?: boolean;
+            /** @description torch.nn.MultiheadAttention (every layout): accepted and ignored (changes no parameter). */
+            add_zero_attn?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.MultiHeadAttention (layout keras): accepted and ignored (changes no parameter). */
+            attention_axes?: components["schemas"]["ArgumentValue"];
+            /** @description flax.linen.MultiHeadDotProductAttention (layout jax): accepted and ignored (changes no parameter). */
+            attention_fn?: components["schemas"]["ArgumentValue"];
+            /** @description flax.linen.MultiHeadDotProductAttention (layout jax): accepted and ignored (changes no parameter). */
+            attn_weights_value_einsum_cls?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.MultiHeadAttention (layout keras): accepted and ignored (changes no parameter). */
+            autocast?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.MultiheadAttention (every layout): accepted and ignored (changes no parameter). */
+            batch_first?: components["schemas"]["ArgumentValue"];
             /**
              * Bias
-             * @description Biases on every projection (Keras and Flax: use_bias). Default: true.
+             * @description Biases on every projection. Default: true. Also given as use_bias (keras.layers.MultiHeadAttention, layout keras), use_bias (flax.linen.MultiHeadDotProductAttention, layout jax).
              * @default true
              */
             bias?: boolean;
+            /** @description keras.layers.MultiHeadAttention (layout keras): accepted and ignored (changes no parameter). */
+            bias_constraint?: components["schemas"]["ArgumentValue"];
+            /**
+             * Bias Init
+             * @description flax.linen.MultiHeadDotProductAttention (layout jax): the scheme of the bias tensors: a Flax initializer name or object (or a weightinit scheme name).
+             */
+            bias_init?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /**
+             * Bias Initializer
+             * @description keras.layers.MultiHeadAttention (layout keras): the scheme of the bias tensors: a Keras initializer name or object (or a weightinit scheme name).
+             */
+            bias_initializer?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /** @description keras.layers.MultiHeadAttention (layout keras): accepted and ignored (changes no parameter). */
+            bias_regularizer?: components["schemas"]["ArgumentValue"];
+            /** @description flax.linen.MultiHeadDotProductAttention (layout jax): accepted and ignored (changes no parameter). */
+            broadcast_dropout?: components["schemas"]["ArgumentValue"];
+            /** @description flax.linen.MultiHeadDotProductAttention (layout jax): accepted and ignored (changes no parameter). */
+            decode?: components["schemas"]["ArgumentValue"];
+            /** @description flax.linen.MultiHeadDotProductAttention (layout jax): accepted and ignored (changes no parameter). */
+            deterministic?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.MultiheadAttention (every layout): accepted and ignored (changes no parameter). */
+            device?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.MultiheadAttention (layout torch), keras.layers.MultiHeadAttention (layout keras): accepted and ignored (changes no parameter). */
+            dropout?: components["schemas"]["ArgumentValue"];
+            /** @description flax.linen.MultiHeadDotProductAttention (layout jax): accepted and ignored (changes no parameter). */
+            dropout_rate?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.MultiheadAttention (layout torch), keras.layers.MultiHeadAttention (layout keras): the parameters' dtype; must equal the request's dtype; flax.linen.MultiHeadDotProductAttention (layout jax): accepted and ignored (changes no parameter). */
+            dtype?: components["schemas"]["ArgumentValue"];
             /**
              * Embed Dim
              * @description Features of the query input (torch's embed_dim; Keras and Flax read it from the query).
              */
             embed_dim: number;
+            /** @description keras.layers.MultiHeadAttention (layout keras): accepted and ignored (changes no parameter). */
+            flash_attention?: components["schemas"]["ArgumentValue"];
+            /** @description flax.linen.MultiHeadDotProductAttention (layout jax): accepted and ignored (changes no parameter). */
+            force_fp32_for_softmax?: components["schemas"]["ArgumentValue"];
             /**
              * Kdim
              * @description Features of the key input. Default: embed_dim. torch: kdim or vdim other than embed_dim stores q_proj_weight, k_proj_weight and v_proj_weight instead of the packed in_proj_weight.
              */
             kdim?: number | null;
+            /** @description keras.layers.MultiHeadAttention (layout keras): accepted and ignored (changes no parameter). */
+            kernel_constraint?: components["schemas"]["ArgumentValue"];
+            /**
+             * Kernel Init
+             * @description flax.linen.MultiHeadDotProductAttention (layout jax): the scheme of the attention_qkv and attention_output tensors: a Flax initializer name or object (or a weightinit scheme name).
+             */
+            kernel_init?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /**
+             * Kernel Initializer
+             * @description keras.layers.MultiHeadAttention (layout keras): the scheme of the attention_qkv and attention_output tensors: a Keras initializer name or object (or a weightinit scheme name).
+             */
+            kernel_initializer?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /** @description keras.layers.MultiHeadAttention (layout keras): accepted and ignored (changes no parameter). */
+            kernel_regularizer?: components["schemas"]["ArgumentValue"];
             /**
              * Key Dim
              * @description keras layout only: the size of each query and key head. Default: embed_dim / num_heads (Keras itself requires it).
              */
             key_dim?: number | null;
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @description The layer kind (torch: nn.MultiheadAttention; keras: MultiHeadAttention; jax: nn.MultiHeadDotProductAttention). (enum property replaced by openapi-typescript)
              * @enum {string}
              */
             kind: "multihead_attention";
+            /** @description keras.layers.MultiHeadAttention (layout keras), flax.linen.MultiHeadDotProductAttention (layout jax): accepted and ignored (changes no parameter). */
+            name?: components["schemas"]["ArgumentValue"];
+            /**
+             * Normalize Qk
+             * @description flax.linen.MultiHeadDotProductAttention (layout jax): only false, its default (other values are not built).
+             */
+            normalize_qk?: boolean | null;
             /**
              * Num Heads
              * @description Attention heads. torch: must divide embed_dim; jax: must divide qkv_features.
              */
             num_heads: number;
             /**
+             * Out Bias Init
+             * @description flax.linen.MultiHeadDotProductAttention (layout jax): the output projection's bias scheme; weightinit names one scheme per role, so only the scheme bias_init names (default "zeros").
+             */
+            out_bias_init?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /** @description flax.linen.MultiHeadDotProductAttention (layout jax): accepted and ignored (changes no parameter). */
+            out_dot_general?: components["schemas"]["ArgumentValue"];
+            /** @description flax.linen.MultiHeadDotProductAttention (layout jax): accepted and ignored (changes no parameter). */
+            out_dot_general_cls?: components["schemas"]["ArgumentValue"];
+            /**
              * Out Features
              * @description jax layout only: output features. Default: embed_dim.
              */
             out_features?: number | null;
+            /**
+             * Out Kernel Init
+             * @description flax.linen.MultiHeadDotProductAttention (layout jax): the scheme of the attention_output tensors: a Flax initializer name or object (or a weightinit scheme name).
+             */
+            out_kernel_init?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
             /**
              * Output Shape
              * @description keras layout only: the shape of the output projection's output. Default: [embed_dim].
              */
             output_shape?: number | number[] | null;
             /**
+             * Param Dtype
+             * @description flax.linen.MultiHeadDotProductAttention (layout jax): the parameters' dtype; must equal the request's dtype.
+             */
+            param_dtype?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /** @description flax.linen.MultiHeadDotProductAttention (layout jax): accepted and ignored (changes no parameter). */
+            precision?: components["schemas"]["ArgumentValue"];
+            /** @description flax.linen.MultiHeadDotProductAttention (layout jax): accepted and ignored (changes no parameter). */
+            qk_attn_weights_einsum_cls?: components["schemas"]["ArgumentValue"];
+            /** @description flax.linen.MultiHeadDotProductAttention (layout jax): accepted and ignored (changes no parameter). */
+            qkv_dot_general?: components["schemas"]["ArgumentValue"];
+            /** @description flax.linen.MultiHeadDotProductAttention (layout jax): accepted and ignored (changes no parameter). */
+            qkv_dot_general_cls?: components["schemas"]["ArgumentValue"];
+            /**
              * Qkv Features
              * @description jax layout only: query, key and value features over all heads (head size qkv_features / num_heads). Default: embed_dim.
              */
             qkv_features?: number | null;
+            /** @description keras.layers.MultiHeadAttention (layout keras): accepted and ignored (changes no parameter). */
+            seed?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.MultiHeadAttention (layout keras): accepted and ignored (changes no parameter). */
+            sliding_window?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.MultiHeadAttention (layout keras): accepted and ignored (changes no parameter). */
+            trainable?: components["schemas"]["ArgumentValue"];
+            /**
+             * Use Bias
+             * @description keras.layers.MultiHeadAttention (layout keras), flax.linen.MultiHeadDotProductAttention (layout jax): its name of bias.
+             */
+            use_bias?: boolean | null;
+            /**
+             * Use Gate
+             * @description keras.layers.MultiHeadAttention (layout keras): only false, its default (other values are not built).
+             */
+            use_gate?: boolean | null;
             /**
              * Value Dim
              * @description keras layout only: the size of each value head. Default: key_dim.
@@ -2206,22 +2570,64 @@ export interface components {
          *     role activation.
          */
         PreluLayer: {
+            /** @description keras.layers.PReLU (layout keras): accepted and ignored (changes no parameter). */
+            activity_regularizer?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.PReLU (layout keras): accepted and ignored (changes no parameter). */
+            alpha_constraint?: components["schemas"]["ArgumentValue"];
+            /**
+             * Alpha Initializer
+             * @description keras.layers.PReLU (layout keras): the scheme of the activation tensors: a Keras initializer name or object (or a weightinit scheme name).
+             */
+            alpha_initializer?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /** @description keras.layers.PReLU (layout keras): accepted and ignored (changes no parameter). */
+            alpha_regularizer?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.PReLU (layout keras): accepted and ignored (changes no parameter). */
+            autocast?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.PReLU (every layout): accepted and ignored (changes no parameter). */
+            device?: components["schemas"]["ArgumentValue"];
+            /**
+             * Dtype
+             * @description torch.nn.PReLU (layout torch), keras.layers.PReLU (layout keras): the parameters' dtype; must equal the request's dtype.
+             */
+            dtype?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
             /**
              * Init
-             * @description The slopes' starting value. Default: the layout framework's (torch 0.25, Keras 0, Flax 0.01).
+             * @description The slopes' starting value (a number). Default: the layout framework's (torch 0.25, Keras 0, Flax 0.01). Also given as negative_slope_init (flax.linen.PReLU, layout jax).
              */
             init?: number | null;
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @description The layer kind (torch: nn.PReLU; keras: PReLU; jax: nn.PReLU). (enum property replaced by openapi-typescript)
              * @enum {string}
              */
             kind: "prelu";
+            /** @description keras.layers.PReLU (layout keras), flax.linen.PReLU (layout jax): accepted and ignored (changes no parameter). */
+            name?: components["schemas"]["ArgumentValue"];
+            /**
+             * Negative Slope Init
+             * @description flax.linen.PReLU (layout jax): its name of init.
+             */
+            negative_slope_init?: number | null;
             /**
              * Num Parameters
              * @description Slopes: 1 (shared) or one per channel; the jax layout has one scalar slope. Default: 1.
              * @default 1
              */
             num_parameters?: number;
+            /**
+             * Param Dtype
+             * @description flax.linen.PReLU (layout jax): the parameters' dtype; must equal the request's dtype.
+             */
+            param_dtype?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /** @description keras.layers.PReLU (layout keras): accepted and ignored (changes no parameter). */
+            shared_axes?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.PReLU (layout keras): accepted and ignored (changes no parameter). */
+            trainable?: components["schemas"]["ArgumentValue"];
         };
         /**
          * Problem
@@ -2250,22 +2656,69 @@ export interface components {
          * @description torch nn.RMSNorm, Keras RMSNormalization, Flax nn.RMSNorm: a scale (1), no shift.
          */
         RmsNormLayer: {
+            /** @description keras.layers.RMSNormalization (layout keras): accepted and ignored (changes no parameter). */
+            activity_regularizer?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.RMSNormalization (layout keras): accepted and ignored (changes no parameter). */
+            autocast?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.RMSNormalization (layout keras): accepted and ignored (changes no parameter). */
+            axis?: components["schemas"]["ArgumentValue"];
+            /** @description flax.linen.RMSNorm (layout jax): accepted and ignored (changes no parameter). */
+            axis_index_groups?: components["schemas"]["ArgumentValue"];
+            /** @description flax.linen.RMSNorm (layout jax): accepted and ignored (changes no parameter). */
+            axis_name?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.RMSNorm (every layout): accepted and ignored (changes no parameter). */
+            device?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.RMSNorm (layout torch), keras.layers.RMSNormalization (layout keras): the parameters' dtype; must equal the request's dtype; flax.linen.RMSNorm (layout jax): accepted and ignored (changes no parameter). */
+            dtype?: components["schemas"]["ArgumentValue"];
             /**
              * Elementwise Affine
              * @description A learned scale. Default: true.
              * @default true
              */
             elementwise_affine?: boolean;
+            /** @description torch.nn.RMSNorm (every layout): accepted and ignored (changes no parameter). */
+            eps?: components["schemas"]["ArgumentValue"];
+            /** @description keras.layers.RMSNormalization (layout keras), flax.linen.RMSNorm (layout jax): accepted and ignored (changes no parameter). */
+            epsilon?: components["schemas"]["ArgumentValue"];
+            /** @description flax.linen.RMSNorm (layout jax): accepted and ignored (changes no parameter). */
+            feature_axes?: components["schemas"]["ArgumentValue"];
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @description The layer kind (torch: nn.RMSNorm; keras: RMSNormalization; jax: nn.RMSNorm). (enum property replaced by openapi-typescript)
              * @enum {string}
              */
             kind: "rms_norm";
+            /** @description keras.layers.RMSNormalization (layout keras), flax.linen.RMSNorm (layout jax): accepted and ignored (changes no parameter). */
+            name?: components["schemas"]["ArgumentValue"];
             /**
              * Normalized Shape
              * @description The trailing dimensions normalised over; the scale's shape.
              */
             normalized_shape: number | number[];
+            /**
+             * Param Dtype
+             * @description flax.linen.RMSNorm (layout jax): the parameters' dtype; must equal the request's dtype.
+             */
+            param_dtype?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /** @description flax.linen.RMSNorm (layout jax): accepted and ignored (changes no parameter). */
+            reduction_axes?: components["schemas"]["ArgumentValue"];
+            /**
+             * Scale Init
+             * @description flax.linen.RMSNorm (layout jax): the scheme of the norm_scale tensors: a Flax initializer name or object (or a weightinit scheme name).
+             */
+            scale_init?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /** @description keras.layers.RMSNormalization (layout keras): accepted and ignored (changes no parameter). */
+            trainable?: components["schemas"]["ArgumentValue"];
+            /** @description flax.linen.RMSNorm (layout jax): accepted and ignored (changes no parameter). */
+            use_fast_variance?: components["schemas"]["ArgumentValue"];
+            /**
+             * Use Scale
+             * @description flax.linen.RMSNorm (layout jax): keep the scale (default true).
+             */
+            use_scale?: boolean | null;
         };
         /** RnnLayer */
         RnnLayer: {
@@ -2281,6 +2734,7 @@ export interface components {
             batch_first?: components["schemas"]["ArgumentValue"];
             /**
              * Bias
+             * @description Input and recurrent biases (Keras: use_bias). Default: true.
              * @default true
              */
             bias?: boolean;
@@ -2304,6 +2758,7 @@ export interface components {
             bias_regularizer?: components["schemas"]["ArgumentValue"];
             /**
              * Bidirectional
+             * @description A backward direction too (its own tensors). Default: false.
              * @default false
              */
             bidirectional?: boolean;
@@ -2327,7 +2782,10 @@ export interface components {
              * @description Required. Also given as units (keras.layers.LSTM, layout keras), features (flax.linen.LSTMCell, layout jax).
              */
             hidden_size?: number | null;
-            /** Input Size */
+            /**
+             * Input Size
+             * @description Features of the input.
+             */
             input_size: number;
             /** @description keras.layers.SimpleRNN (layout keras): accepted and ignored (changes no parameter). */
             kernel_constraint?: components["schemas"]["ArgumentValue"];
@@ -2348,7 +2806,7 @@ export interface components {
             /** @description keras.layers.SimpleRNN (layout keras): accepted and ignored (changes no parameter). */
             kernel_regularizer?: components["schemas"]["ArgumentValue"];
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @description The layer kind (torch: nn.RNN; keras: SimpleRNN; jax: nn.SimpleCell). (enum property replaced by openapi-typescript)
              * @enum {string}
              */
             kind: "rnn";
@@ -2358,6 +2816,7 @@ export interface components {
             nonlinearity?: components["schemas"]["ArgumentValue"];
             /**
              * Num Layers
+             * @description Stacked recurrent layers. Default: 1.
              * @default 1
              */
             num_layers?: number;
@@ -2779,22 +3238,40 @@ export interface components {
          * @description A raw tensor named ``weight``: fans from the layout's rule, explicit axes, or values.
          */
         TensorLayer: {
-            /** Batch Axes */
+            /**
+             * Batch Axes
+             * @description Axes that count toward neither fan (with in_axes and out_axes). Default: none.
+             */
             batch_axes?: number | number[] | null;
-            /** Fan In */
+            /**
+             * Fan In
+             * @description Overrides the fan_in of the axes or the layout's fan rule.
+             */
             fan_in?: number | null;
-            /** Fan Out */
+            /**
+             * Fan Out
+             * @description Overrides the fan_out of the axes or the layout's fan rule.
+             */
             fan_out?: number | null;
-            /** In Axes */
+            /**
+             * In Axes
+             * @description Axes whose product is fan_in (with out_axes). Default: the layout's fan rule.
+             */
             in_axes?: number | number[] | null;
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * @description The layer kind (torch: (a raw tensor); keras: (a raw tensor); jax: (a raw tensor)). (enum property replaced by openapi-typescript)
              * @enum {string}
              */
             kind: "tensor";
-            /** Out Axes */
+            /**
+             * Out Axes
+             * @description Axes whose product is fan_out (with in_axes). Default: the layout's fan rule.
+             */
             out_axes?: number | number[] | null;
-            /** Shape */
+            /**
+             * Shape
+             * @description The tensor's shape ([] for a scalar).
+             */
             shape: number[];
         };
         /** TensorOut */
@@ -2858,6 +3335,10 @@ export interface components {
          *     linear1, linear2, norm1, norm2, norm3, named as its state_dict.
          */
         TransformerDecoderLayer: {
+            /** @description torch.nn.TransformerDecoderLayer (layout torch): accepted and ignored (changes no parameter). */
+            activation?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.TransformerDecoderLayer (layout torch): accepted and ignored (changes no parameter). */
+            batch_first?: components["schemas"]["ArgumentValue"];
             /**
              * Bias
              * @description Biases in the attention, both Linear layers and the LayerNorms. Default: true.
@@ -2869,17 +3350,30 @@ export interface components {
              * @description Features of the layer's input and output.
              */
             d_model: number;
+            /** @description torch.nn.TransformerDecoderLayer (layout torch): accepted and ignored (changes no parameter). */
+            device?: components["schemas"]["ArgumentValue"];
             /**
              * Dim Feedforward
              * @description Width of the feed-forward block (linear1's outputs). Default: 2048.
              * @default 2048
              */
             dim_feedforward?: number;
+            /** @description torch.nn.TransformerDecoderLayer (layout torch): accepted and ignored (changes no parameter). */
+            dropout?: components["schemas"]["ArgumentValue"];
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * Dtype
+             * @description torch.nn.TransformerDecoderLayer (layout torch): the parameters' dtype; must equal the request's dtype.
+             */
+            dtype?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /**
+             * @description The layer kind (torch: nn.TransformerDecoderLayer). (enum property replaced by openapi-typescript)
              * @enum {string}
              */
             kind: "transformer_decoder_layer";
+            /** @description torch.nn.TransformerDecoderLayer (layout torch): accepted and ignored (changes no parameter). */
+            layer_norm_eps?: components["schemas"]["ArgumentValue"];
             /**
              * Nhead
              * @description Attention heads; must divide d_model.
@@ -2898,6 +3392,10 @@ export interface components {
          *     norm1, norm2, named as its state_dict.
          */
         TransformerEncoderLayer: {
+            /** @description torch.nn.TransformerEncoderLayer (layout torch): accepted and ignored (changes no parameter). */
+            activation?: components["schemas"]["ArgumentValue"];
+            /** @description torch.nn.TransformerEncoderLayer (layout torch): accepted and ignored (changes no parameter). */
+            batch_first?: components["schemas"]["ArgumentValue"];
             /**
              * Bias
              * @description Biases in the attention, both Linear layers and the LayerNorms. Default: true.
@@ -2909,17 +3407,30 @@ export interface components {
              * @description Features of the layer's input and output.
              */
             d_model: number;
+            /** @description torch.nn.TransformerEncoderLayer (layout torch): accepted and ignored (changes no parameter). */
+            device?: components["schemas"]["ArgumentValue"];
             /**
              * Dim Feedforward
              * @description Width of the feed-forward block (linear1's outputs). Default: 2048.
              * @default 2048
              */
             dim_feedforward?: number;
+            /** @description torch.nn.TransformerEncoderLayer (layout torch): accepted and ignored (changes no parameter). */
+            dropout?: components["schemas"]["ArgumentValue"];
             /**
-             * @description discriminator enum property added by openapi-typescript
+             * Dtype
+             * @description torch.nn.TransformerEncoderLayer (layout torch): the parameters' dtype; must equal the request's dtype.
+             */
+            dtype?: string | {
+                [key: string]: components["schemas"]["JsonValue2"];
+            } | null;
+            /**
+             * @description The layer kind (torch: nn.TransformerEncoderLayer). (enum property replaced by openapi-typescript)
              * @enum {string}
              */
             kind: "transformer_encoder_layer";
+            /** @description torch.nn.TransformerEncoderLayer (layout torch): accepted and ignored (changes no parameter). */
+            layer_norm_eps?: components["schemas"]["ArgumentValue"];
             /**
              * Nhead
              * @description Attention heads; must divide d_model.
@@ -2968,7 +3479,10 @@ export interface components {
              * @default float32
              */
             dtype?: components["schemas"]["DType"];
-            /** Layer */
+            /**
+             * Layer
+             * @description The layer: its kind and its fields, in torch's names or the layout framework's (each kind's schema lists them).
+             */
             layer: components["schemas"]["DenseLayer"] | components["schemas"]["BilinearLayer"] | components["schemas"]["Conv1dLayer"] | components["schemas"]["Conv2dLayer"] | components["schemas"]["Conv3dLayer"] | components["schemas"]["ConvTranspose1dLayer"] | components["schemas"]["ConvTranspose2dLayer"] | components["schemas"]["ConvTranspose3dLayer"] | components["schemas"]["EmbeddingLayer"] | components["schemas"]["RnnLayer"] | components["schemas"]["LstmLayer"] | components["schemas"]["GruLayer"] | components["schemas"]["MultiheadAttentionLayer"] | components["schemas"]["TransformerEncoderLayer"] | components["schemas"]["TransformerDecoderLayer"] | components["schemas"]["LayerNormLayer"] | components["schemas"]["BatchNormLayer"] | components["schemas"]["GroupNormLayer"] | components["schemas"]["InstanceNormLayer"] | components["schemas"]["RmsNormLayer"] | components["schemas"]["PreluLayer"] | components["schemas"]["TensorLayer"];
             /**
              * @description Whose tensor names, shapes, fan rules and defaults apply: torch (default), keras or jax (Flax).
@@ -2996,7 +3510,10 @@ export interface components {
             seed: number | string;
             /** @description Only piece `index` of `count` along `dim` of the returned tensor (torch.chunk sizes, padded with empty pieces up to count, as DTensor's Shard). Not with `slice`. */
             shard?: components["schemas"]["Shard"] | null;
-            /** Slice */
+            /**
+             * Slice
+             * @description Only this part of the returned tensor: numpy basic slicing with step 1, one start:stop per dimension (omitted bounds are the ends, negative bounds count from the end), e.g. '0:1024, 2048:'. The response holds one tensor (the `tensor` query parameter, default the first) and is byte-identical to slicing the whole tensor.
+             */
             slice?: string | null;
         };
         /** WeightsResponse */

@@ -155,7 +155,7 @@ describe("live server", live, () => {
     const unknownParameter: WeightsRequest["scheme"] = { name: "he_normal", gain: 2 };
     assert.ok(wrongChoice && unknownParameter);
     const json = await weights(client, { ...DENSE, scheme });
-    const npy = await weightsNpy(client, { ...DENSE, scheme });
+    const npy = await weightsNpy(client, { ...DENSE, scheme }, { tensor: "weight" });
     const weight = json.tensors.find((t) => t.name === "weight")!;
     assert.equal(sha256(npy.value), weight.sha256);
     const plain = await weights(client, DENSE);
