@@ -18,6 +18,7 @@ from pydantic.config import JsonDict
 from typing_extensions import TypeAliasType
 
 from app.core.arguments import ARGUMENTS, Arguments, Use
+from app.core.generated_block import GeneratedBlock
 from app.core.types import Layout
 
 M = TypeVar("M", bound=type[BaseModel])
@@ -236,21 +237,15 @@ def render_table() -> str:
     return "\n".join(lines)
 
 
+BLOCK = GeneratedBlock("framework-argument table", START, END, render_table)
+
+
 def replace_block(text: str) -> str:
     """``text`` with the generated table between the markers."""
-    head, sep, rest = text.partition(START)
-    if not sep or END not in rest:
-        raise ValueError("README has no framework-argument table markers")
-    _, _, tail = rest.partition(END)
-    return f"{head}{START}\n{render_table()}\n{END}{tail}"
+    return BLOCK.replace(text)
 
 
 if __name__ == "__main__":  # python -m app.jobs.arguments [--write README.md]
     import sys
-    from pathlib import Path
 
-    if sys.argv[1:2] == ["--write"]:
-        target = Path(sys.argv[2])
-        target.write_text(replace_block(target.read_text()))
-    else:
-        print(render_table())
+    raise SystemExit(BLOCK.main(sys.argv[1:]))

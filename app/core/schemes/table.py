@@ -7,8 +7,8 @@ README.md`` replaces the block between the markers.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
+from ..generated_block import GeneratedBlock
 from .base import Param
 from .registry import SCHEMES
 
@@ -41,23 +41,20 @@ def render_table() -> str:
     return "\n".join(lines)
 
 
+BLOCK = GeneratedBlock("scheme-table", START, END, render_table)
+
+
 def replace_block(text: str) -> str:
     """``text`` with the generated table between the markers."""
-    head, sep, rest = text.partition(START)
-    if not sep or END not in rest:
-        raise ValueError("README has no scheme-table markers")
-    _, _, tail = rest.partition(END)
-    return f"{head}{START}\n{render_table()}\n{END}{tail}"
+    return BLOCK.replace(text)
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) == 2 and argv[0] == "--write":
-        path = Path(argv[1])
-        path.write_text(replace_block(path.read_text()))
-        return 0
-    print(render_table())
-    return 0
+    """``--write README.md`` rewrites the table there; no arguments print it."""
+    return BLOCK.main(argv)
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # python -m app.core.schemes.table [--write README.md]
+    import sys
+
     raise SystemExit(main(sys.argv[1:]))
