@@ -67,7 +67,7 @@ out["bad_status"] = bad.status_code
 with_params = WeightsRequest.from_dict({**body, "scheme": scheme})
 out["scheme_class"] = type(with_params.scheme).__name__
 out["scheme_round_trip"] = with_params.to_dict()["scheme"]
-npy = generate_weights_npy.sync_detailed(client=client, body=with_params)
+npy = generate_weights_npy.sync_detailed(client=client, body=with_params, tensor="weight")
 assert npy.status_code == 200, (npy.status_code, npy.content[:500])
 out["scheme_npy"] = npy.parsed.payload.read().hex()
 print(json.dumps(out))

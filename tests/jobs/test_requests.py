@@ -124,7 +124,7 @@ def test_a_model_is_layers_or_the_mlp_shorthand() -> None:
 
 
 def job_of(body: dict[str, Any]) -> None:
-    weights_job(WeightsRequest.model_validate(body), Settings(), Selection("npy"))
+    weights_job(WeightsRequest.model_validate(body), Settings(), Selection("npz"))
 
 
 def _schema_valid(body: dict[str, Any]) -> bool:
