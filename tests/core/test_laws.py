@@ -103,9 +103,9 @@ def test_truncated_law_returns_the_law_it_validated() -> None:
 @pytest.mark.parametrize(
     ("mean", "sigma", "low", "high", "fragment"),
     [
-        (0.0, 1.0, -math.inf, 1.0, "must be finite"),
-        (0.0, 1.0, 0.0, math.nan, "must be finite"),
-        (0.0, 1e-320, -1e300, 1e300, "must be finite"),  # alpha overflows to -inf
+        (0.0, 1.0, -math.inf, 1.0, "beyond float64's range"),
+        (0.0, 1.0, 0.0, math.nan, "beyond float64's range"),
+        (0.0, 1e-320, -1e300, 1e300, "than float64 can hold"),  # alpha overflows to -inf
         (0.0, 1.0, 1.0, 1.0, "empty or narrower"),
         (0.0, 1.0, 2.0, 1.0, "empty or narrower"),
         (1e16, 1.0, 1e16, 1e16 + 1, "empty or narrower"),  # one ulp: not resolvable
