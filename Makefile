@@ -13,7 +13,7 @@ LOCK := requirements.lock
 # Quiet, non-interactive pip; no self-upgrade (nothing unpinned gets upgraded).
 PIP_FLAGS := --disable-pip-version-check --no-input
 
-.PHONY: help install run test soak fuzz check audit fmt lock bench bench-extras readme openapi clean clients ts-install ts-test FORCE
+.PHONY: help install run test soak fuzz check audit fmt lock bench bench-extras frameworks readme openapi clean clients ts-install ts-test FORCE
 
 FORCE:
 
@@ -29,6 +29,7 @@ help:
 	@echo "make lock   - regenerate $(LOCK) from a fresh temporary venv"
 	@echo "make bench  - run every bench/bench_*.py"
 	@echo "make bench-extras - build .venv-bench (torch for the benchmarks, never in .venv)"
+	@echo "make frameworks - build .venv-frameworks (torch, jax, flax for tests/frameworks; make test does it)"
 	@echo "make readme - regenerate the scheme and shape-map tables in README.md"
 	@echo "make openapi - regenerate openapi.json from the app"
 	@echo "make clients - regenerate clients/typescript/src/schema.ts from openapi.json"
@@ -40,6 +41,9 @@ help:
 # runs, the client second: a .venv from before the split has a `weightinit` script recorded
 # as the server's, which reinstalling the server deletes, even after the client wrote its own.
 CLIENT := clients/python
+# torch, jax and flax, for tests/frameworks only: see the frameworks target.
+FRAMEWORKS_VENV := .venv-frameworks
+FRAMEWORKS_STAMP := $(FRAMEWORKS_VENV)/.installed
 
 # (Re)install when either pyproject.toml or the lock changes, or the venv's python is missing.
 $(STAMP): pyproject.toml $(CLIENT)/pyproject.toml $(LOCK) $(shell test -x $(VPY) || echo FORCE)
@@ -57,7 +61,7 @@ install: $(STAMP)
 run: $(STAMP)
 	$(VPY) -m app.server --host $(HOST) --port $(PORT)
 
-test: check
+test: check $(FRAMEWORKS_STAMP)
 	$(VPY) -m pytest
 
 # The long variant of tests/api/test_load.py: figures (RSS, small-request p99), not assertions
@@ -125,6 +129,26 @@ $(BENCH_STAMP): $(LOCK) $(shell test -x $(BENCH_VENV)/bin/python || echo FORCE)
 
 bench-extras: $(BENCH_STAMP)
 	@echo "run: PYTHONPATH=. $(BENCH_VENV)/bin/python bench/bench_qr.py"
+
+# A separate venv with the reference frameworks, used only by tests/frameworks (they run
+# scripts in it and compare what torch, JAX and Flax produce with the service's bytes) and by
+# tools/make_framework_fixtures.py. The service's .venv never gets them. Pinned to the versions
+# the reference notes verified; torch 2.13.0 is the ~190 MB CPU wheel this machine kind keeps
+# on local disk. numpy and ml_dtypes are the lock's versions.
+JAX_VERSION := 0.10.2
+FLAX_VERSION := 0.12.8
+
+$(FRAMEWORKS_STAMP): $(LOCK) $(shell test -x $(FRAMEWORKS_VENV)/bin/python || echo FORCE)
+	@if [ ! -x $(FRAMEWORKS_VENV)/bin/python ]; then \
+	  echo "creating $(FRAMEWORKS_VENV) with $(PYTHON)"; \
+	  rm -rf $(FRAMEWORKS_VENV); \
+	  $(PYTHON) -m venv $(FRAMEWORKS_VENV); \
+	fi
+	$(FRAMEWORKS_VENV)/bin/python -m pip install $(PIP_FLAGS) -q torch==$(TORCH_VERSION) \
+	  jax==$(JAX_VERSION) jaxlib==$(JAX_VERSION) flax==$(FLAX_VERSION) $(BENCH_PINS)
+	@touch $@
+
+frameworks: $(FRAMEWORKS_STAMP)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
