@@ -7,6 +7,10 @@ Which responses are built whole and which are streamed (README, "Streaming"):
   binary ones carry ``X-Weightinit-Sha256`` (``name=sha256,...`` of each tensor's bytes) when
   that list fits in :data:`MAX_SHA_HEADER` bytes (about 40 tensors), and a binary body of
   one tensor its ``X-Weightinit-Role`` and ``X-Weightinit-Scheme`` (compact JSON);
+* every binary body (npy, npz, safetensors; buffered or streamed) carries
+  ``X-Weightinit-Tensors``, each tensor's role and resolved scheme as compact JSON
+  (``{"name": ["role", {scheme}], ...}``), when that fits in :data:`MAX_TENSORS_HEADER`
+  bytes (about 80 tensors); the digests operations state them for any body;
 * a larger body is streamed piece by piece (``Content-Length`` exact for binary formats,
   chunked for JSON) with no sha256 header: POST /v1/weights/digests (or /v1/models/digests)
   gives every digest without the download. Should generation fail after the first byte, the
@@ -46,6 +50,8 @@ from .schemas import Problem, WeightsResponse
 # Longer digest lists are left out (proxies and clients cap header sizes, often at 8-16 KiB):
 # POST /v1/.../digests gives them all.
 MAX_SHA_HEADER = 4096
+# Both lists together stay under h11's 16 KiB default limit on a response head (httpx, the SDK).
+MAX_TENSORS_HEADER = 6144
 OFF_LOOP_OUTPUTS = 32  # bodies of more tensors are planned in a worker thread
 FORMATS_ALL = ("json", "npy", "npz", "safetensors")
 FORMATS_MODEL = ("json", "npz", "safetensors")
@@ -223,11 +229,20 @@ def _headers(job: Job, etag: str, get: bool) -> dict[str, str]:
         headers["X-Weightinit-Scheme"] = json.dumps(
             plan.scheme or {}, separators=(",", ":"), sort_keys=True
         )
+    manifest = tensors_header(job)
+    if len(manifest) <= MAX_TENSORS_HEADER:
+        headers["X-Weightinit-Tensors"] = manifest
     if len(job.outputs) == 1 and job.outputs[0].partial:
         output = job.outputs[0]
         headers["X-Weightinit-Full-Shape"] = ",".join(map(str, output.plan.shape))
         headers["X-Weightinit-Slice"] = output.region.text()
     return headers
+
+
+def tensors_header(job: Job) -> str:
+    """``{"name": ["role", {resolved scheme}], ...}`` for every tensor of the body, in order."""
+    manifest = {o.name: [o.plan.role.value, o.plan.scheme or {}] for o in job.outputs}
+    return json.dumps(manifest, separators=(",", ":"), ensure_ascii=True)
 
 
 def _requested_span(request: Request, body: Body, etag: str) -> tuple[int, int] | None:

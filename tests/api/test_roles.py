@@ -176,3 +176,50 @@ def test_a_binary_body_of_one_tensor_states_its_role_and_scheme_in_headers(
     assert response.headers["x-weightinit-role"] == "weight"
     scheme = json.loads(response.headers["x-weightinit-scheme"])
     assert scheme["name"] == "he_normal"
+
+
+@pytest.mark.parametrize("fmt", ["npz", "safetensors"])
+@pytest.mark.parametrize("size", [1 << 10, 1 << 22])  # built whole, and streamed (16 MiB)
+def test_a_binary_body_of_several_tensors_states_every_role_and_scheme_in_a_header(
+    client: ApiClient, fmt: str, size: int
+) -> None:
+    body = {
+        "layers": [
+            {
+                "name": "body",
+                "layer": {"kind": "dense", "in_features": size // 8, "out_features": 8},
+            },
+            {"name": "bn", "layer": {"kind": "batch_norm", "num_features": 8}},
+            {
+                "name": "head",
+                "layer": {"kind": "dense", "in_features": 8, "out_features": 2},
+                "role": "readout",
+                "scheme": "zeros",
+            },
+        ],
+        "scheme": "he_normal",
+        "seed": 3,
+    }
+    response = client.post("/v1/models", params={"format": fmt}, json=body)
+    assert response.status_code == 200
+    manifest = json.loads(response.headers["x-weightinit-tensors"])
+    if size < 1 << 12:  # small enough to compare with the JSON response
+        expected = {name: [t["role"], t["scheme"]] for name, t in _tensors(client, body).items()}
+        assert manifest == expected
+    assert list(manifest)[:2] == ["body.weight", "body.bias"]
+    assert manifest["head.weight"] == ["readout", {"name": "zeros"}]
+    assert manifest["bn.running_mean"][0] == "running_stat"
+
+
+def test_a_manifest_too_long_for_a_header_is_left_to_the_digests(client: ApiClient) -> None:
+    layers = [
+        {"name": f"block{i}.proj", "layer": {"kind": "dense", "in_features": 2, "out_features": 2}}
+        for i in range(200)
+    ]
+    body = {"layers": layers, "seed": 1}
+    response = client.post("/v1/models", params={"format": "safetensors"}, json=body)
+    assert response.status_code == 200
+    assert "x-weightinit-tensors" not in response.headers
+    digests = client.post("/v1/models/digests", json=body).json()
+    assert len(digests["tensors"]) == 400
+    assert {t["role"] for t in digests["tensors"]} == {"weight", "bias"}
