@@ -190,6 +190,9 @@ def expected(err: dict[str, Any]) -> str | None:
     if kind == "string_pattern_mismatch":
         last = next((p for p in reversed(err.get("loc", ())) if isinstance(p, str)), "")
         return FORMS.get(str(last), "a value of the documented form")
+    literal = str((err.get("ctx") or {}).get("expected", "'"))
+    if kind == "literal_error" and "'" not in literal:  # a number, such as num_groups' -1
+        return literal
     phrase = EXPECTED.get(kind)
     if phrase is None:
         return None

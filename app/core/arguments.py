@@ -313,7 +313,7 @@ KERAS_MULTI_HEAD_ATTENTION = Arguments(
     ),
 )
 # keras/src/layers/normalization/group_normalization.py: groups=-1 (instance normalization)
-# is not a group count here: give num_groups = num_channels.
+# is one group per channel, as num_groups=-1 is in every layout.
 KERAS_GROUP_NORM = Arguments(
     "keras.layers.GroupNormalization",
     aliases={"groups": "num_groups"},

@@ -440,9 +440,12 @@ def _make_batch_norm(v: _Values) -> BatchNormSpec:
 
 
 def _make_group_norm(v: _Values) -> GroupNormSpec:
+    channels = _positive_int(v.take("num_channels"), v.at("num_channels"))
+    groups = v.take("num_groups")
+    # keras/src/layers/normalization/group_normalization.py: groups=-1 is one group per channel
     spec = GroupNormSpec(
-        _positive_int(v.take("num_groups"), v.at("num_groups")),
-        _positive_int(v.take("num_channels"), v.at("num_channels")),
+        channels if groups == -1 else _positive_int(groups, v.at("num_groups")),
+        channels,
         _bool(v.take("affine", False, True), v.at("affine")),
     )
     if spec.num_channels % spec.num_groups:  # torch, Keras and Flax all refuse it

@@ -422,11 +422,12 @@ class GroupNormLayer(Strict):
 
     kind: Annotated[Literal["group_norm"], _kind("group_norm")]
     num_groups: Annotated[
-        PositiveInt | None,
+        PositiveInt | Literal[-1] | None,
         _aliased(
             "group_norm",
             "num_groups",
-            "Required. Groups the channels are split into; must divide num_channels.",
+            "Required. Groups the channels are split into; must divide num_channels. -1: one "
+            "group per channel (Keras's groups=-1, instance normalization).",
         ),
     ] = None
     num_channels: Annotated[PositiveInt, Field(description="Channels of the input.")]

@@ -332,3 +332,16 @@ def test_a_torch_transformer_as_layers_or_as_a_shape_map_gives_the_same_bytes(
     by_map = second.json()["tensors"]
     keys = ("name", "shape", "role", "scheme", "sha256")
     assert [[t[k] for k in keys] for t in by_map] == [[t[k] for k in keys] for t in by_layers]
+
+
+def test_keras_groups_minus_one_is_one_group_per_channel(client: ApiClient) -> None:
+    layer = {"kind": "group_norm", "groups": -1, "num_channels": 6}
+    body = {"layer": layer, "layout": "keras", "seed": 0}
+    response = client.post("/v1/weights", params={"format": "json"}, json=body)
+    assert response.status_code == 200, response.text[:400]
+    tensors = {t["name"]: t for t in response.json()["tensors"]}
+    assert tensors["gamma"]["shape"] == [6]
+    assert set(tensors["gamma"]["data"]) == {1.0}
+    assert set(tensors["beta"]["data"]) == {0.0}
+    zero = {"layer": {**layer, "groups": 0}, "layout": "keras", "seed": 0}
+    assert client.post("/v1/weights", json=zero).status_code == 422

@@ -1575,7 +1575,7 @@ export interface components {
              * Groups
              * @description keras.layers.GroupNormalization (layout keras): its name of num_groups.
              */
-            groups?: number | null;
+            groups?: number | -1 | null;
             /**
              * @description The layer kind (torch: nn.GroupNorm; keras: GroupNormalization; jax: nn.GroupNorm). (enum property replaced by openapi-typescript)
              * @enum {string}
@@ -1590,9 +1590,9 @@ export interface components {
             num_channels: number;
             /**
              * Num Groups
-             * @description Required. Groups the channels are split into; must divide num_channels. Also given as groups (keras.layers.GroupNormalization, layout keras).
+             * @description Required. Groups the channels are split into; must divide num_channels. -1: one group per channel (Keras's groups=-1, instance normalization). Also given as groups (keras.layers.GroupNormalization, layout keras).
              */
-            num_groups?: number | null;
+            num_groups?: number | -1 | null;
             /**
              * Param Dtype
              * @description flax.linen.GroupNorm (layout jax): the parameters' dtype; must equal the request's dtype.
