@@ -134,18 +134,22 @@ bench-extras: $(BENCH_STAMP)
 # scripts in it and compare what torch, JAX and Flax produce with the service's bytes) and by
 # tools/make_framework_fixtures.py. The service's .venv never gets them. Pinned to the versions
 # the reference notes verified; torch 2.13.0 is the ~190 MB CPU wheel this machine kind keeps
-# on local disk. numpy and ml_dtypes are the lock's versions.
+# on local disk. The client (weightinit-client, editable) comes too, for its torch and Flax
+# adapters; numpy, ml_dtypes and httpx are the lock's versions (not the whole lock: its
+# sympy is not torch's).
 JAX_VERSION := 0.10.2
 FLAX_VERSION := 0.12.8
+HTTPX_PINS = $(shell grep -i -E '^(httpx|httpcore|h11|anyio|idna|certifi|sniffio)==' $(LOCK))
 
-$(FRAMEWORKS_STAMP): $(LOCK) $(shell test -x $(FRAMEWORKS_VENV)/bin/python || echo FORCE)
+$(FRAMEWORKS_STAMP): $(LOCK) $(CLIENT)/pyproject.toml $(shell test -x $(FRAMEWORKS_VENV)/bin/python || echo FORCE)
 	@if [ ! -x $(FRAMEWORKS_VENV)/bin/python ]; then \
 	  echo "creating $(FRAMEWORKS_VENV) with $(PYTHON)"; \
 	  rm -rf $(FRAMEWORKS_VENV); \
 	  $(PYTHON) -m venv $(FRAMEWORKS_VENV); \
 	fi
 	$(FRAMEWORKS_VENV)/bin/python -m pip install $(PIP_FLAGS) -q torch==$(TORCH_VERSION) \
-	  jax==$(JAX_VERSION) jaxlib==$(JAX_VERSION) flax==$(FLAX_VERSION) $(BENCH_PINS)
+	  jax==$(JAX_VERSION) jaxlib==$(JAX_VERSION) flax==$(FLAX_VERSION) $(BENCH_PINS) $(HTTPX_PINS)
+	$(FRAMEWORKS_VENV)/bin/python -m pip install $(PIP_FLAGS) -q --no-deps -e ./$(CLIENT)
 	@touch $@
 
 frameworks: $(FRAMEWORKS_STAMP)

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from ._core import DEFAULT_URL, Arrays, WeightinitError, parse, seed_value
     from .client import AsyncClient, Client, Progress, models_body, weights_body, write_chunks
     from .recipes import fill_from_shapes, shapes_to_layers, strip_names
+    from .torch_modules import init_torch_module, torch_layers
 
 __all__ = [
     "DEFAULT_URL",
@@ -28,11 +29,13 @@ __all__ = [
     "Progress",
     "WeightinitError",
     "fill_from_shapes",
+    "init_torch_module",
     "models_body",
     "parse",
     "seed_value",
     "shapes_to_layers",
     "strip_names",
+    "torch_layers",
     "weights_body",
     "write_chunks",
 ]
@@ -53,6 +56,8 @@ _MODULES = {
     "fill_from_shapes": ".recipes",
     "shapes_to_layers": ".recipes",
     "strip_names": ".recipes",
+    "init_torch_module": ".torch_modules",  # imports torch when called
+    "torch_layers": ".torch_modules",
 }
 
 

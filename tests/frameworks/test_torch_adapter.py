@@ -1,0 +1,29 @@
+"""``init_torch_module`` against real torch modules and a live server: every parameter and
+buffer of a model of every supported layer type is filled with the service's tensor of the
+same ``state_dict`` name, meta-device modules included; unknown modules are refused."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.live_server import serve
+
+from .conftest import run_script
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    with serve() as url:
+        yield url
+
+
+def test_init_torch_module_fills_every_tensor_of_a_real_model(
+    frameworks_python: Path, server: str
+) -> None:
+    checks = run_script(frameworks_python, "torch_adapter.py", server)
+    failed = [name for name, ok in checks.items() if ok is not True]
+    assert not failed, checks
+    assert len(checks) == 7
