@@ -71,7 +71,7 @@ soak: $(STAMP)
 
 # The long variant of tests/api/test_schemathesis.py: every schemathesis check, a larger budget.
 fuzz: $(STAMP)
-	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-500} FUZZ_ALL_CHECKS=1 $(VPY) -m pytest -q -p no:cacheprovider \
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-500} FUZZ_ALL_CHECKS=1 FUZZ_COVERAGE=1 $(VPY) -m pytest -q -p no:cacheprovider \
 	  -p no:logging tests/api/test_schemathesis.py
 
 check: $(STAMP)
