@@ -6,7 +6,8 @@ Which responses are built whole and which are streamed (README, "Streaming"):
   24 bytes per number) is generated whole on the pool before the first byte is sent, and
   binary ones carry ``X-Weightinit-Sha256`` (``name=sha256,...`` of each tensor's bytes) when
   that list fits in :data:`MAX_SHA_HEADER` bytes (about 40 tensors), and a binary body of
-  one tensor its ``X-Weightinit-Role`` and ``X-Weightinit-Scheme`` (compact JSON);
+  one tensor its ``X-Weightinit-Role`` and ``X-Weightinit-Scheme`` (compact JSON) and, for a
+  framework-exact algorithm, ``X-Weightinit-Exactness`` (``exact`` or ``approximate; max_ulp=n``);
 * a larger body is streamed piece by piece (``Content-Length`` exact for binary formats,
   chunked for JSON) with no sha256 header: POST /v1/weights/digests (or /v1/models/digests)
   gives every digest without the download. Should generation fail after the first byte, the
@@ -33,6 +34,7 @@ from app.api.metrics import CANCELLATIONS, QUEUED_JOBS, record_rejection
 from app.core.cancel import stoppable
 from app.jobs.admission import Overloaded, Ticket, memory_estimate
 from app.jobs.body import Body, build_body, json_size_estimate
+from app.jobs.exactness import EXACTNESS_HEADER, exactness, exactness_header
 from app.jobs.job import Job
 from app.jobs.pool import GenerationPool, Piece
 
@@ -223,6 +225,9 @@ def _headers(job: Job, etag: str, get: bool) -> dict[str, str]:
         headers["X-Weightinit-Scheme"] = json.dumps(
             plan.scheme or {}, separators=(",", ":"), sort_keys=True
         )
+        exact = exactness_header(exactness(job, plan))
+        if exact is not None:  # a framework-exact algorithm (jax-threefry)
+            headers[EXACTNESS_HEADER] = exact
     if len(job.outputs) == 1 and job.outputs[0].partial:
         output = job.outputs[0]
         headers["X-Weightinit-Full-Shape"] = ",".join(map(str, output.plan.shape))

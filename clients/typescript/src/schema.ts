@@ -298,7 +298,7 @@ export interface components {
          * @description Named stream algorithms; a name's output bytes never change once released.
          * @enum {string}
          */
-        Algorithm: "blocks-v1" | "numpy-legacy";
+        Algorithm: "blocks-v1" | "numpy-legacy" | "jax-threefry";
         ArgumentValue: components["schemas"]["JsonScalar"] | components["schemas"]["JsonValue2"][] | {
             [key: string]: components["schemas"]["JsonValue2"];
         };
@@ -2282,7 +2282,7 @@ export interface components {
          */
         ModelRequest: {
             /**
-             * @description The named stream algorithm. Default blocks-v1 (any element range without its prefix); numpy-legacy reproduces numpy.random.seed + RandomState.
+             * @description The named stream algorithm. Default blocks-v1 (any element range without its prefix); numpy-legacy reproduces numpy.random.seed + RandomState; jax-threefry reproduces jax.random and Flax init (jax 0.10.2, float32, jax.* and flax.default schemes).
              * @default blocks-v1
              */
             algorithm?: components["schemas"]["Algorithm"];
@@ -3465,7 +3465,7 @@ export interface components {
          */
         WeightsRequest: {
             /**
-             * @description The named stream algorithm. Default blocks-v1 (any element range without its prefix); numpy-legacy reproduces numpy.random.seed + RandomState.
+             * @description The named stream algorithm. Default blocks-v1 (any element range without its prefix); numpy-legacy reproduces numpy.random.seed + RandomState; jax-threefry reproduces jax.random and Flax init (jax 0.10.2, float32, jax.* and flax.default schemes).
              * @default blocks-v1
              */
             algorithm?: components["schemas"]["Algorithm"];
@@ -4988,7 +4988,7 @@ export interface operations {
                 /** @description torch, keras or jax */
                 layout?: "torch" | "keras" | "jax";
                 /** @description blocks-v1 or numpy-legacy */
-                algorithm?: "blocks-v1" | "numpy-legacy";
+                algorithm?: "blocks-v1" | "numpy-legacy" | "jax-threefry";
                 fan_in?: number | null;
                 fan_out?: number | null;
                 in_axes?: string | null;
@@ -5149,7 +5149,7 @@ export interface operations {
                 /** @description torch, keras or jax */
                 layout?: "torch" | "keras" | "jax";
                 /** @description blocks-v1 or numpy-legacy */
-                algorithm?: "blocks-v1" | "numpy-legacy";
+                algorithm?: "blocks-v1" | "numpy-legacy" | "jax-threefry";
                 fan_in?: number | null;
                 fan_out?: number | null;
                 in_axes?: string | null;
