@@ -68,9 +68,9 @@ from .types import DType
 F32 = np.float32
 DrawKind = Literal["uniform", "normal", "truncated_normal", "orthogonal", "delta_orthogonal"]
 DETERMINISTIC = (ConstantLaw, CounterLaw, IdentityLaw, DiracLaw, SegmentsLaw)
-# Measured (tools/framework_fixtures_jax.py, jax 0.10.2 on x86-64): float32 orthogonal
-# matrices up to 256 x 256 differ from jax.random.orthogonal's LAPACK QR by at most this.
-ORTHOGONAL_MAX_ULP = 64
+# Measured (tools/framework_fixtures_jax.py measure_orthogonal, jax 0.10.2, x86-64): 119 379 over
+# matrices up to 64 x 64, seeds 0-4 (LAPACK QR vs ours; the large distances are entries near 0).
+ORTHOGONAL_MAX_ULP = 1 << 17
 _VARIANCE_FRAMEWORKS = ("jax.", "flax.")
 
 

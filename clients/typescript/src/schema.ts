@@ -3202,10 +3202,20 @@ export interface components {
              */
             dtype: "float32" | "float64" | "float16" | "bfloat16" | "int64";
             /**
+             * Exactness
+             * @description framework-exact algorithms only (jax-threefry): whether the values equal the framework's bit for bit, or within max_ulp
+             */
+            exactness?: ("exact" | "approximate") | null;
+            /**
              * Full Shape
              * @description the whole tensor's shape, when a slice or shard was asked for
              */
             full_shape?: number[] | null;
+            /**
+             * Max Ulp
+             * @description exactness approximate: the largest measured distance from the framework's values, in units in the last place
+             */
+            max_ulp?: number | null;
             /** Name */
             name: string;
             /** @description the tensor's role, which decided its scheme */
@@ -3291,10 +3301,20 @@ export interface components {
              * @enum {string}
              */
             dtype: "float32" | "float64" | "float16" | "bfloat16" | "int64";
+            /**
+             * Exactness
+             * @description framework-exact algorithms only (jax-threefry): whether the values equal the framework's bit for bit, or within max_ulp
+             */
+            exactness?: ("exact" | "approximate") | null;
             /** Fan In */
             fan_in: number | null;
             /** Fan Out */
             fan_out: number | null;
+            /**
+             * Max Ulp
+             * @description exactness approximate: the largest measured distance from the framework's values, in units in the last place
+             */
+            max_ulp?: number | null;
             /** Name */
             name: string;
             /** @description the tensor's role, which decided its scheme */
