@@ -271,6 +271,7 @@ def cors_options(origins: tuple[str, ...]) -> dict[str, Any]:
             "X-Weightinit-Role",
             "X-Weightinit-Scheme",
             "X-Weightinit-Tensors",
+            "X-Weightinit-Exactness",
             "Accept-Ranges",
         ],
         "max_age": 600,

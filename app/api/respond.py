@@ -6,7 +6,8 @@ Which responses are built whole and which are streamed (README, "Streaming"):
   24 bytes per number) is generated whole on the pool before the first byte is sent, and
   binary ones carry ``X-Weightinit-Sha256`` (``name=sha256,...`` of each tensor's bytes) when
   that list fits in :data:`MAX_SHA_HEADER` bytes (about 40 tensors), and a binary body of
-  one tensor its ``X-Weightinit-Role`` and ``X-Weightinit-Scheme`` (compact JSON);
+  one tensor its ``X-Weightinit-Role`` and ``X-Weightinit-Scheme`` (compact JSON) and, for a
+  framework-exact algorithm, ``X-Weightinit-Exactness`` (``exact`` or ``approximate; max_ulp=n``);
 * every binary body (npy, npz, safetensors; buffered or streamed) carries
   ``X-Weightinit-Tensors``, each tensor's role and resolved scheme as compact JSON
   (``{"name": ["role", {scheme}], ...}``), when that fits in :data:`MAX_TENSORS_HEADER`
@@ -37,6 +38,7 @@ from app.api.metrics import CANCELLATIONS, QUEUED_JOBS, record_rejection
 from app.core.cancel import stoppable
 from app.jobs.admission import Overloaded, Ticket, memory_estimate
 from app.jobs.body import Body, build_body, json_size_estimate
+from app.jobs.exactness import EXACTNESS_HEADER, exactness, exactness_header
 from app.jobs.job import Job
 from app.jobs.pool import GenerationPool, Piece
 
@@ -229,6 +231,9 @@ def _headers(job: Job, etag: str, get: bool) -> dict[str, str]:
         headers["X-Weightinit-Scheme"] = json.dumps(
             plan.scheme or {}, separators=(",", ":"), sort_keys=True
         )
+        exact = exactness_header(exactness(job, plan))
+        if exact is not None:  # a framework-exact algorithm (jax-threefry)
+            headers[EXACTNESS_HEADER] = exact
     manifest = tensors_header(job)
     if len(manifest) <= MAX_TENSORS_HEADER:
         headers["X-Weightinit-Tensors"] = manifest
@@ -240,8 +245,14 @@ def _headers(job: Job, etag: str, get: bool) -> dict[str, str]:
 
 
 def tensors_header(job: Job) -> str:
-    """``{"name": ["role", {resolved scheme}], ...}`` for every tensor of the body, in order."""
-    manifest = {o.name: [o.plan.role.value, o.plan.scheme or {}] for o in job.outputs}
+    """``{"name": ["role", {resolved scheme}], ...}`` for every tensor of the body, in order;
+    a framework-exact algorithm adds each tensor's exactness (``"exact"`` or ``"approximate;
+    max_ulp=n"``) as a third item."""
+    manifest: dict[str, list[object]] = {}
+    for output in job.outputs:
+        item: list[object] = [output.plan.role.value, output.plan.scheme or {}]
+        exact = exactness_header(exactness(job, output.plan))
+        manifest[output.name] = item if exact is None else [*item, exact]
     return json.dumps(manifest, separators=(",", ":"), ensure_ascii=True)
 
 

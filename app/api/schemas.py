@@ -34,6 +34,16 @@ class TensorOut(BaseModel):
     bound: float | None = Field(description="half-width of a symmetric uniform, else null")
     sigma: float | None = Field(description="truncated schemes: the underlying normal's scale")
     truncation: list[float] | None = Field(description="truncated schemes: [low, high]")
+    exactness: Literal["exact", "approximate"] | None = Field(
+        default=None,
+        description="framework-exact algorithms only (jax-threefry): whether the values equal "
+        "the framework's bit for bit, or within max_ulp",
+    )
+    max_ulp: int | None = Field(
+        default=None,
+        description="exactness approximate: the largest measured distance from the framework's "
+        "values, in units in the last place",
+    )
     sha256: str = Field(description="of the little-endian C-order bytes")
     data: list[Any] | str | float | int = Field(
         description="flat row-major list (default), nested lists (json_layout=nested), "
@@ -123,6 +133,16 @@ class TensorDigest(BaseModel):
     dtype: OutDType
     role: Role = Field(description="the tensor's role, which decided its scheme")
     scheme: dict[str, Any] = Field(description="canonical name plus every resolved parameter")
+    exactness: Literal["exact", "approximate"] | None = Field(
+        default=None,
+        description="framework-exact algorithms only (jax-threefry): whether the values equal "
+        "the framework's bit for bit, or within max_ulp",
+    )
+    max_ulp: int | None = Field(
+        default=None,
+        description="exactness approximate: the largest measured distance from the framework's "
+        "values, in units in the last place",
+    )
     sha256: str = Field(description="of the little-endian C-order bytes (as in every response)")
     block_elements: int | None = Field(
         default=None, description="elements per block digest (65536); the last may be shorter"

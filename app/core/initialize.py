@@ -13,6 +13,7 @@ from collections.abc import Mapping
 import numpy as np
 from numpy.typing import NDArray
 
+from . import jax_threefry
 from .errors import InvalidParameterError
 from .generate import generate_all
 from .layer_values import read_layer
@@ -65,5 +66,8 @@ def initialize_layer(
         levels=(level.overridden(reading.schemes, reading.fields),),
         prefix=prefix,
     )
-    arrays = generate_all(plans, seed, algo, threads=threads)
+    if algo is Algorithm.JAX_THREEFRY:  # a raw tensor takes the root key, as init(key, ...)
+        arrays = jax_threefry.generate_all(plans, seed, raw=kind == "tensor")
+    else:
+        arrays = generate_all(plans, seed, algo, threads=threads)
     return {plan.name: array for plan, array in zip(plans, arrays, strict=True)}

@@ -141,6 +141,8 @@ class TensorReader:
             return np.zeros(stop - start, dtype=np.int64)
         values = _direct_values(plan, start, stop)
         if values is None:
+            values = self._random_range(start, stop)
+        if values is None:
             law = plan.law
             assert isinstance(law, UniformLaw | NormalLaw | TruncatedNormalLaw)
             if start == stop:
@@ -150,6 +152,10 @@ class TensorReader:
                     values = elementwise_range(plan, law, self.seed, start, stop, threads=1)
         _zero_padding_row(plan, values, start, stop)
         return cast_output(values, plan.dtype)
+
+    def _random_range(self, start: int, stop: int) -> NDArray[Any] | None:
+        """Another algorithm's element-wise values (jax_threefry.py); None: blocks-v1."""
+        return None
 
     def read_indices(self, flat: NDArray[np.int64]) -> NDArray[Any]:
         """The elements at sorted flat indices, each covering block generated once."""

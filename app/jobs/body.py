@@ -56,6 +56,7 @@ from app.encoders.npz import (
 from app.encoders.raw import dtype_info, raw_bytes
 from app.encoders.safetensors import SafetensorsEntry, data_order, safetensors_header
 
+from .exactness import exactness, jax_readers
 from .job import Job, Output
 from .pool import Piece
 
@@ -191,6 +192,8 @@ class Body:
 
 def readers(job: Job) -> list[TensorReader]:
     """One reader per output; numpy-legacy draws every tensor once, in order, when first read."""
+    if job.algorithm is Algorithm.JAX_THREEFRY:
+        return jax_readers(job)
     if job.algorithm is not Algorithm.NUMPY_LEGACY:
         return [TensorReader(o.plan, job.seed) for o in job.outputs]
     lock = threading.Lock()
@@ -365,6 +368,7 @@ def _json_tensor(job: Job, output: Output, reader: TensorReader, separator: str)
         data = TensorData(reader, output)
         array = data.values(0, output.numel).reshape(output.shape)
         meta = tensor_meta(output, array, hashlib.sha256(raw_bytes(array)).hexdigest())
+        meta.update(exactness(job, output.plan))
         head = json.dumps(meta)[:-1]
         text = (
             json.dumps(json_base64(array))

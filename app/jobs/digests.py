@@ -19,6 +19,7 @@ from app.core.errors import LimitExceededError
 from app.core.streams import BLOCK_SIZE
 
 from .body import TensorData, readers
+from .exactness import exactness
 from .job import Job, Output
 from .limits import Settings
 from .pool import GenerationPool
@@ -48,7 +49,11 @@ def _block(data: TensorData, first: int, end: int) -> Callable[[], tuple[str, by
 
 
 def _tensor(
-    pool: GenerationPool, data: TensorData, blocks: bool, stop: threading.Event | None
+    pool: GenerationPool,
+    data: TensorData,
+    blocks: bool,
+    stop: threading.Event | None,
+    exact: dict[str, Any],
 ) -> dict[str, Any]:
     output: Output = data.output
     whole = hashlib.sha256()
@@ -67,6 +72,7 @@ def _tensor(
     entry["dtype"] = data.reader.dtype.name if output.plan.is_integer else output.plan.dtype.value
     entry["role"] = output.plan.role.value
     entry["scheme"] = output.plan.scheme or {}
+    entry.update(exact)  # exactness, for a framework-exact algorithm only
     entry["sha256"] = whole.hexdigest()
     if blocks:
         entry["block_elements"] = DIGEST_BLOCK
@@ -80,7 +86,7 @@ def digests(
     """The digests document of ``job`` (runs on the caller's thread, blocks on the pool;
     raises :class:`~app.jobs.pool.Cancelled` once ``stop`` is set)."""
     tensors = [
-        _tensor(pool, TensorData(reader, output), blocks, stop)
+        _tensor(pool, TensorData(reader, output), blocks, stop, exactness(job, output.plan))
         for output, reader in zip(job.outputs, readers(job), strict=True)
     ]
     return {

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from app.core import legacy
+from app.core import jax_threefry, legacy
 from app.core.errors import InvalidParameterError, UnknownNameError, WeightInitError
 from app.core.fans import Fans
 from app.core.layer_values import LayerReading, read_layer
@@ -525,6 +525,8 @@ def check(job: Job, settings: Settings) -> None:
                 field="seed",
             )
         legacy.check_supported(job.plans)
+    if job.algorithm is Algorithm.JAX_THREEFRY:
+        jax_threefry.check_supported(job.plans, job.seed, job.dtype)
     if job.fmt == "json":
         limits.check_json(sum(o.numel for o in job.outputs), settings)
     if job.fmt in ("npy", "npz") and job.dtype is DType.BFLOAT16:

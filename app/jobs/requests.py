@@ -38,6 +38,7 @@ from app.core.legacy import LEGACY_MAX_SEED
 from app.core.regions import SLICE_PATTERN
 from app.core.schemes import all_names
 from app.core.streams import MAX_SEED
+from app.core.threefry import JAX_MAX_SEED
 from app.core.types import FIXED_ROLES, WEIGHT_ROLES, Algorithm, DType, Layout, Role
 
 from .arguments import alias_description, framework_arguments
@@ -792,6 +793,25 @@ LEGACY_SEED_TOO_LARGE: dict[str, Any] = {  # numpy's RandomState takes 32-bit se
         },
     },
 }
+JAX_SEED_TOO_LARGE: dict[str, Any] = {  # jax.random.key converts the seed to int64
+    "required": ["algorithm", "seed"],
+    "properties": {
+        "algorithm": {"const": Algorithm.JAX_THREEFRY.value},
+        "seed": {
+            "anyOf": [
+                {"type": "number", "minimum": JAX_MAX_SEED + 1},
+                {"type": "string", "pattern": decimal_at_least(JAX_MAX_SEED + 1)},
+            ]
+        },
+    },
+}
+JAX_NOT_FLOAT32: dict[str, Any] = {  # JAX computes in float32 (jax_enable_x64=False)
+    "required": ["algorithm", "dtype"],
+    "properties": {
+        "algorithm": {"const": Algorithm.JAX_THREEFRY.value},
+        "dtype": {"not": {"const": DType.FLOAT32.value}},
+    },
+}
 SLICE_AND_SHARD: dict[str, Any] = {  # a shard is a slice along one dimension: one or the other
     "required": ["slice", "shard"],
     "properties": {"slice": {"not": {"type": "null"}}, "shard": {"not": {"type": "null"}}},
@@ -818,7 +838,9 @@ class _Common(Strict):
         Algorithm,
         Field(
             description="The named stream algorithm. Default blocks-v1 (any element range "
-            "without its prefix); numpy-legacy reproduces numpy.random.seed + RandomState."
+            "without its prefix); numpy-legacy reproduces numpy.random.seed + RandomState; "
+            "jax-threefry reproduces jax.random and Flax init (jax 0.10.2, float32, jax.* "
+            "and flax.default schemes)."
         ),
     ] = Algorithm.BLOCKS_V1
 
@@ -880,7 +902,14 @@ class WeightsRequest(_Common):
                     "seed": 42,
                 }
             ],
-            "not": {"anyOf": [SLICE_AND_SHARD, LEGACY_SEED_TOO_LARGE]},
+            "not": {
+                "anyOf": [
+                    SLICE_AND_SHARD,
+                    LEGACY_SEED_TOO_LARGE,
+                    JAX_SEED_TOO_LARGE,
+                    JAX_NOT_FLOAT32,
+                ]
+            },
         },
     )
     layer: Annotated[
@@ -1109,7 +1138,12 @@ class ModelRequest(_Common):
                     "seed": 3,
                 },
             ],
-            **_exactly_one("layers", "mlp", "tensors", also=(LEGACY_SEED_TOO_LARGE,)),
+            **_exactly_one(
+                "layers",
+                "mlp",
+                "tensors",
+                also=(LEGACY_SEED_TOO_LARGE, JAX_SEED_TOO_LARGE, JAX_NOT_FLOAT32),
+            ),
         },
     )
     layers: Annotated[

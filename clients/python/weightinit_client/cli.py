@@ -146,7 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
     get.add_argument("--seed", type=_seed, required=True, help="0..2**64-1")
     get.add_argument("--dtype", default="float32", help="float32, float64, float16, bfloat16")
     get.add_argument("--layout", default="torch", help="torch, keras or jax")
-    get.add_argument("--algorithm", default="blocks-v1", help="blocks-v1 or numpy-legacy")
+    get.add_argument(
+        "--algorithm", default="blocks-v1", help="blocks-v1, numpy-legacy or jax-threefry"
+    )
     get.add_argument(
         "--param",
         type=_param,

@@ -298,7 +298,7 @@ export interface components {
          * @description Named stream algorithms; a name's output bytes never change once released.
          * @enum {string}
          */
-        Algorithm: "blocks-v1" | "numpy-legacy";
+        Algorithm: "blocks-v1" | "numpy-legacy" | "jax-threefry";
         ArgumentValue: components["schemas"]["JsonScalar"] | components["schemas"]["JsonValue2"][] | {
             [key: string]: components["schemas"]["JsonValue2"];
         };
@@ -2282,7 +2282,7 @@ export interface components {
          */
         ModelRequest: {
             /**
-             * @description The named stream algorithm. Default blocks-v1 (any element range without its prefix); numpy-legacy reproduces numpy.random.seed + RandomState.
+             * @description The named stream algorithm. Default blocks-v1 (any element range without its prefix); numpy-legacy reproduces numpy.random.seed + RandomState; jax-threefry reproduces jax.random and Flax init (jax 0.10.2, float32, jax.* and flax.default schemes).
              * @default blocks-v1
              */
             algorithm?: components["schemas"]["Algorithm"];
@@ -3202,10 +3202,20 @@ export interface components {
              */
             dtype: "float32" | "float64" | "float16" | "bfloat16" | "int64";
             /**
+             * Exactness
+             * @description framework-exact algorithms only (jax-threefry): whether the values equal the framework's bit for bit, or within max_ulp
+             */
+            exactness?: ("exact" | "approximate") | null;
+            /**
              * Full Shape
              * @description the whole tensor's shape, when a slice or shard was asked for
              */
             full_shape?: number[] | null;
+            /**
+             * Max Ulp
+             * @description exactness approximate: the largest measured distance from the framework's values, in units in the last place
+             */
+            max_ulp?: number | null;
             /** Name */
             name: string;
             /** @description the tensor's role, which decided its scheme */
@@ -3291,10 +3301,20 @@ export interface components {
              * @enum {string}
              */
             dtype: "float32" | "float64" | "float16" | "bfloat16" | "int64";
+            /**
+             * Exactness
+             * @description framework-exact algorithms only (jax-threefry): whether the values equal the framework's bit for bit, or within max_ulp
+             */
+            exactness?: ("exact" | "approximate") | null;
             /** Fan In */
             fan_in: number | null;
             /** Fan Out */
             fan_out: number | null;
+            /**
+             * Max Ulp
+             * @description exactness approximate: the largest measured distance from the framework's values, in units in the last place
+             */
+            max_ulp?: number | null;
             /** Name */
             name: string;
             /** @description the tensor's role, which decided its scheme */
@@ -3465,7 +3485,7 @@ export interface components {
          */
         WeightsRequest: {
             /**
-             * @description The named stream algorithm. Default blocks-v1 (any element range without its prefix); numpy-legacy reproduces numpy.random.seed + RandomState.
+             * @description The named stream algorithm. Default blocks-v1 (any element range without its prefix); numpy-legacy reproduces numpy.random.seed + RandomState; jax-threefry reproduces jax.random and Flax init (jax 0.10.2, float32, jax.* and flax.default schemes).
              * @default blocks-v1
              */
             algorithm?: components["schemas"]["Algorithm"];
@@ -4988,7 +5008,7 @@ export interface operations {
                 /** @description torch, keras or jax */
                 layout?: "torch" | "keras" | "jax";
                 /** @description blocks-v1 or numpy-legacy */
-                algorithm?: "blocks-v1" | "numpy-legacy";
+                algorithm?: "blocks-v1" | "numpy-legacy" | "jax-threefry";
                 fan_in?: number | null;
                 fan_out?: number | null;
                 in_axes?: string | null;
@@ -5149,7 +5169,7 @@ export interface operations {
                 /** @description torch, keras or jax */
                 layout?: "torch" | "keras" | "jax";
                 /** @description blocks-v1 or numpy-legacy */
-                algorithm?: "blocks-v1" | "numpy-legacy";
+                algorithm?: "blocks-v1" | "numpy-legacy" | "jax-threefry";
                 fan_in?: number | null;
                 fan_out?: number | null;
                 in_axes?: string | null;
