@@ -270,6 +270,7 @@ def cors_options(origins: tuple[str, ...]) -> dict[str, Any]:
             "X-Weightinit-Slice",
             "X-Weightinit-Role",
             "X-Weightinit-Scheme",
+            "X-Weightinit-Exactness",
             "Accept-Ranges",
         ],
         "max_age": 600,

@@ -33,6 +33,7 @@ from app.api.metrics import CANCELLATIONS, QUEUED_JOBS, record_rejection
 from app.core.cancel import stoppable
 from app.jobs.admission import Overloaded, Ticket, memory_estimate
 from app.jobs.body import Body, build_body, json_size_estimate
+from app.jobs.exactness import exactness_fields, exactness_header
 from app.jobs.job import Job
 from app.jobs.pool import GenerationPool, Piece
 
@@ -223,6 +224,9 @@ def _headers(job: Job, etag: str, get: bool) -> dict[str, str]:
         headers["X-Weightinit-Scheme"] = json.dumps(
             plan.scheme or {}, separators=(",", ":"), sort_keys=True
         )
+        exactness = exactness_fields(job, plan.name)
+        if exactness:  # torch-cpu: exact, or approximate;max_ulp=N
+            headers["X-Weightinit-Exactness"] = exactness_header(exactness)
     if len(job.outputs) == 1 and job.outputs[0].partial:
         output = job.outputs[0]
         headers["X-Weightinit-Full-Shape"] = ",".join(map(str, output.plan.shape))

@@ -49,6 +49,7 @@ class Algorithm(StrEnum):
 
     BLOCKS_V1 = "blocks-v1"
     NUMPY_LEGACY = "numpy-legacy"
+    TORCH_CPU = "torch-cpu"
 
 
 class Role(StrEnum):

@@ -42,7 +42,6 @@ from app.core.laws import (
 from app.core.reading import TensorReader
 from app.core.regions import flat_indices
 from app.core.streams import BLOCK_SIZE
-from app.core.types import Algorithm
 from app.encoders import json_base64, json_values
 from app.encoders.npy import npy_header
 from app.encoders.npz import (
@@ -56,7 +55,8 @@ from app.encoders.npz import (
 from app.encoders.raw import dtype_info, raw_bytes
 from app.encoders.safetensors import SafetensorsEntry, data_order, safetensors_header
 
-from .job import Job, Output
+from .exactness import exactness_fields
+from .job import SEQUENTIAL, Job, Output
 from .pool import Piece
 
 # One piece = one batched sampler pass of 4 blocks (1 MiB of float32): 2 threads scale nearly
@@ -190,8 +190,9 @@ class Body:
 
 
 def readers(job: Job) -> list[TensorReader]:
-    """One reader per output; numpy-legacy draws every tensor once, in order, when first read."""
-    if job.algorithm is not Algorithm.NUMPY_LEGACY:
+    """One reader per output; numpy-legacy and torch-cpu draw every tensor once, in order,
+    when first read."""
+    if job.algorithm not in SEQUENTIAL:
         return [TensorReader(o.plan, job.seed) for o in job.outputs]
     lock = threading.Lock()
     cache: dict[str, NDArray[Any]] = {}
@@ -334,7 +335,9 @@ def _small_member(
 # ---- JSON -----------------------------------------------------------------------------------
 
 
-def tensor_meta(output: Output, array: NDArray[Any], sha: str) -> dict[str, Any]:
+def tensor_meta(
+    output: Output, array: NDArray[Any], sha: str, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
     plan = output.plan
     law = plan.law
     truncated = law if isinstance(law, TruncatedNormalLaw) else None
@@ -353,6 +356,7 @@ def tensor_meta(output: Output, array: NDArray[Any], sha: str) -> dict[str, Any]
         "sigma": truncated.sigma if truncated else None,
         "truncation": list(truncated.truncation) if truncated else None,
         "sha256": sha,
+        **(extra or {}),
     }
     for key in ("fan_in", "fan_out"):
         if meta[key] is not None and math.isfinite(meta[key]) and meta[key] == int(meta[key]):
@@ -364,7 +368,8 @@ def _json_tensor(job: Job, output: Output, reader: TensorReader, separator: str)
     def piece() -> bytes:
         data = TensorData(reader, output)
         array = data.values(0, output.numel).reshape(output.shape)
-        meta = tensor_meta(output, array, hashlib.sha256(raw_bytes(array)).hexdigest())
+        sha = hashlib.sha256(raw_bytes(array)).hexdigest()
+        meta = tensor_meta(output, array, sha, exactness_fields(job, output.plan.name))
         head = json.dumps(meta)[:-1]
         text = (
             json.dumps(json_base64(array))

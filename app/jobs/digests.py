@@ -19,6 +19,7 @@ from app.core.errors import LimitExceededError
 from app.core.streams import BLOCK_SIZE
 
 from .body import TensorData, readers
+from .exactness import exactness_fields
 from .job import Job, Output
 from .limits import Settings
 from .pool import GenerationPool
@@ -48,7 +49,11 @@ def _block(data: TensorData, first: int, end: int) -> Callable[[], tuple[str, by
 
 
 def _tensor(
-    pool: GenerationPool, data: TensorData, blocks: bool, stop: threading.Event | None
+    pool: GenerationPool,
+    data: TensorData,
+    blocks: bool,
+    stop: threading.Event | None,
+    exactness: dict[str, Any],
 ) -> dict[str, Any]:
     output: Output = data.output
     whole = hashlib.sha256()
@@ -68,6 +73,8 @@ def _tensor(
     entry["role"] = output.plan.role.value
     entry["scheme"] = output.plan.scheme or {}
     entry["sha256"] = whole.hexdigest()
+    entry |= exactness
+
     if blocks:
         entry["block_elements"] = DIGEST_BLOCK
         entry["blocks"] = block_digests
@@ -80,7 +87,7 @@ def digests(
     """The digests document of ``job`` (runs on the caller's thread, blocks on the pool;
     raises :class:`~app.jobs.pool.Cancelled` once ``stop`` is set)."""
     tensors = [
-        _tensor(pool, TensorData(reader, output), blocks, stop)
+        _tensor(pool, TensorData(reader, output), blocks, stop, exactness_fields(job, output.name))
         for output, reader in zip(job.outputs, readers(job), strict=True)
     ]
     return {

@@ -817,7 +817,12 @@ class _Common(Strict):
         Algorithm,
         Field(
             description="The named stream algorithm. Default blocks-v1 (any element range "
-            "without its prefix); numpy-legacy reproduces numpy.random.seed + RandomState."
+            "without its prefix); numpy-legacy reproduces numpy.random.seed + RandomState; "
+            "torch-cpu reproduces torch.manual_seed(seed) then building the torch modules "
+            "(layout torch), layer after layer, then re-initialising in state_dict order each "
+            "tensor whose scheme the request sets (raw tensors: torch.empty then the scheme's "
+            "torch.nn.init call); each tensor states exactness (exact, or approximate with "
+            "max_ulp)."
         ),
     ] = Algorithm.BLOCKS_V1
 
