@@ -214,7 +214,7 @@ class Settings:
     max_layers: int = 1000  # layers of one request, each layer of a recurrent stack counted
     max_digest_blocks: int = 1 << 16  # block digests in one /digests response
     max_whole_elements: int = 1 << 28  # requests built whole in memory (numpy-legacy)
-    max_torch_cpu_elements: int = 1 << 26  # torch-cpu requests (one sequential MT19937 stream)
+    max_torch_cpu_elements: int = 1 << 24  # torch-cpu requests (one sequential MT19937 stream)
     buffer_bytes: int = 8 << 20  # bodies up to this size are built whole (and carry sha256)
     cache_bytes: int = 64 << 20  # small whole responses kept for identical requests (0: off)
     threads: int = usable_cpus()  # the generation pool
@@ -367,8 +367,8 @@ def check_torch_cpu_elements(total: int, settings: Settings) -> None:
             settings.max_torch_cpu_elements,
             total,
             hint="torch-cpu draws every tensor of the request from one MT19937 stream, in "
-            "order, in memory (about 15 ns per element); request fewer or smaller tensors, or "
-            "use blocks-v1 (streamed, parallel) for large ones.",
+            "order, in memory (0.1-0.3 us per element on one core); request fewer or smaller "
+            "tensors, or use blocks-v1 (streamed, parallel) for large ones.",
         )
 
 
