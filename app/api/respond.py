@@ -232,7 +232,7 @@ def _headers(job: Job, etag: str, get: bool) -> dict[str, str]:
             plan.scheme or {}, separators=(",", ":"), sort_keys=True
         )
         exact = exactness_header(exactness(job, plan))
-        if exact is not None:  # a framework-exact algorithm (jax-threefry)
+        if exact is not None:  # a framework-exact algorithm (torch-cpu, jax-threefry)
             headers[EXACTNESS_HEADER] = exact
     manifest = tensors_header(job)
     if len(manifest) <= MAX_TENSORS_HEADER:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from . import legacy
+from . import legacy, torch_modules
 from .deterministic import deterministic_values
 from .dtypes import cast_output, working_dtype
 from .laws import (
@@ -163,4 +163,6 @@ def generate_all(
     """Every tensor of a request, in order."""
     if algorithm is Algorithm.NUMPY_LEGACY:
         return legacy.generate_sequential(plans, seed)
+    if algorithm is Algorithm.TORCH_CPU:
+        return torch_modules.generate_sequential(plans, seed)
     return [generate_tensor(plan, seed, threads=threads) for plan in plans]

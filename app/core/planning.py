@@ -25,11 +25,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from .errors import InvalidParameterError, WeightInitError
-from .laws import ConstantLaw, CounterLaw
+from .laws import ConstantLaw, CounterLaw, Law
 from .layers import LayerSpec, TensorSpec, expand_layer
 from .plans import TensorPlan
 from .schemes import LAYOUT_DEFAULT, ResolvedScheme, TensorContext, resolve_scheme
-from .types import FIXED_ROLES, WEIGHT_ROLES, Algorithm, DType, Layout, Role
+from .torch_modules import torch_step
+from .torch_step import TorchStep
+from .types import FIXED_ROLES, WEIGHT_ROLES, Algorithm, DType, Family, Layout, Role
+
+TORCH_DEFAULT_NAME = LAYOUT_DEFAULT[Layout.TORCH]
 
 
 @dataclass(frozen=True)
@@ -115,10 +119,19 @@ def plan_tensor(
 ) -> TensorPlan:
     """The plan of one tensor of a layer under the request's ``levels`` of scheme choices."""
     name = prefix + tensor.name
+    if algorithm is Algorithm.TORCH_CPU and layout is not Layout.TORCH:
+        raise InvalidParameterError(
+            f"Algorithm torch-cpu reproduces torch modules, which have the torch layout; got "
+            f"layout {layout.value!r}: use layout 'torch' (or algorithm 'blocks-v1').",
+            field="layout",
+        )
     fixed = _fixed(tensor)
     if fixed is not None:
         fixed_law, echo = fixed
-        return TensorPlan(name, tensor.shape, dtype, fixed_law, None, echo, role=tensor.role)
+        step = TorchStep(fixed_law) if algorithm is Algorithm.TORCH_CPU else None
+        return TensorPlan(
+            name, tensor.shape, dtype, fixed_law, None, echo, role=tensor.role, torch=step
+        )
     found = _choose(tensor.role, levels, norm_layer)
     if found is None:
         default_field = "bias_scheme" if tensor.role is Role.BIAS else "scheme"
@@ -145,6 +158,10 @@ def plan_tensor(
             exc.field = where
         raise
     fans = tensor.fans if chosen.scheme.uses_fans else None
+    step = None
+    if algorithm is Algorithm.TORCH_CPU:
+        reinit = chosen.name != TORCH_DEFAULT_NAME and tensor.family is not Family.TENSOR
+        step = torch_step(tensor, name, _torch_default(ctx) if reinit else law, law, reinit)
     return TensorPlan(
         name,
         tensor.shape,
@@ -154,7 +171,13 @@ def plan_tensor(
         chosen.describe(),
         tensor.zero_row,
         role=tensor.role,
+        torch=step,
     )
+
+
+def _torch_default(ctx: TensorContext) -> Law:
+    """What the tensor's torch constructor draws (torch-cpu builds the model first)."""
+    return resolve_scheme(TORCH_DEFAULT_NAME, field="scheme").law(ctx)
 
 
 def is_norm_layer(tensors: Sequence[TensorSpec]) -> bool:

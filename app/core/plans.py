@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from .errors import LimitExceededError
 from .fans import Fans
 from .laws import WHOLE_MATRIX_LAWS, CounterLaw, Law
+from .torch_step import TorchStep
 from .types import DType, Role
 
 Shape = tuple[int, ...]
@@ -34,6 +35,7 @@ class TensorPlan:
     scheme: dict[str, object] | None = None
     zero_row: int | None = None
     role: Role = Role.WEIGHT
+    torch: TorchStep | None = None  # torch-cpu only: how construction draws it (torch_modules)
 
     @property
     def numel(self) -> int:

@@ -50,6 +50,7 @@ class Algorithm(StrEnum):
     BLOCKS_V1 = "blocks-v1"
     NUMPY_LEGACY = "numpy-legacy"
     JAX_THREEFRY = "jax-threefry"
+    TORCH_CPU = "torch-cpu"
 
 
 class Role(StrEnum):

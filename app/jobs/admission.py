@@ -62,6 +62,9 @@ def memory_estimate(job: Job, body_size: int, *, whole: bool, ahead: int) -> int
     estimate += 24 * max(matrices, default=0)
     if job.algorithm is Algorithm.NUMPY_LEGACY:
         estimate += 8 * sum(p.numel for p in job.plans)
+    if job.algorithm is Algorithm.TORCH_CPU:  # every tensor at once, plus one float64 buffer
+        numels = [p.numel for p in job.plans]
+        estimate += 8 * sum(numels) + 32 * max(numels, default=0)
     return estimate
 
 

@@ -57,7 +57,7 @@ from app.encoders.raw import dtype_info, raw_bytes
 from app.encoders.safetensors import SafetensorsEntry, data_order, safetensors_header
 
 from .exactness import exactness, jax_readers
-from .job import Job, Output
+from .job import SEQUENTIAL, Job, Output
 from .pool import Piece
 
 # One piece = one batched sampler pass of 4 blocks (1 MiB of float32): 2 threads scale nearly
@@ -191,10 +191,11 @@ class Body:
 
 
 def readers(job: Job) -> list[TensorReader]:
-    """One reader per output; numpy-legacy draws every tensor once, in order, when first read."""
+    """One reader per output; numpy-legacy and torch-cpu draw every tensor once, in order,
+    when first read."""
     if job.algorithm is Algorithm.JAX_THREEFRY:
         return jax_readers(job)
-    if job.algorithm is not Algorithm.NUMPY_LEGACY:
+    if job.algorithm not in SEQUENTIAL:
         return [TensorReader(o.plan, job.seed) for o in job.outputs]
     lock = threading.Lock()
     cache: dict[str, NDArray[Any]] = {}
@@ -337,7 +338,9 @@ def _small_member(
 # ---- JSON -----------------------------------------------------------------------------------
 
 
-def tensor_meta(output: Output, array: NDArray[Any], sha: str) -> dict[str, Any]:
+def tensor_meta(
+    output: Output, array: NDArray[Any], sha: str, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
     plan = output.plan
     law = plan.law
     truncated = law if isinstance(law, TruncatedNormalLaw) else None
@@ -356,6 +359,7 @@ def tensor_meta(output: Output, array: NDArray[Any], sha: str) -> dict[str, Any]
         "sigma": truncated.sigma if truncated else None,
         "truncation": list(truncated.truncation) if truncated else None,
         "sha256": sha,
+        **(extra or {}),
     }
     for key in ("fan_in", "fan_out"):
         if meta[key] is not None and math.isfinite(meta[key]) and meta[key] == int(meta[key]):
@@ -367,8 +371,8 @@ def _json_tensor(job: Job, output: Output, reader: TensorReader, separator: str)
     def piece() -> bytes:
         data = TensorData(reader, output)
         array = data.values(0, output.numel).reshape(output.shape)
-        meta = tensor_meta(output, array, hashlib.sha256(raw_bytes(array)).hexdigest())
-        meta.update(exactness(job, output.plan))
+        sha = hashlib.sha256(raw_bytes(array)).hexdigest()
+        meta = tensor_meta(output, array, sha, exactness(job, output.plan))
         head = json.dumps(meta)[:-1]
         text = (
             json.dumps(json_base64(array))

@@ -72,8 +72,8 @@ def _tensor(
     entry["dtype"] = data.reader.dtype.name if output.plan.is_integer else output.plan.dtype.value
     entry["role"] = output.plan.role.value
     entry["scheme"] = output.plan.scheme or {}
-    entry.update(exact)  # exactness, for a framework-exact algorithm only
     entry["sha256"] = whole.hexdigest()
+    entry |= exact  # exactness, for a framework-exact algorithm only
     if blocks:
         entry["block_elements"] = DIGEST_BLOCK
         entry["blocks"] = block_digests

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from app.core import jax_threefry, legacy
+from app.core import jax_threefry, legacy, torch_modules
 from app.core.errors import InvalidParameterError, UnknownNameError, WeightInitError
 from app.core.fans import Fans
 from app.core.layer_values import LayerReading, read_layer
@@ -38,6 +38,8 @@ from .requests import ModelRequest, Shard, WeightsRequest, layer_values, parse_s
 from .shape_maps import shape_map_plans
 
 Op = Literal["weights", "models"]
+# Algorithms that draw a request's tensors in order from one stream, all at once.
+SEQUENTIAL = (Algorithm.NUMPY_LEGACY, Algorithm.TORCH_CPU)
 FORMATS_WEIGHTS = ("json", "npy", "npz", "safetensors")
 FORMATS_MODELS = ("json", "npz", "safetensors")
 
@@ -108,7 +110,7 @@ class Job:
         text = 0
         if self.fmt == "json":
             text = limits.json_cost(sum(o.numel for o in self.outputs), self.encoding)
-        if self.algorithm is Algorithm.NUMPY_LEGACY:  # draws every tensor, in order
+        if self.algorithm in SEQUENTIAL:  # draws every tensor, in order
             return text + sum(limits.tensor_cost(p, p.numel) for p in self.plans)
         return text + sum(limits.tensor_cost(o.plan, o.generated_elements()) for o in self.outputs)
 
@@ -527,6 +529,9 @@ def check(job: Job, settings: Settings) -> None:
         legacy.check_supported(job.plans)
     if job.algorithm is Algorithm.JAX_THREEFRY:
         jax_threefry.check_supported(job.plans, job.seed, job.dtype)
+    if job.algorithm is Algorithm.TORCH_CPU:
+        limits.check_torch_cpu_elements(sum(p.numel for p in job.plans), settings)
+        torch_modules.check_supported(job.plans)
     if job.fmt == "json":
         limits.check_json(sum(o.numel for o in job.outputs), settings)
     if job.fmt in ("npy", "npz") and job.dtype is DType.BFLOAT16:

@@ -214,6 +214,7 @@ class Settings:
     max_layers: int = 1000  # layers of one request, each layer of a recurrent stack counted
     max_digest_blocks: int = 1 << 16  # block digests in one /digests response
     max_whole_elements: int = 1 << 28  # requests built whole in memory (numpy-legacy)
+    max_torch_cpu_elements: int = 1 << 24  # torch-cpu requests (one sequential MT19937 stream)
     buffer_bytes: int = 8 << 20  # bodies up to this size are built whole (and carry sha256)
     cache_bytes: int = 64 << 20  # small whole responses kept for identical requests (0: off)
     threads: int = usable_cpus()  # the generation pool
@@ -252,6 +253,9 @@ class Settings:
             ),
             max_whole_elements=_int_env(
                 "WEIGHTINIT_MAX_WHOLE_ELEMENTS", d.max_whole_elements, errors=e
+            ),
+            max_torch_cpu_elements=_int_env(
+                "WEIGHTINIT_MAX_TORCH_CPU_ELEMENTS", d.max_torch_cpu_elements, errors=e
             ),
             buffer_bytes=_int_env("WEIGHTINIT_BUFFER_BYTES", d.buffer_bytes, errors=e),
             cache_bytes=_int_env("WEIGHTINIT_CACHE_BYTES", d.cache_bytes, minimum=0, errors=e),
@@ -353,6 +357,18 @@ def check_whole_elements(total: int, settings: Settings) -> None:
             total,
             hint="numpy-legacy draws every tensor in order, in memory; use blocks-v1 "
             "(streamed) for large requests.",
+        )
+
+
+def check_torch_cpu_elements(total: int, settings: Settings) -> None:
+    if total > settings.max_torch_cpu_elements:
+        raise LimitExceededError(
+            "WEIGHTINIT_MAX_TORCH_CPU_ELEMENTS",
+            settings.max_torch_cpu_elements,
+            total,
+            hint="torch-cpu draws every tensor of the request from one MT19937 stream, in "
+            "order, in memory (0.1-0.3 us per element on one core); request fewer or smaller "
+            "tensors, or use blocks-v1 (streamed, parallel) for large ones.",
         )
 
 

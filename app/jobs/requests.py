@@ -839,8 +839,12 @@ class _Common(Strict):
         Field(
             description="The named stream algorithm. Default blocks-v1 (any element range "
             "without its prefix); numpy-legacy reproduces numpy.random.seed + RandomState; "
-            "jax-threefry reproduces jax.random and Flax init (jax 0.10.2, float32, jax.* "
-            "and flax.default schemes)."
+            "torch-cpu reproduces torch.manual_seed(seed) then building the torch modules "
+            "(layout torch), layer after layer, then re-initialising in state_dict order each "
+            "tensor whose scheme the request sets (raw tensors: torch.empty then the scheme's "
+            "torch.nn.init call); jax-threefry reproduces jax.random and Flax init (jax "
+            "0.10.2, float32, jax.* and flax.default schemes). Both state each tensor's "
+            "exactness (exact, or approximate with max_ulp)."
         ),
     ] = Algorithm.BLOCKS_V1
 

@@ -257,7 +257,7 @@ LayoutNameQ = Annotated[
 AlgorithmQ = Annotated[
     str,
     Query(
-        description="blocks-v1 or numpy-legacy",
+        description="blocks-v1, numpy-legacy, torch-cpu or jax-threefry",
         json_schema_extra={"enum": [a.value for a in Algorithm]},
     ),
 ]

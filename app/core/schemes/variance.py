@@ -251,6 +251,11 @@ def variance_scaling(
 
     jax.nn.initializers.variance_scaling; keras.initializers.VarianceScaling. A float
     ``scale`` is converted to a rational exactly."""
+    if _torch_cpu_exact(ctx, order, distribution) and Fraction(scale) == 1:
+        mode = Mode(mode)
+        if mode in (Mode.FAN_IN, Mode.FAN_OUT):  # LeCun: kaiming_*_(nonlinearity='linear')
+            dist = Distribution(distribution)
+            return torch_kaiming_law(0.0, mode, "linear", ctx.require_fans(), dist)
     return variance_law(
         order,
         Fraction(scale),
@@ -272,6 +277,8 @@ def variance_scaling_with_gain(
 ) -> Law:
     """Glorot/Xavier: ``scale = gain^2``. In torch's order this is ``xavier_*_``, which only
     exists for ``fan_avg``: ``std = gain * math.sqrt(2.0 / float(fan_in + fan_out))``."""
+    if _torch_cpu_exact(ctx, order, distribution) and Mode(mode) is Mode.FAN_AVG:
+        order = Order.TORCH
     if order is Order.TORCH:
         assert Mode(mode) is Mode.FAN_AVG, "torch's xavier_*_ divide by fan_avg only"
         return torch_xavier_law(gain, ctx.require_fans(), Distribution(distribution))
@@ -292,12 +299,26 @@ def variance_scaling_for_activation(
 ) -> Law:
     """He/Kaiming: ``scale = gain(nonlinearity, a)^2`` (:func:`he_scale`). In torch's order this
     is ``kaiming_*_``: ``std = calculate_gain(nonlinearity, a) / math.sqrt(fan)``."""
+    torch_mode = Mode(mode) in (Mode.FAN_IN, Mode.FAN_OUT)
+    if _torch_cpu_exact(ctx, order, distribution) and gain_rule == "torch" and torch_mode:
+        order = Order.TORCH
     if order is Order.TORCH:
         assert gain_rule == "torch", "torch's kaiming_*_ use torch's gain table"
         fans = ctx.require_fans()
         return torch_kaiming_law(a, Mode(mode), nonlinearity, fans, Distribution(distribution))
     scale = he_scale(a, nonlinearity, gain_rule)
     return variance_scaling(ctx, order=order, scale=scale, mode=mode, distribution=distribution)
+
+
+def _torch_cpu_exact(ctx: TensorContext, order: Order, distribution: object) -> bool:
+    """A canonical (``exact``-order) row under torch-cpu that has a torch.nn.init function:
+    Glorot/He/LeCun uniform and normal compute their constants in torch's order, so they give
+    the bytes of ``xavier_*_``/``kaiming_*_`` (truncated rows keep the exact order)."""
+    return (
+        ctx.algorithm is Algorithm.TORCH_CPU
+        and order is Order.EXACT
+        and Distribution(str(distribution)) in (Distribution.UNIFORM, Distribution.NORMAL)
+    )
 
 
 def keras_variance_scaling(

@@ -298,7 +298,7 @@ export interface components {
          * @description Named stream algorithms; a name's output bytes never change once released.
          * @enum {string}
          */
-        Algorithm: "blocks-v1" | "numpy-legacy" | "jax-threefry";
+        Algorithm: "blocks-v1" | "numpy-legacy" | "jax-threefry" | "torch-cpu";
         ArgumentValue: components["schemas"]["JsonScalar"] | components["schemas"]["JsonValue2"][] | {
             [key: string]: components["schemas"]["JsonValue2"];
         };
@@ -2282,7 +2282,7 @@ export interface components {
          */
         ModelRequest: {
             /**
-             * @description The named stream algorithm. Default blocks-v1 (any element range without its prefix); numpy-legacy reproduces numpy.random.seed + RandomState; jax-threefry reproduces jax.random and Flax init (jax 0.10.2, float32, jax.* and flax.default schemes).
+             * @description The named stream algorithm. Default blocks-v1 (any element range without its prefix); numpy-legacy reproduces numpy.random.seed + RandomState; torch-cpu reproduces torch.manual_seed(seed) then building the torch modules (layout torch), layer after layer, then re-initialising in state_dict order each tensor whose scheme the request sets (raw tensors: torch.empty then the scheme's torch.nn.init call); jax-threefry reproduces jax.random and Flax init (jax 0.10.2, float32, jax.* and flax.default schemes). Both state each tensor's exactness (exact, or approximate with max_ulp).
              * @default blocks-v1
              */
             algorithm?: components["schemas"]["Algorithm"];
@@ -3485,7 +3485,7 @@ export interface components {
          */
         WeightsRequest: {
             /**
-             * @description The named stream algorithm. Default blocks-v1 (any element range without its prefix); numpy-legacy reproduces numpy.random.seed + RandomState; jax-threefry reproduces jax.random and Flax init (jax 0.10.2, float32, jax.* and flax.default schemes).
+             * @description The named stream algorithm. Default blocks-v1 (any element range without its prefix); numpy-legacy reproduces numpy.random.seed + RandomState; torch-cpu reproduces torch.manual_seed(seed) then building the torch modules (layout torch), layer after layer, then re-initialising in state_dict order each tensor whose scheme the request sets (raw tensors: torch.empty then the scheme's torch.nn.init call); jax-threefry reproduces jax.random and Flax init (jax 0.10.2, float32, jax.* and flax.default schemes). Both state each tensor's exactness (exact, or approximate with max_ulp).
              * @default blocks-v1
              */
             algorithm?: components["schemas"]["Algorithm"];
@@ -5007,8 +5007,8 @@ export interface operations {
                 dtype?: "float32" | "float64" | "float16" | "bfloat16";
                 /** @description torch, keras or jax */
                 layout?: "torch" | "keras" | "jax";
-                /** @description blocks-v1 or numpy-legacy */
-                algorithm?: "blocks-v1" | "numpy-legacy" | "jax-threefry";
+                /** @description blocks-v1, numpy-legacy, torch-cpu or jax-threefry */
+                algorithm?: "blocks-v1" | "numpy-legacy" | "jax-threefry" | "torch-cpu";
                 fan_in?: number | null;
                 fan_out?: number | null;
                 in_axes?: string | null;
@@ -5168,8 +5168,8 @@ export interface operations {
                 dtype?: "float32" | "float64" | "float16" | "bfloat16";
                 /** @description torch, keras or jax */
                 layout?: "torch" | "keras" | "jax";
-                /** @description blocks-v1 or numpy-legacy */
-                algorithm?: "blocks-v1" | "numpy-legacy" | "jax-threefry";
+                /** @description blocks-v1, numpy-legacy, torch-cpu or jax-threefry */
+                algorithm?: "blocks-v1" | "numpy-legacy" | "jax-threefry" | "torch-cpu";
                 fan_in?: number | null;
                 fan_out?: number | null;
                 in_axes?: string | null;

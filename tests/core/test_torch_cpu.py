@@ -1,0 +1,66 @@
+"""torch-cpu's core without torch: generator facts, exactness registry, README table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.core.errors import InvalidParameterError
+from app.core.torch_cpu import TORCH_MAX_SEED, TorchGenerator, normal_, uniform_
+from app.core.torch_mathfun import fma32
+from app.core.torch_table import BLOCK, render_table
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_seed_uses_the_low_32_bits_like_torch() -> None:
+    a = uniform_(TorchGenerator(7), 5, 0.0, 1.0, False)
+    b = uniform_(TorchGenerator(7 + (1 << 32)), 5, 0.0, 1.0, False)
+    assert (a == b).all()
+
+
+def test_torch_rand_of_seed_0() -> None:
+    """torch.manual_seed(0); torch.rand(3) (torch 2.13, measured)."""
+    got = uniform_(TorchGenerator(0), 3, 0.0, 1.0, False)
+    assert got.tolist() == [0.49625658988952637, 0.7682217955589294, 0.08847743272781372]
+
+
+@pytest.mark.parametrize("seed", [-1, TORCH_MAX_SEED + 1])
+def test_seeds_outside_torch_range_are_refused(seed: int) -> None:
+    with pytest.raises(InvalidParameterError, match="torch-cpu"):
+        TorchGenerator(seed)
+
+
+def test_small_normal_caches_its_second_value_until_the_next_small_call() -> None:
+    gen = TorchGenerator(4)
+    first = normal_(gen, 1, 0.0, 1.0, True)
+    assert gen.cached_normal is not None
+    words = gen.words_used
+    second = normal_(gen, 1, 0.0, 1.0, True)
+    assert gen.words_used == words and gen.cached_normal is None  # no new words drawn
+    assert first[0] != second[0]
+
+
+def test_normal_fill_consumes_the_tail_twice() -> None:
+    gen = TorchGenerator(1)
+    normal_(gen, 17, 0.0, 1.0, False)
+    assert gen.words_used == 17 + 16
+    gen = TorchGenerator(1)
+    normal_(gen, 32, 0.0, 1.0, True)
+    assert gen.words_used == 2 * 32
+
+
+def test_fma32_rounds_once() -> None:
+    a = np.array([1 + 2**-12], dtype=np.float32)
+    # (1 + 2^-12)^2 - 1 = 2^-11 + 2^-24: a separate float32 multiply rounds the 2^-24 away
+    got = fma32(a, a, -1.0)
+    assert float(got[0]) == 2**-11 + 2**-24
+    assert float((a * a - np.float32(1))[0]) == 2**-11
+
+
+def test_readme_exactness_table_is_rendered_from_the_registry() -> None:
+    text = README.read_text()
+    assert BLOCK.replace(text) == text, "run `make readme` and commit README.md"
+    assert "| exact |" in render_table()

@@ -1,0 +1,260 @@
+"""Write the framework-exact fixtures: what torch (and, later, JAX) itself produces.
+
+Run with the frameworks environment (``make frameworks``), never the service's::
+
+    .venv-frameworks/bin/python tools/make_framework_fixtures.py --framework torch
+
+For each case and seed it builds the module (or calls the init function) after
+``torch.manual_seed(seed)`` and writes every tensor as ``tests/fixtures/torch/<case>/<name>.npy``
+plus ``tests/fixtures/torch/manifest.json`` (framework versions, CPU capability, seeds, the
+case's weightinit request and its torch code). The tests (``tests/api/test_torch_fixtures.py``)
+replay each request through the HTTP API: exact tensors must have torch's sha256, approximate
+ones must lie within the ``max_ulp`` the service states. ``--framework jax`` is reserved for
+the jax-threefry fixtures; ``all`` writes every framework's.
+
+The torch cases are literal rows below: a name, the ``/v1/models`` body (seed and dtype
+filled in per run) and the torch code that must give the same tensors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import platform
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = (0, 20261123)
+DTYPES = ("float32", "float64")
+
+
+def _layer(name: str, kind: str, **args: Any) -> dict[str, Any]:
+    return {"name": name, "layer": {"kind": kind, **args}}
+
+
+def _tensor(name: str, shape: list[int], scheme: Any) -> dict[str, Any]:
+    return {"name": name, "layer": {"kind": "tensor", "shape": shape}, "scheme": scheme}
+
+
+# (case, request layers, extra request fields, torch code building {name: tensor})
+# The code runs after torch.manual_seed(seed) with ``nn``, ``init``, ``torch`` and ``dtype``.
+TORCH_CASES: tuple[tuple[str, list[dict[str, Any]], dict[str, Any], str], ...] = (
+    (
+        "linear",
+        [_layer("fc", "dense", in_features=20, out_features=30)],
+        {},
+        "m = nn.ModuleDict({'fc': nn.Linear(20, 30, dtype=dtype)})",
+    ),
+    (
+        "conv2d",
+        [_layer("conv", "conv2d", in_channels=3, out_channels=8, kernel_size=3)],
+        {},
+        "m = nn.ModuleDict({'conv': nn.Conv2d(3, 8, 3, dtype=dtype)})",
+    ),
+    (
+        "conv_transpose2d",
+        [_layer("up", "conv_transpose2d", in_channels=4, out_channels=6, kernel_size=3)],
+        {},
+        "m = nn.ModuleDict({'up': nn.ConvTranspose2d(4, 6, 3, dtype=dtype)})",
+    ),
+    (
+        "embedding_padding",
+        [
+            _layer("emb", "embedding", num_embeddings=10, embedding_dim=12, padding_idx=3),
+            _layer("small", "embedding", num_embeddings=3, embedding_dim=4, padding_idx=0),
+        ],
+        {},
+        "m = nn.ModuleDict({'emb': nn.Embedding(10, 12, padding_idx=3, dtype=dtype),"
+        " 'small': nn.Embedding(3, 4, padding_idx=0, dtype=dtype)})",
+    ),
+    (
+        "lstm_2layer_bidirectional",
+        [_layer("rnn", "lstm", input_size=8, hidden_size=16, num_layers=2, bidirectional=True)],
+        {},
+        "m = nn.ModuleDict({'rnn': nn.LSTM(8, 16, num_layers=2, bidirectional=True, dtype=dtype)})",
+    ),
+    (
+        "gru",
+        [_layer("rnn", "gru", input_size=8, hidden_size=12)],
+        {},
+        "m = nn.ModuleDict({'rnn': nn.GRU(8, 12, dtype=dtype)})",
+    ),
+    (
+        "mlp_3layer",
+        [
+            _layer("0", "dense", in_features=20, out_features=32),
+            _layer("2", "dense", in_features=32, out_features=32),
+            _layer("4", "dense", in_features=32, out_features=10),
+        ],
+        {},
+        "m = nn.Sequential(nn.Linear(20, 32, dtype=dtype), nn.ReLU(),"
+        " nn.Linear(32, 32, dtype=dtype), nn.ReLU(), nn.Linear(32, 10, dtype=dtype))",
+    ),
+    (
+        "multihead_attention",
+        [
+            _layer("attn", "multihead_attention", embed_dim=16, num_heads=4),
+            _layer(
+                "cross",
+                "multihead_attention",
+                embed_dim=16,
+                num_heads=4,
+                kdim=8,
+                vdim=8,
+                add_bias_kv=True,
+            ),
+        ],
+        {},
+        "m = nn.ModuleDict({'attn': nn.MultiheadAttention(16, 4, dtype=dtype),"
+        " 'cross': nn.MultiheadAttention(16, 4, kdim=8, vdim=8, add_bias_kv=True, dtype=dtype)})",
+    ),
+    (
+        "transformer_encoder_layer",
+        [_layer("enc", "transformer_encoder_layer", d_model=16, nhead=4, dim_feedforward=32)],
+        {},
+        "m = nn.ModuleDict({'enc': nn.TransformerEncoderLayer(16, 4, dim_feedforward=32,"
+        " dtype=dtype)})",
+    ),
+    (
+        "linear_he_uniform_reinit",
+        [_layer("fc", "dense", in_features=20, out_features=30)],
+        {"scheme": "he_uniform"},
+        "m = nn.ModuleDict({'fc': nn.Linear(20, 30, dtype=dtype)})\n"
+        "init.kaiming_uniform_(m['fc'].weight, nonlinearity='relu')",
+    ),
+    (
+        "kaiming_normal_small_and_large",
+        [
+            _tensor("small", [3, 4], "torch.kaiming_normal_"),
+            _tensor("large", [8, 5], "torch.kaiming_normal_"),
+        ],
+        {},
+        "m = {'small': init.kaiming_normal_(torch.empty(3, 4, dtype=dtype)),"
+        " 'large': init.kaiming_normal_(torch.empty(8, 5, dtype=dtype))}",
+    ),
+    (
+        "trunc_normal_small_and_large",
+        [
+            _tensor("small", [3, 4], {"name": "torch.trunc_normal_", "std": 0.02}),
+            _tensor("large", [6, 7], {"name": "torch.trunc_normal_", "std": 0.02}),
+            _tensor("rejecting", [10, 10], "torch.trunc_normal_"),
+            _tensor("after", [5, 5], "torch.uniform_"),
+        ],
+        {},
+        "m = {'small': init.trunc_normal_(torch.empty(3, 4, dtype=dtype), std=0.02),"
+        " 'large': init.trunc_normal_(torch.empty(6, 7, dtype=dtype), std=0.02),"
+        " 'rejecting': init.trunc_normal_(torch.empty(10, 10, dtype=dtype)),"
+        " 'after': init.uniform_(torch.empty(5, 5, dtype=dtype))}",
+    ),
+    (
+        "cached_normal",
+        [
+            _tensor("a", [5], "torch.normal_"),
+            _tensor("b", [3], "torch.normal_"),
+            _tensor("c", [20], "torch.normal_"),
+            _tensor("d", [1], "torch.normal_"),
+        ],
+        {},
+        "m = {k: init.normal_(torch.empty(n, dtype=dtype))"
+        " for k, n in (('a', 5), ('b', 3), ('c', 20), ('d', 1))}",
+    ),
+    (
+        "orthogonal",
+        [_layer("fc", "dense", in_features=12, out_features=8)],
+        {"scheme": "torch.orthogonal_"},
+        "m = nn.ModuleDict({'fc': nn.Linear(12, 8, dtype=dtype)})\n"
+        "init.orthogonal_(m['fc'].weight)",
+    ),
+)
+
+
+def _state(code: str, seed: int, dtype_name: str) -> dict[str, Any]:
+    import torch
+    from torch import nn
+    from torch.nn import init
+
+    dtype = getattr(torch, dtype_name)
+    torch.manual_seed(seed)
+    scope: dict[str, Any] = {"nn": nn, "init": init, "torch": torch, "dtype": dtype}
+    with torch.no_grad():
+        exec(code, scope)  # the literal rows above
+    m = scope["m"]
+    # raw tensors are one-tensor layers of kind "tensor": their tensor is "<layer>.weight"
+    if isinstance(m, nn.Module):
+        tensors = m.state_dict()
+    else:
+        tensors = {f"{k}.weight": t for k, t in m.items()}
+    return {name: t.detach().numpy() for name, t in tensors.items()}
+
+
+def make_torch(out: Path) -> dict[str, Any]:
+    import numpy as np
+    import torch
+
+    cases = []
+    for case, layers, extra, code in TORCH_CASES:
+        for seed in SEEDS:
+            for dtype in DTYPES:
+                key = f"{case}-s{seed}-{dtype}"
+                folder = out / key
+                folder.mkdir(parents=True, exist_ok=True)
+                tensors = []
+                for name, array in _state(code, seed, dtype).items():
+                    path = folder / f"{name}.npy"
+                    np.save(path, array)
+                    raw = np.ascontiguousarray(array).tobytes()
+                    tensors.append(
+                        {
+                            "name": name,
+                            "file": str(path.relative_to(out)),
+                            "sha256": hashlib.sha256(raw).hexdigest(),
+                        }
+                    )
+                request = {
+                    "seed": seed,
+                    "dtype": dtype,
+                    "algorithm": "torch-cpu",
+                    "layers": layers,
+                    **extra,
+                }
+                cases.append({"case": key, "request": request, "torch": code, "tensors": tensors})
+    return {
+        "framework": "torch",
+        "versions": {
+            "torch": torch.__version__,
+            "numpy": np.__version__,
+            "python": platform.python_version(),
+        },
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "machine": platform.machine(),
+        "seeds": list(SEEDS),
+        "cases": cases,
+    }
+
+
+MAKERS: dict[str, Callable[[Path], dict[str, Any]]] = {"torch": make_torch}
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--framework", choices=(*MAKERS, "jax", "all"), default="all")
+    parser.add_argument("--out", type=Path, default=ROOT / "tests" / "fixtures")
+    args = parser.parse_args(argv)
+    names = list(MAKERS) if args.framework == "all" else [args.framework]
+    for name in names:
+        if name not in MAKERS:
+            print(f"no {name} fixtures yet (the jax-threefry branch adds them)", file=sys.stderr)
+            return 2
+        folder = args.out / name
+        manifest = MAKERS[name](folder)
+        (folder / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+        print(f"{name}: {len(manifest['cases'])} cases -> {folder}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
