@@ -17,7 +17,12 @@ def test_the_vocabularies_are_the_documented_strings() -> None:
     assert [x.value for x in Layout] == ["torch", "keras", "jax"]
     assert [m.value for m in Mode] == ["fan_in", "fan_out", "fan_avg", "fan_geo_avg"]
     assert [d.value for d in Distribution] == ["truncated_normal", "normal", "uniform"]
-    assert [a.value for a in Algorithm] == ["blocks-v1", "numpy-legacy"]
+    assert [a.value for a in Algorithm] == [
+        "blocks-v1",
+        "numpy-legacy",
+        "jax-threefry",
+        "torch-cpu",
+    ]
 
 
 def test_a_member_is_returned_as_it_is() -> None:
