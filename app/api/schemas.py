@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -22,6 +22,24 @@ __all__ = ["ModelRequest", "WeightsRequest", "layer_fields", "parse_seed", "sche
 OutDType = Literal["float32", "float64", "float16", "bfloat16", "int64"]
 
 
+# The fields of the framework-exact algorithms (app/jobs/exactness.py), JSON and digests alike.
+Exactness = Annotated[
+    Literal["exact", "approximate"] | None,
+    Field(
+        description="framework-exact algorithms only (torch-cpu, jax-threefry): whether the "
+        "values equal the framework's bit for bit, or within max_ulp; absent otherwise",
+    ),
+]
+MaxUlp = Annotated[
+    int | None,
+    Field(
+        description="exactness approximate: the largest distance from the framework's values, "
+        "in units in the last place of the dtype; null when no bound holds (torch-cpu after "
+        "a trunc_normal_ whose number of draws depends on its values)",
+    ),
+]
+
+
 class TensorOut(BaseModel):
     name: str
     shape: list[int]
@@ -34,16 +52,8 @@ class TensorOut(BaseModel):
     bound: float | None = Field(description="half-width of a symmetric uniform, else null")
     sigma: float | None = Field(description="truncated schemes: the underlying normal's scale")
     truncation: list[float] | None = Field(description="truncated schemes: [low, high]")
-    exactness: Literal["exact", "approximate"] | None = Field(
-        default=None,
-        description="framework-exact algorithms only (jax-threefry): whether the values equal "
-        "the framework's bit for bit, or within max_ulp",
-    )
-    max_ulp: int | None = Field(
-        default=None,
-        description="exactness approximate: the largest measured distance from the framework's "
-        "values, in units in the last place",
-    )
+    exactness: Exactness = None
+    max_ulp: MaxUlp = None
     sha256: str = Field(description="of the little-endian C-order bytes")
     data: list[Any] | str | float | int = Field(
         description="flat row-major list (default), nested lists (json_layout=nested), "
@@ -133,16 +143,8 @@ class TensorDigest(BaseModel):
     dtype: OutDType
     role: Role = Field(description="the tensor's role, which decided its scheme")
     scheme: dict[str, Any] = Field(description="canonical name plus every resolved parameter")
-    exactness: Literal["exact", "approximate"] | None = Field(
-        default=None,
-        description="framework-exact algorithms only (jax-threefry): whether the values equal "
-        "the framework's bit for bit, or within max_ulp",
-    )
-    max_ulp: int | None = Field(
-        default=None,
-        description="exactness approximate: the largest measured distance from the framework's "
-        "values, in units in the last place",
-    )
+    exactness: Exactness = None
+    max_ulp: MaxUlp = None
     sha256: str = Field(description="of the little-endian C-order bytes (as in every response)")
     block_elements: int | None = Field(
         default=None, description="elements per block digest (65536); the last may be shorter"

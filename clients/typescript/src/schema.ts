@@ -3203,7 +3203,7 @@ export interface components {
             dtype: "float32" | "float64" | "float16" | "bfloat16" | "int64";
             /**
              * Exactness
-             * @description framework-exact algorithms only (jax-threefry): whether the values equal the framework's bit for bit, or within max_ulp
+             * @description framework-exact algorithms only (torch-cpu, jax-threefry): whether the values equal the framework's bit for bit, or within max_ulp; absent otherwise
              */
             exactness?: ("exact" | "approximate") | null;
             /**
@@ -3213,7 +3213,7 @@ export interface components {
             full_shape?: number[] | null;
             /**
              * Max Ulp
-             * @description exactness approximate: the largest measured distance from the framework's values, in units in the last place
+             * @description exactness approximate: the largest distance from the framework's values, in units in the last place of the dtype; null when no bound holds (torch-cpu after a trunc_normal_ whose number of draws depends on its values)
              */
             max_ulp?: number | null;
             /** Name */
@@ -3303,7 +3303,7 @@ export interface components {
             dtype: "float32" | "float64" | "float16" | "bfloat16" | "int64";
             /**
              * Exactness
-             * @description framework-exact algorithms only (jax-threefry): whether the values equal the framework's bit for bit, or within max_ulp
+             * @description framework-exact algorithms only (torch-cpu, jax-threefry): whether the values equal the framework's bit for bit, or within max_ulp; absent otherwise
              */
             exactness?: ("exact" | "approximate") | null;
             /** Fan In */
@@ -3312,7 +3312,7 @@ export interface components {
             fan_out: number | null;
             /**
              * Max Ulp
-             * @description exactness approximate: the largest measured distance from the framework's values, in units in the last place
+             * @description exactness approximate: the largest distance from the framework's values, in units in the last place of the dtype; null when no bound holds (torch-cpu after a trunc_normal_ whose number of draws depends on its values)
              */
             max_ulp?: number | null;
             /** Name */
