@@ -812,6 +812,13 @@ JAX_NOT_FLOAT32: dict[str, Any] = {  # JAX computes in float32 (jax_enable_x64=F
         "dtype": {"not": {"const": DType.FLOAT32.value}},
     },
 }
+TORCH_CPU_NOT_TORCH_LAYOUT: dict[str, Any] = {  # torch-cpu builds torch modules
+    "required": ["algorithm", "layout"],
+    "properties": {
+        "algorithm": {"const": Algorithm.TORCH_CPU.value},
+        "layout": {"not": {"const": Layout.TORCH.value}},
+    },
+}
 SLICE_AND_SHARD: dict[str, Any] = {  # a shard is a slice along one dimension: one or the other
     "required": ["slice", "shard"],
     "properties": {"slice": {"not": {"type": "null"}}, "shard": {"not": {"type": "null"}}},
@@ -912,6 +919,7 @@ class WeightsRequest(_Common):
                     LEGACY_SEED_TOO_LARGE,
                     JAX_SEED_TOO_LARGE,
                     JAX_NOT_FLOAT32,
+                    TORCH_CPU_NOT_TORCH_LAYOUT,
                 ]
             },
         },
@@ -1146,7 +1154,12 @@ class ModelRequest(_Common):
                 "layers",
                 "mlp",
                 "tensors",
-                also=(LEGACY_SEED_TOO_LARGE, JAX_SEED_TOO_LARGE, JAX_NOT_FLOAT32),
+                also=(
+                    LEGACY_SEED_TOO_LARGE,
+                    JAX_SEED_TOO_LARGE,
+                    JAX_NOT_FLOAT32,
+                    TORCH_CPU_NOT_TORCH_LAYOUT,
+                ),
             ),
         },
     )

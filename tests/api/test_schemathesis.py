@@ -121,6 +121,8 @@ SEMANTIC_RULES: list[tuple[str, int, str, str]] = [
     # The bodies state these two; the GET shortcut's query cannot (OpenAPI does not relate
     # parameters to each other).
     ("numpy-legacy's 32-bit seed (GET query)", 422, r"seed", r"with algorithm numpy-legacy"),
+    ("jax-threefry's seeds and float32 (GET query)", 422, r"seed|dtype", r"jax-threefry"),
+    ("torch-cpu's torch layout (GET query)", 422, r"layout", r"reproduces torch modules"),
     ("slice or shard, not both (GET query)", 422, r"shard", r"not both"),
     ("a shard plan's patterns each match a tensor", 422, r"shard\.dims", r"matches no tensor"),
     ("layer names unique in a model", 422, r"layers\[\d+\]\.name", r"used twice"),
@@ -152,6 +154,19 @@ SEMANTIC_RULES: list[tuple[str, int, str, str]] = [
         r"|beyond float64's range",
     ),
     ("values within the dtype's range", 422, r"dtype", r"beyond \w+'s largest finite value"),
+    # The framework-exact algorithms reproduce their framework's own calls only.
+    (
+        "a scheme the framework-exact algorithm has no call for",
+        422,
+        r"algorithm",
+        r"or use algorithm 'blocks-v1'|Under algorithm 'jax-threefry'",
+    ),
+    (
+        "jax-threefry's truncation bounds",
+        422,
+        SCHEME_FIELD + r"(\.\w+)?",
+        r"jax-threefry reproduces jax.random.truncated_normal",
+    ),
     ("a layer's framework arguments, read per layout", 422, LAYER_FIELD, FRAMEWORK_RULES),
     # Initializer arguments name schemes in the framework's vocabulary, with their parameters.
     ("an initializer argument's name and parameters", 422, INITIALIZER_FIELD, r".*"),
