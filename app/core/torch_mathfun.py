@@ -59,23 +59,46 @@ _SPLIT = 134217729.0  # 2**27 + 1, Dekker's splitter for doubles
 def fma32(a: Any, b: Any, c: Any) -> F32:
     """``a * b + c`` for float32 operands with one rounding (``std::fma``, ``vfmadd``).
 
-    The product of two float32 is exact in float64; TwoSum gives the float64 sum ``s`` and
-    its error ``e`` exactly; rounding ``s`` to float32 is the correct rounding of ``s + e``
-    unless ``s`` is exactly halfway between two float32 values, where ``e`` breaks the tie.
+    The product of two float32 is exact in float64, so ``s = p + c`` in float64 is the exact
+    sum rounded once, and rounding ``s`` to float32 is the correct rounding of ``p + c``
+    unless ``s`` is exactly halfway between two float32 values (no other float32 rounding
+    boundary can lie between the exact sum and ``s``): only there, and below float32's normal
+    range where the halfway points have more bits, :func:`_fma32_ties` uses the sum's exact
+    error to break the tie.
     """
     a64 = np.asarray(a, dtype=np.float32).astype(np.float64)
     b64 = np.asarray(b, dtype=np.float32).astype(np.float64)
     c64 = np.asarray(c, dtype=np.float32).astype(np.float64)
     p = a64 * b64
-    s = p + c64
+    s = np.asarray(p + c64)
+    out = np.asarray(s.astype(np.float32))
+    low = s.view(np.uint64) & np.uint64(_LOW29)
+    suspect = (low == np.uint64(_HALF29)) | (np.abs(s) < _MIN_NORMAL32)
+    if suspect.any():
+        p, c64 = np.broadcast_to(p, s.shape), np.broadcast_to(c64, s.shape)
+        out = out.copy()
+        out[suspect] = _fma32_ties(p[suspect], c64[suspect], s[suspect])
+    return out
+
+
+# A float64 holds 29 more mantissa bits than a float32: a float32 halfway point has them
+# 1000...0; below float32's smallest normal the halfway points have more bits.
+_LOW29 = (1 << 29) - 1
+_HALF29 = 1 << 28
+_MIN_NORMAL32 = 2.0**-126
+
+
+def _fma32_ties(p: F64, c64: F64, s: F64) -> F32:
+    """Correct float32 rounding of ``p + c64`` (``s`` its float64 rounding): TwoSum gives the
+    error ``e`` exactly, which breaks a float32 tie at ``s``."""
     bb = s - p
     e = (p - (s - bb)) + (c64 - bb)
-    out = np.asarray(s.astype(np.float32))
+    out = s.astype(np.float32)
     other = np.nextafter(out, np.where(s > out, np.float32(np.inf), np.float32(-np.inf)))
     tie = (e != 0) & (s != out) & (2 * np.abs(s - out) == np.abs(other.astype(np.float64) - out))
     if tie.any():
         out = np.where(tie, np.nextafter(s, s + e).astype(np.float32), out)
-    return out
+    return np.asarray(out)
 
 
 def two_sum(a: Any, b: Any) -> tuple[F64, F64]:
