@@ -97,7 +97,9 @@ def _fma32_ties(p: F64, c64: F64, s: F64) -> F32:
     other = np.nextafter(out, np.where(s > out, np.float32(np.inf), np.float32(-np.inf)))
     tie = (e != 0) & (s != out) & (2 * np.abs(s - out) == np.abs(other.astype(np.float64) - out))
     if tie.any():
-        out = np.where(tie, np.nextafter(s, s + e).astype(np.float32), out)
+        # one float64 step from s toward the exact sum (s + e itself rounds back to s)
+        toward = np.nextafter(s, np.where(e > 0, np.inf, -np.inf))
+        out = np.where(tie, toward.astype(np.float32), out)
     return np.asarray(out)
 
 
@@ -130,7 +132,7 @@ def fma64(a: F64, b: float, c: float) -> F64:
     s, es = two_sum(p, np.float64(c))
     t, et = two_sum(es, ep)
     r, er = two_sum(s, t)
-    toward = np.nextafter(r, r + er)
+    toward = np.nextafter(r, np.where(er > 0, np.inf, -np.inf))  # r + er may round back to r
     tie = (er != 0) & (et != 0) & (2 * np.abs(er) == np.abs(toward - r))
     if tie.any():
         r = np.where(tie & (np.sign(et) == np.sign(er)), toward, r)
