@@ -159,8 +159,14 @@ def normal_exactness(numel: int, dtype: DType, mean: float = 0.0) -> Exactness:
     return how
 
 
-def refusal(law: Law, shape: Shape) -> str | None:
-    """Why ``law`` has no torch call on a tensor of ``shape`` (None: it has one)."""
+def refusal(law: Law, shape: Shape, dtype: DType = DType.FLOAT32) -> str | None:
+    """Why ``law`` has no torch call on a tensor of ``shape`` and ``dtype`` (None: it has
+    one)."""
+    if isinstance(law, OrthogonalLaw) and dtype in (DType.FLOAT16, DType.BFLOAT16):
+        return (
+            f"torch's orthogonal_ raises on {dtype.value} (its QR, geqrf_cpu, is not "
+            "implemented for half precision; measured with torch 2.13): use float32 or float64"
+        )
     if isinstance(law, OrthogonalLaw) and (len(shape) < 2 or law.rows != shape[0]):
         return (
             "its orthogonal scheme flattens the tensor as Keras/JAX do (rows = all but the last "
@@ -191,9 +197,9 @@ def refusal(law: Law, shape: Shape) -> str | None:
     )
 
 
-def check_law(law: Law, shape: Shape, name: str) -> None:
+def check_law(law: Law, shape: Shape, name: str, dtype: DType = DType.FLOAT32) -> None:
     """A 422 naming the tensor and the fix when ``law`` has no torch call."""
-    why = refusal(law, shape)
+    why = refusal(law, shape, dtype)
     if why is not None:
         raise InvalidParameterError(
             f"Tensor {name!r}: {why}; or use algorithm 'blocks-v1'.", field="algorithm"

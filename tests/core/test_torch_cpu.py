@@ -8,9 +8,12 @@ import numpy as np
 import pytest
 
 from app.core.errors import InvalidParameterError
+from app.core.laws import OrthogonalLaw
 from app.core.torch_cpu import TORCH_MAX_SEED, TorchGenerator, normal_, uniform_
+from app.core.torch_init import refusal
 from app.core.torch_mathfun import fma32
 from app.core.torch_table import BLOCK, render_table
+from app.core.types import DType
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -50,6 +53,22 @@ def test_normal_fill_consumes_the_tail_twice() -> None:
     gen = TorchGenerator(1)
     normal_(gen, 32, 0.0, 1.0, True)
     assert gen.words_used == 2 * 32
+
+
+def test_half_precision_normal_fill_draws_whole_blocks() -> None:
+    """float16/bfloat16 (torch 2.13, measured): 16 fresh words per block, one more block for
+    a tail, so 24 elements take 32 words (float32 takes 24 + 16)."""
+    for n, words in ((16, 16), (24, 32), (32, 32), (40, 48)):
+        gen = TorchGenerator(1)
+        normal_(gen, n, 0.0, 1.0, False, reduced=True)
+        assert gen.words_used == words
+
+
+def test_orthogonal_in_half_precision_is_refused() -> None:
+    law = OrthogonalLaw(gain=1.0, rows=4, cols=3)
+    assert refusal(law, (4, 3), DType.FLOAT32) is None
+    for dtype in (DType.FLOAT16, DType.BFLOAT16):
+        assert "geqrf_cpu" in (refusal(law, (4, 3), dtype) or "")
 
 
 def test_fma32_rounds_once() -> None:

@@ -15,6 +15,8 @@ set) a missing environment fails instead.
 from __future__ import annotations
 
 import base64
+import hashlib
+import io
 import json
 import os
 import random
@@ -26,7 +28,7 @@ import ml_dtypes
 import numpy as np
 import pytest
 
-from tests.api.conftest import ApiClient
+from tests.api.conftest import ApiClient, load_safetensors
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = Path(os.environ.get("WEIGHTINIT_FRAMEWORKS_PYTHON", ROOT / ".venv-frameworks/bin/python"))
@@ -262,3 +264,200 @@ def test_random_modules_match_live_torch() -> None:
     kinds = {layer["layer"]["kind"] for c in cases for layer in c["layers"]}
     assert kinds == {*KINDS, "tensor"}, "the default cases cover every layer kind"
     assert {c["dtype"] for c in cases} == set(DTYPES)
+
+
+# ---- the API surface under torch-cpu: every way of asking, against torch's bytes ------------
+
+CODE_SCRIPT = Path(__file__).with_name("torch_code_script.py")
+MODEL_LAYERS = [
+    {"name": "emb", "layer": {"kind": "embedding", "num_embeddings": 7, "embedding_dim": 5}},
+    {"name": "rnn", "layer": {"kind": "lstm", "input_size": 5, "hidden_size": 6, "proj_size": 2}},
+    {
+        "name": "attn",
+        "layer": {
+            "kind": "multihead_attention",
+            "embed_dim": 4,
+            "num_heads": 2,
+            "add_bias_kv": True,
+        },
+    },
+]
+SHAPE_MAP = {
+    "emb.weight": [5, 4],
+    "fc.weight": [3, 4],
+    "fc.bias": [3],
+    "attn.in_proj_weight": [12, 4],
+    "attn.in_proj_bias": [12],
+    "attn.out_proj.weight": [4, 4],
+    "attn.out_proj.bias": [4],
+    "ln.weight": [4],
+    "ln.bias": [4],
+    "rnn.weight_ih_l0": [8, 4],
+    "rnn.weight_hh_l0": [8, 2],
+    "rnn.bias_ih_l0": [8],
+    "rnn.bias_hh_l0": [8],
+}
+# id -> (seed, torch code setting m)
+TORCH_CODE = {
+    "mlp": (
+        5,
+        "s = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 3))\n"
+        "init.zeros_(s[0].bias); init.zeros_(s[2].bias)\n"
+        "m = {'W1': s[0].weight, 'b1': s[0].bias, 'W2': s[2].weight, 'b2': s[2].bias}",
+    ),
+    "dense64": (7, "m = nn.Linear(5, 7, dtype=torch.float64)"),
+    "raw_normal": (2**64 - 1, "m = {'weight': init.normal_(torch.empty(4, 5))}"),
+    "raw_small_bf16": (
+        9,
+        "m = {'weight': init.normal_(torch.empty(3, 4, dtype=torch.bfloat16), 0.0, 0.02)}",
+    ),
+    "get_default64": (
+        11,
+        "m = {'weight': init.kaiming_uniform_(torch.empty(12, 10, dtype=torch.float64),"
+        " a=math.sqrt(5))}",
+    ),
+    "model": (
+        13,
+        "m = nn.ModuleDict({'emb': nn.Embedding(7, 5), 'rnn': nn.LSTM(5, 6, proj_size=2),"
+        " 'attn': nn.MultiheadAttention(4, 2, add_bias_kv=True)})",
+    ),
+    "shape_map": (
+        3,
+        "m = nn.ModuleDict({'emb': nn.Embedding(5, 4), 'fc': nn.Linear(4, 3),"
+        " 'attn': nn.MultiheadAttention(4, 2), 'ln': nn.LayerNorm(4), 'rnn': nn.LSTM(4, 2)})",
+    ),
+    "orthogonal_half": (0, "m = {'weight': init.orthogonal_(torch.empty(4, 3, dtype=torch.half))}"),
+}
+
+
+@pytest.fixture(scope="module")
+def torch_bytes() -> dict[str, dict[str, bytes]]:
+    python = _python()
+    cases = [{"id": k, "seed": seed, "code": code} for k, (seed, code) in TORCH_CODE.items()]
+    done = subprocess.run(
+        [str(python), str(CODE_SCRIPT)],
+        input=json.dumps(cases),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    out: dict[str, dict[str, bytes]] = {}
+    for key, tensors in json.loads(done.stdout).items():
+        out[key] = {n: v.encode() if n == "error" else bytes.fromhex(v) for n, v in tensors.items()}
+    return out
+
+
+@pytest.fixture(scope="module")
+def api() -> Any:
+    client = ApiClient()
+    yield client
+    client.close()
+
+
+def _json_bytes(response: Any) -> dict[str, bytes]:
+    assert response.status_code == 200, response.text
+    return {t["name"]: base64.b64decode(t["data"]) for t in response.json()["tensors"]}
+
+
+def test_mlp_shorthand_is_sequential_with_zeroed_biases(
+    api: ApiClient, torch_bytes: dict[str, dict[str, bytes]]
+) -> None:
+    body = {"seed": 5, "algorithm": "torch-cpu", "mlp": {"sizes": [6, 8, 3]}}
+    got = _json_bytes(api.post("/v1/models", json=body, params={"encoding": "base64"}))
+    assert got == torch_bytes["mlp"]
+
+
+def test_v1_weights_dense_and_raw_tensor_with_exactness_headers(
+    api: ApiClient, torch_bytes: dict[str, dict[str, bytes]]
+) -> None:
+    dense = {"seed": 7, "dtype": "float64", "algorithm": "torch-cpu"}
+    dense["layer"] = {"kind": "dense", "in_features": 5, "out_features": 7}
+    r = api.post("/v1/weights", json=dense, params={"format": "json", "encoding": "base64"})
+    assert _json_bytes(r) == torch_bytes["dense64"]
+    assert {t["exactness"] for t in r.json()["tensors"]} == {"exact"}
+    raw = {"seed": 2**64 - 1, "algorithm": "torch-cpu", "scheme": "torch.normal_"}
+    raw["layer"] = {"kind": "tensor", "shape": [4, 5]}
+    r = api.post("/v1/weights", json=raw, params={"format": "npy"})
+    assert r.status_code == 200, r.text
+    assert np.load(io.BytesIO(r.content)).tobytes() == torch_bytes["raw_normal"]["weight"]
+    assert r.headers["X-Weightinit-Exactness"] == "exact"  # 20 float32 normals: AVX2 path
+    manifest = json.loads(r.headers["X-Weightinit-Tensors"])
+    assert manifest["weight"][2] == "exact"
+    small = raw | {"seed": 9, "dtype": "bfloat16"}
+    small["scheme"] = {"name": "torch.normal_", "std": 0.02}
+    small["layer"] = {"kind": "tensor", "shape": [3, 4]}
+    r = api.post("/v1/weights", json=small, params={"format": "json", "encoding": "base64"})
+    assert _json_bytes(r) == torch_bytes["raw_small_bf16"]  # the scalar path, same glibc
+    assert (r.json()["tensors"][0]["exactness"], r.json()["tensors"][0]["max_ulp"]) == (
+        "approximate",
+        1,
+    )
+
+
+def test_get_shortcut_with_slice_shard_and_range(
+    api: ApiClient, torch_bytes: dict[str, dict[str, bytes]]
+) -> None:
+    full = np.frombuffer(torch_bytes["get_default64"]["weight"], np.float64).reshape(12, 10)
+    query = {"shape": "12,10", "seed": "11", "dtype": "float64", "algorithm": "torch-cpu"}
+    r = api.get("/v1/weights/torch.default", params=query | {"format": "npy"})
+    assert r.status_code == 200, r.text
+    assert r.headers["X-Weightinit-Exactness"] == "exact"
+    assert np.array_equal(np.load(io.BytesIO(r.content)), full)
+    body = r.content
+    r = api.get("/v1/weights/torch.default", params=query | {"format": "npy", "slice": "2:5,3:"})
+    assert np.array_equal(np.load(io.BytesIO(r.content)), full[2:5, 3:])
+    r = api.get("/v1/weights/torch.default", params=query | {"format": "npy", "shard": "1,1,2"})
+    assert np.array_equal(np.load(io.BytesIO(r.content)), full[:, 5:])
+    r = api.get(
+        "/v1/weights/torch.default",
+        params=query | {"format": "npy"},
+        headers={"Range": "bytes=200-599"},
+    )
+    assert r.status_code == 206, r.text
+    assert r.content == body[200:600]
+
+
+def test_model_digests_and_safetensors_manifest(
+    api: ApiClient, torch_bytes: dict[str, dict[str, bytes]]
+) -> None:
+    theirs = torch_bytes["model"]
+    body = {"seed": 13, "algorithm": "torch-cpu", "layers": MODEL_LAYERS}
+    digests = api.post("/v1/models/digests", json=body)
+    assert digests.status_code == 200, digests.text
+    rows = digests.json()["tensors"]
+    assert [t["name"] for t in rows] == list(theirs)
+    for t in rows:  # on the same glibc even the approximate ones are torch's bytes
+        assert t["sha256"] == hashlib.sha256(theirs[t["name"]]).hexdigest(), t["name"]
+        assert t["exactness"] in ("exact", "approximate")
+    # 35 Embedding normals take the (exact) float32 AVX2 path; bias_k/v (4 each) the libm one
+    approximate = {t["name"] for t in rows if t["exactness"] == "approximate"}
+    assert approximate == {"attn.bias_k", "attn.bias_v"}
+    r = api.post("/v1/models", json=body, params={"format": "safetensors"})
+    assert r.status_code == 200, r.text
+    manifest = json.loads(r.headers["X-Weightinit-Tensors"])
+    by_name = {t["name"]: t for t in rows}
+    for name, item in manifest.items():
+        assert item[2].split(";")[0] == by_name[name]["exactness"], name
+    assert {k: v.tobytes() for k, v in load_safetensors(r.content).items()} == theirs
+
+
+def test_shape_maps_are_the_modules_they_describe(
+    api: ApiClient, torch_bytes: dict[str, dict[str, bytes]]
+) -> None:
+    body = {"seed": 3, "algorithm": "torch-cpu", "tensors": SHAPE_MAP}
+    got = _json_bytes(api.post("/v1/models", json=body, params={"encoding": "base64"}))
+    assert got == torch_bytes["shape_map"]
+
+
+def test_orthogonal_in_half_precision_is_refused_as_torch_raises(
+    api: ApiClient, torch_bytes: dict[str, dict[str, bytes]]
+) -> None:
+    assert b"geqrf_cpu" in torch_bytes["orthogonal_half"]["error"]
+    for dtype in ("float16", "bfloat16"):
+        body = {"seed": 0, "algorithm": "torch-cpu", "dtype": dtype, "scheme": "torch.orthogonal_"}
+        body["layer"] = {"kind": "tensor", "shape": [4, 3]}
+        r = api.post("/v1/weights", json=body)
+        assert r.status_code == 422, r.text
+        assert "float32 or float64" in r.json()["detail"]
