@@ -246,6 +246,32 @@ TORCH_CASES: tuple[tuple[str, list[dict[str, Any]], dict[str, Any], str], ...] =
         " 'after.weight': init.uniform_(torch.empty(3, 3, dtype=dtype))}",
     ),
     (
+        "sparse",
+        [
+            _tensor("s", [12, 5], {"name": "torch.sparse_", "sparsity": 0.25}),
+            _tensor("after", [3], "torch.normal_"),
+        ],
+        {},
+        "m = {'s': init.sparse_(torch.empty(12, 5, dtype=dtype), 0.25),"
+        " 'after': init.normal_(torch.empty(3, dtype=dtype))}",
+    ),
+    (
+        "trunc_normal_narrow",
+        [
+            _tensor("tail", [6, 7], {"name": "torch.trunc_normal_", "a": 2.0, "b": 3.0}),
+            _tensor(
+                "shifted",
+                [4, 5],
+                {"name": "torch.trunc_normal_", "mean": 1.0, "std": 0.2, "a": -0.1, "b": 0.8},
+            ),
+            _tensor("after", [5, 5], "torch.uniform_"),
+        ],
+        {},
+        "m = {'tail': init.trunc_normal_(torch.empty(6, 7, dtype=dtype), a=2.0, b=3.0),"
+        " 'shifted': init.trunc_normal_(torch.empty(4, 5, dtype=dtype), 1.0, 0.2, -0.1, 0.8),"
+        " 'after': init.uniform_(torch.empty(5, 5, dtype=dtype))}",
+    ),
+    (
         "orthogonal",
         [_layer("fc", "dense", in_features=12, out_features=8)],
         {"scheme": "torch.orthogonal_"},

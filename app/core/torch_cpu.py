@@ -212,3 +212,26 @@ def _scalar_normal(gen: TorchGenerator, mean: float, std: float) -> float:
         gen.cached_normal = r * math.sin(theta)
         ret = r * math.cos(theta)
     return float(fma64(np.array([ret]), std, mean)[0]) if mean != 0.0 else ret * std
+
+
+RANDPERM_SMALL = (1 << 32) // 20  # randperm_cpu: below it, Fisher-Yates on 32-bit words
+
+
+def randperm_columns(gen: TorchGenerator, n: int, count: int) -> NDArray[np.int64]:
+    """``count`` successive ``torch.randperm(n)`` (aten/src/ATen/native/TensorFactories.cpp
+    ``randperm_cpu`` for n < 2**32 / 20): start from 0..n-1 and for i in 0..n-2 swap entry i
+    with entry ``i + random() % (n - i)``; n - 1 words each (verified against torch 2.13)."""
+    if n >= RANDPERM_SMALL:  # pragma: no cover - far above the torch-cpu element limit
+        raise InvalidParameterError(f"randperm({n}) uses torch's 64-bit path, not reproduced")
+    perms = np.tile(np.arange(n, dtype=np.int64), (count, 1))
+    if n < 2 or count == 0:
+        gen.words(max(n - 1, 0) * count)
+        return perms
+    words = gen.words((n - 1) * count).astype(np.int64).reshape(count, n - 1)
+    rows = np.arange(count)
+    for i in range(n - 1):
+        j = i + words[:, i] % (n - i)
+        held = perms[rows, i].copy()
+        perms[rows, i] = perms[rows, j]
+        perms[rows, j] = held
+    return perms

@@ -87,6 +87,18 @@ RAW_INITS: list[tuple[str, dict[str, Any], Any]] = [
     ("xavier_normal_", {}, {"name": "torch.xavier_normal_"}),
     ("trunc_normal_", {"std": 0.5}, {"name": "torch.trunc_normal_", "std": 0.5}),
     ("orthogonal_", {}, {"name": "torch.orthogonal_"}),
+    ("sparse_", {"sparsity": 0.3}, {"name": "torch.sparse_", "sparsity": 0.3}),
+    ("sparse_", {"sparsity": 0.9, "std": 1.0}, {"name": "sparse", "sparsity": 0.9, "std": 1.0}),
+    (  # 2.1% of the mass: uniform proposals accepted by log_
+        "trunc_normal_",
+        {"mean": 0.0, "std": 1.0, "a": 2.0, "b": 3.0},
+        {"name": "torch.trunc_normal_", "mean": 0.0, "std": 1.0, "a": 2.0, "b": 3.0},
+    ),
+    (
+        "trunc_normal_",
+        {"mean": 1.0, "std": 0.2, "a": -0.1, "b": 0.8},
+        {"name": "torch.trunc_normal_", "mean": 1.0, "std": 0.2, "a": -0.1, "b": 0.8},
+    ),
     ("zeros_", {}, "torch.zeros_"),
     ("eye_", {}, "torch.eye_"),
 ]
@@ -147,7 +159,7 @@ def _random_layer(rng: random.Random, index: int, dtype: str) -> dict[str, Any]:
     # torch's orthogonal_ has no float16/bfloat16 QR (geqrf_cpu): a 422 here, tested apart
     inits = [r for r in RAW_INITS if r[0] != "orthogonal_" or dtype in ("float32", "float64")]
     call, kwargs, scheme = rng.choice(inits)
-    rank = 2 if call in ("eye_", "orthogonal_") else rng.randint(2, 4)
+    rank = 2 if call in ("eye_", "orthogonal_", "sparse_") else rng.randint(2, 4)
     shape = [rng.randint(1, 7) for _ in range(rank)]
     layer = {"kind": "tensor", "shape": shape, "init": call, "kwargs": kwargs}
     return {"name": name, "layer": layer, "scheme": scheme}
