@@ -30,6 +30,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = (0, 20261123)
 DTYPES = ("float32", "float64")
+# cases made in other dtypes (bfloat16 is saved as its uint16 bit pattern: numpy has no
+# bfloat16, and the fixture test compares raw bytes)
+CASE_DTYPES = {"half_precision": ("float16", "bfloat16")}
 
 
 def _layer(name: str, kind: str, **args: Any) -> dict[str, Any]:
@@ -163,6 +166,112 @@ TORCH_CASES: tuple[tuple[str, list[dict[str, Any]], dict[str, Any], str], ...] =
         " for k, n in (('a', 5), ('b', 3), ('c', 20), ('d', 1))}",
     ),
     (
+        "conv1d_conv3d",
+        [
+            _layer("c1", "conv1d", in_channels=4, out_channels=6, kernel_size=3),
+            _layer("c3", "conv3d", in_channels=2, out_channels=4, kernel_size=[1, 2, 3], groups=2),
+        ],
+        {},
+        "m = nn.ModuleDict({'c1': nn.Conv1d(4, 6, 3, dtype=dtype),"
+        " 'c3': nn.Conv3d(2, 4, (1, 2, 3), groups=2, dtype=dtype)})",
+    ),
+    (
+        "conv_transpose1d_3d",
+        [
+            _layer("t1", "conv_transpose1d", in_channels=4, out_channels=6, kernel_size=3),
+            _layer("t3", "conv_transpose3d", in_channels=2, out_channels=3, kernel_size=2),
+        ],
+        {},
+        "m = nn.ModuleDict({'t1': nn.ConvTranspose1d(4, 6, 3, dtype=dtype),"
+        " 't3': nn.ConvTranspose3d(2, 3, 2, dtype=dtype)})",
+    ),
+    (
+        "rnn_tanh_relu",
+        [
+            _layer("tanh", "rnn", input_size=5, hidden_size=7, num_layers=2),
+            _layer("relu", "rnn", input_size=3, hidden_size=4, bidirectional=True),
+        ],
+        {},
+        "m = nn.ModuleDict({'tanh': nn.RNN(5, 7, num_layers=2, dtype=dtype),"
+        " 'relu': nn.RNN(3, 4, nonlinearity='relu', bidirectional=True, dtype=dtype)})",
+    ),
+    (
+        "lstm_proj",
+        [
+            _layer(
+                "rnn",
+                "lstm",
+                input_size=6,
+                hidden_size=8,
+                num_layers=2,
+                proj_size=3,
+                bidirectional=True,
+            )
+        ],
+        {},
+        "m = nn.ModuleDict({'rnn': nn.LSTM(6, 8, num_layers=2, proj_size=3, bidirectional=True,"
+        " dtype=dtype)})",
+    ),
+    (
+        "bilinear_prelu",
+        [
+            _layer("bil", "bilinear", in1_features=3, in2_features=4, out_features=5),
+            _layer("act", "prelu", num_parameters=5),
+        ],
+        {},
+        "m = nn.ModuleDict({'bil': nn.Bilinear(3, 4, 5, dtype=dtype),"
+        " 'act': nn.PReLU(5, dtype=dtype)})",
+    ),
+    (
+        "transformer_decoder_layer",
+        [_layer("dec", "transformer_decoder_layer", d_model=8, nhead=2, dim_feedforward=12)],
+        {},
+        "m = nn.ModuleDict({'dec': nn.TransformerDecoderLayer(8, 2, dim_feedforward=12,"
+        " dtype=dtype)})",
+    ),
+    (
+        "half_precision",
+        [
+            _layer("fc", "dense", in_features=6, out_features=5),
+            _layer("emb", "embedding", num_embeddings=5, embedding_dim=8, padding_idx=1),
+            _tensor("n24", [24], "torch.normal_"),
+            _tensor("n40", [5, 8], {"name": "torch.normal_", "mean": 0.5, "std": 2.0}),
+            _tensor("after", [3, 3], "torch.uniform_"),
+        ],
+        {},
+        "m = nn.ModuleDict({'fc': nn.Linear(6, 5, dtype=dtype),"
+        " 'emb': nn.Embedding(5, 8, padding_idx=1, dtype=dtype)}).state_dict()\n"
+        "m |= {'n24.weight': init.normal_(torch.empty(24, dtype=dtype)),"
+        " 'n40.weight': init.normal_(torch.empty(5, 8, dtype=dtype), 0.5, 2.0),"
+        " 'after.weight': init.uniform_(torch.empty(3, 3, dtype=dtype))}",
+    ),
+    (
+        "sparse",
+        [
+            _tensor("s", [12, 5], {"name": "torch.sparse_", "sparsity": 0.25}),
+            _tensor("after", [3], "torch.normal_"),
+        ],
+        {},
+        "m = {'s': init.sparse_(torch.empty(12, 5, dtype=dtype), 0.25),"
+        " 'after': init.normal_(torch.empty(3, dtype=dtype))}",
+    ),
+    (
+        "trunc_normal_narrow",
+        [
+            _tensor("tail", [6, 7], {"name": "torch.trunc_normal_", "a": 2.0, "b": 3.0}),
+            _tensor(
+                "shifted",
+                [4, 5],
+                {"name": "torch.trunc_normal_", "mean": 1.0, "std": 0.2, "a": -0.1, "b": 0.8},
+            ),
+            _tensor("after", [5, 5], "torch.uniform_"),
+        ],
+        {},
+        "m = {'tail': init.trunc_normal_(torch.empty(6, 7, dtype=dtype), a=2.0, b=3.0),"
+        " 'shifted': init.trunc_normal_(torch.empty(4, 5, dtype=dtype), 1.0, 0.2, -0.1, 0.8),"
+        " 'after': init.uniform_(torch.empty(5, 5, dtype=dtype))}",
+    ),
+    (
         "orthogonal",
         [_layer("fc", "dense", in_features=12, out_features=8)],
         {"scheme": "torch.orthogonal_"},
@@ -187,8 +296,17 @@ def _state(code: str, seed: int, dtype_name: str) -> dict[str, Any]:
     if isinstance(m, nn.Module):
         tensors = m.state_dict()
     else:
-        tensors = {f"{k}.weight": t for k, t in m.items()}
-    return {name: t.detach().numpy() for name, t in tensors.items()}
+        tensors = {k if "." in k else f"{k}.weight": t for k, t in m.items()}
+    return {name: _numpy(t) for name, t in tensors.items()}
+
+
+def _numpy(t: Any) -> Any:
+    import torch
+
+    t = t.detach().contiguous()
+    if t.dtype == torch.bfloat16:
+        return t.view(torch.int16).numpy().view("uint16")
+    return t.numpy()
 
 
 def make_torch(out: Path) -> dict[str, Any]:
@@ -198,7 +316,7 @@ def make_torch(out: Path) -> dict[str, Any]:
     cases = []
     for case, layers, extra, code in TORCH_CASES:
         for seed in SEEDS:
-            for dtype in DTYPES:
+            for dtype in CASE_DTYPES.get(case, DTYPES):
                 key = f"{case}-s{seed}-{dtype}"
                 folder = out / key
                 folder.mkdir(parents=True, exist_ok=True)

@@ -28,6 +28,9 @@ aten/src/ATen/core/DistributionsHelper.h ``uniform_real_distribution``):
   recomputes the last 16 values. Consumes numel (+16) uniforms. float32 runs the AVX2
   specialisation on x86 with AVX2 or AVX-512 (avx_mathfun.h polynomials, reproduced op for op
   in ``torch_mathfun.py``); float64 runs the scalar template with libm's log/cos/sin.
+  float16/bfloat16 draw differently (``_normal_fill_blocks``): 16 fresh float uniforms per
+  block into a float buffer, the same float ``NormalFill16``, a cast; the tail is one more
+  block of 16 fresh uniforms written over the last 16 values.
 * numel < 16: ``at::normal_distribution<double>`` per element: with no cached value, two
   doubles ``u1, u2``, ``r = sqrt(-2 log1p(-u2))``, ``theta = 2 pi u1``, caches ``r sin theta``
   and returns ``r cos theta``; with one, returns it and clears the cache; then
@@ -36,8 +39,9 @@ aten/src/ATen/core/DistributionsHelper.h ``uniform_real_distribution``):
 Exactness (against torch 2.13 on x86-64 with AVX2 or AVX-512): the words, the uniform
 transforms and the float32 16-wide normal path are integer and IEEE float32 operations, so
 they are bit-exact. Where torch calls libm (the float64 16-wide path; the scalar path below 16
-elements) this module calls numpy's or Python's log/cos/sin: within a few ulp, not claimed
-bit-exact (``torch_exactness.py`` has the measured bounds). The *number* of words each call
+elements) this module calls the same libm functions through Python's math module: identical
+with the same glibc (measured), within an ulp of another libm's, not claimed bit-exact
+(``torch_init.EXACTNESS`` has the bounds). The *number* of words each call
 consumes never depends on those values, so draws after an approximate normal_ still start at
 the same word.
 """
@@ -123,23 +127,47 @@ def clamp_upper(values: NDArray[Any], low: float, high: float) -> NDArray[Any]:
     return values
 
 
+# glibc's scalar log/cos/sin through Python's math module: the functions torch's scalar
+# NormalFill16<double> calls (numpy's own vectorised float64 log/sin/cos differ by an ulp or
+# two). Element by element (about 0.4 us per value), in chunks to bound the object arrays.
+_CHUNK_ROWS = 1 << 14
+
+
+def _libm(fn: Callable[[float], float]) -> Callable[[NDArray[np.float64]], NDArray[np.float64]]:
+    ufunc = np.frompyfunc(fn, 1, 1)
+    return lambda x: np.asarray(ufunc(x)).astype(np.float64)
+
+
+_LOG, _COS, _SIN = _libm(math.log), _libm(math.cos), _libm(math.sin)
+
+
 def _normal_fill_16_double(d: NDArray[np.float64], mean: float, std: float) -> NDArray[np.float64]:
-    """``NormalFill16<double>`` (the scalar template) on (k, 16) uniforms, with numpy's
-    log/cos/sin where torch calls libm's: within a few ulp, not bit-exact."""
-    radius = np.sqrt(-2.0 * np.log(1.0 - d[:, :8]))
-    theta = _TWO_PI * d[:, 8:]
+    """``NormalFill16<double>`` (the scalar template) on (k, 16) uniforms: ``radius =
+    sqrt(-2 log(1 - u1))``, ``theta = 2 pi u2``, ``fma(radius cos, std, mean)``,
+    ``fma(radius sin, std, mean)``, with libm's log/cos/sin (torch 2.13's bytes with the same
+    glibc: 0 differences in 2**16 values measured)."""
     out = np.empty_like(d)
-    out[:, :8] = fma64(radius * np.cos(theta), std, mean)
-    out[:, 8:] = fma64(radius * np.sin(theta), std, mean)
+    for start in range(0, d.shape[0], _CHUNK_ROWS):
+        part = d[start : start + _CHUNK_ROWS]
+        radius = np.sqrt(-2.0 * _LOG(1.0 - part[:, :8]))
+        theta = _TWO_PI * part[:, 8:]
+        rows = slice(start, start + part.shape[0])
+        out[rows, :8] = fma64(radius * _COS(theta), std, mean)
+        out[rows, 8:] = fma64(radius * _SIN(theta), std, mean)
     return out
 
 
-def normal_(gen: TorchGenerator, n: int, mean: float, std: float, double: bool) -> Floats:
+def normal_(
+    gen: TorchGenerator, n: int, mean: float, std: float, double: bool, *, reduced: bool = False
+) -> Floats:
     """torch ``normal_(t, mean, std)`` on a contiguous tensor of ``n`` elements, in the
-    kernel's precision (float, or double for float64 tensors); both paths (module docstring)."""
+    kernel's precision (float, or double for float64 tensors); both paths (module docstring).
+    ``reduced``: a float16/bfloat16 tensor, whose 16-wide path draws block by block."""
     if n < NORMAL_FILL_MIN:
         out = np.array([_scalar_normal(gen, mean, std) for _ in range(n)], dtype=np.float64)
         return out if double else out.astype(np.float32)
+    if reduced and not double:
+        return _normal_fill_blocks(gen, n, mean, std)
     unit: Callable[[TorchGenerator, int], Floats] = unit_float64 if double else unit_float32
     fill: Callable[[Any, float, float], Floats] = (
         _normal_fill_16_double if double else normal_fill_16_avx2
@@ -150,6 +178,22 @@ def normal_(gen: TorchGenerator, n: int, mean: float, std: float, double: bool) 
     if n % 16:  # 16 fresh uniforms; the last 16 values are recomputed from them
         data[n - 16 :] = fill(unit(gen, 16).reshape(1, 16), mean, std).ravel()
     return data
+
+
+def _normal_fill_blocks(gen: TorchGenerator, n: int, mean: float, std: float) -> Floats:
+    """``normal_fill`` for float16/bfloat16 (torch 2.13): 16 fresh float uniforms per block
+    into a float buffer, ``NormalFill16<float>`` on it, cast; a size that is not a multiple of
+    16 draws one more block for the last 16 values. Consumes ``16 * ceil(n / 16)`` words
+    (float32 consumes ``n`` (+16)), measured against torch 2.13."""
+    whole = n - n % 16
+    blocks = whole // 16 + (1 if n % 16 else 0)
+    filled = normal_fill_16_avx2(unit_float32(gen, 16 * blocks).reshape(-1, 16), mean, std)
+    flat = filled.ravel()
+    out = np.empty(n, dtype=np.float32)
+    out[:whole] = flat[:whole]
+    if n % 16:
+        out[n - 16 :] = flat[whole:]
+    return out
 
 
 def _scalar_normal(gen: TorchGenerator, mean: float, std: float) -> float:
@@ -168,3 +212,26 @@ def _scalar_normal(gen: TorchGenerator, mean: float, std: float) -> float:
         gen.cached_normal = r * math.sin(theta)
         ret = r * math.cos(theta)
     return float(fma64(np.array([ret]), std, mean)[0]) if mean != 0.0 else ret * std
+
+
+RANDPERM_SMALL = (1 << 32) // 20  # randperm_cpu: below it, Fisher-Yates on 32-bit words
+
+
+def randperm_columns(gen: TorchGenerator, n: int, count: int) -> NDArray[np.int64]:
+    """``count`` successive ``torch.randperm(n)`` (aten/src/ATen/native/TensorFactories.cpp
+    ``randperm_cpu`` for n < 2**32 / 20): start from 0..n-1 and for i in 0..n-2 swap entry i
+    with entry ``i + random() % (n - i)``; n - 1 words each (verified against torch 2.13)."""
+    if n >= RANDPERM_SMALL:  # pragma: no cover - far above the torch-cpu element limit
+        raise InvalidParameterError(f"randperm({n}) uses torch's 64-bit path, not reproduced")
+    perms = np.tile(np.arange(n, dtype=np.int64), (count, 1))
+    if n < 2 or count == 0:
+        gen.words(max(n - 1, 0) * count)
+        return perms
+    words = gen.words((n - 1) * count).astype(np.int64).reshape(count, n - 1)
+    rows = np.arange(count)
+    for i in range(n - 1):
+        j = i + words[:, i] % (n - i)
+        held = perms[rows, i].copy()
+        perms[rows, i] = perms[rows, j]
+        perms[rows, j] = held
+    return perms

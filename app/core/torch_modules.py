@@ -121,9 +121,9 @@ def check_supported(plans: list[TensorPlan]) -> None:
         step = plan.torch
         if step is None:
             raise ValueError(f"plan {plan.name!r} was not planned for torch-cpu")
-        check_law(step.built, plan.shape, plan.name)
+        check_law(step.built, plan.shape, plan.name, plan.dtype)
         if step.reinit:
-            check_law(plan.law, plan.shape, plan.name)
+            check_law(plan.law, plan.shape, plan.name, plan.dtype)
 
 
 def generate_sequential(plans: list[TensorPlan], seed: int) -> list[NDArray[np.generic]]:

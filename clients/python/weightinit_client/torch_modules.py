@@ -12,7 +12,20 @@ elsewhere.
 
 Containers (``nn.Sequential``, ``nn.ModuleList``, your own ``nn.Module`` subclasses) hold no
 tensors of their own and are walked through; ``nn.TransformerEncoderLayer`` and
-``DecoderLayer`` are their attention, linear and norm children. A module type this adapter
+``DecoderLayer`` are their attention, linear and norm children.
+
+Where ``algorithm="torch-cpu"`` cannot match torch's construction order:
+
+* layers are requested in registration order (``named_children``); torch draws in
+  construction order. They differ when a module builds a child before one it registers
+  earlier (``b = nn.Linear(...); self.a = nn.Linear(...); self.b = b``): a module does not
+  record construction times, so such a model gets different values (tested: it differs);
+* ``nn.TransformerEncoder``/``Decoder`` deep-copy one layer (``_get_clones``): under torch-cpu
+  only ``layers.0`` is requested and every copy gets its values, as in torch;
+  ``nn.Transformer`` then re-initialises every matrix with ``xavier_uniform_``, which is
+  refused (``TypeError``) under torch-cpu;
+* a model built in float32 and cast with ``.double()`` holds float32 draws; torch-cpu's
+  float64 is a model built with ``dtype=torch.float64``. A module type this adapter
 does not know that owns parameters or buffers is refused, naming it: its initial values are
 whatever its own code draws.
 """
@@ -161,11 +174,38 @@ def _own_tensors(module: Any) -> list[str]:
     return names + [n for n, _ in module.named_buffers(recurse=False)]
 
 
-def _walk(module: Any, prefix: str) -> Iterator[tuple[str, Any]]:
+def _cloned(module: Any) -> bool:
+    """``nn.TransformerEncoder``/``Decoder``: ``layers`` are deep copies of the one layer
+    passed in (torch's ``_get_clones``), drawn once."""
+    nn = _torch().nn
+    return isinstance(module, nn.TransformerEncoder | nn.TransformerDecoder)
+
+
+def _children(module: Any, clones: bool) -> Iterator[tuple[str, Any]]:
+    for name, child in module.named_children():
+        if clones and name == "layers" and _cloned(module):
+            for index, layer in list(child.named_children())[:1]:  # the copies draw nothing
+                yield f"{name}.{index}", layer
+        else:
+            yield name, child
+
+
+def _refuse_transformer(path: str, module: Any) -> None:
+    if isinstance(module, _torch().nn.Transformer):
+        raise TypeError(
+            f"{path or type(module).__name__}: nn.Transformer re-initialises every matrix with "
+            "xavier_uniform_ after cloning its layers; algorithm='torch-cpu' does not reproduce "
+            "it (build it from TransformerEncoder/Decoder, or use another algorithm)"
+        )
+
+
+def _walk(module: Any, prefix: str, clones: bool = False) -> Iterator[tuple[str, Any]]:
     """(path, module) of every module that becomes one layer, in registration order."""
     specs = _layer_specs()
-    for name, child in module.named_children():
+    for name, child in _children(module, clones):
         path = f"{prefix}.{name}" if prefix else name
+        if clones:
+            _refuse_transformer(path, child)
         if any(isinstance(child, cls) for cls, _ in specs):
             yield path, child
         elif _own_tensors(child):
@@ -175,11 +215,13 @@ def _walk(module: Any, prefix: str) -> Iterator[tuple[str, Any]]:
                 + ", ".join(cls.__name__ for cls, _ in specs)
             )
         else:
-            yield from _walk(child, path)
+            yield from _walk(child, path, clones)
 
 
-def torch_layers(module: Any) -> list[dict[str, Any]]:
-    """The ``layers`` of a /v1/models body (torch layout) describing ``module``."""
+def torch_layers(module: Any, *, clones: bool = False) -> list[dict[str, Any]]:
+    """The ``layers`` of a /v1/models body (torch layout) describing ``module``. ``clones``:
+    describe only the first layer of a ``TransformerEncoder``/``Decoder`` (torch draws it
+    once and deep-copies it), as ``algorithm="torch-cpu"`` needs."""
     specs = _layer_specs()
     spec_of = next((spec for cls, spec in specs if isinstance(module, cls)), None)
     if spec_of is not None:  # the module is one layer itself
@@ -189,11 +231,26 @@ def torch_layers(module: Any) -> list[dict[str, Any]]:
             f"weightinit does not know {type(module).__name__}, which owns "
             f"{', '.join(_own_tensors(module))}"
         )
+    if clones:
+        _refuse_transformer("", module)
     layers = []
-    for path, child in _walk(module, ""):
+    for path, child in _walk(module, "", clones):
         spec = next(spec for cls, spec in specs if isinstance(child, cls))
         layers.append({"name": path, "layer": spec(child)})
     return layers
+
+
+def _clone_sources(module: Any) -> dict[str, str]:
+    """state_dict name of every tensor of a cloned layer -> the same tensor of layer 0."""
+    out: dict[str, str] = {}
+    for path, sub in module.named_modules():
+        if not _cloned(sub):
+            continue
+        base = f"{path}.layers" if path else "layers"
+        for k in range(1, len(sub.layers)):
+            for name in sub.layers[k].state_dict():
+                out[f"{base}.{k}.{name}"] = f"{base}.0.{name}"
+    return out
 
 
 def _dtype(module: Any) -> str:
@@ -225,7 +282,8 @@ def init_torch_module(
     device is materialised on ``device`` with ``to_empty`` first.
     """
     torch = _torch()
-    layers = torch_layers(module)
+    clones = algorithm == "torch-cpu"
+    layers = torch_layers(module, clones=clones)
     if any(t.is_meta for t in [*module.parameters(), *module.buffers()]):
         module.to_empty(device=device)
     owned = client is None
@@ -247,14 +305,15 @@ def init_torch_module(
             client.close()
     state = module.state_dict(keep_vars=True)
     prefix = f"{_ROOT}." if layers and layers[0]["name"] == _ROOT else ""
-    expected = {prefix + name for name in state}
+    sources = _clone_sources(module) if clones else {}
+    expected = {prefix + sources.get(name, name) for name in state}
     if set(arrays) != expected:
         missing, extra = sorted(expected - set(arrays)), sorted(set(arrays) - expected)
         raise ValueError(f"the service's tensors differ from the module's: missing {missing}, "
                          f"extra {extra}")  # fmt: skip
     with torch.no_grad():
         for name, tensor in state.items():
-            value = torch.from_numpy(arrays[prefix + name])
+            value = torch.from_numpy(arrays[prefix + sources.get(name, name)])
             if tensor.dtype == torch.bfloat16 and value.dtype != torch.bfloat16:
                 value = value.view(torch.bfloat16)  # uint16 bits when ml_dtypes is absent
             tensor.copy_(value.reshape(tensor.shape))

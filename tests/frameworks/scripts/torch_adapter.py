@@ -33,6 +33,99 @@ def build() -> nn.Module:
     )
 
 
+def torch_model() -> nn.Module:
+    """The issue's model for the torch-cpu check: Linear, Conv2d, Embedding(padding_idx),
+    LSTM, GRU, MultiheadAttention, TransformerEncoderLayer and norms."""
+    return nn.Sequential(
+        nn.Linear(6, 8),
+        nn.Conv2d(3, 4, 3),
+        nn.Embedding(9, 5, padding_idx=2),
+        nn.LSTM(5, 7, num_layers=2, bidirectional=True),
+        nn.GRU(4, 6),
+        nn.MultiheadAttention(8, 2, add_bias_kv=True),
+        nn.TransformerEncoderLayer(8, 2, dim_feedforward=12),
+        nn.LayerNorm(8),
+        nn.BatchNorm1d(4),
+        nn.GroupNorm(2, 4),
+    )
+
+
+class Later(nn.Module):
+    """Constructs ``b`` before ``a`` but registers ``a`` first: registration order is not
+    construction order, which a module object does not record (the adapter cannot match)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        b = nn.Linear(3, 3)
+        self.a = nn.Linear(3, 3)
+        self.b = b
+
+
+def within_claims(
+    got: dict[str, np.ndarray], ref: dict[str, np.ndarray], digests: dict[str, dict[str, object]]
+) -> bool:
+    """Exact tensors byte for byte; approximate ones within their max_ulp (or, unbounded,
+    within a few float32 eps)."""
+    if got.keys() != ref.keys():
+        return False
+    for name, value in got.items():
+        claim = digests[name]
+        if claim["exactness"] == "exact" or name.endswith("num_batches_tracked"):
+            if value.tobytes() != ref[name].tobytes():
+                return False
+            continue
+        a, b = value.astype(np.float64), ref[name].astype(np.float64)
+        bound = claim["max_ulp"]
+        spacing = np.spacing(np.abs(ref[name])).astype(np.float64)
+        if bound is not None and (np.abs(a - b) / spacing).max(initial=0) > float(bound):
+            return False
+    return True
+
+
+def torch_cpu_checks(client: Client) -> dict[str, object]:
+    checks: dict[str, object] = {}
+    for seed in (0, 2**40 + 3):
+        torch.manual_seed(seed)
+        ref = state(torch_model())
+        body = {"seed": seed, "algorithm": "torch-cpu", "layers": torch_layers(torch_model())}
+        digests = {t["name"]: t for t in client.digests(body, op="models", blocks=False)["tensors"]}
+        got = state(init_torch_module(torch_model(), seed=seed, algorithm="torch-cpu",
+                                      client=client))  # fmt: skip
+        checks[f"torch-cpu seed {seed}: equals torch.manual_seed then construction"] = (
+            within_claims(got, ref, digests)
+        )
+        checks[f"torch-cpu seed {seed}: approximate only where normal_ runs on < 16 elements"] = {
+            n for n, t in digests.items() if t["exactness"] != "exact"
+        } == {"5.bias_k", "5.bias_v"}
+        checks[f"torch-cpu seed {seed}: on this machine, every byte"] = same(got, ref)
+        with torch.device("meta"):
+            meta = torch_model()
+        init_torch_module(meta, seed=seed, algorithm="torch-cpu", client=client)
+        checks[f"torch-cpu seed {seed}: a meta-device model alike"] = same(state(meta), ref)
+    stack = lambda: nn.ModuleDict({  # noqa: E731 - built twice, after the same seed
+        "enc": nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 12), 2, nn.LayerNorm(8)),
+        "dec": nn.TransformerDecoder(nn.TransformerDecoderLayer(8, 2, 12), 3),
+        "head": nn.Linear(8, 3),
+    })  # fmt: skip
+    torch.manual_seed(11)
+    ref = state(stack())
+    got = state(init_torch_module(stack(), seed=11, algorithm="torch-cpu", client=client))
+    checks["TransformerEncoder/Decoder: one drawn layer, deep-copied, as torch"] = same(got, ref)
+    try:
+        init_torch_module(nn.Transformer(8, 2, 1, 1, 12), seed=1, algorithm="torch-cpu",
+                          client=client)  # fmt: skip
+        checks["nn.Transformer is refused under torch-cpu"] = False
+    except TypeError as exc:
+        checks["nn.Transformer is refused under torch-cpu"] = "xavier_uniform_" in str(exc)
+    torch.manual_seed(5)
+    ref = state(Later())
+    got = state(init_torch_module(Later(), seed=5, algorithm="torch-cpu", client=client))
+    checks[
+        "a module registering children out of construction order differs (documented)"
+    ] = not same(got, ref)
+    return checks
+
+
 class Custom(nn.Module):
     def __init__(self) -> None:
         super().__init__()
@@ -80,6 +173,7 @@ def main() -> None:
             checks["an unknown module with parameters is refused, named"] = False
         except TypeError as exc:
             checks["an unknown module with parameters is refused, named"] = "Custom" in str(exc)
+        checks |= torch_cpu_checks(client)
     print(json.dumps(checks))
 
 
