@@ -75,6 +75,63 @@ _VARIANCE_FRAMEWORKS = ("jax.", "flax.")
 
 
 @dataclass(frozen=True)
+class ExactnessRow:
+    """One row of the README's jax-threefry table: the JAX/Flax calls whose tensors are drawn
+    by ``kinds`` (None: no draw) and how close this module comes to them."""
+
+    calls: str
+    kinds: tuple[DrawKind | None, ...]
+    exact: bool
+    why: str
+
+    @property
+    def max_ulp(self) -> int | None:
+        return None if self.exact else ORTHOGONAL_MAX_ULP
+
+
+# The one registry: exactness() answers from it and the README's table is rendered from it
+# (app/core/jax_table.py, `make readme`).
+EXACTNESS: tuple[ExactnessRow, ...] = (
+    ExactnessRow(
+        "`jax.random.uniform`, `jax.nn.initializers.uniform`, `*_uniform` presets",
+        ("uniform",),
+        True,
+        "Threefry-2x32 bits, JAX's 23-bit mantissa map and affine: integer and IEEE ops",
+    ),
+    ExactnessRow(
+        '`jax.random.normal`, `normal`, `variance_scaling(..., "normal")`, Flax `Embed`',
+        ("normal",),
+        True,
+        "XLA's float32 `erf_inv` (Giles' polynomial with fused multiply-adds), compared on all "
+        "2**23 inputs",
+    ),
+    ExactnessRow(
+        "`truncated_normal`, `*_normal` presets (truncated), Flax `Dense`/`DenseGeneral`/`Conv`/"
+        "`ConvTranspose` kernels, attention projections",
+        ("truncated_normal",),
+        True,
+        "XLA's `erf`, `erf_inv` and `log1p`; bounds in {0, ±0.5, ±1, ±2, ±2.5, ±3}, where XLA's "
+        "float32 `erf` is correctly rounded (other bounds are a 422)",
+    ),
+    ExactnessRow(
+        "`zeros`, `ones`, `constant`, biases, norm scales and shifts, BatchNorm statistics",
+        (None,),
+        True,
+        "no draw",
+    ),
+    ExactnessRow(
+        "`orthogonal`, `delta_orthogonal`, Flax `LSTMCell`/`OptimizedLSTMCell`/`GRUCell`/"
+        "`SimpleCell` recurrent kernels",
+        ("orthogonal", "delta_orthogonal"),
+        False,
+        "exact normal draws, but LAPACK's QR in JAX and a float64 Householder QR here "
+        "(measured 119 379 ulp up to 64x64, at entries near zero)",
+    ),
+)
+_ROW_OF: dict[DrawKind | None, ExactnessRow] = {k: row for row in EXACTNESS for k in row.kinds}
+
+
+@dataclass(frozen=True)
 class JaxDraw:
     """One JAX expression: ``sampler(key, a, b) * scale`` (``scale`` None: no multiply)."""
 
@@ -85,9 +142,11 @@ class JaxDraw:
 
     @property
     def exact(self) -> bool:
-        if self.kind == "truncated_normal":
-            return self.a in jax_random.ERF_VERIFIED and self.b in jax_random.ERF_VERIFIED
-        return self.kind in ("uniform", "normal")
+        if self.kind == "truncated_normal" and not (
+            self.a in jax_random.ERF_VERIFIED and self.b in jax_random.ERF_VERIFIED
+        ):
+            return False
+        return _ROW_OF[self.kind].exact
 
 
 def _refuse(plan: TensorPlan, why: str) -> InvalidParameterError:
@@ -144,11 +203,12 @@ def _variance_draw(plan: TensorPlan) -> JaxDraw:
 
 
 def exactness(plan: TensorPlan) -> dict[str, Any]:
-    """``{"exactness": "exact"}`` or ``{"exactness": "approximate", "max_ulp": n}``."""
+    """``{"exactness": "exact"}`` or ``{"exactness": "approximate", "max_ulp": n}``, from the
+    :data:`EXACTNESS` row of the plan's draw."""
     draw = draw_of(plan)
     if draw is None or draw.exact:
         return {"exactness": "exact"}
-    return {"exactness": "approximate", "max_ulp": ORTHOGONAL_MAX_ULP}
+    return {"exactness": "approximate", "max_ulp": _ROW_OF[draw.kind].max_ulp}
 
 
 # ---- keys -----------------------------------------------------------------------------------
@@ -282,7 +342,9 @@ def generate_all(plans: list[TensorPlan], seed: int, *, raw: bool) -> list[NDArr
 
 
 __all__ = [
+    "EXACTNESS",
     "ORTHOGONAL_MAX_ULP",
+    "ExactnessRow",
     "JaxDraw",
     "JaxTensorReader",
     "check_supported",
