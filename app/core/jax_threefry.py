@@ -10,9 +10,14 @@ shape, float32)``: its key is the root key itself. Every other tensor is a Flax 
 module path and a per-module counter (flax/core/scope.py ``LazyRng``, ``_fold_in_static``
 with ``flax_fix_rng_separator=False``; ``Scope.make_rng`` counts 1, 2, ... each
 ``self.param`` of a module, zero-initialised biases included). Here the module path is the
-tensor name's segments before the last (split at ``.`` and ``/``) and the counter the tensor's
-position among its module's tensors, in order: ``kernel`` -> path (), counter 1;
-``hi.bias`` -> ("hi",), 2; in a model, ``fc1.kernel`` -> ("fc1",), 1.
+tensor name's segments before the last (split at ``.`` and ``/``; a layer named
+``Block_0/Dense_1`` is that nested module) and the counter the tensor's position among its
+module's tensors, in order, except that a ``bias`` counts after its module's other tensors
+(every Flax layer creates its bias after its kernel or scale, while a sorted map, e.g. a
+flattened JAX pytree, lists ``bias`` first): ``kernel`` -> path (), counter 1; ``hi.bias`` ->
+("hi",), 2; in a model, ``fc1.kernel`` -> ("fc1",), 1. A leading ``params`` segment (a map of
+the whole variables tree: ``params/Dense_0/kernel``) is Flax's collection, not a module; a
+tensor under ``batch_stats`` is not a parameter, draws no key and counts nothing.
 
 Values. Each random tensor is one JAX expression (:class:`JaxDraw`), from the scheme row:
 
@@ -224,21 +229,39 @@ def flax_hash(path: tuple[str, ...], counter: int) -> int:
     return int.from_bytes(m.digest()[:4], byteorder="big")
 
 
-def _module_of(name: str) -> tuple[str, ...]:
-    return tuple(re.split(r"[./]", name)[:-1])
+# Flax's variable collections that may lead a name: parameters draw keys, statistics do not.
+_COLLECTIONS = {"params": True, "batch_stats": False}
+
+
+def flax_parameter(name: str) -> tuple[tuple[str, ...], str, bool]:
+    """(module path, parameter name, draws a key?) of a tensor name (module docstring)."""
+    parts = re.split(r"[./]", name)
+    param = True
+    if len(parts) > 1 and parts[0] in _COLLECTIONS:
+        param = _COLLECTIONS[parts[0]]
+        parts = parts[1:]
+    return tuple(parts[:-1]), parts[-1], param
 
 
 def tensor_keys(names: list[str], seed: int, *, raw: bool) -> dict[str, Key]:
-    """Each tensor's key: the root key for a raw tensor, else Flax's parameter key."""
+    """Each tensor's key: the root key for a raw tensor, else Flax's parameter key (a
+    ``batch_stats`` tensor draws nothing: the root key, unused)."""
     root = key(seed)
+    keys = dict.fromkeys(names, root)
     if raw:
-        return dict.fromkeys(names, root)
-    counters: dict[tuple[str, ...], int] = {}
-    keys: dict[str, Key] = {}
+        return keys
+    modules: dict[tuple[str, ...], list[str]] = {}
+    last: set[str] = set()
     for name in names:
-        module = _module_of(name)
-        counters[module] = counters.get(module, 0) + 1
-        keys[name] = fold_in(root, flax_hash(module, counters[module]))
+        module, param, draws = flax_parameter(name)
+        if draws:
+            modules.setdefault(module, []).append(name)
+            if param == "bias":
+                last.add(name)
+    for module, members in modules.items():
+        ordered = [n for n in members if n not in last] + [n for n in members if n in last]
+        for counter, name in enumerate(ordered, start=1):
+            keys[name] = fold_in(root, flax_hash(module, counter))
     return keys
 
 
@@ -351,6 +374,7 @@ __all__ = [
     "draw_of",
     "exactness",
     "flax_hash",
+    "flax_parameter",
     "generate_all",
     "tensor_keys",
     "values_range",
