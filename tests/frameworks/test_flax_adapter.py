@@ -28,4 +28,4 @@ def test_init_flax_params_equals_model_init(frameworks_python: Path, server: str
     checks = run_script(frameworks_python, "flax_adapter.py", server)
     failed = {name: ok for name, ok in checks.items() if ok is not True}
     assert not failed, failed
-    assert len(checks) == 7 * 3 + 2
+    assert len(checks) == 7 * 5 + 2

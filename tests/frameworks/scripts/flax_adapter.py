@@ -12,6 +12,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
+from flax.traverse_util import flatten_dict
 from weightinit_client import Client, init_flax_params
 
 SEEDS = (0, 1234567)
@@ -145,6 +146,12 @@ def compare(live: dict[str, np.ndarray], ours: dict[str, np.ndarray]) -> object:
     return bad or True
 
 
+def shape_map(client: Client, tree: Any, seed: int) -> dict[str, np.ndarray]:
+    """The same tree as a jax-threefry shape map: {"Block_0/Dense_0/kernel": shape, ...}."""
+    shapes = {"/".join(k): list(np.shape(v)) for k, v in flatten_dict(tree).items()}
+    return client.model(tensors=shapes, seed=seed, layout="jax", algorithm="jax-threefry")
+
+
 def main() -> None:
     url = sys.argv[1]
     checks: dict[str, object] = {}
@@ -154,6 +161,14 @@ def main() -> None:
                 live = leaves(model.init(jax.random.key(seed), *inputs, **kwargs))
                 ours = leaves(init_flax_params(model, *inputs, seed=seed, client=client, **kwargs))
                 checks[f"{name} seed {seed}: jax-threefry equals model.init"] = compare(live, ours)
+            variables = model.init(jax.random.key(SEEDS[1]), *inputs, **kwargs)
+            checks[f"{name}: a shape map of params, in Flax's order, equals model.init"] = compare(
+                leaves(variables["params"]), shape_map(client, variables["params"], SEEDS[1])
+            )
+            everything = dict(sorted(flatten_dict(variables, sep="/").items()))  # bias first
+            checks[f"{name}: a sorted shape map of every collection equals model.init"] = compare(
+                leaves(variables), shape_map(client, everything, SEEDS[1])
+            )
             blocks = leaves(init_flax_params(model, *inputs, seed=5, algorithm="blocks-v1",
                                              client=client, **kwargs))  # fmt: skip
             checks[f"{name}: blocks-v1 fills the same structure"] = (
