@@ -19,7 +19,8 @@ Known modules (one layer each; their own submodules are part of it): ``Dense``,
 ``BatchNorm``, ``LSTMCell``, ``OptimizedLSTMCell``, ``GRUCell``, ``SimpleCell``,
 ``MultiHeadDotProductAttention`` (and its subclasses ``MultiHeadAttention``,
 ``SelfAttention``; not ``normalize_qk``) and ``PReLU``. Containers (``nn.Sequential``, your
-own modules whose parameters all live in submodules) are walked through. A module that owns
+own modules whose parameters all live in submodules, and the lifted ``nn.RNN``,
+``nn.Bidirectional``, ``nn.remat``) are walked through. A module that owns
 parameters and is not known is refused, naming it, under every algorithm: its initial values
 are whatever its own code draws. Under ``jax-threefry`` with no scheme, a known module built
 with a non-default initializer (``kernel_init=...``) is refused too, since the service

@@ -83,6 +83,16 @@ class Recurrent(nn.Module):
         return x
 
 
+class Wrapped(nn.Module):
+    """Cells under Flax's lifted wrappers: nn.RNN (scan), nn.Bidirectional, nn.remat."""
+
+    @nn.compact
+    def __call__(self, x: Any) -> Any:
+        x = nn.RNN(nn.LSTMCell(4))(x)
+        x = nn.Bidirectional(nn.RNN(nn.GRUCell(2)), nn.RNN(nn.GRUCell(2)))(x)
+        return nn.remat(nn.Dense)(4)(x)
+
+
 class Custom(nn.Module):
     @nn.compact
     def __call__(self, x: Any) -> Any:
@@ -100,6 +110,7 @@ def models() -> dict[str, tuple[nn.Module, tuple[Any, ...], dict[str, Any]]]:
         "nested": (Nested(), (jnp.ones((1, 8)),), {}),
         "text": (Text(), (jnp.zeros((1, 7), jnp.int32),), {}),
         "recurrent": (Recurrent(), (jnp.ones((1, 4)),), {}),
+        "wrapped": (Wrapped(), (jnp.ones((1, 3, 4)),), {}),
         "dense_alone": (nn.Dense(4), (jnp.ones((1, 8)),), {}),
         "lstm_cell_alone": (lstm, (lstm.initialize_carry(jax.random.key(0), (1, 3)),
                                    jnp.ones((1, 3))), {}),
