@@ -40,11 +40,27 @@ class Inner(nn.Module):
         return nn.Dense(self.features)(nn.relu(x))
 
 
+class Shared(nn.Module):
+    """setup()-style submodules, a list of them, and one called twice."""
+
+    def setup(self) -> None:
+        self.enc = nn.Dense(8)
+        self.layers = [nn.Dense(8) for _ in range(2)]
+        self.norm = nn.LayerNorm()
+
+    def __call__(self, x: Any) -> Any:
+        x = self.enc(x)
+        for layer in self.layers:
+            x = layer(x)
+        return self.norm(self.enc(x))
+
+
 class Nested(nn.Module):
     @nn.compact
     def __call__(self, x: Any) -> Any:
         x = Block(8)(x)
         x = Block(8, name="second")(x)
+        x = Shared()(x)
         return nn.Dense(4)(x)
 
 
