@@ -1,16 +1,18 @@
-"""Write the framework-exact fixtures: what torch (and, later, JAX) itself produces.
+"""Write the framework-exact fixtures: what torch and JAX/Flax themselves produce.
 
 Run with the frameworks environment (``make frameworks``), never the service's::
 
-    .venv-frameworks/bin/python tools/make_framework_fixtures.py --framework torch
+    .venv-frameworks/bin/python tools/make_framework_fixtures.py --framework torch|jax|all
 
 For each case and seed it builds the module (or calls the init function) after
 ``torch.manual_seed(seed)`` and writes every tensor as ``tests/fixtures/torch/<case>/<name>.npy``
 plus ``tests/fixtures/torch/manifest.json`` (framework versions, CPU capability, seeds, the
 case's weightinit request and its torch code). The tests (``tests/api/test_torch_fixtures.py``)
 replay each request through the HTTP API: exact tensors must have torch's sha256, approximate
-ones must lie within the ``max_ulp`` the service states. ``--framework jax`` is reserved for
-the jax-threefry fixtures; ``all`` writes every framework's.
+ones must lie within the ``max_ulp`` the service states. ``--framework jax`` writes
+``tests/fixtures/jax/`` with :func:`framework_fixtures_jax.write_fixtures` (its cases, files and
+manifest are that module's; re-running it reproduces the committed files byte for byte);
+``all`` writes every framework's.
 
 The torch cases are literal rows below: a name, the ``/v1/models`` body (seed and dtype
 filled in per run) and the torch code that must give the same tensors.
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib
 import json
 import platform
 import sys
@@ -354,23 +357,33 @@ def make_torch(out: Path) -> dict[str, Any]:
     }
 
 
-MAKERS: dict[str, Callable[[Path], dict[str, Any]]] = {"torch": make_torch}
+def write_torch(out: Path) -> int:
+    """The torch fixtures and their manifest; the number of cases."""
+    manifest = make_torch(out)
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    return len(manifest["cases"])
+
+
+def write_jax(out: Path) -> int:
+    """The JAX/Flax fixtures (tools/framework_fixtures_jax.py writes files and manifest)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    fixtures = importlib.import_module("framework_fixtures_jax")
+    manifest: dict[str, Any] = fixtures.write_fixtures(out)
+    return len(manifest["fixtures"])
+
+
+MAKERS: dict[str, Callable[[Path], int]] = {"torch": write_torch, "jax": write_jax}
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--framework", choices=(*MAKERS, "jax", "all"), default="all")
+    parser.add_argument("--framework", choices=(*MAKERS, "all"), default="all")
     parser.add_argument("--out", type=Path, default=ROOT / "tests" / "fixtures")
     args = parser.parse_args(argv)
     names = list(MAKERS) if args.framework == "all" else [args.framework]
     for name in names:
-        if name not in MAKERS:
-            print(f"no {name} fixtures yet (the jax-threefry branch adds them)", file=sys.stderr)
-            return 2
         folder = args.out / name
-        manifest = MAKERS[name](folder)
-        (folder / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
-        print(f"{name}: {len(manifest['cases'])} cases -> {folder}")
+        print(f"{name}: {MAKERS[name](folder)} cases -> {folder}")
     return 0
 
 

@@ -10,9 +10,14 @@ shape, float32)``: its key is the root key itself. Every other tensor is a Flax 
 module path and a per-module counter (flax/core/scope.py ``LazyRng``, ``_fold_in_static``
 with ``flax_fix_rng_separator=False``; ``Scope.make_rng`` counts 1, 2, ... each
 ``self.param`` of a module, zero-initialised biases included). Here the module path is the
-tensor name's segments before the last (split at ``.`` and ``/``) and the counter the tensor's
-position among its module's tensors, in order: ``kernel`` -> path (), counter 1;
-``hi.bias`` -> ("hi",), 2; in a model, ``fc1.kernel`` -> ("fc1",), 1.
+tensor name's segments before the last (split at ``.`` and ``/``; a layer named
+``Block_0/Dense_1`` is that nested module) and the counter the tensor's position among its
+module's tensors, in order, except that a ``bias`` counts after its module's other tensors
+(every Flax layer creates its bias after its kernel or scale, while a sorted map, e.g. a
+flattened JAX pytree, lists ``bias`` first): ``kernel`` -> path (), counter 1; ``hi.bias`` ->
+("hi",), 2; in a model, ``fc1.kernel`` -> ("fc1",), 1. A leading ``params`` segment (a map of
+the whole variables tree: ``params/Dense_0/kernel``) is Flax's collection, not a module; a
+tensor under ``batch_stats`` is not a parameter, draws no key and counts nothing.
 
 Values. Each random tensor is one JAX expression (:class:`JaxDraw`), from the scheme row:
 
@@ -75,6 +80,63 @@ _VARIANCE_FRAMEWORKS = ("jax.", "flax.")
 
 
 @dataclass(frozen=True)
+class ExactnessRow:
+    """One row of the README's jax-threefry table: the JAX/Flax calls whose tensors are drawn
+    by ``kinds`` (None: no draw) and how close this module comes to them."""
+
+    calls: str
+    kinds: tuple[DrawKind | None, ...]
+    exact: bool
+    why: str
+
+    @property
+    def max_ulp(self) -> int | None:
+        return None if self.exact else ORTHOGONAL_MAX_ULP
+
+
+# The one registry: exactness() answers from it and the README's table is rendered from it
+# (app/core/jax_table.py, `make readme`).
+EXACTNESS: tuple[ExactnessRow, ...] = (
+    ExactnessRow(
+        "`jax.random.uniform`, `jax.nn.initializers.uniform`, `*_uniform` presets",
+        ("uniform",),
+        True,
+        "Threefry-2x32 bits, JAX's 23-bit mantissa map and affine: integer and IEEE ops",
+    ),
+    ExactnessRow(
+        '`jax.random.normal`, `normal`, `variance_scaling(..., "normal")`, Flax `Embed`',
+        ("normal",),
+        True,
+        "XLA's float32 `erf_inv` (Giles' polynomial with fused multiply-adds), compared on all "
+        "2**23 inputs",
+    ),
+    ExactnessRow(
+        "`truncated_normal`, `*_normal` presets (truncated), Flax `Dense`/`DenseGeneral`/`Conv`/"
+        "`ConvTranspose` kernels, attention projections",
+        ("truncated_normal",),
+        True,
+        "XLA's `erf`, `erf_inv` and `log1p`; bounds in {0, ±0.5, ±1, ±2, ±2.5, ±3}, where XLA's "
+        "float32 `erf` is correctly rounded (other bounds are a 422)",
+    ),
+    ExactnessRow(
+        "`zeros`, `ones`, `constant`, biases, norm scales and shifts, BatchNorm statistics",
+        (None,),
+        True,
+        "no draw",
+    ),
+    ExactnessRow(
+        "`orthogonal`, `delta_orthogonal`, Flax `LSTMCell`/`OptimizedLSTMCell`/`GRUCell`/"
+        "`SimpleCell` recurrent kernels",
+        ("orthogonal", "delta_orthogonal"),
+        False,
+        "exact normal draws, but LAPACK's QR in JAX and a float64 Householder QR here "
+        "(measured 119 379 ulp up to 64x64, at entries near zero)",
+    ),
+)
+_ROW_OF: dict[DrawKind | None, ExactnessRow] = {k: row for row in EXACTNESS for k in row.kinds}
+
+
+@dataclass(frozen=True)
 class JaxDraw:
     """One JAX expression: ``sampler(key, a, b) * scale`` (``scale`` None: no multiply)."""
 
@@ -85,9 +147,11 @@ class JaxDraw:
 
     @property
     def exact(self) -> bool:
-        if self.kind == "truncated_normal":
-            return self.a in jax_random.ERF_VERIFIED and self.b in jax_random.ERF_VERIFIED
-        return self.kind in ("uniform", "normal")
+        if self.kind == "truncated_normal" and not (
+            self.a in jax_random.ERF_VERIFIED and self.b in jax_random.ERF_VERIFIED
+        ):
+            return False
+        return _ROW_OF[self.kind].exact
 
 
 def _refuse(plan: TensorPlan, why: str) -> InvalidParameterError:
@@ -144,11 +208,12 @@ def _variance_draw(plan: TensorPlan) -> JaxDraw:
 
 
 def exactness(plan: TensorPlan) -> dict[str, Any]:
-    """``{"exactness": "exact"}`` or ``{"exactness": "approximate", "max_ulp": n}``."""
+    """``{"exactness": "exact"}`` or ``{"exactness": "approximate", "max_ulp": n}``, from the
+    :data:`EXACTNESS` row of the plan's draw."""
     draw = draw_of(plan)
     if draw is None or draw.exact:
         return {"exactness": "exact"}
-    return {"exactness": "approximate", "max_ulp": ORTHOGONAL_MAX_ULP}
+    return {"exactness": "approximate", "max_ulp": _ROW_OF[draw.kind].max_ulp}
 
 
 # ---- keys -----------------------------------------------------------------------------------
@@ -164,21 +229,39 @@ def flax_hash(path: tuple[str, ...], counter: int) -> int:
     return int.from_bytes(m.digest()[:4], byteorder="big")
 
 
-def _module_of(name: str) -> tuple[str, ...]:
-    return tuple(re.split(r"[./]", name)[:-1])
+# Flax's variable collections that may lead a name: parameters draw keys, statistics do not.
+_COLLECTIONS = {"params": True, "batch_stats": False}
+
+
+def flax_parameter(name: str) -> tuple[tuple[str, ...], str, bool]:
+    """(module path, parameter name, draws a key?) of a tensor name (module docstring)."""
+    parts = re.split(r"[./]", name)
+    param = True
+    if len(parts) > 1 and parts[0] in _COLLECTIONS:
+        param = _COLLECTIONS[parts[0]]
+        parts = parts[1:]
+    return tuple(parts[:-1]), parts[-1], param
 
 
 def tensor_keys(names: list[str], seed: int, *, raw: bool) -> dict[str, Key]:
-    """Each tensor's key: the root key for a raw tensor, else Flax's parameter key."""
+    """Each tensor's key: the root key for a raw tensor, else Flax's parameter key (a
+    ``batch_stats`` tensor draws nothing: the root key, unused)."""
     root = key(seed)
+    keys = dict.fromkeys(names, root)
     if raw:
-        return dict.fromkeys(names, root)
-    counters: dict[tuple[str, ...], int] = {}
-    keys: dict[str, Key] = {}
+        return keys
+    modules: dict[tuple[str, ...], list[str]] = {}
+    last: set[str] = set()
     for name in names:
-        module = _module_of(name)
-        counters[module] = counters.get(module, 0) + 1
-        keys[name] = fold_in(root, flax_hash(module, counters[module]))
+        module, param, draws = flax_parameter(name)
+        if draws:
+            modules.setdefault(module, []).append(name)
+            if param == "bias":
+                last.add(name)
+    for module, members in modules.items():
+        ordered = [n for n in members if n not in last] + [n for n in members if n in last]
+        for counter, name in enumerate(ordered, start=1):
+            keys[name] = fold_in(root, flax_hash(module, counter))
     return keys
 
 
@@ -282,13 +365,16 @@ def generate_all(plans: list[TensorPlan], seed: int, *, raw: bool) -> list[NDArr
 
 
 __all__ = [
+    "EXACTNESS",
     "ORTHOGONAL_MAX_ULP",
+    "ExactnessRow",
     "JaxDraw",
     "JaxTensorReader",
     "check_supported",
     "draw_of",
     "exactness",
     "flax_hash",
+    "flax_parameter",
     "generate_all",
     "tensor_keys",
     "values_range",

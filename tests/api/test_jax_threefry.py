@@ -192,6 +192,35 @@ def test_a_model_names_layers_like_a_flax_parent_module(client: ApiClient) -> No
     )
 
 
+def test_a_flax_shape_map_gets_the_keys_of_its_paths_in_any_order(client: ApiClient) -> None:
+    """A shape map's ``Block_0/Dense_0/kernel`` is module ("Block_0", "Dense_0"), counter 1,
+    as the layer ``Block_0/Dense_0`` gives it; a sorted map (bias first), a leading ``params``
+    collection and ``batch_stats`` entries change no key (tests/frameworks: live Flax)."""
+
+    def served(**body: Any) -> dict[str, np.ndarray]:
+        body = {"seed": 11, "algorithm": "jax-threefry", "layout": "jax", **body}
+        r = client.post("/v1/models", json=body, params={"format": "npz"})
+        assert r.status_code == 200, r.text
+        return load_npz(r.content)
+
+    dense = {"kind": "dense", "in_features": 3, "out_features": 4}
+    layers = served(layers=[{"name": "Block_0/Dense_0", "layer": dense},
+                            {"name": "Dense_0", "layer": dense}])  # fmt: skip
+    creation = {"Block_0/Dense_0/kernel": [3, 4], "Block_0/Dense_0/bias": [4],
+                "BatchNorm_0/scale": [4], "BatchNorm_0/bias": [4],
+                "Dense_0/kernel": [3, 4], "Dense_0/bias": [4]}  # fmt: skip
+    in_order = served(tensors=creation)
+    everything = {f"params/{k}": v for k, v in creation.items()}
+    everything |= {"batch_stats/BatchNorm_0/mean": [4], "batch_stats/BatchNorm_0/var": [4]}
+    collections_sorted = served(tensors=dict(sorted(everything.items())))
+    for path in ("Block_0/Dense_0", "Dense_0"):
+        kernel = layers[f"{path}.kernel"]
+        assert np.array_equal(in_order[f"{path}/kernel"], kernel)
+        assert np.array_equal(collections_sorted[f"params/{path}/kernel"], kernel)
+    assert not np.array_equal(layers["Block_0/Dense_0.kernel"], layers["Dense_0.kernel"])
+    assert (collections_sorted["batch_stats/BatchNorm_0/var"] == 1).all()
+
+
 # ---- refusals ---------------------------------------------------------------------------------
 
 

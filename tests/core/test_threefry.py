@@ -4,12 +4,14 @@ against values taken from jax 0.10.2 (partitionable Threefry, x64 off)."""
 from __future__ import annotations
 
 import hashlib
+import typing
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from app.core import jax_random, threefry
-from app.core.jax_threefry import flax_hash
+from app.core import jax_random, jax_table, threefry
+from app.core.jax_threefry import EXACTNESS, DrawKind, flax_hash
 
 # sha256 of jax 0.10.2's float32 outputs for every one of the 2**23 possible uniform inputs
 # (mantissa patterns 0..2**23-1, in order): sqrt(2) * erf_inv(u) of jax.random.normal, and
@@ -74,3 +76,12 @@ def test_truncated_normal_equals_jax_on_every_possible_input() -> None:
         np.nextafter(F32(2), F32(-np.inf)),
     )
     assert hashlib.sha256(z.tobytes()).hexdigest() == ALL_TRUNCATED_SHA256
+
+
+def test_the_exactness_registry_has_one_row_per_draw_and_renders_the_readme_table() -> None:
+    kinds = [k for row in EXACTNESS for k in row.kinds]
+    assert sorted(map(str, kinds)) == sorted(map(str, [*typing.get_args(DrawKind), None]))
+    assert all((row.max_ulp is None) == row.exact for row in EXACTNESS)
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert jax_table.BLOCK.replace(readme) == readme, "run `make readme` and commit README.md"
+    assert "| approximate | 131072 |" in jax_table.render_table()

@@ -3,7 +3,8 @@
 The frameworks are never in the service's ``.venv``: each test runs a script in that separate
 environment (``make frameworks`` builds it; ``make test`` does so first) and compares what it
 prints with the service. Without the environment these tests skip, naming the command, except
-in CI (``CI`` set), where its absence is a failure.
+in CI (``CI`` set), where its absence is a failure. ``WEIGHTINIT_FRAMEWORKS_PYTHON`` names
+another interpreter (e.g. a worktree's tests using the main checkout's environment).
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-FRAMEWORKS_PYTHON = ROOT / ".venv-frameworks" / "bin" / "python"
+FRAMEWORKS_PYTHON = Path(
+    os.environ.get("WEIGHTINIT_FRAMEWORKS_PYTHON", ROOT / ".venv-frameworks" / "bin" / "python")
+)
 SCRIPTS = Path(__file__).resolve().parent / "scripts"
 
 
@@ -35,6 +38,8 @@ def run_script(python: Path, script: str, *args: str, timeout: float = 240.0) ->
     """Run ``scripts/<script>`` in the frameworks' environment; the JSON it prints last."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("WEIGHTINIT_")}
     env["JAX_PLATFORMS"] = "cpu"
+    # this checkout's client, whichever checkout the environment's editable install points at
+    env["PYTHONPATH"] = str(ROOT / "clients" / "python")
     done = subprocess.run(
         [str(python), str(SCRIPTS / script), *args],
         capture_output=True,

@@ -6,20 +6,14 @@ frameworks``); the service's own venv never imports JAX."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytest
 
 from tests.api.conftest import ApiClient, load_npz
 
-ROOT = Path(__file__).resolve().parents[2]
-PYTHON = Path(
-    os.environ.get("WEIGHTINIT_FRAMEWORKS_PYTHON", ROOT / ".venv-frameworks" / "bin" / "python")
-)
+from .conftest import run_script
 
 # (live JAX/Flax spec, weightinit request); literal rows.
 CASES: list[tuple[dict[str, Any], dict[str, Any]]] = [
@@ -69,17 +63,7 @@ CASES: list[tuple[dict[str, Any], dict[str, Any]]] = [
 ]
 
 
-def _frameworks_python() -> Path:
-    if PYTHON.exists():
-        return PYTHON
-    message = f"{PYTHON} is missing: run `make frameworks` (it installs jax, jaxlib and flax)"
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-def test_live_jax_equals_the_service(tmp_path: Path) -> None:
-    python = _frameworks_python()
+def test_live_jax_equals_the_service(frameworks_python: Path, tmp_path: Path) -> None:
     client = ApiClient()
     served: dict[str, np.ndarray] = {}
     exactness: dict[tuple[int, str], dict[str, Any]] = {}
@@ -95,16 +79,13 @@ def test_live_jax_equals_the_service(tmp_path: Path) -> None:
         client.close()
     (tmp_path / "cases.json").write_text(json.dumps([live for live, _ in CASES]))
     np.savez(tmp_path / "served.npz", **served)
-    script = Path(__file__).with_name("jax_live_script.py")
-    run = subprocess.run(
-        [str(python), str(script), str(tmp_path / "cases.json"), str(tmp_path / "served.npz")],
-        capture_output=True,
-        text=True,
+    report = run_script(
+        frameworks_python,
+        "jax_live_script.py",
+        str(tmp_path / "cases.json"),
+        str(tmp_path / "served.npz"),
         timeout=300,
-        check=False,
     )
-    assert run.returncode == 0, run.stderr[-3000:]
-    report = json.loads(run.stdout.splitlines()[-1])
     assert report["jax"] == "0.10.2"
     assert len(report["report"]) == len(served)
     for row in report["report"]:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ._core import DEFAULT_URL, Arrays, WeightinitError, parse, seed_value
     from .client import AsyncClient, Client, Progress, models_body, weights_body, write_chunks
+    from .flax_params import flax_layers, init_flax_params
     from .recipes import fill_from_shapes, shapes_to_layers, strip_names
     from .torch_modules import init_torch_module, torch_layers
 
@@ -29,6 +30,8 @@ __all__ = [
     "Progress",
     "WeightinitError",
     "fill_from_shapes",
+    "flax_layers",
+    "init_flax_params",
     "init_torch_module",
     "models_body",
     "parse",
@@ -56,6 +59,8 @@ _MODULES = {
     "fill_from_shapes": ".recipes",
     "shapes_to_layers": ".recipes",
     "strip_names": ".recipes",
+    "flax_layers": ".flax_params",
+    "init_flax_params": ".flax_params",  # imports jax and flax when called
     "init_torch_module": ".torch_modules",  # imports torch when called
     "torch_layers": ".torch_modules",
 }
