@@ -154,12 +154,22 @@ class JaxDraw:
         return _ROW_OF[self.kind].exact
 
 
+# The layout defaults that are not JAX expressions: the usual cause is a forgotten layout.
+_OTHER_LAYOUT_DEFAULTS = {"torch.default": "torch", "keras.default": "keras"}
+
+
 def _refuse(plan: TensorPlan, why: str) -> InvalidParameterError:
     scheme = (plan.scheme or {}).get("name", "?")
+    layout = _OTHER_LAYOUT_DEFAULTS.get(str(scheme))
+    hint = (
+        f" It is the {layout} layout's default: ask for layout 'jax' to get Flax's defaults."
+        if layout
+        else ""
+    )
     return InvalidParameterError(
-        f"Tensor {plan.name!r}: scheme {scheme!r} {why} Under algorithm 'jax-threefry' use "
-        "a jax.* scheme (jax.glorot_uniform, jax.lecun_normal, jax.normal...), flax.default "
-        "(the layout's default in the jax layout), uniform, or a constant scheme.",
+        f"Tensor {plan.name!r}: scheme {scheme!r} {why}{hint} Under algorithm 'jax-threefry' "
+        "use a jax.* scheme (jax.glorot_uniform, jax.lecun_normal, jax.normal...), "
+        "flax.default (the layout's default in the jax layout), uniform, or a constant scheme.",
         field="algorithm",
     )
 

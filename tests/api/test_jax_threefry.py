@@ -243,3 +243,12 @@ def test_what_jax_cannot_produce_is_a_422_naming_the_field(
     r = client.post("/v1/weights", json={**BIG, **change}, params={"format": "npz"})
     assert r.status_code == 422, r.text
     assert field in json.dumps(problem(r))
+
+
+@pytest.mark.parametrize("layout", ["torch", "keras"])
+def test_another_layouts_default_points_at_the_jax_layout(client: ApiClient, layout: str) -> None:
+    layer = {"kind": "dense", "in_features": 2, "out_features": 2}
+    body = {"seed": 0, "algorithm": "jax-threefry", "layout": layout, "layer": layer}
+    detail = problem(client.post("/v1/weights", json=body))["detail"]
+    assert f"{layout}.default" in detail
+    assert "ask for layout 'jax'" in detail
