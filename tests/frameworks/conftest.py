@@ -34,14 +34,18 @@ def frameworks_python() -> Path:
     return FRAMEWORKS_PYTHON
 
 
-def run_script(python: Path, script: str, *args: str, timeout: float = 240.0) -> Any:
-    """Run ``scripts/<script>`` in the frameworks' environment; the JSON it prints last."""
+def run_script(
+    python: Path, script: str, *args: str, stdin: str | None = None, timeout: float = 240.0
+) -> Any:
+    """Run ``scripts/<script>`` in the frameworks' environment (``stdin`` its input); the JSON
+    it prints last."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("WEIGHTINIT_")}
     env["JAX_PLATFORMS"] = "cpu"
     # this checkout's client, whichever checkout the environment's editable install points at
     env["PYTHONPATH"] = str(ROOT / "clients" / "python")
     done = subprocess.run(
         [str(python), str(SCRIPTS / script), *args],
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -20,7 +20,6 @@ import io
 import json
 import os
 import random
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +29,9 @@ import pytest
 
 from tests.api.conftest import ApiClient, load_safetensors
 
+from .conftest import run_script
+
 ROOT = Path(__file__).resolve().parents[2]
-PYTHON = Path(os.environ.get("WEIGHTINIT_FRAMEWORKS_PYTHON", ROOT / ".venv-frameworks/bin/python"))
-SCRIPT = Path(__file__).with_name("torch_live_script.py")
 CASES = int(os.environ.get("WEIGHTINIT_TORCH_LIVE_CASES", "40"))
 DTYPES = {
     "float32": np.dtype(np.float32),
@@ -40,15 +39,6 @@ DTYPES = {
     "float16": np.dtype(np.float16),
     "bfloat16": np.dtype(ml_dtypes.bfloat16),
 }
-
-
-def _python() -> Path:
-    if PYTHON.exists():
-        return PYTHON
-    message = f"{PYTHON} is missing: run `make frameworks` (torch 2.13.0 for these tests)"
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 def _conv(rng: random.Random, kind: str) -> dict[str, Any]:
@@ -237,16 +227,7 @@ def _torch(python: Path, cases: list[dict[str, Any]], responses: dict[str, Any])
         | {"reinit": _reinit_calls(responses[c["id"]], c)}
         for c in cases
     ]
-    done = subprocess.run(
-        [str(python), str(SCRIPT)],
-        input=json.dumps(torch_cases),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-4000:]
-    return json.loads(done.stdout)
+    return run_script(python, "torch_live_script.py", stdin=json.dumps(torch_cases), timeout=300)
 
 
 def _compare(case: dict[str, Any], tensors: list[dict[str, Any]], theirs: dict[str, str]) -> int:
@@ -266,8 +247,8 @@ def _compare(case: dict[str, Any], tensors: list[dict[str, Any]], theirs: dict[s
     return len(tensors)
 
 
-def test_random_modules_match_live_torch() -> None:
-    python = _python()
+def test_random_modules_match_live_torch(frameworks_python: Path) -> None:
+    python = frameworks_python
     cases = _cases(random.Random(13), CASES)
     responses = _service(cases)
     theirs = _torch(python, cases, responses)
@@ -280,7 +261,6 @@ def test_random_modules_match_live_torch() -> None:
 
 # ---- the API surface under torch-cpu: every way of asking, against torch's bytes ------------
 
-CODE_SCRIPT = Path(__file__).with_name("torch_code_script.py")
 MODEL_LAYERS = [
     {"name": "emb", "layer": {"kind": "embedding", "num_embeddings": 7, "embedding_dim": 5}},
     {"name": "rnn", "layer": {"kind": "lstm", "input_size": 5, "hidden_size": 6, "proj_size": 2}},
@@ -343,20 +323,13 @@ TORCH_CODE = {
 
 
 @pytest.fixture(scope="module")
-def torch_bytes() -> dict[str, dict[str, bytes]]:
-    python = _python()
+def torch_bytes(frameworks_python: Path) -> dict[str, dict[str, bytes]]:
     cases = [{"id": k, "seed": seed, "code": code} for k, (seed, code) in TORCH_CODE.items()]
-    done = subprocess.run(
-        [str(python), str(CODE_SCRIPT)],
-        input=json.dumps(cases),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    found = run_script(
+        frameworks_python, "torch_code_script.py", stdin=json.dumps(cases), timeout=120
     )
-    assert done.returncode == 0, done.stderr[-4000:]
     out: dict[str, dict[str, bytes]] = {}
-    for key, tensors in json.loads(done.stdout).items():
+    for key, tensors in found.items():
         out[key] = {n: v.encode() if n == "error" else bytes.fromhex(v) for n, v in tensors.items()}
     return out
 
