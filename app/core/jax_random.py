@@ -34,11 +34,11 @@ so the bytes are the same on every machine.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from numpy.typing import NDArray
 
+from . import cephes
+from .fma import fma32
 from .precision import exact
 from .threefry import Key, random_bits32
 
@@ -94,34 +94,16 @@ _LOG1P_NUM = (
     2.0039553499201281259648e1,
 )
 # Cephes logf (XLA CPU's vectorised log): p0..p8, q1, q2.
-_LOGF_P = (
-    7.0376836292e-2,
-    -1.1514610310e-1,
-    1.1676998740e-1,
-    -1.2420140846e-1,
-    1.4249322787e-1,
-    -1.6668057665e-1,
-    2.0000714765e-1,
-    -2.4999993993e-1,
-    3.3333331174e-1,
-)
-_LOGF_Q1 = F32(-2.12194440e-4)
-_LOGF_Q2 = F32(0.693359375)
-_SQRTHF = F32(0.707106781186547524)
-
-
-def _fma(a: Any, b: Any, c: Any) -> F32Array:
-    """float32 ``a * b + c`` with one rounding (the float32 product is exact in float64)."""
-    out: F32Array = (
-        np.asarray(a, np.float64) * np.asarray(b, np.float64) + np.asarray(c, np.float64)
-    ).astype(F32)
-    return out
+_LOGF_P = cephes.LOGF_P
+_LOGF_Q1 = F32(cephes.LOGF_Q1)
+_LOGF_Q2 = F32(cephes.LOGF_Q2)
+_SQRTHF = F32(cephes.SQRTHF)
 
 
 def _horner(x: F32Array, coefficients: tuple[float, ...]) -> F32Array:
     p = np.full_like(x, F32(coefficients[0]))
     for c in coefficients[1:]:
-        p = _fma(p, x, F32(c))
+        p = fma32(p, x, F32(c))
     return p
 
 
@@ -135,17 +117,17 @@ def _logf(y: F32Array) -> F32Array:
     e = e - below.astype(F32)
     x2 = m * m
     x3 = x2 * m
-    p = _fma(m, F32(_LOGF_P[0]), F32(_LOGF_P[1]))
-    p1 = _fma(m, F32(_LOGF_P[3]), F32(_LOGF_P[4]))
-    p2 = _fma(m, F32(_LOGF_P[6]), F32(_LOGF_P[7]))
-    p = _fma(p, m, F32(_LOGF_P[2]))
-    p1 = _fma(p1, m, F32(_LOGF_P[5]))
-    p2 = _fma(p2, m, F32(_LOGF_P[8]))
-    p = _fma(p, x3, p1)
-    p = _fma(p, x3, p2)
-    p = _fma(p, x3, e * _LOGF_Q1)
-    r = _fma(x2, F32(-0.5), m) + p
-    return _fma(e, _LOGF_Q2, r)
+    p = fma32(m, F32(_LOGF_P[0]), F32(_LOGF_P[1]))
+    p1 = fma32(m, F32(_LOGF_P[3]), F32(_LOGF_P[4]))
+    p2 = fma32(m, F32(_LOGF_P[6]), F32(_LOGF_P[7]))
+    p = fma32(p, m, F32(_LOGF_P[2]))
+    p1 = fma32(p1, m, F32(_LOGF_P[5]))
+    p2 = fma32(p2, m, F32(_LOGF_P[8]))
+    p = fma32(p, x3, p1)
+    p = fma32(p, x3, p2)
+    p = fma32(p, x3, e * _LOGF_Q1)
+    r = fma32(x2, F32(-0.5), m) + p
+    return fma32(e, _LOGF_Q2, r)
 
 
 def _log1p(x: F32Array) -> F32Array:
@@ -167,7 +149,7 @@ def erf_inv(u: F32Array) -> F32Array:
         t = np.where(lt, w - F32(2.5), np.sqrt(w) - F32(3)).astype(F32)
     p = np.where(lt, F32(_ERFINV_LT5[0]), F32(_ERFINV_GE5[0])).astype(F32)
     for c_lt, c_ge in zip(_ERFINV_LT5[1:], _ERFINV_GE5[1:], strict=True):
-        p = _fma(p, t, np.where(lt, F32(c_lt), F32(c_ge)))
+        p = fma32(p, t, np.where(lt, F32(c_lt), F32(c_ge)))
     with np.errstate(invalid="ignore"):
         out: F32Array = np.where(np.abs(u) == F32(1), u * F32(np.inf), p * u).astype(F32)
     return out
@@ -184,7 +166,7 @@ def uniform(k: Key, start: int, stop: int, minval: float = 0.0, maxval: float = 
     """Elements ``[start, stop)`` of ``jax.random.uniform(key, shape, float32, minval,
     maxval)``."""
     lo, hi = F32(minval), F32(maxval)
-    out: F32Array = np.maximum(lo, _fma(_unit_floats(k, start, stop), hi - lo, lo))
+    out: F32Array = np.maximum(lo, fma32(_unit_floats(k, start, stop), hi - lo, lo))
     return out
 
 
@@ -207,7 +189,7 @@ def truncated_normal(k: Key, start: int, stop: int, lower: float, upper: float) 
     float32)``."""
     lo, hi = F32(lower), F32(upper)
     a, b = erf_f32(lower), erf_f32(upper)
-    u = np.maximum(a, _fma(_unit_floats(k, start, stop), b - a, a))
+    u = np.maximum(a, fma32(_unit_floats(k, start, stop), b - a, a))
     out = SQRT2_F32 * erf_inv(u)
     floor = np.nextafter(lo, F32(np.inf))
     ceiling = np.nextafter(hi, F32(-np.inf))

@@ -56,7 +56,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .errors import InvalidParameterError
-from .torch_mathfun import fma32, fma64, normal_fill_16_avx2
+from .fma import fma32, fma64
+from .torch_mathfun import normal_fill_16_avx2
 
 TORCH_MAX_SEED = (1 << 64) - 1
 NORMAL_FILL_MIN = 16  # normal_kernel: the 16-wide path from 16 elements (contiguous)
