@@ -13,7 +13,9 @@ shorthand's zero biases). At each level, in order:
    ``bias_scheme`` name the scale and the shift (a PReLU layer's ``scheme`` its slope); a
    request-wide scheme never reaches a norm or an activation's parameter.
 
-The first choice found wins; with none, the layout's framework default (``torch.default``,
+The first choice found wins; with none, a request's recipe (``recipes/``) chooses, naming
+the rule it applied (a tensor it has no rule for is a 422); with no recipe, the layout's
+framework default (``torch.default``,
 ``keras.default``, ``flax.default``) initialises the tensor, which keeps norm scales at 1,
 shifts at 0 and PReLU's slope at its framework's starting value. Running statistics (mean 0,
 variance 1) and torch's ``num_batches_tracked`` (int64 0) always take their fixed values.
@@ -28,6 +30,7 @@ from .errors import InvalidParameterError, WeightInitError
 from .laws import ConstantLaw, CounterLaw, Law
 from .layers import LayerSpec, TensorSpec, expand_layer
 from .plans import TensorPlan
+from .recipes import RecipeRun, RecipeTensor
 from .schemes import LAYOUT_DEFAULT, ResolvedScheme, TensorContext, resolve_scheme
 from .torch_modules import torch_step
 from .torch_step import TorchStep
@@ -116,6 +119,7 @@ def plan_tensor(
     prefix: str = "",
     levels: Sequence[SchemeChoice] = (),
     norm_layer: bool = False,
+    recipe: RecipeRun | None = None,
 ) -> TensorPlan:
     """The plan of one tensor of a layer under the request's ``levels`` of scheme choices."""
     name = prefix + tensor.name
@@ -133,6 +137,9 @@ def plan_tensor(
             name, tensor.shape, dtype, fixed_law, None, echo, role=tensor.role, torch=step
         )
     found = _choose(tensor.role, levels, norm_layer)
+    rule, zero_row = None, tensor.zero_row
+    if found is None and recipe is not None:
+        found, rule, zero_row = _by_recipe(recipe, tensor, name)
     if found is None:
         default_field = "bias_scheme" if tensor.role is Role.BIAS else "scheme"
         found = resolve_scheme(LAYOUT_DEFAULT[layout], field=default_field), default_field
@@ -169,10 +176,20 @@ def plan_tensor(
         law,
         fans,
         chosen.describe(),
-        tensor.zero_row,
+        zero_row,
         role=tensor.role,
         torch=step,
+        rule=rule,
     )
+
+
+def _by_recipe(
+    recipe: RecipeRun, tensor: TensorSpec, name: str
+) -> tuple[tuple[ResolvedScheme, str], str, int | None]:
+    """The recipe's scheme for ``tensor``, the rule that chose it and its padding row."""
+    chosen, pick = recipe.choose(RecipeTensor.of(name, tensor.role, tensor.shape, tensor.fans))
+    zero_row = pick.zero_row if pick.zero_row is not None else tensor.zero_row
+    return (chosen, "recipe"), pick.rule, zero_row
 
 
 def _torch_default(ctx: TensorContext) -> Law:
@@ -195,6 +212,7 @@ def plan_layer(
     prefix: str = "",
     levels: Sequence[SchemeChoice] = (),
     weight_role: Role | None = None,
+    recipe: RecipeRun | None = None,
 ) -> list[TensorPlan]:
     """Every tensor of ``layer``, named ``prefix + name``, with its law resolved.
 
@@ -222,6 +240,7 @@ def plan_layer(
             prefix=prefix,
             levels=levels,
             norm_layer=norm,
+            recipe=recipe,
         )
         for tensor in tensors
     ]

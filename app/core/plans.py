@@ -36,6 +36,7 @@ class TensorPlan:
     zero_row: int | None = None
     role: Role = Role.WEIGHT
     torch: TorchStep | None = None  # torch-cpu only: how construction draws it (torch_modules)
+    rule: str | None = None  # the recipe rule that chose the scheme, when a recipe did
 
     @property
     def numel(self) -> int:

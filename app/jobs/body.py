@@ -359,6 +359,7 @@ def tensor_meta(
         "sigma": truncated.sigma if truncated else None,
         "truncation": list(truncated.truncation) if truncated else None,
         "sha256": sha,
+        **({"rule": plan.rule} if plan.rule else {}),
         **(extra or {}),
     }
     for key in ("fan_in", "fan_out"):
@@ -391,6 +392,7 @@ def json_body(job: Job) -> Body:
             "dtype": job.dtype.value,
             "layout": job.layout.value,
             "algorithm": job.algorithm.value,
+            **({"recipe": job.recipe} if job.recipe is not None else {}),
         }
     )[:-1]
     opening = f'{head}, "tensors": ['.encode()

@@ -72,6 +72,8 @@ def _tensor(
     entry["dtype"] = data.reader.dtype.name if output.plan.is_integer else output.plan.dtype.value
     entry["role"] = output.plan.role.value
     entry["scheme"] = output.plan.scheme or {}
+    if output.plan.rule:
+        entry["rule"] = output.plan.rule
     entry["sha256"] = whole.hexdigest()
     entry |= exact  # exactness, for a framework-exact algorithm only
     if blocks:
@@ -94,5 +96,6 @@ def digests(
         "dtype": job.dtype.value,
         "layout": job.layout.value,
         "algorithm": job.algorithm.value,
+        **({"recipe": job.recipe} if job.recipe is not None else {}),
         "tensors": tensors,
     }

@@ -26,6 +26,7 @@ from app.core.layers import LayerSpec, RecurrentSpec, TensorSpec, count_elements
 from app.core.legacy import LEGACY_MAX_SEED
 from app.core.planning import SchemeChoice, plan_layer, plan_tensor
 from app.core.plans import TensorPlan
+from app.core.recipes import RecipeRun, resolve_recipe
 from app.core.regions import Region, parse_slice, shard_region
 from app.core.schemes import ResolvedScheme, resolve_scheme
 from app.core.streams import BLOCK_SIZE
@@ -34,6 +35,7 @@ from app.core.types import Algorithm, DType, Family, Layout, Role
 from . import limits
 from .limits import Settings
 from .names import NAME_RULE, name_problem
+from .recipe_request import recipe_parts
 from .requests import ModelRequest, Shard, WeightsRequest, layer_values, parse_seed, scheme_parts
 from .shape_maps import shape_map_plans
 
@@ -88,10 +90,12 @@ class Job:
     json_layout: str = "flat"
     encoding: str = "numbers"
     metadata: dict[str, str] = field(default_factory=dict)  # extra safetensors metadata
+    recipe: dict[str, Any] | None = None  # the recipe's report (app.core.recipes), if any
 
     def resolved(self) -> list[list[Any]]:
-        """Every tensor's name, role and resolved scheme: the ETag covers what defaults chose."""
-        return [[p.name, p.role.value, p.scheme] for p in self.plans]
+        """Every tensor's name, role, resolved scheme and the recipe rule that chose it: the
+        ETag covers what defaults and recipes chose."""
+        return [[p.name, p.role.value, p.scheme, *([p.rule] if p.rule else [])] for p in self.plans]
 
     def etag(self) -> str:
         variant = [
@@ -321,7 +325,9 @@ def weights_job(req: WeightsRequest, settings: Settings, selection: Selection) -
 MLP_DEFAULTS = SchemeChoice(bias_scheme=resolve_scheme("zeros"), where="mlp.")
 
 
-def _mlp_plans(sizes: list[int], req: ModelRequest, choice: SchemeChoice) -> list[TensorPlan]:
+def _mlp_plans(
+    sizes: list[int], req: ModelRequest, choice: SchemeChoice, recipe: RecipeRun | None
+) -> list[TensorPlan]:
     """W{l} and b{l} per layer: (n_l, n_{l-1}) and (n_l, 1) in the torch layout (the textbook),
     kernels (n_{l-1}, n_l) and biases (n_l,) in the keras and jax layouts."""
     plans: list[TensorPlan] = []
@@ -340,7 +346,8 @@ def _mlp_plans(sizes: list[int], req: ModelRequest, choice: SchemeChoice) -> lis
                     layout=req.layout,
                     dtype=req.dtype,
                     algorithm=req.algorithm,
-                    levels=(choice, MLP_DEFAULTS),
+                    levels=(choice,) if recipe else (choice, MLP_DEFAULTS),
+                    recipe=recipe,
                 )
             )
     return plans
@@ -360,7 +367,7 @@ def _fields_of_layer(index: int) -> Iterator[None]:
 
 
 def _layers_plans(
-    req: ModelRequest, settings: Settings, choice: SchemeChoice
+    req: ModelRequest, settings: Settings, choice: SchemeChoice, recipe: RecipeRun | None
 ) -> tuple[list[TensorPlan], list[dict[str, Any]]]:
     layers = req.layers or []
     limits.check_layers(len(layers), settings)
@@ -392,6 +399,7 @@ def _layers_plans(
                 prefix=f"{item.name}.",
                 levels=(_arguments_level(own, reading, role), choice),
                 weight_role=role,
+                recipe=recipe,
             )
         check_names(layer_plans, field=f"layers[{i}].name")
         plans += layer_plans
@@ -458,6 +466,7 @@ def model_job(req: ModelRequest, settings: Settings, selection: Selection) -> Jo
             field="layers",
         )
     choice = _choice(req.scheme, req.bias_scheme, req.role_schemes)
+    recipe = _recipe(req)
     canonical: dict[str, Any] = {
         "op": "model",
         "seed": seed,
@@ -466,22 +475,26 @@ def model_job(req: ModelRequest, settings: Settings, selection: Selection) -> Jo
         "algorithm": req.algorithm.value,
         **_describe_choice(choice),
     }
+    if recipe is not None:
+        canonical["recipe"] = recipe.describe()
     if req.mlp is not None:
         sizes = list(req.mlp.sizes)
         limits.check_layers(len(sizes) - 1, settings)
-        plans = _mlp_plans(sizes, req, choice)
+        plans = _mlp_plans(sizes, req, choice, recipe)
         limits.check_elements(sum(p.numel for p in plans), settings)
         canonical["mlp"] = sizes
     elif req.tensors is not None:
-        plans, canonical["tensors"] = shape_map_plans(req, settings, choice)
+        plans, canonical["tensors"] = shape_map_plans(req, settings, choice, recipe)
         check_names(plans, field="tensors")
     else:
-        plans, canonical["layers"] = _layers_plans(req, settings, choice)
+        plans, canonical["layers"] = _layers_plans(req, settings, choice, recipe)
     names = [p.name for p in plans]
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
         raise InvalidParameterError(f"Two tensors would be named {dup!r}.", field="layers")
     metadata: dict[str, str] = {}
+    if recipe is not None:  # safetensors: what the recipe asks the user to apply
+        metadata["recipe"] = json.dumps(recipe.report(), sort_keys=True)
     if req.shard is not None:
         canonical["shard"] = req.shard.model_dump()
         metadata["shard"] = f"{req.shard.index}/{req.shard.count}"
@@ -498,9 +511,28 @@ def model_job(req: ModelRequest, settings: Settings, selection: Selection) -> Jo
         selection.json_layout,
         selection.encoding,
         metadata,
+        recipe.report() if recipe is not None else None,
     )
     check(job, settings)
     return job
+
+
+def _recipe(req: ModelRequest) -> RecipeRun | None:
+    """The request's recipe, resolved; it cannot share the request with a request-wide scheme
+    or bias_scheme (which would override every rule it has)."""
+    parts = recipe_parts(req.recipe)
+    if parts is None:
+        return None
+    for name in ("scheme", "bias_scheme"):
+        if getattr(req, name) is not None:
+            raise InvalidParameterError(
+                f"Give either 'recipe' or a request-wide '{name}': the recipe chooses every "
+                f"tensor's scheme. To override it for some tensors, name them in role_schemes "
+                "(or a layer's or tensor's own scheme).",
+                field=name,
+            )
+    name, params = parts
+    return resolve_recipe(name, params)
 
 
 def check_names(plans: list[TensorPlan], field: str) -> None:

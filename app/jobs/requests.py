@@ -43,6 +43,7 @@ from app.core.types import FIXED_ROLES, WEIGHT_ROLES, Algorithm, DType, Layout, 
 
 from .arguments import alias_description, framework_arguments
 from .names import MAX_NAME_LENGTH, NAME_PATTERN, NAME_RULE, name_problem
+from .recipe_request import RecipeField
 from .scheme_schema import names_alone, scheme_object_branches
 
 
@@ -1178,6 +1179,7 @@ class ModelRequest(_Common):
     scheme: SchemeField = None
     bias_scheme: BiasSchemeField = None
     role_schemes: RoleSchemes = None
+    recipe: RecipeField = None
     shard: Annotated[
         ShardPlan | None,
         Field(description="a tensor-parallel shard plan: this rank's pieces only"),

@@ -15,6 +15,7 @@ from app.core.errors import InvalidParameterError, LimitExceededError, ShapeErro
 from app.core.layers import TensorSpec
 from app.core.planning import SchemeChoice, plan_tensor
 from app.core.plans import TensorPlan
+from app.core.recipes import RecipeRun
 from app.core.schemes import ResolvedScheme, resolve_scheme
 from app.core.shape_maps import MapEntry, count_map_elements, expand_shape_map, field_of
 from app.core.types import FIXED_ROLES, Layout, Role
@@ -69,7 +70,11 @@ def _no_fans(spec: TensorSpec, layout: Layout) -> ShapeError:
 
 
 def _plan(
-    spec: TensorSpec, own: ResolvedScheme | None, req: ModelRequest, choice: SchemeChoice
+    spec: TensorSpec,
+    own: ResolvedScheme | None,
+    req: ModelRequest,
+    choice: SchemeChoice,
+    recipe: RecipeRun | None = None,
 ) -> TensorPlan:
     """One tensor's plan: its own scheme first, then the request's choices."""
     where = f"{field_of(spec.name)}."
@@ -92,6 +97,7 @@ def _plan(
             algorithm=req.algorithm,
             levels=levels,
             norm_layer=own is not None,  # its own scheme names a norm's scale or shift too
+            recipe=recipe,
         )
     except WeightInitError as exc:
         if exc.field == f"{where}bias_scheme":  # the object form's field is "scheme"
@@ -106,7 +112,7 @@ def _described(scheme: ResolvedScheme | None) -> dict[str, Any] | None:
 
 
 def shape_map_plans(
-    req: ModelRequest, settings: Settings, choice: SchemeChoice
+    req: ModelRequest, settings: Settings, choice: SchemeChoice, recipe: RecipeRun | None = None
 ) -> tuple[list[TensorPlan], list[list[Any]]]:
     """The plans of a shape map, in its order, and the map as the canonical request has it."""
     tensors: Mapping[str, TensorValue] = req.tensors or {}
@@ -114,7 +120,7 @@ def shape_map_plans(
     _check_size(tensors, entries, settings)
     own = {name: _own_scheme(name, value) for name, value in tensors.items()}
     specs = expand_shape_map(entries, req.layout)
-    plans = [_plan(spec, own[spec.name], req, choice) for spec in specs]
+    plans = [_plan(spec, own[spec.name], req, choice, recipe) for spec in specs]
     described = [
         [
             e.name,

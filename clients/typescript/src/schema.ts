@@ -2309,6 +2309,11 @@ export interface components {
             /** @description The textbook multi-layer perceptron's shorthand: tensors W1, b1, W2, b2... */
             mlp?: components["schemas"]["Mlp"] | null;
             /**
+             * Recipe
+             * @description An initialization recipe: a name ("gpt2") or {"name": ..., parameters} (e.g. {"name": "gpt2", "n_layer": 12}). It chooses the scheme of every tensor the request names none for (role_schemes and a layer's or tensor's own scheme still win; the request-wide scheme and bias_scheme cannot be given with it), by the tensor's role, name and block index; each tensor reports the rule that chose it, and the response's top-level `recipe` says what else to apply (DeepNet's alpha, muP's multipliers and learning-rate scales). GET /v1/recipes lists recipes, parameters and references. Default: none.
+             */
+            recipe?: components["schemas"]["RecipeName"] | components["schemas"]["RecipeObject"] | null;
+            /**
              * Role Schemes
              * @description A scheme per tensor role, e.g. {"attention_output": "zeros", "norm_scale": "ones"}; it overrides scheme and bias_scheme at the same level (a layer's own fields override the request's). Roles: weight, recurrent_weight, embedding, position_embedding, attention_qkv, attention_output, mlp_in, mlp_out, readout, bias, norm_scale, norm_shift, activation (PReLU's slope). Default: none.
              */
@@ -2650,6 +2655,22 @@ export interface components {
             title: string;
             /** Type */
             type: string;
+        };
+        /**
+         * RecipeName
+         * @description A recipe's name (GET /v1/recipes lists them with their references).
+         * @enum {string}
+         */
+        RecipeName: "hf.default" | "gpt2" | "megatron" | "olmo.mitchell" | "olmo.full_megatron" | "t5" | "small_init" | "wang_init" | "deepnet" | "mup";
+        /**
+         * RecipeObject
+         * @description A recipe with parameters: ``{"name": "megatron", "n_layer": 24}``.
+         */
+        RecipeObject: {
+            /** @description The recipe's name; parameters beside it. */
+            name: components["schemas"]["RecipeName"];
+        } & {
+            [key: string]: unknown;
         };
         /**
          * RmsNormLayer
