@@ -23,7 +23,7 @@ from app.api.json_guard import JsonGuard
 from app.api.lifecycle import drain_on_signals
 from app.api.middleware import RequestLimits
 from app.api.observe import Observability, install_json_logging
-from app.api.routers import digests, health, models, registry, weights
+from app.api.routers import audit, digests, health, models, registry, weights
 from app.api.settings import Settings
 from app.jobs.admission import Admission, LaneName
 from app.jobs.limits import SettingsError
@@ -50,6 +50,7 @@ TAGS = [
     {"name": "weights", "description": "One layer's tensors"},
     {"name": "models", "description": "Many named layers in one response"},
     {"name": "digests", "description": "sha256 of tensors and blocks, without the tensors"},
+    {"name": "audit", "description": "Init manifests, and checking a model's tensors against one"},
     {"name": "registry", "description": "Schemes and gains"},
     {"name": "health", "description": "Liveness, readiness, index"},
 ]
@@ -219,7 +220,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     routes = metrics.RouteTable()
     app.add_middleware(Observability, routes=routes)
     install_json_logging()
-    routers = (weights.router, models.router, digests.router, registry.router, health.router)
+    routers = (
+        weights.router,
+        models.router,
+        digests.router,
+        audit.router,
+        registry.router,
+        health.router,
+    )
     for router in routers:
         app.include_router(router)
     app.mount("/docs-static", StaticFiles(directory=swagger_ui_path), name="docs-static")

@@ -61,7 +61,7 @@ EXPECTED = {
 }
 PYDANTIC_TYPES = frozenset(get_args(core_schema.ErrorType)) - {"value_error", "assertion_error"}
 # Body fields that are query parameters of the routes (a common slip).
-QUERY_NAMES = frozenset({"format", "tensor", "json_layout", "encoding", "blocks"})
+QUERY_NAMES = frozenset({"format", "tensor", "json_layout", "encoding", "blocks", "manifest"})
 _TYPE_WORDS = {"int", "str", "float", "bool", "list", "dict", "none", "enum", "literal"}
 
 

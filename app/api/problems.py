@@ -20,6 +20,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from app.core.errors import LimitExceededError, UnknownNameError, WeightInitError
+from app.jobs.audit_requests import AuditRequest
 from app.jobs.requests import ModelRequest, WeightsRequest
 
 from .messages import validation_errors
@@ -134,7 +135,34 @@ def problem_document(status: int, detail: str, instance: str, request_id: str) -
 
 def _root_model(request: Request) -> type[BaseModel]:
     """The body model of the route (for the fields an unknown one could have been)."""
+    if request.url.path.startswith("/v1/audit"):
+        return AuditRequest
     return ModelRequest if request.url.path.startswith("/v1/models") else WeightsRequest
+
+
+_AUDITED: dict[str, type[BaseModel]] = {"weights": WeightsRequest, "models": ModelRequest}
+
+
+def _listed(request: Request, errors: Sequence[Any]) -> list[dict[str, str]]:
+    """The errors in words; an audit's ``request`` errors are worded by the body model they
+    are of (its nearest field names), under ``request.``."""
+    root = _root_model(request)
+    if root is not AuditRequest:
+        return validation_errors(errors, root)
+    inner: dict[str, list[Any]] = {}
+    rest = []
+    for err in errors:
+        loc = tuple(err.get("loc", ()))
+        if loc[:2] == ("body", "request") and len(loc) > 2 and loc[2] in _AUDITED:
+            inner.setdefault(str(loc[2]), []).append({**err, "loc": ("body", *loc[3:])})
+        else:
+            rest.append(err)
+    listed = validation_errors(rest, root)
+    for tag, errs in inner.items():
+        for entry in validation_errors(errs, _AUDITED[tag]):
+            field = entry["field"]
+            listed.append({**entry, "field": "request" if field == "body" else f"request.{field}"})
+    return listed
 
 
 async def _on_validation(request: Request, exc: RequestValidationError) -> Response:
@@ -143,7 +171,7 @@ async def _on_validation(request: Request, exc: RequestValidationError) -> Respo
         where = next(err for err in errors if err.get("type") == "json_invalid")
         reason = where.get("ctx", {}).get("error", "invalid JSON")
         return problem_response(request, 400, f"The body is not valid JSON: {reason}.")
-    listed = validation_errors(errors, _root_model(request))
+    listed = _listed(request, errors)
     detail = "; ".join(_named(e["field"], e["message"]) for e in listed[:3])
     return problem_response(request, 422, detail, errors=listed)
 

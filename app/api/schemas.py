@@ -161,3 +161,57 @@ class DigestsResponse(BaseModel):
     layout: Layout
     algorithm: Algorithm
     tensors: list[TensorDigest]
+
+
+# ---- audit --------------------------------------------------------------------------------------
+
+Verdict = Literal["ok", "deviates", "missing", "unexpected", "shape_mismatch", "unchecked"]
+
+
+class AuditCheck(BaseModel):
+    statistic: Literal["std", "mean", "min", "max"]
+    expected: float
+    observed: float
+    tolerance: float = Field(
+        description="std: z·sigma·√((κ-1)/(4n)); mean: z·sigma/√n; bounds and exact laws: the "
+        "dtype's rounding (each plus the dtype's rounding)"
+    )
+    passed: bool
+
+
+class AuditTensor(BaseModel):
+    name: str
+    verdict: Verdict
+    role: str | None = None
+    scheme: dict[str, Any] | None = None
+    law: str | None = None
+    rule: str | None = Field(default=None, description="the recipe rule the manifest names")
+    violated_rule: str | None = Field(
+        default=None, description="verdict deviates: the recipe rule the tensor breaks"
+    )
+    expected: dict[str, Any] | None = Field(
+        default=None, description="shape, dtype, law, mean, std, kurtosis, low, high"
+    )
+    observed: dict[str, Any] | None = Field(
+        default=None, description="the statistics sent: shape, dtype, numel, mean, std, min, max"
+    )
+    checks: list[AuditCheck]
+    message: str
+
+
+class AuditSummary(BaseModel):
+    tensors: int
+    ok: int
+    deviates: int
+    missing: int
+    unexpected: int
+    shape_mismatch: int
+    unchecked: int
+    passed: bool = Field(description="nothing deviates, is missing, unexpected or mismatched")
+    violated_rules: list[str]
+
+
+class AuditResponse(BaseModel):
+    z: float
+    summary: AuditSummary
+    tensors: list[AuditTensor]

@@ -58,6 +58,8 @@ from app.encoders.safetensors import SafetensorsEntry, data_order, safetensors_h
 
 from .exactness import exactness, jax_readers
 from .job import SEQUENTIAL, Job, Output
+from .manifest import METADATA_KEY as MANIFEST_KEY
+from .manifest import manifest, manifest_text
 from .pool import Piece
 
 # One piece = one batched sampler pass of 4 blocks (1 MiB of float32): 2 threads scale nearly
@@ -252,6 +254,8 @@ def safetensors_body(job: Job) -> Body:
         "producer": "weightinit",
         **job.metadata,
     }
+    if job.manifest:  # opt-in: without it the header is byte for byte what it was
+        metadata[MANIFEST_KEY] = manifest_text(job)
     header = safetensors_header(entries, metadata)
     segments: list[Segment] = [Fixed(header)]
     spans = []
@@ -399,7 +403,11 @@ def json_body(job: Job) -> Body:
     pieces: list[Piece] = [lambda: opening]
     for i, (output, reader) in enumerate(zip(job.outputs, readers(job), strict=True)):
         pieces.append(_json_tensor(job, output, reader, ", " if i else ""))
-    pieces.append(lambda: b"]}")
+    if job.manifest:  # opt-in: without it the body is byte for byte what it was
+        tail = f'], "manifest": {json.dumps(manifest(job))}}}'.encode()
+        pieces.append(lambda: tail)
+    else:
+        pieces.append(lambda: b"]}")
     return Body([], None, json_pieces=pieces)
 
 

@@ -91,6 +91,7 @@ class Job:
     encoding: str = "numbers"
     metadata: dict[str, str] = field(default_factory=dict)  # extra safetensors metadata
     recipe: dict[str, Any] | None = None  # the recipe's report (app.core.recipes), if any
+    manifest: bool = False  # ?manifest=true: the init manifest in the body (app.jobs.manifest)
 
     def resolved(self) -> list[list[Any]]:
         """Every tensor's name, role, resolved scheme and the recipe rule that chose it: the
@@ -104,6 +105,8 @@ class Job:
             self.json_layout if self.fmt == "json" else "",
             self.encoding if self.fmt == "json" else "",
         ]
+        if self.manifest:  # only then: every other ETag stays what it was
+            variant.append("manifest")
         text = json.dumps(
             [self.canonical, self.resolved(), *variant], sort_keys=True, separators=(",", ":")
         )
@@ -220,6 +223,7 @@ class Selection:
     tensor: str | None = None
     json_layout: str = "flat"
     encoding: str = "numbers"
+    manifest: bool = False  # ?manifest=true
 
 
 def _pick(plans: list[TensorPlan], tensor: str | None) -> TensorPlan:
@@ -316,6 +320,7 @@ def weights_job(req: WeightsRequest, settings: Settings, selection: Selection) -
         selection.fmt,
         selection.json_layout,
         selection.encoding,
+        manifest=selection.manifest,
     )
     check(job, settings)
     return job
@@ -512,6 +517,7 @@ def model_job(req: ModelRequest, settings: Settings, selection: Selection) -> Jo
         selection.encoding,
         metadata,
         recipe.report() if recipe is not None else None,
+        manifest=selection.manifest,
     )
     check(job, settings)
     return job
@@ -566,6 +572,13 @@ def check(job: Job, settings: Settings) -> None:
         torch_modules.check_supported(job.plans)
     if job.fmt == "json":
         limits.check_json(sum(o.numel for o in job.outputs), settings)
+    if job.manifest and job.fmt in ("npy", "npz"):
+        raise InvalidParameterError(
+            f"manifest=true puts the init manifest in a safetensors body's __metadata__ (or a "
+            f"JSON body); .{job.fmt} has no place for it: ask for format=safetensors or json, "
+            "or POST the same body to the /manifest operation for the manifest alone.",
+            field="manifest",
+        )
     if job.fmt in ("npy", "npz") and job.dtype is DType.BFLOAT16:
         raise InvalidParameterError(
             ".npy has no bfloat16; ask for format=safetensors or json instead.", field="dtype"

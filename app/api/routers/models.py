@@ -16,6 +16,15 @@ from ..schemas import Encoding, JsonLayout, ModelRequest
 
 router = APIRouter(prefix="/v1", tags=["models"])
 
+ManifestQ = Annotated[
+    bool,
+    Query(
+        description="put the init manifest into the body: safetensors __metadata__ key "
+        "weightinit.manifest (a JSON string), or a JSON body's 'manifest'; npy and npz have no "
+        "place for it (422). Default false: the bytes of every body are unchanged"
+    ),
+]
+
 ModelFormatQ = Annotated[
     str | None,
     Query(
@@ -34,23 +43,26 @@ ModelFormatQ = Annotated[
 async def generate_model(
     request: Request,
     body: ModelRequest,
+    *,
     format: ModelFormatQ = None,
     json_layout: Annotated[JsonLayout, Query()] = "flat",
     encoding: Annotated[Encoding, Query()] = "numbers",
+    manifest: ManifestQ = False,
 ) -> Response:
     fmt = choose(format, request.headers.get("accept"), allowed=FORMATS_MODEL, octet="safetensors")
     settings = settings_of(request)
-    selection = Selection(fmt, None, json_layout, encoding)
+    selection = Selection(fmt, None, json_layout, encoding, manifest)
     job = await off_loop(lambda: model_job(body, settings, selection))
     return await respond(request, job, media=MEDIA[fmt])
 
 
 def _binary_route(fmt: Any) -> Any:
-    async def route(request: Request, body: ModelRequest) -> Response:
+    async def route(request: Request, body: ModelRequest, manifest: ManifestQ = False) -> Response:
         require_octet(request.headers.get("accept"))
         refuse_other_format(request, fmt)
         settings = settings_of(request)
-        job = await off_loop(lambda: model_job(body, settings, Selection(fmt)))
+        selection = Selection(fmt, manifest=manifest)
+        job = await off_loop(lambda: model_job(body, settings, selection))
         return await respond(request, job, media=OCTET)
 
     return route

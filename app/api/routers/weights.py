@@ -36,14 +36,15 @@ from ..respond import (
     respond,
 )
 from ..schemas import Encoding, FormatName, JsonLayout, WeightsRequest
+from .models import ManifestQ
 
 
 class SchemeConvertor(Convertor[str]):
     """A path segment that names a scheme, never another route's literal segment: GET
-    /v1/weights/digests is a 405 (that path is POST only), not the shortcut for a scheme
-    called 'digests'."""
+    /v1/weights/digests (and /manifest) is a 405 (that path is POST only), not the shortcut
+    for a scheme called 'digests'."""
 
-    regex = "(?!digests$)[^/]+"
+    regex = "(?!(?:digests|manifest)$)[^/]+"
 
     def convert(self, value: str) -> str:
         return value
@@ -86,20 +87,24 @@ async def generate_weights(
     tensor: TensorQ = None,
     json_layout: LayoutQ = "flat",
     encoding: EncodingQ = "numbers",
+    manifest: ManifestQ = False,
 ) -> Response:
     fmt = choose(format, request.headers.get("accept"), allowed=FORMATS_ALL, octet="npy")
-    selection = Selection(fmt, tensor, json_layout, encoding)
+    selection = Selection(fmt, tensor, json_layout, encoding, manifest)
     settings = settings_of(request)
     job = await off_loop(lambda: weights_job(body, settings, selection))
     return await respond(request, job, media=MEDIA[fmt])
 
 
 def _binary_route(fmt: Any) -> Any:
-    async def route(request: Request, body: WeightsRequest, tensor: TensorQ = None) -> Response:
+    async def route(
+        request: Request, body: WeightsRequest, tensor: TensorQ = None, manifest: ManifestQ = False
+    ) -> Response:
         require_octet(request.headers.get("accept"))
         refuse_other_format(request, fmt)
         settings = settings_of(request)
-        job = await off_loop(lambda: weights_job(body, settings, Selection(fmt, tensor)))
+        selection = Selection(fmt, tensor, manifest=manifest)
+        job = await off_loop(lambda: weights_job(body, settings, selection))
         return await respond(request, job, media=OCTET)
 
     return route
@@ -296,7 +301,7 @@ async def _shortcut(
 ) -> Response:
     body = _shortcut_body(scheme, dict(request.query_params), shape, fields)
     fmt = choose(fields["format"], request.headers.get("accept"), allowed=FORMATS_ALL, octet="npy")
-    selection = Selection(fmt, None, fields["json_layout"], fields["encoding"])
+    selection = Selection(fmt, None, fields["json_layout"], fields["encoding"], fields["manifest"])
     settings = settings_of(request)
     job = await off_loop(lambda: weights_job(body, settings, selection))
     return await respond(request, job, media=MEDIA[fmt], get=True, head=head)
@@ -320,6 +325,7 @@ class ShortcutQuery:
     format: FormatQ = None
     json_layout: LayoutQ = "flat"
     encoding: EncodingQ = "numbers"
+    manifest: ManifestQ = False
 
 
 Shortcut = Annotated[ShortcutQuery, Depends()]

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._core import DEFAULT_URL, Arrays, WeightinitError, parse, seed_value
+    from .audit import safetensors_stats, state_stats, tensor_stats
     from .client import AsyncClient, Client, Progress, models_body, weights_body, write_chunks
     from .flax_params import flax_layers, init_flax_params
     from .recipes import fill_from_shapes, shapes_to_layers, strip_names
@@ -35,9 +36,12 @@ __all__ = [
     "init_torch_module",
     "models_body",
     "parse",
+    "safetensors_stats",
     "seed_value",
     "shapes_to_layers",
+    "state_stats",
     "strip_names",
+    "tensor_stats",
     "torch_layers",
     "weights_body",
     "write_chunks",
@@ -50,6 +54,9 @@ _MODULES = {
     "WeightinitError": "._core",
     "parse": "._core",
     "seed_value": "._core",
+    "safetensors_stats": ".audit",
+    "state_stats": ".audit",
+    "tensor_stats": ".audit",
     "AsyncClient": ".client",
     "Client": ".client",
     "Progress": ".client",

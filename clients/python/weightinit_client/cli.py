@@ -3,6 +3,7 @@
     weightinit schemes
     weightinit get he_normal --shape 256,784 --seed 1 -o w.npy
     weightinit model spec.json -o model.safetensors
+    weightinit audit model.safetensors [--request spec.json]
 
 Remote requests go to ``--url`` (default ``$WEIGHTINIT_URL``, else http://127.0.0.1:8000)
 through :mod:`weightinit_client`, with ``--api-key`` (default ``$WEIGHTINIT_API_KEY``) for a
@@ -16,7 +17,7 @@ imported only then, with :mod:`importlib`, and without it the command fails with
 that says so (exit code 2).
 
 Exit codes: 0 success, 1 request refused or service unreachable, 2 usage error (``--local``
-without the server package included).
+without the server package included), 3 an audit that did not pass.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from typing import Any, NoReturn
 
 EXIT_REFUSED = 1
 EXIT_USAGE = 2
+EXIT_AUDIT = 3
 SERVER_PACKAGE = "app"
 NO_SERVER = (
     "--local needs the weightinit server package ('app', from the 'weightinit' distribution: "
@@ -126,7 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="weightinit",
         description="Initialised neural-network weights from the weightinit service.",
-        epilog="Exit codes: 0 ok, 1 request refused or service unreachable, 2 usage error.",
+        epilog="Exit codes: 0 ok, 1 request refused or service unreachable, 2 usage error, "
+        "3 an audit that did not pass.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -185,6 +188,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     model.add_argument("spec", help="JSON file with a /v1/models body, or - for stdin")
     _output_args(model, MODEL_FORMATS, "safetensors")
+
+    audit = sub.add_parser(
+        "audit",
+        parents=[common],
+        help="check a safetensors file's tensors against their init manifest",
+        description="Compute each tensor's statistics (float64, chunk by chunk) and check them "
+        "with POST /v1/audit against the init manifest in the file's __metadata__ (written "
+        "with manifest=true), or against --request.",
+    )
+    audit.add_argument("file", help="a .safetensors file")
+    audit.add_argument(
+        "--request",
+        default=None,
+        metavar="BODY.json",
+        help="the /v1/models or /v1/weights body the file should follow (default: the "
+        "manifest in the file)",
+    )
+    audit.add_argument("--z", type=float, default=None, help="standard errors allowed (6)")
+    audit.add_argument("--json", action="store_true", help="print the whole report as JSON")
     return parser
 
 
@@ -416,7 +438,84 @@ def cmd_model(args: argparse.Namespace) -> None:
     _produce(args, "models", body, fmt)
 
 
-COMMANDS = {"schemes": cmd_schemes, "get": cmd_get, "model": cmd_model}
+def _read_json(path: str, what: str) -> dict[str, Any]:
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text()
+        body = json.loads(text)
+    except OSError as exc:
+        raise CliError(f"cannot read {what} {path!r}: {exc.strerror}", EXIT_USAGE) from None
+    except ValueError as exc:
+        raise CliError(f"{what} {path!r} is not JSON: {exc}", EXIT_USAGE) from None
+    if not isinstance(body, dict):
+        raise CliError(f"{what} {path!r} must be a JSON object", EXIT_USAGE)
+    return body
+
+
+def _local_audit(body: dict[str, Any]) -> dict[str, Any]:
+    requests = server_module("jobs.audit_requests")
+    settings = server_module("jobs.limits").Settings.from_env()
+    weightinit_error = server_module("core.errors").WeightInitError
+    validation_error = importlib.import_module("pydantic").ValidationError
+    try:
+        report: dict[str, Any] = server_module("jobs.audit").audit_request(
+            requests.AuditRequest.model_validate(body), settings
+        )
+    except validation_error as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first.get("loc", ()))
+        raise CliError(f"invalid request: {field}: {first.get('msg', '')}") from None
+    except weightinit_error as exc:
+        raise CliError(f"invalid request: {exc}") from None
+    return report
+
+
+def cmd_audit(args: argparse.Namespace) -> None:
+    from .audit import audit_body, safetensors_stats
+
+    request = _read_json(args.request, "request") if args.request is not None else None
+    try:
+        manifest, stats = safetensors_stats(args.file)
+    except (OSError, ValueError) as exc:
+        raise CliError(f"cannot read {args.file!r}: {exc}", EXIT_USAGE) from None
+    expected = request if request is not None else manifest
+    if expected is None:
+        raise CliError(
+            f"{args.file} has no init manifest in its __metadata__ (download it with "
+            "?manifest=true): give the body it was made from with --request BODY.json",
+            EXIT_USAGE,
+        )
+    body = audit_body(expected, stats, args.z)
+    if args.local:
+        report = _local_audit(body)
+    else:
+        from .client import Client
+
+        with Client(args.url, timeout=args.timeout, api_key=args.api_key) as client:
+            report = client.audit_stats(body)
+    _print_report(report, as_json=args.json)
+    if not report["summary"]["passed"]:
+        raise CliError("the audit did not pass (see above)", EXIT_AUDIT)
+
+
+def _print_report(report: dict[str, Any], *, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(report, indent=2))
+        return
+    for tensor in report["tensors"]:
+        if tensor["verdict"] != "ok":
+            rule = f" [rule {tensor['violated_rule']}]" if tensor.get("violated_rule") else ""
+            print(f"{tensor['verdict']:<14} {tensor['name']}: {tensor['message']}{rule}")
+    summary = report["summary"]
+    counts = ", ".join(
+        f"{summary[k]} {k.replace('_', ' ')}"
+        for k in ("ok", "deviates", "missing", "unexpected", "shape_mismatch", "unchecked")
+        if summary[k]
+    )
+    verdict = "passed" if summary["passed"] else "FAILED"
+    print(f"audit {verdict}: {summary['tensors']} tensors ({counts})")
+
+
+COMMANDS = {"schemes": cmd_schemes, "get": cmd_get, "model": cmd_model, "audit": cmd_audit}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -41,6 +41,7 @@ from ._core import (
     retry_delay,
     seed_value,
 )
+from .audit import audit_body, safetensors_stats, state_stats
 
 Op = Literal["weights", "models"]
 _FILENAME = re.compile(r'filename="([^"]+)\.npy"')
@@ -389,6 +390,41 @@ class Client:
             "POST", f"/v1/{op}/digests", json=dict(body), params=params
         ).json()
         return result
+
+    def audit(
+        self,
+        expected: Mapping[str, Any],
+        state: Mapping[str, Any],
+        *,
+        z: float | None = None,
+    ) -> dict[str, Any]:
+        """POST /v1/audit: check ``state`` ({name: array}, e.g. a torch state_dict converted
+        to numpy) against ``expected``, a /v1/weights or /v1/models body or an init manifest.
+        Statistics are computed here (float64, chunk by chunk); the report comes back."""
+        return self.audit_stats(audit_body(expected, state_stats(state), z))
+
+    def audit_stats(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """POST /v1/audit with a ready body ({"request" | "manifest": ..., "tensors": stats})."""
+        report: dict[str, Any] = self._send("POST", "/v1/audit", json=dict(body)).json()
+        return report
+
+    def audit_file(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        request: Mapping[str, Any] | None = None,
+        z: float | None = None,
+    ) -> dict[str, Any]:
+        """POST /v1/audit for a safetensors file, read chunk by chunk: against ``request``
+        when given, else against the init manifest in the file's ``__metadata__``."""
+        manifest, stats = safetensors_stats(path)
+        expected = request if request is not None else manifest
+        if expected is None:
+            raise ValueError(
+                f"{path}: no init manifest in its __metadata__ (download it with "
+                "manifest=true), so give the request it was made from: request={...}"
+            )
+        return self.audit_stats(audit_body(expected, stats, z))
 
     def download_tensor(
         self,

@@ -58,6 +58,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check a model's measured tensors against a request or an init manifest
+         * @description Compare a model's tensors, as the client measured them (shape, dtype, numel and the float64 mean, population std, min and max of each), with a request (planned, nothing generated) or an init manifest. Each tensor gets a verdict (ok, deviates, missing, unexpected, shape_mismatch, unchecked) and its checks with the tolerance used: std within z·sigma·√((κ-1)/(4n)) (κ the law's kurtosis: 3 normal, 1.8 uniform, the truncated normal's), mean within z·sigma/√n, values within a bounded law's bounds, each widened by the dtype's rounding; a constant's std must be 0 within it. z defaults to 6, so a correct model passes. A deviating tensor names the recipe rule it breaks when the manifest carries one.
+         */
+        post: operations["audit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/gains": {
         parameters: {
             query?: never;
@@ -140,6 +160,26 @@ export interface paths {
          * @description The same request as the download (the same `slice`, `shard` or shard plan), answered with digests instead of values: the sha256 of each returned tensor's little-endian C-order bytes and of each 65 536-element block of them, to verify ranged, parallel or streamed downloads piece by piece. Costs the generation, not the transfer.
          */
         post: operations["digestModel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/models/manifest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The init manifest of a model (or of one rank's shards), without the tensors
+         * @description The init manifest of the same request, planned but not generated (cheap): per returned tensor its role, scheme, fans, law, expected mean and std, kurtosis, bounds or truncation, and the recipe rule that chose it. The same document `?manifest=true` puts into a safetensors body's `__metadata__` (key `weightinit.manifest`) and `POST /v1/audit` takes back.
+         */
+        post: operations["manifestModel"];
         delete?: never;
         options?: never;
         head?: never;
@@ -268,6 +308,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/weights/manifest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The init manifest of one layer's tensors, without the tensors
+         * @description The init manifest of the same request, planned but not generated (cheap): per returned tensor its role, scheme, fans, law, expected mean and std, kurtosis, bounds or truncation, and the recipe rule that chose it. The same document `?manifest=true` puts into a safetensors body's `__metadata__` (key `weightinit.manifest`) and `POST /v1/audit` takes back.
+         */
+        post: operations["manifestWeights"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/weights/{scheme}": {
         parameters: {
             query?: never;
@@ -301,6 +361,129 @@ export interface components {
         Algorithm: "blocks-v1" | "numpy-legacy" | "jax-threefry" | "torch-cpu";
         ArgumentValue: components["schemas"]["JsonScalar"] | components["schemas"]["JsonValue2"][] | {
             [key: string]: components["schemas"]["JsonValue2"];
+        };
+        /** AuditCheck */
+        AuditCheck: {
+            /** Expected */
+            expected: number;
+            /** Observed */
+            observed: number;
+            /** Passed */
+            passed: boolean;
+            /**
+             * Statistic
+             * @enum {string}
+             */
+            statistic: "std" | "mean" | "min" | "max";
+            /**
+             * Tolerance
+             * @description std: z·sigma·√((κ-1)/(4n)); mean: z·sigma/√n; bounds and exact laws: the dtype's rounding (each plus the dtype's rounding)
+             */
+            tolerance: number;
+        };
+        /**
+         * AuditRequest
+         * @description What the tensors should be (``request`` or ``manifest``, one of them) and what they are.
+         */
+        AuditRequest: {
+            /** @description an init manifest (e.g. from a safetensors file's __metadata__) */
+            manifest?: components["schemas"]["Manifest"] | null;
+            /**
+             * Request
+             * @description a POST /v1/weights body (it has 'layer') or a POST /v1/models body: the service plans it (nothing is generated) for the expected statistics
+             */
+            request?: (components["schemas"]["WeightsRequest"] | components["schemas"]["ModelRequest"]) | null;
+            /**
+             * Tensors
+             * @description name -> the statistics of the tensor as it is; at most WEIGHTINIT_MAX_LAYERS tensors
+             */
+            tensors: {
+                [key: string]: components["schemas"]["TensorStats"];
+            };
+            /**
+             * Z
+             * @description standard errors a statistic may stray (default 6: a correct model never fails)
+             * @default 6
+             */
+            z?: number;
+        };
+        /** AuditResponse */
+        AuditResponse: {
+            summary: components["schemas"]["AuditSummary"];
+            /** Tensors */
+            tensors: components["schemas"]["AuditTensor"][];
+            /** Z */
+            z: number;
+        };
+        /** AuditSummary */
+        AuditSummary: {
+            /** Deviates */
+            deviates: number;
+            /** Missing */
+            missing: number;
+            /** Ok */
+            ok: number;
+            /**
+             * Passed
+             * @description nothing deviates, is missing, unexpected or mismatched
+             */
+            passed: boolean;
+            /** Shape Mismatch */
+            shape_mismatch: number;
+            /** Tensors */
+            tensors: number;
+            /** Unchecked */
+            unchecked: number;
+            /** Unexpected */
+            unexpected: number;
+            /** Violated Rules */
+            violated_rules: string[];
+        };
+        /** AuditTensor */
+        AuditTensor: {
+            /** Checks */
+            checks: components["schemas"]["AuditCheck"][];
+            /**
+             * Expected
+             * @description shape, dtype, law, mean, std, kurtosis, low, high
+             */
+            expected?: {
+                [key: string]: unknown;
+            } | null;
+            /** Law */
+            law?: string | null;
+            /** Message */
+            message: string;
+            /** Name */
+            name: string;
+            /**
+             * Observed
+             * @description the statistics sent: shape, dtype, numel, mean, std, min, max
+             */
+            observed?: {
+                [key: string]: unknown;
+            } | null;
+            /** Role */
+            role?: string | null;
+            /**
+             * Rule
+             * @description the recipe rule the manifest names
+             */
+            rule?: string | null;
+            /** Scheme */
+            scheme?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Verdict
+             * @enum {string}
+             */
+            verdict: "ok" | "deviates" | "missing" | "unexpected" | "shape_mismatch" | "unchecked";
+            /**
+             * Violated Rule
+             * @description verdict deviates: the recipe rule the tensor breaks
+             */
+            violated_rule?: string | null;
         };
         /** BatchNormLayer */
         BatchNormLayer: {
@@ -2167,6 +2350,78 @@ export interface components {
             use_cudnn?: components["schemas"]["ArgumentValue"];
         };
         /**
+         * Manifest
+         * @description An init manifest, as ``POST /v1/models/manifest`` answers it or a safetensors file's
+         *     ``__metadata__["weightinit.manifest"]`` holds it.
+         */
+        Manifest: {
+            /** Algorithm */
+            algorithm?: string | null;
+            /** Dtype */
+            dtype?: string | null;
+            /**
+             * Format
+             * @default weightinit.manifest/1
+             * @constant
+             */
+            format?: "weightinit.manifest/1";
+            /** Layout */
+            layout?: string | null;
+            /** Seed */
+            seed?: number | string | null;
+            /** Tensors */
+            tensors: components["schemas"]["ManifestEntry"][];
+        };
+        /**
+         * ManifestEntry
+         * @description One tensor of an init manifest (README, "Audit an initialisation").
+         */
+        ManifestEntry: {
+            /** Bound */
+            bound?: number | null;
+            /** Dtype */
+            dtype: string;
+            /** Fan In */
+            fan_in?: number | null;
+            /** Fan Out */
+            fan_out?: number | null;
+            /** Full Shape */
+            full_shape?: number[] | null;
+            /** High */
+            high?: number | null;
+            /** Kurtosis */
+            kurtosis?: number | null;
+            /** Law */
+            law: string;
+            /** Low */
+            low?: number | null;
+            /** Mean */
+            mean?: number | null;
+            /** Name */
+            name: string;
+            /** Role */
+            role: string;
+            /**
+             * Rule
+             * @description the recipe rule that chose the scheme, when one did
+             */
+            rule?: string | null;
+            /** Scheme */
+            scheme: {
+                [key: string]: unknown;
+            };
+            /** Shape */
+            shape: number[];
+            /** Sigma */
+            sigma?: number | null;
+            /** Slice */
+            slice?: string | null;
+            /** Std */
+            std?: number | null;
+            /** Truncation */
+            truncation?: number[] | null;
+        };
+        /**
          * MapTensor
          * @description One tensor of a shape map in full: its shape, and optionally role, scheme and fans.
          */
@@ -3371,6 +3626,47 @@ export interface components {
             truncation: number[] | null;
         };
         /**
+         * TensorStats
+         * @description One tensor's statistics, computed by the client in float64 (population std).
+         */
+        TensorStats: {
+            /**
+             * Dtype
+             * @description float32, float64, float16, bfloat16... (sets the rounding tolerance)
+             */
+            dtype: string;
+            /**
+             * Max
+             * @description required when numel > 0
+             */
+            max?: number | null;
+            /**
+             * Mean
+             * @description required when numel > 0
+             */
+            mean?: number | null;
+            /**
+             * Min
+             * @description required when numel > 0
+             */
+            min?: number | null;
+            /**
+             * Numel
+             * @description elements, the product of shape
+             */
+            numel: number;
+            /**
+             * Shape
+             * @description the tensor's shape
+             */
+            shape: number[];
+            /**
+             * Std
+             * @description population std (ddof=0); required when numel > 0
+             */
+            std?: number | null;
+        };
+        /**
          * TransformerDecoderLayer
          * @description torch nn.TransformerDecoderLayer (torch layout only): self_attn.*, multihead_attn.*,
          *     linear1, linear2, norm1, norm2, norm3, named as its state_dict.
@@ -3752,6 +4048,97 @@ export interface operations {
             };
         };
     };
+    audit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AuditRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditResponse"];
+                };
+            };
+            /** @description Malformed request: not valid HTTP/1.1, or both Content-Length and Transfer-Encoding (the server answers and closes the connection); or a body that is not UTF-8 JSON, is empty, nests deeper than 32 levels or holds over 65 536 items in one array or object */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid API key (only when the service has API keys) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request head or body did not arrive in time (WEIGHTINIT_HEADER_TIMEOUT_S, WEIGHTINIT_BODY_TIMEOUT_S: a body shorter than its Content-Length); the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over a limit: the body's size (WEIGHTINIT_MAX_BODY_BYTES) or what the request would generate (elements, layers, bytes, cost); the problem's `limit` names it */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); wait Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listGains: {
         parameters: {
             query?: never;
@@ -3835,6 +4222,8 @@ export interface operations {
                 format?: string | null;
                 json_layout?: "flat" | "nested";
                 encoding?: "numbers" | "base64";
+                /** @description put the init manifest into the body: safetensors __metadata__ key weightinit.manifest (a JSON string), or a JSON body's 'manifest'; npy and npz have no place for it (422). Default false: the bytes of every body are unchanged */
+                manifest?: boolean;
             };
             header?: never;
             path?: never;
@@ -3948,7 +4337,10 @@ export interface operations {
     };
     generateModelNpz: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description put the init manifest into the body: safetensors __metadata__ key weightinit.manifest (a JSON string), or a JSON body's 'manifest'; npy and npz have no place for it (422). Default false: the bytes of every body are unchanged */
+                manifest?: boolean;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -4059,7 +4451,10 @@ export interface operations {
     };
     generateModelSafetensors: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description put the init manifest into the body: safetensors __metadata__ key weightinit.manifest (a JSON string), or a JSON body's 'manifest'; npy and npz have no place for it (422). Default false: the bytes of every body are unchanged */
+                manifest?: boolean;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -4273,6 +4668,97 @@ export interface operations {
             };
         };
     };
+    manifestModel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ModelRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Manifest"];
+                };
+            };
+            /** @description Malformed request: not valid HTTP/1.1, or both Content-Length and Transfer-Encoding (the server answers and closes the connection); or a body that is not UTF-8 JSON, is empty, nests deeper than 32 levels or holds over 65 536 items in one array or object */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid API key (only when the service has API keys) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request head or body did not arrive in time (WEIGHTINIT_HEADER_TIMEOUT_S, WEIGHTINIT_BODY_TIMEOUT_S: a body shorter than its Content-Length); the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over a limit: the body's size (WEIGHTINIT_MAX_BODY_BYTES) or what the request would generate (elements, layers, bytes, cost); the problem's `limit` names it */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); wait Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listSchemes: {
         parameters: {
             query?: never;
@@ -4456,6 +4942,8 @@ export interface operations {
                 json_layout?: "flat" | "nested";
                 /** @description JSON data as numbers or base64 of the raw bytes */
                 encoding?: "numbers" | "base64";
+                /** @description put the init manifest into the body: safetensors __metadata__ key weightinit.manifest (a JSON string), or a JSON body's 'manifest'; npy and npz have no place for it (422). Default false: the bytes of every body are unchanged */
+                manifest?: boolean;
             };
             header?: never;
             path?: never;
@@ -4573,6 +5061,8 @@ export interface operations {
             query?: {
                 /** @description only this tensor (npy of a layer with several tensors needs it) */
                 tensor?: string | null;
+                /** @description put the init manifest into the body: safetensors __metadata__ key weightinit.manifest (a JSON string), or a JSON body's 'manifest'; npy and npz have no place for it (422). Default false: the bytes of every body are unchanged */
+                manifest?: boolean;
             };
             header?: never;
             path?: never;
@@ -4687,6 +5177,8 @@ export interface operations {
             query?: {
                 /** @description only this tensor (npy of a layer with several tensors needs it) */
                 tensor?: string | null;
+                /** @description put the init manifest into the body: safetensors __metadata__ key weightinit.manifest (a JSON string), or a JSON body's 'manifest'; npy and npz have no place for it (422). Default false: the bytes of every body are unchanged */
+                manifest?: boolean;
             };
             header?: never;
             path?: never;
@@ -4801,6 +5293,8 @@ export interface operations {
             query?: {
                 /** @description only this tensor (npy of a layer with several tensors needs it) */
                 tensor?: string | null;
+                /** @description put the init manifest into the body: safetensors __metadata__ key weightinit.manifest (a JSON string), or a JSON body's 'manifest'; npy and npz have no place for it (422). Default false: the bytes of every body are unchanged */
+                manifest?: boolean;
             };
             header?: never;
             path?: never;
@@ -5017,6 +5511,100 @@ export interface operations {
             };
         };
     };
+    manifestWeights: {
+        parameters: {
+            query?: {
+                /** @description only this tensor */
+                tensor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WeightsRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Manifest"];
+                };
+            };
+            /** @description Malformed request: not valid HTTP/1.1, or both Content-Length and Transfer-Encoding (the server answers and closes the connection); or a body that is not UTF-8 JSON, is empty, nests deeper than 32 levels or holds over 65 536 items in one array or object */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid API key (only when the service has API keys) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request head or body did not arrive in time (WEIGHTINIT_HEADER_TIMEOUT_S, WEIGHTINIT_BODY_TIMEOUT_S: a body shorter than its Content-Length); the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over a limit: the body's size (WEIGHTINIT_MAX_BODY_BYTES) or what the request would generate (elements, layers, bytes, cost); the problem's `limit` names it */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); wait Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     getWeights: {
         parameters: {
             query: {
@@ -5044,6 +5632,8 @@ export interface operations {
                 json_layout?: "flat" | "nested";
                 /** @description JSON data as numbers or base64 of the raw bytes */
                 encoding?: "numbers" | "base64";
+                /** @description put the init manifest into the body: safetensors __metadata__ key weightinit.manifest (a JSON string), or a JSON body's 'manifest'; npy and npz have no place for it (422). Default false: the bytes of every body are unchanged */
+                manifest?: boolean;
             };
             header?: never;
             path: {
@@ -5205,6 +5795,8 @@ export interface operations {
                 json_layout?: "flat" | "nested";
                 /** @description JSON data as numbers or base64 of the raw bytes */
                 encoding?: "numbers" | "base64";
+                /** @description put the init manifest into the body: safetensors __metadata__ key weightinit.manifest (a JSON string), or a JSON body's 'manifest'; npy and npz have no place for it (422). Default false: the bytes of every body are unchanged */
+                manifest?: boolean;
             };
             header?: never;
             path: {
