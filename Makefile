@@ -166,6 +166,7 @@ readme: $(STAMP)
 	$(VPY) -m app.jobs.arguments --write README.md
 	$(VPY) -m app.core.torch_table --write README.md
 	$(VPY) -m app.core.jax_table --write README.md
+	$(VPY) -m app.core.recipes.table --write README.md
 
 # openapi.json is generated from the app (tests/api/test_openapi.py fails when it drifts).
 openapi: $(STAMP)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC_URL = "http://127.0.0.1:8000"
-SECTIONS = r"Use it from [^\n]*|The HTTP API|Reproduce PyTorch and JAX initial weights"
+SECTIONS = r"Use it from [^\n]*|The HTTP API|Reproduce PyTorch and JAX initial weights|Recipes"
 SECTION = re.compile(rf"^## ({SECTIONS})\n(.*?)(?=^## |\Z)", re.S | re.M)
 FENCE = re.compile(r"^```(sh|py|js)\n(.*?)^```", re.S | re.M)
 SDK_FENCE = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
@@ -32,7 +32,8 @@ EXPECT = {"sh": "# -> ", "py": "# -> ", "js": "// -> "}
 
 def examples(readme: str) -> list[tuple[str, str, str]]:
     """``(section #n (lang), lang, code)`` of every sh/py/js block in the README's "Use it
-    from ...", "The HTTP API" and "Reproduce PyTorch and JAX initial weights" sections."""
+    from ...", "The HTTP API", "Reproduce PyTorch and JAX initial weights" and "Recipes"
+    sections."""
     found = []
     for title, body in SECTION.findall(readme):
         for index, (lang, code) in enumerate(FENCE.findall(body), start=1):

@@ -339,3 +339,19 @@ def test_the_number_of_tensors_is_limited() -> None:
         assert response.json()["limit"] == "WEIGHTINIT_MAX_LAYERS"
     finally:
         small.close()
+
+
+def test_the_gpt2_recipe_flags_an_unscaled_residual_by_its_rule(api: ApiClient) -> None:
+    """The issue's case end to end: a request with the gpt2 recipe is the reference, the
+    weights come from an init that forgot c_proj's 1/√(2·n_layer)."""
+    plain = {name: spec if isinstance(spec, list) else spec["shape"]
+             for name, spec in gpt2_tensors(0.02).items()}  # fmt: skip
+    reference = {"tensors": plain, "recipe": {"name": "gpt2", "n_layer": L}, "seed": 7}
+    assert audit(api, {"request": reference, "tensors": state_stats(arrays(api, reference))})[
+        "summary"
+    ]["passed"]
+    report = audit(api, {"request": reference, "tensors": state_stats(arrays(api, gpt2(0.02)))})
+    flagged = {t["name"]: t["violated_rule"] for t in report["tensors"] if t["verdict"] != "ok"}
+    assert set(flagged) == {f"h.{i}.{m}.c_proj.weight" for i in range(L) for m in ("attn", "mlp")}
+    assert set(flagged.values()) == {"r/sqrt(2*n_layer)"}
+    assert report["summary"]["violated_rules"] == ["r/sqrt(2*n_layer)"]
