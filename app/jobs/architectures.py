@@ -1,0 +1,93 @@
+"""POST /v1/models with ``architecture``: a family's config and class become plans.
+
+The core builds the class's tensors (:func:`app.core.architectures.build_architecture`); each
+is planned under the request's choices first (``role_schemes``, ``scheme``, ``bias_scheme``),
+then the family's default init for that tensor (its ``_init_weights``), then the torch
+layout's default (norm scales 1, shifts 0, running statistics and counters fixed). The
+:class:`ArchitectureInfo` rides on the job for recipes and the manifest.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.core.architectures import ArchitectureInfo, ArchTensor, build_architecture
+from app.core.errors import InvalidParameterError, LimitExceededError
+from app.core.planning import SchemeChoice, plan_tensor
+from app.core.plans import TensorPlan
+from app.core.schemes import ResolvedScheme, resolve_scheme
+from app.core.types import Algorithm, Layout
+
+from . import limits
+from .limits import Settings
+from .requests import ModelRequest
+
+DEFAULTS_FIELD = "architecture"
+
+
+def _default_level(tensor: ArchTensor, cache: dict[str, ResolvedScheme]) -> SchemeChoice | None:
+    """The family's default init of ``tensor`` as the last level of scheme choices."""
+    if tensor.init is None:
+        return None
+    name, params = tensor.init
+    key = repr((name, sorted(params.items())))
+    if key not in cache:
+        cache[key] = resolve_scheme(name, dict(params), field=DEFAULTS_FIELD)
+    return SchemeChoice(role_schemes={tensor.spec.role: cache[key]}, where="architecture.")
+
+
+def architecture_plans(
+    req: ModelRequest, settings: Settings, choice: SchemeChoice
+) -> tuple[list[TensorPlan], dict[str, Any], ArchitectureInfo]:
+    """The plans of the requested class, its canonical entry and its :class:`ArchitectureInfo`."""
+    if req.layout is not Layout.TORCH:
+        raise InvalidParameterError(
+            "An architecture has the torch layout of its library (Hugging Face / torchvision "
+            f"names and shapes); got layout {req.layout.value!r}: use layout 'torch'.",
+            field="layout",
+        )
+    if req.algorithm is Algorithm.TORCH_CPU:
+        raise InvalidParameterError(
+            "Algorithm torch-cpu reproduces torch.nn modules built one by one, not a "
+            "transformers or torchvision class's construction; use blocks-v1 or numpy-legacy.",
+            field="algorithm",
+        )
+    family = str(req.architecture.value) if req.architecture is not None else ""
+    tensors, info = build_architecture(family, req.config or {}, req.class_)
+    if len(tensors) > settings.max_layers:
+        raise LimitExceededError(
+            "WEIGHTINIT_MAX_LAYERS",
+            settings.max_layers,
+            len(tensors),
+            unit="tensors",
+            hint="Each tensor of an architecture counts as one layer.",
+            field="config",
+        )
+    limits.check_elements(sum(_numel(t) for t in tensors), settings)
+    cache: dict[str, ResolvedScheme] = {}
+    plans = []
+    for tensor in tensors:
+        default = _default_level(tensor, cache)
+        levels = (choice,) if default is None else (choice, default)
+        plans.append(
+            plan_tensor(
+                tensor.spec,
+                layout=req.layout,
+                dtype=req.dtype,
+                algorithm=req.algorithm,
+                levels=levels,
+            )
+        )
+    canonical = {
+        "architecture": family,
+        "class": info.class_name,
+        "config": {k: list(v) if isinstance(v, tuple) else v for k, v in info.config.items()},
+    }
+    return plans, canonical, info
+
+
+def _numel(tensor: ArchTensor) -> int:
+    n = 1
+    for d in tensor.spec.shape:
+        n *= d
+    return n
