@@ -13,7 +13,7 @@ LOCK := requirements.lock
 # Quiet, non-interactive pip; no self-upgrade (nothing unpinned gets upgraded).
 PIP_FLAGS := --disable-pip-version-check --no-input
 
-.PHONY: help install run test soak fuzz check audit fmt lock bench bench-extras frameworks readme openapi clean clients ts-install ts-test FORCE
+.PHONY: help install run test soak fuzz check audit fmt lock bench bench-extras frameworks architecture-fixtures readme openapi clean clients ts-install ts-test FORCE
 
 FORCE:
 
@@ -29,6 +29,7 @@ help:
 	@echo "make lock   - regenerate $(LOCK) from a fresh temporary venv"
 	@echo "make bench  - run every bench/bench_*.py"
 	@echo "make bench-extras - build .venv-bench (torch for the benchmarks, never in .venv)"
+	@echo "make architecture-fixtures - build .venv-transformers, rewrite tests/fixtures/architectures"
 	@echo "make frameworks - build .venv-frameworks (torch, jax, flax for tests/frameworks; make test does it)"
 	@echo "make readme - regenerate the scheme and shape-map tables in README.md"
 	@echo "make openapi - regenerate openapi.json from the app"
@@ -153,6 +154,15 @@ $(FRAMEWORKS_STAMP): $(LOCK) $(CLIENT)/pyproject.toml $(shell test -x $(FRAMEWOR
 	@touch $@
 
 frameworks: $(FRAMEWORKS_STAMP)
+
+# The architecture fixtures (tests/fixtures/architectures) come from the libraries themselves,
+# in their own venv (never .venv, never a dependency of make test).
+TRANSFORMERS_VENV := .venv-transformers
+architecture-fixtures:
+	test -x $(TRANSFORMERS_VENV)/bin/python || $(PYTHON) -m venv $(TRANSFORMERS_VENV)
+	$(TRANSFORMERS_VENV)/bin/python -m pip install $(PIP_FLAGS) -q transformers==5.18.0 \
+	  torchvision==0.29.1
+	$(TRANSFORMERS_VENV)/bin/python tools/make_architecture_fixtures.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -12,6 +12,11 @@ A :class:`Region` is one ``[start, stop)`` per dimension of the full tensor. It 
   ``index * c >= n``. These are the pieces ``torch.chunk`` gives, padded with empty pieces up
   to ``count`` as DTensor's ``Shard(dim)`` placement does.
 
+* a fused shard ``(dim, index, count, parts)`` (:class:`FusedRegion`): dimension ``dim`` holds
+  ``parts`` equal tensors side by side (GPT-2's ``c_attn``: Q, K, V); each part is sharded as
+  above and the pieces are concatenated, Megatron-style. Its text joins the pieces of ``dim``
+  with ``+``: ``"0:32,0:16+32:48+64:80"``.
+
 The region's elements, in row-major order of the region, map to flat (row-major) indices of
 the full tensor by :func:`flat_indices`; a region whose elements are one contiguous flat run
 (:meth:`Region.contiguous_run`) is read as a range, without any index arithmetic.
@@ -85,6 +90,63 @@ class Region:
                 partial_seen = True
         first = sum(start * s for (start, _), s in zip(self.bounds, strides, strict=True))
         return first, first + self.numel
+
+
+@dataclass(frozen=True)
+class FusedRegion(Region):
+    """Several runs along one dimension (``runs``, ascending, non-empty), the other dimensions
+    whole; ``bounds`` is the bounding box (its first and last elements are the region's)."""
+
+    dim: int = 0
+    runs: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def shape(self) -> Shape:
+        dims = list(self.full_shape)
+        dims[self.dim] = sum(stop - start for start, stop in self.runs)
+        return tuple(dims)
+
+    def text(self) -> str:
+        parts = [f"{start}:{stop}" for start, stop in self.bounds]
+        parts[self.dim] = "+".join(f"{start}:{stop}" for start, stop in self.runs) or "0:0"
+        return ",".join(parts)
+
+    def contiguous_run(self) -> tuple[int, int] | None:
+        if len(self.runs) > 1 and self.numel:
+            return None
+        return Region(self.full_shape, self.bounds).contiguous_run()
+
+    def positions(self) -> NDArray[np.int64]:
+        """The full tensor's index along ``dim`` of each index of the region along it."""
+        return np.concatenate(
+            [np.arange(start, stop, dtype=np.int64) for start, stop in self.runs]
+            or [np.empty(0, dtype=np.int64)]
+        )
+
+
+def fused_shard_region(
+    shape: Shape, dim: int, index: int, count: int, *, parts: int, field: str = "shard"
+) -> Region:
+    """Piece ``index`` of ``count`` of each of ``parts`` equal parts along ``dim``, joined."""
+    whole = shard_region(shape, dim, 0, 1, field)  # checks the rank and dim
+    dim %= len(shape)
+    n = shape[dim]
+    if parts < 1 or n % parts:
+        raise InvalidParameterError(
+            f"A fused dimension of {n} cannot hold {parts} equal parts (shape {list(shape)}).",
+            field=field,
+        )
+    size = n // parts
+    runs: list[tuple[int, int]] = []
+    for k in range(parts):
+        piece = shard_region((size,), 0, index, count, field).bounds[0]
+        if piece[1] > piece[0]:
+            runs.append((k * size + piece[0], k * size + piece[1]))
+    if parts == 1 or not runs:
+        return shard_region(shape, dim, index, count, field)
+    bounds = list(whole.bounds)
+    bounds[dim] = (runs[0][0], runs[-1][1])
+    return FusedRegion(shape, tuple(bounds), dim, tuple(runs))
 
 
 def _strides(shape: Shape) -> list[int]:
@@ -184,8 +246,13 @@ def flat_indices(region: Region, first: int, end: int) -> NDArray[np.int64]:
         return positions
     coords = np.unravel_index(positions, region.shape)
     out = np.zeros(positions.size, dtype=np.int64)
-    for coord, (start, _), stride in zip(
-        coords, region.bounds, _strides(region.full_shape), strict=True
+    fused = region.dim if isinstance(region, FusedRegion) else None
+    for d, (coord, (start, _), stride) in enumerate(
+        zip(coords, region.bounds, _strides(region.full_shape), strict=True)
     ):
-        out += (coord.astype(np.int64) + start) * stride
+        if d == fused:
+            assert isinstance(region, FusedRegion)
+            out += region.positions()[coord] * stride
+        else:
+            out += (coord.astype(np.int64) + start) * stride
     return out

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from app.core import jax_threefry, legacy, torch_modules
+from app.core.architectures import ArchitectureInfo
 from app.core.errors import InvalidParameterError, UnknownNameError, WeightInitError
 from app.core.fans import Fans
 from app.core.layer_values import LayerReading, read_layer
@@ -26,17 +27,26 @@ from app.core.layers import LayerSpec, RecurrentSpec, TensorSpec, count_elements
 from app.core.legacy import LEGACY_MAX_SEED
 from app.core.planning import SchemeChoice, plan_layer, plan_tensor
 from app.core.plans import TensorPlan
-from app.core.recipes import RecipeRun, resolve_recipe
-from app.core.regions import Region, parse_slice, shard_region
+from app.core.recipes import RecipeContext, RecipeRun, resolve_recipe
+from app.core.regions import Region, fused_shard_region, parse_slice, shard_region
 from app.core.schemes import ResolvedScheme, resolve_scheme
 from app.core.streams import BLOCK_SIZE
 from app.core.types import Algorithm, DType, Family, Layout, Role
 
 from . import limits
+from .architectures import architecture_plans
 from .limits import Settings
 from .names import NAME_RULE, name_problem
 from .recipe_request import recipe_parts
-from .requests import ModelRequest, Shard, WeightsRequest, layer_values, parse_seed, scheme_parts
+from .requests import (
+    FusedDim,
+    ModelRequest,
+    Shard,
+    WeightsRequest,
+    layer_values,
+    parse_seed,
+    scheme_parts,
+)
 from .shape_maps import shape_map_plans
 
 Op = Literal["weights", "models"]
@@ -92,6 +102,9 @@ class Job:
     metadata: dict[str, str] = field(default_factory=dict)  # extra safetensors metadata
     recipe: dict[str, Any] | None = None  # the recipe's report (app.core.recipes), if any
     manifest: bool = False  # ?manifest=true: the init manifest in the body (app.jobs.manifest)
+    # POST /v1/models with "architecture": the family, its resolved config and each tensor's
+    # block index, stack, fusion and default init (app.core.architectures.ArchitectureInfo)
+    architecture: ArchitectureInfo | None = None
 
     def resolved(self) -> list[list[Any]]:
         """Every tensor's name, role, resolved scheme and the recipe rule that chose it: the
@@ -419,7 +432,34 @@ def _layers_plans(
     return plans, described
 
 
-def _model_outputs(plans: list[TensorPlan], req: ModelRequest) -> list[Output]:
+def _shard_of(
+    plan: TensorPlan, entry: int | FusedDim, shard: Any, info: ArchitectureInfo | None
+) -> Region:
+    """This rank's region of ``plan`` under a shard plan entry (a dim, or a fused dim)."""
+    where = f"shard.dims[{plan.name}]"
+    if isinstance(entry, FusedDim):
+        return fused_shard_region(
+            plan.shape, entry.dim, shard.index, shard.count, parts=entry.fused, field=where
+        )
+    marked = info.tensors.get(plan.name) if info is not None else None
+    rank = len(plan.shape)
+    plain_split_of_fused = (
+        marked is not None and marked.fused > 1 and shard.count > 1 and -rank <= entry < rank
+    )
+    if marked is not None and plain_split_of_fused and entry % rank == marked.fused_dim:
+        raise InvalidParameterError(
+            f"Tensor {plan.name!r} holds {marked.fused} tensors side by side along dim "
+            f"{marked.fused_dim} (fused, e.g. Q, K and V): a plain split would give rank 0 "
+            f'only Q. Shard it Megatron-style with {{"dim": {marked.fused_dim}, "fused": '
+            f"{marked.fused}}} (split into {marked.fused} parts, shard each, concatenate).",
+            field=where,
+        )
+    return shard_region(plan.shape, entry, shard.index, shard.count, field=where)
+
+
+def _model_outputs(
+    plans: list[TensorPlan], req: ModelRequest, info: ArchitectureInfo | None = None
+) -> list[Output]:
     plan_shard = req.shard
     if plan_shard is None:
         return [Output(plan, Region.whole(plan.shape)) for plan in plans]
@@ -444,10 +484,7 @@ def _model_outputs(plans: list[TensorPlan], req: ModelRequest) -> list[Output]:
             continue
         which = int(match.lastgroup[1:])
         used.add(which)
-        dim = patterns[which][1]
-        region = shard_region(
-            plan.shape, dim, plan_shard.index, plan_shard.count, field=f"shard.dims[{plan.name}]"
-        )
+        region = _shard_of(plan, patterns[which][1], plan_shard, info)
         outputs.append(Output(plan, region, partial=True))
     unused = [pattern for i, (pattern, _) in enumerate(patterns) if i not in used]
     if unused:  # a typo would silently give every rank whole tensors
@@ -464,14 +501,20 @@ def model_job(req: ModelRequest, settings: Settings, selection: Selection) -> Jo
     """POST /v1/models: many named layers, the MLP shorthand or a shape map; optionally one
     shard."""
     seed = parse_seed(req.seed)
-    if sum(part is not None for part in (req.layers, req.mlp, req.tensors)) != 1:
+    info: ArchitectureInfo | None = None
+    if sum(part is not None for part in (req.layers, req.mlp, req.tensors, req.architecture)) != 1:
         raise InvalidParameterError(
-            "Give exactly one of 'layers' (named layers), 'mlp' (the textbook shorthand) or "
-            "'tensors' (a shape map: tensor name -> shape).",
+            "Give exactly one of 'layers' (named layers), 'mlp' (the textbook shorthand), "
+            "'tensors' (a shape map: tensor name -> shape) or 'architecture' (with 'config').",
             field="layers",
         )
+    if req.architecture is None and (req.config is not None or req.class_ is not None):
+        raise InvalidParameterError(
+            "'config' and 'class' belong to 'architecture'; name the architecture too.",
+            field="config" if req.config is not None else "class",
+        )
     choice = _choice(req.scheme, req.bias_scheme, req.role_schemes)
-    recipe = _recipe(req)
+    recipe = _recipe(req) if req.architecture is None else None  # else: over its values
     canonical: dict[str, Any] = {
         "op": "model",
         "seed": seed,
@@ -491,6 +534,10 @@ def model_job(req: ModelRequest, settings: Settings, selection: Selection) -> Jo
     elif req.tensors is not None:
         plans, canonical["tensors"] = shape_map_plans(req, settings, choice, recipe)
         check_names(plans, field="tensors")
+    elif req.architecture is not None:
+        plans, canonical["architecture"], info, recipe = architecture_plans(
+            req, settings, choice, lambda base: _recipe(req, base)
+        )
     else:
         plans, canonical["layers"] = _layers_plans(req, settings, choice, recipe)
     names = [p.name for p in plans]
@@ -511,21 +558,23 @@ def model_job(req: ModelRequest, settings: Settings, selection: Selection) -> Jo
         req.algorithm,
         plans,
         canonical,
-        _model_outputs(plans, req),
+        _model_outputs(plans, req, info),
         selection.fmt,
         selection.json_layout,
         selection.encoding,
         metadata,
         recipe.report() if recipe is not None else None,
         manifest=selection.manifest,
+        architecture=info,
     )
     check(job, settings)
     return job
 
 
-def _recipe(req: ModelRequest) -> RecipeRun | None:
-    """The request's recipe, resolved; it cannot share the request with a request-wide scheme
-    or bias_scheme (which would override every rule it has)."""
+def _recipe(req: ModelRequest, base: RecipeContext | None = None) -> RecipeRun | None:
+    """The request's recipe, resolved over ``base`` (an architecture's values); it cannot
+    share the request with a request-wide scheme or bias_scheme (which would override every
+    rule it has)."""
     parts = recipe_parts(req.recipe)
     if parts is None:
         return None
@@ -538,7 +587,7 @@ def _recipe(req: ModelRequest) -> RecipeRun | None:
                 field=name,
             )
     name, params = parts
-    return resolve_recipe(name, params)
+    return resolve_recipe(name, params, base)
 
 
 def check_names(plans: list[TensorPlan], field: str) -> None:

@@ -32,6 +32,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from app.core.architectures import ARCHITECTURES, TRANSFORMERS_VERSION
 from app.core.errors import nearest_name
 from app.core.kinds import KIND_CLASSES
 from app.core.legacy import LEGACY_MAX_SEED
@@ -1017,6 +1018,18 @@ class Mlp(Strict):
 
 
 ShardPattern = Annotated[str, Field(min_length=1, max_length=200)]
+MAX_FUSED = 64
+
+
+class FusedDim(Strict):
+    """A fused dimension (several tensors side by side, e.g. GPT-2's c_attn: Q, K, V along
+    dim 1): split it into ``fused`` equal parts, take this rank's piece of each, concatenate
+    (Megatron-style)."""
+
+    dim: Annotated[Int, Field(description="the fused dimension (negative counts from the end)")]
+    fused: Annotated[
+        StrictInt, Field(ge=1, le=MAX_FUSED, description="how many equal parts it holds"), INTEGRAL
+    ]
 
 
 class ShardPlan(Strict):
@@ -1033,11 +1046,14 @@ class ShardPlan(Strict):
     index: Annotated[StrictInt, Field(ge=0, description="this rank, 0..count-1"), INTEGRAL]
     count: Annotated[StrictInt, Field(ge=1, le=MAX_SHARDS, description="ranks"), INTEGRAL]
     dims: Annotated[
-        dict[ShardPattern, Int],
+        dict[ShardPattern, Int | FusedDim],
         Field(
             max_length=1000,
             description="shell-style pattern on tensor names (fnmatch: *, ?, [seq]) -> the "
-            "dimension to split; the first matching pattern wins, unmatched tensors come whole",
+            'dimension to split, or {"dim": d, "fused": k} for a tensor holding k tensors side '
+            "by side along d (each part is split, the pieces concatenated; a plain split of a "
+            "tensor an architecture marks fused is refused); the first matching pattern wins, "
+            "unmatched tensors come whole",
             json_schema_extra={"propertyNames": {"minLength": 1, "maxLength": 200, **TEXT}},
         ),
     ]
@@ -1107,6 +1123,34 @@ TensorsField = Annotated[
 ]
 
 
+ArchitectureName = StrEnum("ArchitectureName", {n: n for n in ARCHITECTURES})  # type: ignore[misc]
+ARCHITECTURE_DESCRIPTION = (
+    'A whole architecture by config (README, "Architectures by config"): every tensor of one '
+    f"class, with its names, shapes and torch layout (transformers {TRANSFORMERS_VERSION}'s "
+    "save_pretrained tensor list; torchvision's state_dict for resnet), roles and the family's "
+    "default init. Default classes: "
+    + ", ".join(f"{a.name} {a.default_class}" for a in ARCHITECTURES.values())
+    + ". Layout torch only."
+)
+CONFIG_DESCRIPTION = (
+    "The family's config, in its Hugging Face config.json field names (resnet: torchvision's "
+    "ResNet arguments); omitted fields take the config class's defaults: "
+    + "; ".join(
+        f"{a.name}: "
+        + ", ".join(
+            f"{k}={'null' if f.default is None else f.default}" for k, f in a.fields.items()
+        )
+        for a in ARCHITECTURES.values()
+    )
+    + ". Fields that change no tensor (dropouts, eps, activation, token ids...) are accepted and "
+    "ignored; an unknown field is a 422 with a suggestion."
+)
+CLASS_DESCRIPTION = (
+    "The class whose tensors are returned (default: the family's first): "
+    + "; ".join(f"{a.name}: {', '.join(a.classes)}" for a in ARCHITECTURES.values())
+)
+
+
 def _exactly_one(*fields: str, also: tuple[dict[str, Any], ...] = ()) -> dict[str, Any]:
     """JSON Schema for "exactly one of ``fields``" (null is absent): no two, and not none;
     and none of ``also`` (other rules said with "not", such as numpy-legacy's 32-bit seeds).
@@ -1127,7 +1171,8 @@ def _exactly_one(*fields: str, also: tuple[dict[str, Any], ...] = ()) -> dict[st
 
 
 class ModelRequest(_Common):
-    """Named layers (``layers``), the ``mlp`` shorthand or a shape map (``tensors``); one only."""
+    """Named layers (``layers``), the ``mlp`` shorthand, a shape map (``tensors``) or an
+    ``architecture`` by config; one only."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -1155,6 +1200,7 @@ class ModelRequest(_Common):
                 "layers",
                 "mlp",
                 "tensors",
+                "architecture",
                 also=(
                     LEGACY_SEED_TOO_LARGE,
                     JAX_SEED_TOO_LARGE,
@@ -1176,6 +1222,15 @@ class ModelRequest(_Common):
         _said("The textbook multi-layer perceptron's shorthand: tensors W1, b1, W2, b2..."),
     ] = None
     tensors: TensorsField = None
+    architecture: Annotated[
+        ArchitectureName | None, Field(description=ARCHITECTURE_DESCRIPTION)
+    ] = None
+    config: Annotated[
+        dict[str, Any] | None, Field(description=CONFIG_DESCRIPTION, max_length=200)
+    ] = None
+    class_: Annotated[
+        str | None, Field(alias="class", max_length=100, description=CLASS_DESCRIPTION)
+    ] = None
     scheme: SchemeField = None
     bias_scheme: BiasSchemeField = None
     role_schemes: RoleSchemes = None

@@ -359,6 +359,11 @@ export interface components {
          * @enum {string}
          */
         Algorithm: "blocks-v1" | "numpy-legacy" | "jax-threefry" | "torch-cpu";
+        /**
+         * ArchitectureName
+         * @enum {string}
+         */
+        ArchitectureName: "gpt2" | "llama" | "bert" | "t5" | "vit" | "resnet";
         ArgumentValue: components["schemas"]["JsonScalar"] | components["schemas"]["JsonValue2"][] | {
             [key: string]: components["schemas"]["JsonValue2"];
         };
@@ -1667,6 +1672,24 @@ export interface components {
             /** @description keras.layers.Embedding (layout keras): accepted and ignored (changes no parameter). */
             trainable?: components["schemas"]["ArgumentValue"];
         };
+        /**
+         * FusedDim
+         * @description A fused dimension (several tensors side by side, e.g. GPT-2's c_attn: Q, K, V along
+         *     dim 1): split it into ``fused`` equal parts, take this rank's piece of each, concatenate
+         *     (Megatron-style).
+         */
+        FusedDim: {
+            /**
+             * Dim
+             * @description the fused dimension (negative counts from the end)
+             */
+            dim: number;
+            /**
+             * Fused
+             * @description how many equal parts it holds
+             */
+            fused: number;
+        };
         /** GainList */
         GainList: {
             /** Gains */
@@ -2495,7 +2518,8 @@ export interface components {
         };
         /**
          * ModelRequest
-         * @description Named layers (``layers``), the ``mlp`` shorthand or a shape map (``tensors``); one only.
+         * @description Named layers (``layers``), the ``mlp`` shorthand, a shape map (``tensors``) or an
+         *     ``architecture`` by config; one only.
          * @example {
          *       "bias_scheme": "zeros",
          *       "mlp": {
@@ -2541,11 +2565,25 @@ export interface components {
              * @default blocks-v1
              */
             algorithm?: components["schemas"]["Algorithm"];
+            /** @description A whole architecture by config (README, "Architectures by config"): every tensor of one class, with its names, shapes and torch layout (transformers 5.18.0's save_pretrained tensor list; torchvision's state_dict for resnet), roles and the family's default init. Default classes: gpt2 GPT2LMHeadModel, llama LlamaForCausalLM, bert BertModel, t5 T5ForConditionalGeneration, vit ViTModel, resnet ResNet. Layout torch only. */
+            architecture?: components["schemas"]["ArchitectureName"] | null;
             /**
              * Bias Scheme
              * @description The scheme of every bias. Default (null): the layout's framework default (torch: U(-1/sqrt(fan_in), 1/sqrt(fan_in)); keras and jax: zeros), except the mlp shorthand, whose biases default to zeros. Not applied to norm shifts, which keep 0, except on a norm layer's own bias_scheme.
              */
             bias_scheme?: components["schemas"]["SchemeName"] | components["schemas"]["SchemeObject"] | null;
+            /**
+             * Class
+             * @description The class whose tensors are returned (default: the family's first): gpt2: GPT2LMHeadModel, GPT2Model, GPT2ForSequenceClassification; llama: LlamaForCausalLM, LlamaModel, LlamaForSequenceClassification; bert: BertModel, BertForMaskedLM, BertForSequenceClassification; t5: T5ForConditionalGeneration, T5Model, T5EncoderModel; vit: ViTModel, ViTForImageClassification; resnet: ResNet
+             */
+            class?: string | null;
+            /**
+             * Config
+             * @description The family's config, in its Hugging Face config.json field names (resnet: torchvision's ResNet arguments); omitted fields take the config class's defaults: gpt2: vocab_size=50257, n_positions=1024, n_embd=768, n_layer=12, n_head=12, n_inner=null, initializer_range=0.02, tie_word_embeddings=True, num_labels=2; llama: vocab_size=32000, hidden_size=4096, intermediate_size=11008, num_hidden_layers=32, num_attention_heads=32, num_key_value_heads=null, head_dim=null, initializer_range=0.02, tie_word_embeddings=False, attention_bias=False, mlp_bias=False, pad_token_id=null, num_labels=2; bert: vocab_size=30522, hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072, max_position_embeddings=512, type_vocab_size=2, initializer_range=0.02, pad_token_id=0, tie_word_embeddings=True, num_labels=2; t5: vocab_size=32128, d_model=512, d_kv=64, d_ff=2048, num_layers=6, num_decoder_layers=null, num_heads=8, relative_attention_num_buckets=32, initializer_factor=1.0, feed_forward_proj=relu, tie_word_embeddings=True; vit: hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072, image_size=224, patch_size=16, num_channels=3, qkv_bias=True, pooler_output_size=null, initializer_range=0.02, num_labels=2; resnet: block=basic, layers=(2, 2, 2, 2), num_classes=1000, groups=1, width_per_group=64, zero_init_residual=False. Fields that change no tensor (dropouts, eps, activation, token ids...) are accepted and ignored; an unknown field is a 422 with a suggestion.
+             */
+            config?: {
+                [key: string]: unknown;
+            } | null;
             /**
              * @description Element type of the returned tensors. Default float32; float16 and bfloat16 are rounded once from float32 (round to nearest even).
              * @default float32
@@ -3449,10 +3487,10 @@ export interface components {
             count: number;
             /**
              * Dims
-             * @description shell-style pattern on tensor names (fnmatch: *, ?, [seq]) -> the dimension to split; the first matching pattern wins, unmatched tensors come whole
+             * @description shell-style pattern on tensor names (fnmatch: *, ?, [seq]) -> the dimension to split, or {"dim": d, "fused": k} for a tensor holding k tensors side by side along d (each part is split, the pieces concatenated; a plain split of a tensor an architecture marks fused is refused); the first matching pattern wins, unmatched tensors come whole
              */
             dims: {
-                [key: string]: number;
+                [key: string]: number | components["schemas"]["FusedDim"];
             };
             /**
              * Index
