@@ -51,7 +51,7 @@ TAGS = [
     {"name": "models", "description": "Many named layers in one response"},
     {"name": "digests", "description": "sha256 of tensors and blocks, without the tensors"},
     {"name": "audit", "description": "Init manifests, and checking a model's tensors against one"},
-    {"name": "registry", "description": "Schemes and gains"},
+    {"name": "registry", "description": "Schemes, gains, recipes and architectures"},
     {"name": "health", "description": "Liveness, readiness, index"},
 ]
 

@@ -112,6 +112,51 @@ class GainList(BaseModel):
     gains: list[GainOut]
 
 
+class RecipeParamOut(BaseModel):
+    name: str
+    kind: str = Field(description="integer, number, boolean, string or widths (an object)")
+    description: str
+    default: Any = Field(description="null: optional, needed only where a rule reads it")
+    choices: list[str]
+
+
+class RecipeOut(BaseModel):
+    name: str
+    summary: str
+    formula: str
+    reference: str = Field(description="the codebase file and function the recipe follows")
+    applies_to: str
+    changes_forward: bool = Field(
+        description="true: the response's recipe object says what the forward pass must apply"
+    )
+    params: list[RecipeParamOut]
+
+
+class RecipeList(BaseModel):
+    recipes: list[RecipeOut]
+
+
+class ConfigFieldOut(BaseModel):
+    name: str
+    kind: str
+    default: Any
+    choices: list[str]
+
+
+class ArchitectureOut(BaseModel):
+    name: str
+    title: str
+    default_class: str
+    classes: list[str]
+    config: list[ConfigFieldOut] = Field(description="the Hugging Face config fields it reads")
+    ignored: list[str] = Field(description="config.json fields accepted and ignored")
+    reference: str = Field(description="the library versions whose names and shapes it follows")
+
+
+class ArchitectureList(BaseModel):
+    architectures: list[ArchitectureOut]
+
+
 class Health(BaseModel):
     status: str
 

@@ -91,7 +91,10 @@ def nearest_name(name: str, choices: Iterable[str]) -> str | None:
 
 
 def _plural(noun: str) -> str:
-    """English plural of a vocabulary word: activity -> activities, scheme -> schemes."""
+    """English plural of a vocabulary word: activity -> activities, scheme -> schemes,
+    class -> classes."""
     if noun.endswith("y") and noun[-2:-1] not in ("a", "e", "i", "o", "u"):
         return noun[:-1] + "ies"
+    if noun.endswith(("s", "x", "sh", "ch")):
+        return noun + "es"
     return noun + "s"

@@ -89,7 +89,8 @@ def architecture_plans(
             field="algorithm",
         )
     family = str(req.architecture.value) if req.architecture is not None else ""
-    tensors, info = build_architecture(family, req.config or {}, req.class_)
+    class_name = req.class_.value if req.class_ is not None else None
+    tensors, info = build_architecture(family, req.config or {}, class_name)
     if len(tensors) > settings.max_layers:
         raise LimitExceededError(
             "WEIGHTINIT_MAX_LAYERS",

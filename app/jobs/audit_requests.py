@@ -3,18 +3,24 @@ is (per-tensor statistics the client computed). Unknown fields are a 422 naming 
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Discriminator, Field, Tag
+from pydantic import ConfigDict, Discriminator, Field, StrictInt, Tag
 
 from app.core.audit import DEFAULT_Z
 
-from .names import MAX_NAME_LENGTH
-from .requests import Int, ModelRequest, Strict, WeightsRequest
+from .names import MAX_NAME_LENGTH, NAME_PATTERN
+from .requests import INTEGRAL, TEXT, TEXT_PATTERN, Int, ModelRequest, Strict, WeightsRequest
 
 Finite = Annotated[float, Field(allow_inf_nan=False)]
-Dim = Annotated[Int, Field(ge=0)]
-ObservedName = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH)]
+Dim = Annotated[StrictInt, Field(ge=0), INTEGRAL]  # the schema states the minimum
+# The service's one name alphabet (app/jobs/names.py): what a model's tensors are named.
+ObservedName = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH, pattern=NAME_PATTERN)]
+# A resolved scheme's parameter: a name, a number, a flag, or a list of numbers (axes).
+Text = Annotated[str, Field(max_length=200, pattern=TEXT_PATTERN)]
+SchemeValue = Text | Finite | bool | None | Annotated[list[Finite], Field(max_length=32)]
+# A vocabulary word (a dtype, a role, a law's kind): letters, digits, _ . -
+Word = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
 
 
 class TensorStats(Strict):
@@ -22,13 +28,10 @@ class TensorStats(Strict):
 
     shape: Annotated[list[Dim], Field(max_length=32, description="the tensor's shape")]
     dtype: Annotated[
-        str,
-        Field(
-            max_length=32,
-            description="float32, float64, float16, bfloat16... (sets the rounding tolerance)",
-        ),
+        Word,
+        Field(description="float32, float64, float16, bfloat16... (sets the rounding tolerance)"),
     ]
-    numel: Annotated[Int, Field(ge=0, description="elements, the product of shape")]
+    numel: Annotated[Dim, Field(description="elements, the product of shape")]
     mean: Annotated[Finite | None, Field(description="required when numel > 0")] = None
     std: Annotated[
         Finite | None, Field(ge=0, description="population std (ddof=0); required when numel > 0")
@@ -46,13 +49,16 @@ class ManifestEntry(Strict):
     name: ObservedName
     shape: list[Dim]
     full_shape: list[Dim] | None = None
-    slice: str | None = None
-    dtype: str
-    role: str
-    scheme: dict[str, Any]
+    slice: Annotated[str, Field(max_length=400, pattern=r"^[0-9:,\- ]*$")] | None = None
+    dtype: Word
+    role: Word
+    scheme: Annotated[
+        dict[str, SchemeValue],
+        Field(json_schema_extra={"propertyNames": TEXT}, description="the resolved scheme"),
+    ]
     fan_in: OptFloat = None
     fan_out: OptFloat = None
-    law: str
+    law: Word
     mean: OptFloat = None
     std: Annotated[Finite | None, Field(ge=0)] = None
     kurtosis: OptFloat = None
@@ -62,7 +68,12 @@ class ManifestEntry(Strict):
     sigma: OptFloat = None
     truncation: list[Finite] | None = None
     rule: Annotated[
-        str | None, Field(description="the recipe rule that chose the scheme, when one did")
+        str | None,
+        Field(
+            max_length=200,
+            pattern=r"^[^\x00-\x1f\x7f-\x9f]*$",
+            description="the recipe rule that chose the scheme, when one did",
+        ),
     ] = None
 
 
@@ -72,9 +83,9 @@ class Manifest(Strict):
 
     format: Literal["weightinit.manifest/1"] = "weightinit.manifest/1"
     seed: Int | str | None = None
-    dtype: str | None = None
-    layout: str | None = None
-    algorithm: str | None = None
+    dtype: Word | None = None
+    layout: Word | None = None
+    algorithm: Word | None = None
     tensors: list[ManifestEntry]
 
 
@@ -126,7 +137,14 @@ class AuditRequest(Strict):
         dict[ObservedName, TensorStats],
         Field(
             description="name -> the statistics of the tensor as it is; at most "
-            "WEIGHTINIT_MAX_LAYERS tensors"
+            "WEIGHTINIT_MAX_LAYERS tensors",
+            json_schema_extra={
+                "propertyNames": {
+                    "minLength": 1,
+                    "maxLength": MAX_NAME_LENGTH,
+                    "pattern": NAME_PATTERN,
+                }
+            },
         ),
     ]
     z: Annotated[

@@ -821,6 +821,15 @@ TORCH_CPU_NOT_TORCH_LAYOUT: dict[str, Any] = {  # torch-cpu builds torch modules
         "layout": {"not": {"const": Layout.TORCH.value}},
     },
 }
+RECIPE_AND_SCHEME: dict[str, Any] = {  # a recipe chooses every scheme the request-wide one would
+    "anyOf": [
+        {
+            "required": ["recipe", field],
+            "properties": {"recipe": {"not": {"type": "null"}}, field: {"not": {"type": "null"}}},
+        }
+        for field in ("scheme", "bias_scheme")
+    ]
+}
 SLICE_AND_SHARD: dict[str, Any] = {  # a shard is a slice along one dimension: one or the other
     "required": ["slice", "shard"],
     "properties": {"slice": {"not": {"type": "null"}}, "shard": {"not": {"type": "null"}}},
@@ -1124,6 +1133,10 @@ TensorsField = Annotated[
 
 
 ArchitectureName = StrEnum("ArchitectureName", {n: n for n in ARCHITECTURES})  # type: ignore[misc]
+# Every documented class of every family; which belong to which family is the core's rule.
+ArchitectureClass = StrEnum(  # type: ignore[misc]
+    "ArchitectureClass", {c: c for a in ARCHITECTURES.values() for c in a.classes}
+)
 ARCHITECTURE_DESCRIPTION = (
     'A whole architecture by config (README, "Architectures by config"): every tensor of one '
     f"class, with its names, shapes and torch layout (transformers {TRANSFORMERS_VERSION}'s "
@@ -1206,6 +1219,7 @@ class ModelRequest(_Common):
                     JAX_SEED_TOO_LARGE,
                     JAX_NOT_FLOAT32,
                     TORCH_CPU_NOT_TORCH_LAYOUT,
+                    RECIPE_AND_SCHEME,
                 ),
             ),
         },
@@ -1229,7 +1243,7 @@ class ModelRequest(_Common):
         dict[str, Any] | None, Field(description=CONFIG_DESCRIPTION, max_length=200)
     ] = None
     class_: Annotated[
-        str | None, Field(alias="class", max_length=100, description=CLASS_DESCRIPTION)
+        ArchitectureClass | None, Field(alias="class", description=CLASS_DESCRIPTION)
     ] = None
     scheme: SchemeField = None
     bias_scheme: BiasSchemeField = None

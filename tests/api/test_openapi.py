@@ -38,6 +38,8 @@ OPERATION_IDS = {
     "listSchemes",
     "getScheme",
     "listGains",
+    "listRecipes",
+    "listArchitectures",
     "getHealth",
     "getReadiness",
     "getIndex",

@@ -154,6 +154,30 @@ SEMANTIC_RULES: list[tuple[str, int, str, str]] = [
         r"|beyond float64's range",
     ),
     ("values within the dtype's range", 422, r"dtype", r"beyond \w+'s largest finite value"),
+    # Architectures: a config's fields and values, and the classes, are the family's.
+    ("a class of the named architecture", 422, r"class", r"Unknown class|belong to 'architecture'"),
+    ("an architecture's config fields and values", 422, r"config(\..*)?", r".*"),
+    (
+        "the manifest needs safetensors or JSON (a query option)",
+        422,
+        r"manifest",
+        r"no place for it",
+    ),
+    (
+        "an architecture's torch layout and algorithms",
+        422,
+        r"layout|algorithm",
+        r"An architecture|transformers or torchvision",
+    ),
+    ("a recipe's own parameters and what it needs of the model", 422, r"recipe(\..+)?", r".*"),
+    ("a recipe's rules per role (role_schemes names the rest)", 422, r".*", r"[Rr]ecipe '"),
+    # /v1/audit's statistics: numel is the product of shape; a non-empty tensor has them all.
+    (
+        "an audited tensor's numel and statistics agree with its shape",
+        422,
+        r"tensors\[.*\]\.\w+",
+        r"not the product of its shape|give its mean, std, min, max",
+    ),
     # The framework-exact algorithms reproduce their framework's own calls only.
     (
         "a scheme the framework-exact algorithm has no call for",
@@ -199,6 +223,7 @@ def semantic_rule(status: int, problem: Any) -> str | None:
     names = set()
     for error in errors:
         field, message = str(error.get("field", "")), str(error.get("message", ""))
+        field = field.removeprefix("request.")  # /v1/audit's request: a models or weights body
         name = next(
             (
                 name

@@ -1,4 +1,5 @@
-"""GET /v1/schemes, /v1/schemes/{name} and /v1/gains: the registry, as data."""
+"""GET /v1/schemes, /v1/schemes/{name}, /v1/gains, /v1/recipes and /v1/architectures: the
+registries, as data."""
 
 from __future__ import annotations
 
@@ -9,15 +10,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request
 from starlette.responses import Response
 
+from app.core.architectures import ARCHITECTURES, TORCHVISION_VERSION, TRANSFORMERS_VERSION
 from app.core.errors import UnknownNameError
 from app.core.gains import gain_table
+from app.core.recipes.registry import RECIPES
 from app.core.schemes import ALIASES, SCHEMES, all_names
 from app.jobs.registry import scheme_out
 
 from ..deps import known_query
 from ..problems import ProblemError
 from ..respond import PROBLEMS, etag_matches
-from ..schemas import GainList, SchemeList, SchemeOut
+from ..schemas import ArchitectureList, GainList, RecipeList, SchemeList, SchemeOut
 
 router = APIRouter(prefix="/v1", tags=["registry"], dependencies=[Depends(known_query())])
 
@@ -76,3 +79,67 @@ async def list_gains(request: Request) -> Response:
         for g in gain_table()
     ]
     return _cached_json(request, {"gains": gains})
+
+
+@router.get(
+    "/recipes",
+    operation_id="listRecipes",
+    summary="Every initialization recipe: formula, parameters, the code it follows",
+    response_model=RecipeList,
+    responses={304: {"description": "Not modified"}},
+)
+async def list_recipes(request: Request) -> Response:
+    recipes = [
+        {
+            "name": r.name,
+            "summary": r.summary,
+            "formula": r.formula,
+            "reference": r.reference,
+            "applies_to": r.applies_to,
+            "changes_forward": r.changes_forward,
+            "params": [
+                {
+                    "name": p.name,
+                    "kind": p.kind,
+                    "description": p.description,
+                    "default": p.default,
+                    "choices": list(p.choices),
+                }
+                for p in r.params
+            ],
+        }
+        for r in RECIPES
+    ]
+    return _cached_json(request, {"recipes": recipes})
+
+
+@router.get(
+    "/architectures",
+    operation_id="listArchitectures",
+    summary="Every architecture: its classes and the config fields it reads, with defaults",
+    response_model=ArchitectureList,
+    responses={304: {"description": "Not modified"}},
+)
+async def list_architectures(request: Request) -> Response:
+    library = {"resnet": f"torchvision {TORCHVISION_VERSION}"}
+    architectures = [
+        {
+            "name": a.name,
+            "title": a.title,
+            "default_class": a.default_class,
+            "classes": list(a.classes),
+            "config": [
+                {
+                    "name": name,
+                    "kind": f.kind,
+                    "default": list(f.default) if isinstance(f.default, tuple) else f.default,
+                    "choices": list(f.choices),
+                }
+                for name, f in a.fields.items()
+            ],
+            "ignored": sorted(a.ignored),
+            "reference": library.get(a.name, f"transformers {TRANSFORMERS_VERSION}"),
+        }
+        for a in ARCHITECTURES.values()
+    ]
+    return _cached_json(request, {"architectures": architectures})

@@ -58,6 +58,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/architectures": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every architecture: its classes and the config fields it reads, with defaults */
+        get: operations["listArchitectures"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/audit": {
         parameters: {
             query?: never;
@@ -180,6 +197,23 @@ export interface paths {
          * @description The init manifest of the same request, planned but not generated (cheap): per returned tensor its role, scheme, fans, law, expected mean and std, kurtosis, bounds or truncation, and the recipe rule that chose it. The same document `?manifest=true` puts into a safetensors body's `__metadata__` (key `weightinit.manifest`) and `POST /v1/audit` takes back.
          */
         post: operations["manifestModel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/recipes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every initialization recipe: formula, parameters, the code it follows */
+        get: operations["listRecipes"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -360,10 +394,46 @@ export interface components {
          */
         Algorithm: "blocks-v1" | "numpy-legacy" | "jax-threefry" | "torch-cpu";
         /**
+         * ArchitectureClass
+         * @enum {string}
+         */
+        ArchitectureClass: "GPT2LMHeadModel" | "GPT2Model" | "GPT2ForSequenceClassification" | "LlamaForCausalLM" | "LlamaModel" | "LlamaForSequenceClassification" | "BertModel" | "BertForMaskedLM" | "BertForSequenceClassification" | "T5ForConditionalGeneration" | "T5Model" | "T5EncoderModel" | "ViTModel" | "ViTForImageClassification" | "ResNet";
+        /** ArchitectureList */
+        ArchitectureList: {
+            /** Architectures */
+            architectures: components["schemas"]["ArchitectureOut"][];
+        };
+        /**
          * ArchitectureName
          * @enum {string}
          */
         ArchitectureName: "gpt2" | "llama" | "bert" | "t5" | "vit" | "resnet";
+        /** ArchitectureOut */
+        ArchitectureOut: {
+            /** Classes */
+            classes: string[];
+            /**
+             * Config
+             * @description the Hugging Face config fields it reads
+             */
+            config: components["schemas"]["ConfigFieldOut"][];
+            /** Default Class */
+            default_class: string;
+            /**
+             * Ignored
+             * @description config.json fields accepted and ignored
+             */
+            ignored: string[];
+            /** Name */
+            name: string;
+            /**
+             * Reference
+             * @description the library versions whose names and shapes it follows
+             */
+            reference: string;
+            /** Title */
+            title: string;
+        };
         ArgumentValue: components["schemas"]["JsonScalar"] | components["schemas"]["JsonValue2"][] | {
             [key: string]: components["schemas"]["JsonValue2"];
         };
@@ -402,9 +472,7 @@ export interface components {
              * Tensors
              * @description name -> the statistics of the tensor as it is; at most WEIGHTINIT_MAX_LAYERS tensors
              */
-            tensors: {
-                [key: string]: components["schemas"]["TensorStats"];
-            };
+            tensors: Record<string, never>;
             /**
              * Z
              * @description standard errors a statistic may stray (default 6: a correct model never fails)
@@ -672,6 +740,17 @@ export interface components {
              * @description Features of the output.
              */
             out_features: number;
+        };
+        /** ConfigFieldOut */
+        ConfigFieldOut: {
+            /** Choices */
+            choices: string[];
+            /** Default */
+            default: unknown;
+            /** Kind */
+            kind: string;
+            /** Name */
+            name: string;
         };
         /** Conv1dLayer */
         Conv1dLayer: {
@@ -2429,9 +2508,12 @@ export interface components {
              * @description the recipe rule that chose the scheme, when one did
              */
             rule?: string | null;
-            /** Scheme */
+            /**
+             * Scheme
+             * @description the resolved scheme
+             */
             scheme: {
-                [key: string]: unknown;
+                [key: string]: string | number | boolean | number[] | null;
             };
             /** Shape */
             shape: number[];
@@ -2572,11 +2654,8 @@ export interface components {
              * @description The scheme of every bias. Default (null): the layout's framework default (torch: U(-1/sqrt(fan_in), 1/sqrt(fan_in)); keras and jax: zeros), except the mlp shorthand, whose biases default to zeros. Not applied to norm shifts, which keep 0, except on a norm layer's own bias_scheme.
              */
             bias_scheme?: components["schemas"]["SchemeName"] | components["schemas"]["SchemeObject"] | null;
-            /**
-             * Class
-             * @description The class whose tensors are returned (default: the family's first): gpt2: GPT2LMHeadModel, GPT2Model, GPT2ForSequenceClassification; llama: LlamaForCausalLM, LlamaModel, LlamaForSequenceClassification; bert: BertModel, BertForMaskedLM, BertForSequenceClassification; t5: T5ForConditionalGeneration, T5Model, T5EncoderModel; vit: ViTModel, ViTForImageClassification; resnet: ResNet
-             */
-            class?: string | null;
+            /** @description The class whose tensors are returned (default: the family's first): gpt2: GPT2LMHeadModel, GPT2Model, GPT2ForSequenceClassification; llama: LlamaForCausalLM, LlamaModel, LlamaForSequenceClassification; bert: BertModel, BertForMaskedLM, BertForSequenceClassification; t5: T5ForConditionalGeneration, T5Model, T5EncoderModel; vit: ViTModel, ViTForImageClassification; resnet: ResNet */
+            class?: components["schemas"]["ArchitectureClass"] | null;
             /**
              * Config
              * @description The family's config, in its Hugging Face config.json field names (resnet: torchvision's ResNet arguments); omitted fields take the config class's defaults: gpt2: vocab_size=50257, n_positions=1024, n_embd=768, n_layer=12, n_head=12, n_inner=null, initializer_range=0.02, tie_word_embeddings=True, num_labels=2; llama: vocab_size=32000, hidden_size=4096, intermediate_size=11008, num_hidden_layers=32, num_attention_heads=32, num_key_value_heads=null, head_dim=null, initializer_range=0.02, tie_word_embeddings=False, attention_bias=False, mlp_bias=False, pad_token_id=null, num_labels=2; bert: vocab_size=30522, hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072, max_position_embeddings=512, type_vocab_size=2, initializer_range=0.02, pad_token_id=0, tie_word_embeddings=True, num_labels=2; t5: vocab_size=32128, d_model=512, d_kv=64, d_ff=2048, num_layers=6, num_decoder_layers=null, num_heads=8, relative_attention_num_buckets=32, initializer_factor=1.0, feed_forward_proj=relu, tie_word_embeddings=True; vit: hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072, image_size=224, patch_size=16, num_channels=3, qkv_bias=True, pooler_output_size=null, initializer_range=0.02, num_labels=2; resnet: block=basic, layers=(2, 2, 2, 2), num_classes=1000, groups=1, width_per_group=64, zero_init_residual=False. Fields that change no tensor (dropouts, eps, activation, token ids...) are accepted and ignored; an unknown field is a 422 with a suggestion.
@@ -2949,6 +3028,11 @@ export interface components {
             /** Type */
             type: string;
         };
+        /** RecipeList */
+        RecipeList: {
+            /** Recipes */
+            recipes: components["schemas"]["RecipeOut"][];
+        };
         /**
          * RecipeName
          * @description A recipe's name (GET /v1/recipes lists them with their references).
@@ -2964,6 +3048,48 @@ export interface components {
             name: components["schemas"]["RecipeName"];
         } & {
             [key: string]: unknown;
+        };
+        /** RecipeOut */
+        RecipeOut: {
+            /** Applies To */
+            applies_to: string;
+            /**
+             * Changes Forward
+             * @description true: the response's recipe object says what the forward pass must apply
+             */
+            changes_forward: boolean;
+            /** Formula */
+            formula: string;
+            /** Name */
+            name: string;
+            /** Params */
+            params: components["schemas"]["RecipeParamOut"][];
+            /**
+             * Reference
+             * @description the codebase file and function the recipe follows
+             */
+            reference: string;
+            /** Summary */
+            summary: string;
+        };
+        /** RecipeParamOut */
+        RecipeParamOut: {
+            /** Choices */
+            choices: string[];
+            /**
+             * Default
+             * @description null: optional, needed only where a rule reads it
+             */
+            default: unknown;
+            /** Description */
+            description: string;
+            /**
+             * Kind
+             * @description integer, number, boolean, string or widths (an object)
+             */
+            kind: string;
+            /** Name */
+            name: string;
         };
         /**
          * RmsNormLayer
@@ -4086,6 +4212,82 @@ export interface operations {
             };
         };
     };
+    listArchitectures: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ArchitectureList"];
+                };
+            };
+            /** @description Not modified */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request: not valid HTTP/1.1, or both Content-Length and Transfer-Encoding (the server answers and closes the connection); or a body that is not UTF-8 JSON, is empty, nests deeper than 32 levels or holds over 65 536 items in one array or object */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid API key (only when the service has API keys) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request head or body did not arrive in time (WEIGHTINIT_HEADER_TIMEOUT_S, WEIGHTINIT_BODY_TIMEOUT_S: a body shorter than its Content-Length); the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over WEIGHTINIT_MAX_BODY_BYTES; the connection is closed */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); wait Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     audit: {
         parameters: {
             query?: never;
@@ -4777,6 +4979,82 @@ export interface operations {
             };
             /** @description Validation failed */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); wait Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listRecipes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecipeList"];
+                };
+            };
+            /** @description Not modified */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request: not valid HTTP/1.1, or both Content-Length and Transfer-Encoding (the server answers and closes the connection); or a body that is not UTF-8 JSON, is empty, nests deeper than 32 levels or holds over 65 536 items in one array or object */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid API key (only when the service has API keys) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request head or body did not arrive in time (WEIGHTINIT_HEADER_TIMEOUT_S, WEIGHTINIT_BODY_TIMEOUT_S: a body shorter than its Content-Length); the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over WEIGHTINIT_MAX_BODY_BYTES; the connection is closed */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
