@@ -261,3 +261,27 @@ def test_hf_default_recipe_and_the_family_defaults_give_the_same_bytes(
     ours, theirs = safetensors.numpy.load(plain.content), safetensors.numpy.load(recipe.content)
     assert ours.keys() == theirs.keys()
     assert all(np.array_equal(ours[k], theirs[k]) for k in ours)
+
+
+def test_the_readme_table_names_every_class_field_and_default() -> None:
+    """The README's family table is written by hand (its notes explain defaults such as
+    n_inner's 4·n_embd): every class, config field and default of the registry is in it."""
+    from app.core.architectures import ARCHITECTURES
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    table = readme[readme.index("| family | default class |") :].split("\n\n")[0]
+    rows = {line.split("|")[1].strip(): line for line in table.splitlines()}
+    for name, arch in ARCHITECTURES.items():
+        row = rows[f"`{name}`"]
+        for cls in arch.classes:
+            assert f"`{cls}`" in row, (name, cls)
+        for field, spec in arch.fields.items():
+            default = spec.default
+            shown = (
+                "null" if default is None
+                else str(default).lower() if isinstance(default, bool)
+                else f'"{default}"' if isinstance(default, str)
+                else str(list(default)) if isinstance(default, tuple)
+                else str(default)
+            )  # fmt: skip
+            assert f"`{field}` {shown}" in row, (name, field, shown)
