@@ -64,6 +64,7 @@ def recipe_context(info: ArchitectureInfo) -> RecipeContext:
         initializer_factor=config.get("initializer_factor"),
         tie_word_embeddings=info.tie_word_embeddings,
         pad_token_id=config.get("pad_token_id"),
+        block=config.get("block") if info.family == "resnet" else None,
     )
 
 

@@ -8,6 +8,7 @@ std (sigma/sqrt(2n) for a normal sample of n values), and scalars the response r
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from typing import Any
@@ -16,7 +17,7 @@ import mpmath
 import numpy as np
 import pytest
 
-from .conftest import ApiClient, load_npz, problem
+from .conftest import ApiClient, load_npz, load_safetensors, problem, safetensors_header
 
 D, FF, VOCAB, POS, L = 32, 128, 200, 16, 3
 
@@ -82,6 +83,11 @@ def check_normal(doc: dict[str, Any], name: str, std: float, rule: str | None = 
     sample = doc["arrays"][name].astype(np.float64)
     tolerance = 6 * std / math.sqrt(2 * sample.size)
     assert abs(sample.std() - std) < tolerance, (name, sample.std(), std)
+
+
+def assert_sample_std(array: np.ndarray[Any, Any], std: float, name: str) -> None:
+    sample = array.astype(np.float64)
+    assert abs(sample.std() - std) < 6 * std / math.sqrt(2 * sample.size), (name, sample.std())
 
 
 def test_gpt2_scales_residual_outputs_by_sqrt_2_n_layer(client: ApiClient) -> None:
@@ -293,6 +299,162 @@ def test_a_role_without_a_rule_and_a_request_wide_scheme_are_refused(client: Api
     both = {"seed": 1, "tensors": gpt2_map(1), "recipe": "gpt2", "scheme": "he_normal"}
     response = client.post("/v1/models", json=both)
     assert response.status_code == 422 and problem(response)["errors"][0]["field"] == "scheme"
+
+
+def safetensors_run(
+    client: ApiClient, body: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Arrays, the recipe report and the manifest entries of a safetensors?manifest=true."""
+    response = client.post("/v1/models?format=safetensors&manifest=true", json=body)
+    assert response.status_code == 200, response.text
+    metadata = safetensors_header(response.content)["__metadata__"]
+    entries = {t["name"]: t for t in json.loads(metadata["weightinit.manifest"])["tensors"]}
+    return load_safetensors(response.content), json.loads(metadata["recipe"]), entries
+
+
+@pytest.mark.parametrize(("block", "m"), [("basic", 2), ("bottleneck", 3)])
+def test_fixup_on_torchvision_resnet(client: ApiClient, block: str, m: int) -> None:
+    layers = [1, 2, 1, 1]
+    body = {
+        "seed": 3,
+        "architecture": "resnet",
+        "config": {"layers": layers, "block": block, "num_classes": 10},
+        "recipe": "fixup",
+    }
+    arrays, report, entries = safetensors_run(client, body)
+    big_l = sum(layers)
+    assert report["branch_multiplier"] == exact(lambda mp: mp.power(big_l, -1 / mp.mpf(2 * m - 2)))
+    scalars = {f"bias{i}{ab}": 0.0 for i in range(1, m + 1) for ab in "ab"} | {"scale": 1.0}
+    assert report["scalars"] == {"model": {"bias1": 0.0, "bias2": 0.0}, "per_block": scalars}
+    assert "no BatchNorm" in report["forward"] and report["block"] == block
+    checked = 0
+    for name, entry in entries.items():
+        array = arrays[name]
+        shape = array.shape
+        if ".conv" in name and name.startswith("layer"):
+            i = int(name.split(".conv")[1][0])
+            if i == m:
+                assert entry["scheme"] == {"name": "zeros"} and not array.any(), name
+                continue
+            # hongyi-zhang/Fixup: std = sqrt(2 / (shape[0] * prod(shape[2:]))) * L ** (-1/(2m-2))
+            c_out_k2 = shape[0] * math.prod(shape[2:])
+            std = exact(
+                lambda mp, n=c_out_k2: (
+                    mp.sqrt(mp.mpf(2) / n) * mp.power(big_l, -1 / mp.mpf(2 * m - 2))
+                )
+            )
+            assert entry["scheme"] == {"name": "normal", "mean": 0.0, "std": std}, name
+            assert_sample_std(array, std, name)
+            checked += 1
+        elif "downsample.0" in name:
+            std = exact(lambda mp, s=shape: mp.sqrt(mp.mpf(2) / (s[0] * math.prod(s[2:]))))
+            assert entry["scheme"] == {"name": "normal", "mean": 0.0, "std": std}, name
+            assert_sample_std(array, std, name)
+        elif name == "conv1.weight":  # the stem keeps nn.Conv2d's default
+            bound = exact(lambda mp: 1 / mp.sqrt(3 * 7 * 7))
+            assert entry["scheme"] == {"name": "uniform", "low": -bound, "high": bound}
+        elif name.startswith("fc."):
+            assert not array.any() and entry["rule"] in ("fc.weight = 0", "bias = 0")
+        elif entry["role"] in ("norm_scale", "norm_shift"):
+            assert "removed by Fixup" in entry["rule"], name
+            assert (array == (1 if entry["role"] == "norm_scale" else 0)).all(), name
+    assert checked == big_l * (m - 1)
+
+
+def tfixup_map(n_enc: int, n_dec: int) -> dict[str, list[int]]:
+    """A fairseq transformer's names (nn.Linear (out, in) shapes), LayerNorms included."""
+    tensors = {
+        "encoder.embed_tokens.weight": [VOCAB, D],
+        "decoder.embed_tokens.weight": [VOCAB, D],
+        "decoder.output_projection.weight": [VOCAB, D],
+    }
+    attention = {
+        "q_proj.weight": [D, D],
+        "k_proj.weight": [D, D],
+        "v_proj.weight": [D, D],
+        "out_proj.weight": [D, D],
+        "out_proj.bias": [D],
+    }
+    ffn = {"fc1.weight": [FF, D], "fc1.bias": [FF], "fc2.weight": [D, FF]}
+    norm = {"final_layer_norm.weight": [D], "final_layer_norm.bias": [D]}
+    for stack, n in (("encoder", n_enc), ("decoder", n_dec)):
+        for i in range(n):
+            p = f"{stack}.layers.{i}."
+            tensors |= {p + "self_attn." + k: v for k, v in attention.items()}
+            if stack == "decoder":
+                tensors |= {p + "encoder_attn." + k: v for k, v in attention.items()}
+            tensors |= {p + k: v for k, v in (ffn | norm).items()}
+    return tensors
+
+
+def check_t_fixup_tensor(
+    doc: dict[str, Any], name: str, stacks: dict[str, tuple[int, float]]
+) -> None:
+    """One tensor of the T-Fixup model against fairseq's base times the stack's scale."""
+    entry, array = doc["by_name"][name], doc["arrays"][name]
+    n, scale = stacks[name.split(".")[0]]
+    module = name.split(".")[-2]
+    if module in ("q_proj", "k_proj") and name.endswith("weight"):
+        gain = exact(lambda mp: 1 / mp.sqrt(2))
+        assert entry["scheme"] == {"name": "glorot_uniform", "gain": gain}, name
+    elif module in ("v_proj", "out_proj", "fc1", "fc2") and name.endswith("weight"):
+        # fairseq xavier_uniform (gain 1/sqrt 2 for v_proj) times sqrt 2 times the scale
+        assert entry["scheme"] == {"name": "glorot_uniform", "gain": scale}, name
+        fans = sum(array.shape)
+        assert_sample_std(array, exact(lambda mp: scale * mp.sqrt(mp.mpf(2) / fans)), name)
+    elif name.endswith("embed_tokens.weight"):
+        std = exact(lambda mp: mp.power(D, mp.mpf(-1) / 2) * mp.power(9 * n, mp.mpf(-1) / 4))
+        assert entry["scheme"] == {"name": "normal", "mean": 0.0, "std": std}, name
+        assert not array[1].any()  # fairseq's padding row
+        assert_sample_std(array, std, name)
+    elif entry["role"] == "readout":
+        check_normal(doc, name, exact(lambda mp: 1 / mp.sqrt(D)), "embed_out: N(0, 1/d)")
+    elif entry["role"] in ("norm_scale", "norm_shift"):
+        assert "removed by T-Fixup" in entry["rule"], name
+    else:
+        assert entry["role"] == "bias" and not array.any(), name
+
+
+def test_t_fixup_encoder_decoder(client: ApiClient) -> None:
+    n_enc, n_dec = 6, 4
+    tensors: dict[str, Any] = tfixup_map(n_enc, n_dec)
+    head = "decoder.output_projection.weight"
+    tensors[head] = {"shape": tensors[head], "role": "readout"}
+    recipe = {
+        "name": "t_fixup",
+        "n_layer": n_enc,
+        "decoder_layers": n_dec,
+        "d_model": D,
+        "tie_word_embeddings": False,
+    }
+    doc = run(client, tensors, recipe)
+    enc = exact(lambda mp: mp.mpf("0.67") * mp.power(n_enc, mp.mpf(-1) / 4))
+    dec = exact(lambda mp: mp.power(9 * n_dec, mp.mpf(-1) / 4))
+    assert doc["recipe"]["encoder_scale"] == enc and doc["recipe"]["decoder_scale"] == dec
+    assert "removes LayerNorm" in doc["recipe"]["forward"]
+    for name in doc["by_name"]:
+        check_t_fixup_tensor(doc, name, {"encoder": (n_enc, enc), "decoder": (n_dec, dec)})
+    tied = {**recipe, "tie_word_embeddings": True}
+    response = client.post("/v1/models", json={"seed": 1, "tensors": tensors, "recipe": tied})
+    assert response.status_code == 422
+    assert problem(response)["errors"][0]["field"] == "recipe.tie_word_embeddings"
+
+
+def test_fixup_and_t_fixup_refuse_what_they_have_no_rule_for(client: ApiClient) -> None:
+    fused = {"h.0.attn.c_attn.weight": [D, 3 * D]}
+    body = {"seed": 1, "tensors": fused, "recipe": {"name": "t_fixup", "n_layer": 2, "d_model": D}}
+    response = client.post("/v1/models", json=body)
+    assert response.status_code == 422 and "give them apart" in problem(response)["detail"]
+    body = {"seed": 1, "tensors": gpt2_map(1), "recipe": {"name": "fixup", "n_layer": 2}}
+    response = client.post("/v1/models", json=body)
+    assert response.status_code == 422 and "role_schemes" in problem(response)["detail"]
+    body = {
+        "seed": 1,
+        "tensors": {"layer1.0.conv1.weight": [8, 8, 3, 3]},
+        "recipe": {"name": "fixup", "n_layer": 2},
+    }
+    response = client.post("/v1/models", json=body)
+    assert response.status_code == 422 and problem(response)["errors"][0]["field"] == "recipe.block"
 
 
 def test_the_etag_covers_the_recipe(client: ApiClient) -> None:

@@ -47,7 +47,8 @@ class RecipeContext:
     """Model-level values a recipe may read; None means not known.
 
     Field names follow the Hugging Face configs where one exists (GPT-2's ``n_layer``, T5's
-    ``d_kv`` and ``initializer_factor``); ``base_d_model`` is muP's base width.
+    ``d_kv`` and ``initializer_factor``), else torchvision's (ResNet's ``block``);
+    ``base_d_model`` is muP's base width.
     """
 
     family: str | None = None  # hf.default: gpt2, llama, bert, t5, vit
@@ -61,6 +62,7 @@ class RecipeContext:
     tie_word_embeddings: bool | None = None
     pad_token_id: int | None = None  # an embedding's padding row (hf.default, BERT)
     base_d_model: int | None = None  # muP: the base model's width
+    block: str | None = None  # Fixup: torchvision ResNet's block, basic or bottleneck
 
     def merged(self, given: RecipeContext) -> RecipeContext:
         """These values with every field ``given`` sets replacing ours."""

@@ -17,6 +17,8 @@ from .context import RecipeContext
 from .rules import (
     deepnet,
     deepnet_beta,
+    fixup,
+    fixup_branch_layers,
     gpt2,
     hf_default,
     megatron,
@@ -25,6 +27,8 @@ from .rules import (
     olmo_mitchell,
     small_init,
     t5,
+    t_fixup,
+    t_fixup_scale,
     wang_init,
 )
 
@@ -71,6 +75,37 @@ def _mup_report(v: RecipeValues) -> dict[str, Any]:
         "scores scaled by 1/d_head instead of 1/sqrt(d_head); learning rates multiplied by "
         "lr_scales (MuAdam or MuSGD)",
     }
+
+
+def _fixup_report(v: RecipeValues) -> dict[str, Any]:
+    m = fixup_branch_layers(v)
+    block = {f"bias{i}{ab}": 0.0 for i in range(1, m + 1) for ab in "ab"} | {"scale": 1.0}
+    last = f"conv{m}"
+    return {
+        "branch_multiplier": real(lambda mp: mp.power(v.need("n_layer"), -1 / mp.mpf(2 * m - 2))),
+        "scalars": {"model": {"bias1": 0.0, "bias2": 0.0}, "per_block": block},
+        "forward": "Fixup's ResNet has no BatchNorm: remove every BatchNorm2d (bn1, the blocks' "
+        "bn*, downsample.1; returned here at 1 and 0 with running mean 0 and variance 1, an "
+        "identity at init, so torchvision's state_dict loads) and add scalar parameters, one "
+        "each, initial values as in `scalars`. Model: x = relu(conv1(x) + bias1); ...; "
+        "logits = fc(pool(x) + bias2). Each block: out = conv_i(out + bias_ia), then "
+        "relu(out + bias_ib) for each conv before the last; the last conv: "
+        f"out = {last}(out + bias{m}a) * scale + bias{m}b; shortcut = downsample(x + bias1a) "
+        "(or x); x = relu(out + shortcut)",
+    }
+
+
+def _t_fixup_report(v: RecipeValues) -> dict[str, Any]:
+    out: dict[str, Any] = {"encoder_scale": t_fixup_scale(v, decoder=False)}
+    out["decoder_scale"] = t_fixup_scale(v, decoder=True)
+    out["forward"] = (
+        "T-Fixup removes LayerNorm: drop every LayerNorm of the encoder and decoder (layers' "
+        "self_attn_layer_norm, encoder_attn_layer_norm, final_layer_norm and the stacks' "
+        "layer_norm; any norm tensors here are returned at 1 and 0, an identity, so a "
+        "state_dict loads); x = x + f(x) for every sublayer; trained without learning-rate "
+        "warmup"
+    )
+    return out
 
 
 RECIPES: tuple[Recipe, ...] = (
@@ -218,6 +253,52 @@ RECIPES: tuple[Recipe, ...] = (
             TIE,
         ),
         report=_mup_report,
+        changes_forward=True,
+    ),
+    Recipe(
+        name="fixup",
+        summary="Fixup (ResNet without BatchNorm): scaled branches, last conv and fc 0",
+        formula="branch convs N(0, 2/(c_out k^2)) * L^(-1/(2m-2)) (L = sum(layers); m = 2 "
+        "basic: L^-1/2, 3 bottleneck: L^-1/4); last conv of each branch 0; downsample "
+        "N(0, 2/(c_out k^2)); stem conv U(+-1/sqrt(fan_in)); fc weight and bias 0; BatchNorm "
+        "removed (1, 0 here); scalar biases 0 and scale 1 in the report",
+        reference="hongyi-zhang/Fixup: imagenet/models/fixup_resnet_imagenet.py "
+        "FixupResNet.__init__, FixupBasicBlock, FixupBottleneck",
+        applies_to="resnet; torchvision-named ResNets (layer<s>.<j>.conv<i>) whose tensors "
+        "carry roles",
+        rule=fixup,
+        params=(
+            _int("n_layer", "residual blocks L (sum of layers)"),
+            RecipeParam("block", "choice", "the block", choices=("basic", "bottleneck")),
+        ),
+        report=_fixup_report,
+        changes_forward=True,
+    ),
+    Recipe(
+        name="t_fixup",
+        summary="T-Fixup: Xavier, scaled residual projections and embeddings, no LayerNorm",
+        formula="q, k xavier_uniform(1/sqrt 2); encoder fc1, fc2, out_proj xavier_uniform * "
+        "0.67 N^-1/4, v_proj xavier_uniform(1/sqrt 2) * sqrt 2 * 0.67 N^-1/4; decoder the same "
+        "with (9N)^-1/4; token embeddings N(0, 1/d) * (9N)^-1/4, padding row 0; head "
+        "N(0, 1/d); biases 0 (q, k, v: U(+-1/sqrt(fan_in))); LayerNorm removed (1, 0 here)",
+        reference="layer6ai-labs/T-Fixup: fairseq/modules/transformer_layer.py "
+        "TransformerEncoderLayer.fixup_initialization, "
+        "TransformerDecoderLayer.fixup_initialization; fairseq/models/transformer.py "
+        "TransformerEncoder.__init__, TransformerDecoder.__init__, Embedding, Linear; "
+        "fairseq/modules/multihead_attention.py reset_parameters",
+        applies_to=f"{ROLES} with q, k, v apart (the decoder's tensors have a `decoder` part "
+        "in their names)",
+        rule=t_fixup,
+        params=(
+            _int("n_layer", "encoder layers N (and the decoder's unless decoder_layers)"),
+            _int("decoder_layers", "decoder layers N of the decoder"),
+            D_MODEL,
+            RecipeParam(
+                "pad_token_id", "integer", "the padding row (fairseq: 1)", 1, positive=False
+            ),
+            TIE,
+        ),
+        report=_t_fixup_report,
         changes_forward=True,
     ),
 )

@@ -7,7 +7,9 @@ at 1 and 0 in every codebase here unless a rule says otherwise.
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import re
 from typing import Any
 
 from ..errors import InvalidParameterError
@@ -311,6 +313,142 @@ def mup(t: RecipeTensor, v: RecipeValues) -> Pick:
     if picked is None:
         return _refuse(v, t)
     return Pick(picked.scheme, picked.params, picked.rule, lr_scale=vector_lr)
+
+
+# ---- Fixup and T-Fixup -------------------------------------------------------------------------
+
+FIXUP_BRANCH_LAYERS = {"basic": 2, "bottleneck": 3}
+# torchvision ResNet's residual branch convs (layer2.0.conv1) and shortcut (layer2.0.downsample.0)
+_RESNET_BLOCK = re.compile(r"(?:^|[./])layer\d+[./]\d+[./](?:conv(\d+)|(downsample))[./]")
+
+
+def fixup_branch_layers(v: RecipeValues) -> int:
+    return FIXUP_BRANCH_LAYERS[v.need("block")]
+
+
+def fixup(t: RecipeTensor, v: RecipeValues) -> Pick:
+    """hongyi-zhang/Fixup imagenet/models/fixup_resnet_imagenet.py ``FixupResNet.__init__``:
+    a branch's convs N(0, 2/(c_out k^2)) * L^(-1/(2m-2)) (L = sum(layers), m = 2 for
+    FixupBasicBlock, 3 for FixupBottleneck), its last conv 0, the downsample conv
+    N(0, 2/(c_out k^2)), fc weight and bias 0; the stem conv keeps nn.Conv2d's default
+    (kaiming_uniform_(a=sqrt 5): U(+-1/sqrt(fan_in))). Fixup has no BatchNorm: torchvision's
+    BatchNorm tensors stay 1 and 0 (the report says to remove them)."""
+    if t.role is Role.WEIGHT:
+        return _fixup_conv(t, v)
+    if t.role is Role.READOUT:
+        return Pick("zeros", {}, "fc.weight = 0")
+    if t.role is Role.BIAS:
+        return Pick("zeros", {}, "bias = 0")
+    return _removed_norm(t, "BatchNorm", "Fixup") or _refuse(v, t)
+
+
+def _fixup_conv(t: RecipeTensor, v: RecipeValues) -> Pick:
+    if t.fans is None or len(t.shape) < 3:
+        raise no_rule(v.recipe, t, "Fixup sets only convolutions and the fc apart")
+    c_out_k2 = t.fans.fan_out  # torch's fan_out of a conv: c_out * k_h * k_w
+    match = _RESNET_BLOCK.search(t.name)
+    if match is None:
+        bound = real(lambda mp: 1 / mp.sqrt(mp.mpf(fan_in(v, t))))
+        rule = "stem conv1: nn.Conv2d default, U(+-1/sqrt(fan_in))"
+        return Pick("uniform", {"low": -bound, "high": bound}, rule)
+    if match.group(2):
+        he = real(lambda mp: mp.sqrt(2 / mp.mpf(c_out_k2)))
+        return normal(he, "downsample: sqrt(2/(c_out*k^2))")
+    m, i = fixup_branch_layers(v), int(match.group(1))
+    if i == m:
+        return Pick("zeros", {}, f"conv{m}: last conv of the branch = 0")
+    if i > m:
+        raise no_rule(v.recipe, t, f"a {v.need('block')} branch has conv1..conv{m}")
+    n = v.need("n_layer")
+    std = real(lambda mp: mp.sqrt(2 / mp.mpf(c_out_k2)) * mp.power(n, -1 / mp.mpf(2 * m - 2)))
+    return normal(std, f"conv{i}: sqrt(2/(c_out*k^2)) * L^(-1/{2 * m - 2})")
+
+
+def _removed_norm(t: RecipeTensor, norm: str, recipe: str) -> Pick | None:
+    """A norm the recipe removes from the model: identity here (1, 0), the report says why."""
+    if t.role not in NORMS:
+        return None
+    value = 1 if t.role is Role.NORM_SCALE else 0
+    return Pick(NORMS[t.role], {}, f"{norm}: removed by {recipe} ({value} here)")
+
+
+_Q_K = ("q_proj", "k_proj", "q", "k", "query", "key")
+_V = ("v_proj", "v", "value")
+
+
+def _decoder(t: RecipeTensor) -> bool:
+    return "decoder" in re.split(r"[./]", t.name)
+
+
+def _t_fixup_layers(v: RecipeValues, decoder: bool) -> int:
+    n: int = v.need("n_layer")
+    return int(v.get("decoder_layers") or n) if decoder else n
+
+
+def t_fixup_scale(v: RecipeValues, decoder: bool) -> float:
+    """0.67 N^(-1/4) in the encoder, (9 N)^(-1/4) in the decoder."""
+    n = _t_fixup_layers(v, decoder)
+    if decoder:
+        return real(lambda mp: mp.power(9 * mp.mpf(n), mp.mpf(-1) / 4))
+    return real(lambda mp: mp.mpf(67) / 100 * mp.power(n, mp.mpf(-1) / 4))
+
+
+def t_fixup(t: RecipeTensor, v: RecipeValues) -> Pick:
+    """layer6ai-labs/T-Fixup fairseq/modules/transformer_layer.py ``fixup_initialization`` of
+    TransformerEncoderLayer (fc1, fc2, self_attn.out_proj * 0.67 N^(-1/4), v_proj also * sqrt 2)
+    and TransformerDecoderLayer ((9 N)^(-1/4), encoder_attn too), over fairseq's bases
+    (modules/multihead_attention.py reset_parameters: q, k, v xavier_uniform(1/sqrt 2),
+    out_proj xavier_uniform, its bias 0; models/transformer.py Linear: xavier_uniform, bias 0;
+    Embedding: N(0, 1/d) with the padding row 0), and models/transformer.py's
+    TransformerEncoder and TransformerDecoder: embed_tokens * (9 N)^(-1/4). A tensor is the
+    decoder's when a part of its name is ``decoder``."""
+    decoder = _decoder(t)
+    factor = ("(9N)^(-1/4)" if decoder else "0.67*N^(-1/4)") + (
+        " (decoder)" if decoder else " (encoder)"
+    )
+    if t.role is Role.ATTENTION_QKV:
+        if t.module in _Q_K:
+            gain = real(lambda mp: 1 / mp.sqrt(2))
+            return Pick("glorot_uniform", {"gain": gain}, "q, k: xavier_uniform(gain=1/sqrt(2))")
+        if t.module in _V:
+            # fairseq's gain 1/sqrt(2), times sqrt(2), times the factor
+            rule = f"v_proj: xavier_uniform(1/sqrt(2))*sqrt(2)*{factor}"
+            return Pick("glorot_uniform", {"gain": t_fixup_scale(v, decoder)}, rule)
+        raise no_rule(v.recipe, t, "T-Fixup scales v_proj but not q_proj, k_proj: give them apart")
+    if t.role in (Role.ATTENTION_OUTPUT, Role.MLP_IN, Role.MLP_OUT):
+        rule = f"out_proj, fc1, fc2: xavier_uniform*{factor}"
+        return Pick("glorot_uniform", {"gain": t_fixup_scale(v, decoder)}, rule)
+    if t.role is Role.BIAS:
+        if t.module in (*_Q_K, *_V):
+            bound = real(lambda mp: 1 / mp.sqrt(mp.mpf(fan_in(v, t))))
+            return Pick(
+                "uniform", {"low": -bound, "high": bound}, "q, k, v bias: nn.Linear default"
+            )
+        return Pick("zeros", {}, "bias = 0")
+    return (
+        _t_fixup_embeddings(t, v, decoder)
+        or _removed_norm(t, "LayerNorm", "T-Fixup")
+        or (_refuse(v, t))
+    )
+
+
+def _t_fixup_embeddings(t: RecipeTensor, v: RecipeValues, decoder: bool) -> Pick | None:
+    d = v.need("d_model")
+    pad = v.context.pad_token_id
+    if t.role is Role.EMBEDDING:
+        n = _t_fixup_layers(v, decoder)
+        std = real(lambda mp: mp.power(d, mp.mpf(-1) / 2) * mp.power(9 * mp.mpf(n), mp.mpf(-1) / 4))
+        where = "decoder" if decoder else "encoder"
+        rule = f"embed_tokens: N(0, 1/d)*(9N)^(-1/4) ({where}), padding row 0"
+        return normal(std, rule, zero_row=pad)
+    base = real(lambda mp: 1 / mp.sqrt(d))
+    if t.role is Role.POSITION_EMBEDDING:
+        return normal(base, "LearnedPositionalEmbedding: N(0, 1/d), padding row 0", zero_row=pad)
+    if t.role is Role.READOUT:
+        embedding = _t_fixup_embeddings(dataclasses.replace(t, role=Role.EMBEDDING), v, decoder)
+        assert embedding is not None
+        return untied(v, t, normal(base, "embed_out: N(0, 1/d)"), embedding)
+    return None
 
 
 def _refuse(v: RecipeValues, t: RecipeTensor) -> Pick:

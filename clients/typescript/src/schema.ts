@@ -3038,7 +3038,7 @@ export interface components {
          * @description A recipe's name (GET /v1/recipes lists them with their references).
          * @enum {string}
          */
-        RecipeName: "hf.default" | "gpt2" | "megatron" | "olmo.mitchell" | "olmo.full_megatron" | "t5" | "small_init" | "wang_init" | "deepnet" | "mup";
+        RecipeName: "hf.default" | "gpt2" | "megatron" | "olmo.mitchell" | "olmo.full_megatron" | "t5" | "small_init" | "wang_init" | "deepnet" | "mup" | "fixup" | "t_fixup";
         /**
          * RecipeObject
          * @description A recipe with parameters: ``{"name": "megatron", "n_layer": 24}``.
