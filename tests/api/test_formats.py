@@ -717,7 +717,16 @@ def test_health_readiness_and_index(client: ApiClient) -> None:
     links = index["links"]
     for key in ("weights", "models", "schemes", "gains", "openapi", "docs"):
         assert key in links
-    for key in ("schemes", "gains", "openapi", "docs", "health", "ready"):
+    for key in (
+        "schemes",
+        "gains",
+        "recipes",
+        "architectures",
+        "openapi",
+        "docs",
+        "health",
+        "ready",
+    ):
         assert ok(client.get(links[key])).status_code == 200
     shortcut = links["weights_get"].replace("{scheme}", "he_normal") + "&format=npy"
     assert ok(client.get(shortcut)).status_code == 200
