@@ -44,13 +44,12 @@ def test_audit_file_on_a_file_the_service_wrote(server: str, tmp_path: Path) -> 
     with Client(server) as wi:
         content, _ = wi.request_bytes("models", BODY, "safetensors")
         assert b"weightinit.manifest" not in content  # opt-in
-        response = wi._http.post("/v1/models?format=safetensors&manifest=true", json=BODY)
-        path.write_bytes(response.content)
+        wi.download(path, BODY, op="models", format="safetensors", manifest=True)
         report = wi.audit_file(path)
         assert report["summary"]["passed"], report
         assert {t["law"] for t in report["tensors"]} >= {"uniform", "truncated_normal"}
         assert wi.audit_file(path, request=BODY) == report
-        state = parse_safetensors(response.content)
+        state = parse_safetensors(path.read_bytes())
         state["fc.weight"] = state["fc.weight"].astype(np.float32) * 2
         planted = wi.audit(BODY, state)
         assert [t["name"] for t in planted["tensors"] if t["verdict"] != "ok"] == ["fc.weight"]

@@ -351,17 +351,21 @@ class Client:
         op: Op = "weights",
         format: str = "npz",
         progress: IO[str] | None = None,
+        manifest: bool = False,
     ) -> int:
         """Stream POST /v1/{op}?format=... to ``path``; the number of bytes written.
 
         A progress bar goes to ``progress`` (default stderr) when that is a terminal.
+        ``manifest=True`` (safetensors or json) puts the init manifest in the file, where
+        ``audit_file`` reads it back.
         """
         target = Path(path)
+        params = {"format": format} | ({"manifest": "true"} if manifest else {})
         attempt = 0
         while True:
             try:
                 with self._http.stream(
-                    "POST", f"/v1/{op}", json=dict(body), params={"format": format}
+                    "POST", f"/v1/{op}", json=dict(body), params=params
                 ) as response:
                     delay = self._s.delay(attempt, response)
                     if delay is None:
