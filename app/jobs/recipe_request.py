@@ -16,6 +16,8 @@ from pydantic_core import PydanticCustomError
 from app.core.errors import nearest_name
 from app.core.recipes import recipe_names
 
+from .named_spec import named_spec_name
+
 RecipeName = StrEnum("RecipeName", {n: n for n in recipe_names()})  # type: ignore[misc]
 RecipeName.__doc__ = "A recipe's name (GET /v1/recipes lists them with their references)."
 
@@ -40,15 +42,7 @@ class RecipeObject(BaseModel):
 def _recipe(value: object, handler: Any) -> object:
     if value is None:
         return None
-    name = (
-        value if isinstance(value, str) else value.get("name") if isinstance(value, dict) else None
-    )
-    if not isinstance(value, str | dict):
-        raise PydanticCustomError(
-            "recipe_type", "a recipe is a name or an object with 'name' and its parameters"
-        )
-    if not isinstance(name, str):
-        raise PydanticCustomError("recipe_name", "the recipe object needs a string 'name'")
+    name = named_spec_name(value, "recipe")
     names = recipe_names()
     if name not in names:
         hint = nearest_name(name, names)

@@ -43,6 +43,7 @@ from app.core.threefry import JAX_MAX_SEED
 from app.core.types import FIXED_ROLES, WEIGHT_ROLES, Algorithm, DType, Layout, Role
 
 from .arguments import alias_description, framework_arguments
+from .named_spec import named_spec_name
 from .names import MAX_NAME_LENGTH, NAME_PATTERN, NAME_RULE, name_problem
 from .recipe_request import RecipeField
 from .scheme_schema import names_alone, scheme_object_branches
@@ -633,15 +634,7 @@ class SchemeObject(BaseModel):
 def _scheme(value: object, handler: Any) -> object:
     if value is None:
         return None
-    name = (
-        value if isinstance(value, str) else value.get("name") if isinstance(value, dict) else None
-    )
-    if not isinstance(value, str | dict):
-        raise PydanticCustomError(
-            "scheme_type", "a scheme is a name or an object with 'name' and its parameters"
-        )
-    if not isinstance(name, str):
-        raise PydanticCustomError("scheme_name", "the scheme object needs a string 'name'")
+    name = named_spec_name(value, "scheme")
     names = all_names()
     if name not in names:
         hint = nearest_name(name, names)
