@@ -367,7 +367,7 @@ def check_torch_cpu_elements(total: int, settings: Settings) -> None:
             settings.max_torch_cpu_elements,
             total,
             hint="torch-cpu draws every tensor of the request from one MT19937 stream, in "
-            "order, in memory (0.1-0.3 us per element on one core); request fewer or smaller "
+            "order, in memory (up to 0.2 us per element on one core); request fewer or smaller "
             "tensors, or use blocks-v1 (streamed, parallel) for large ones.",
         )
 
