@@ -23,7 +23,7 @@ from app.api.json_guard import JsonGuard
 from app.api.lifecycle import drain_on_signals
 from app.api.middleware import RequestLimits
 from app.api.observe import Observability, install_json_logging
-from app.api.routers import audit, digests, health, models, registry, weights
+from app.api.routers import audit, diagnostics, digests, health, models, registry, weights
 from app.api.settings import Settings
 from app.jobs.admission import Admission, LaneName
 from app.jobs.limits import SettingsError
@@ -225,6 +225,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         models.router,
         digests.router,
         audit.router,
+        diagnostics.router,
         registry.router,
         health.router,
     )

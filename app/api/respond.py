@@ -155,8 +155,14 @@ class _AdmittedStream(StreamingResponse):
 async def admit(request: Request, job: Job, nbytes: int) -> tuple[Ticket, GenerationPool]:
     """A generation slot for ``job`` in its lane and that lane's threads, or a 503. A request
     that has to wait leaves the queue as soon as its client disconnects (ClientGone)."""
+    return await admit_cost(request, job.cost(), nbytes)
+
+
+async def admit_cost(request: Request, cost: int, nbytes: int) -> tuple[Ticket, GenerationPool]:
+    """A slot in the lane of ``cost`` units (small or large), holding ``nbytes``; see
+    :func:`admit`."""
     admission = admission_of(request)
-    lane = admission.lane_for(job.cost())
+    lane = admission.lane_for(cost)
     ticket = admission.admit_now(lane, nbytes)  # no waiting: nothing to race
     if ticket is not None:
         return ticket, pool_of(request, lane)

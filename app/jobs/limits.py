@@ -215,6 +215,8 @@ class Settings:
     max_digest_blocks: int = 1 << 16  # block digests in one /digests response
     max_whole_elements: int = 1 << 28  # requests built whole in memory (numpy-legacy)
     max_torch_cpu_elements: int = 1 << 24  # torch-cpu requests (one sequential MT19937 stream)
+    max_diagnostics_flops: int = 1 << 34  # POST /v1/diagnostics: forward + backward work
+    max_diagnostics_bytes: int = 256 << 20  # POST /v1/diagnostics: activations and weights held
     buffer_bytes: int = 8 << 20  # bodies up to this size are built whole (and carry sha256)
     cache_bytes: int = 64 << 20  # small whole responses kept for identical requests (0: off)
     threads: int = usable_cpus()  # the generation pool
@@ -256,6 +258,12 @@ class Settings:
             ),
             max_torch_cpu_elements=_int_env(
                 "WEIGHTINIT_MAX_TORCH_CPU_ELEMENTS", d.max_torch_cpu_elements, errors=e
+            ),
+            max_diagnostics_flops=_int_env(
+                "WEIGHTINIT_MAX_DIAGNOSTICS_FLOPS", d.max_diagnostics_flops, errors=e
+            ),
+            max_diagnostics_bytes=_int_env(
+                "WEIGHTINIT_MAX_DIAGNOSTICS_BYTES", d.max_diagnostics_bytes, errors=e
             ),
             buffer_bytes=_int_env("WEIGHTINIT_BUFFER_BYTES", d.buffer_bytes, errors=e),
             cache_bytes=_int_env("WEIGHTINIT_CACHE_BYTES", d.cache_bytes, minimum=0, errors=e),
@@ -369,6 +377,30 @@ def check_torch_cpu_elements(total: int, settings: Settings) -> None:
             hint="torch-cpu draws every tensor of the request from one MT19937 stream, in "
             "order, in memory (up to 0.2 us per element on one core); request fewer or smaller "
             "tensors, or use blocks-v1 (streamed, parallel) for large ones.",
+        )
+
+
+def check_diagnostics(flops: int, memory: int, settings: Settings) -> None:
+    """POST /v1/diagnostics: its forward and backward work and the memory it holds."""
+    if flops > settings.max_diagnostics_flops:
+        raise LimitExceededError(
+            "WEIGHTINIT_MAX_DIAGNOSTICS_FLOPS",
+            settings.max_diagnostics_flops,
+            flops,
+            unit="floating-point operations (6 per multiply-add of the batch through every "
+            "layer, per compared scheme, per coordinate-check width and step)",
+            hint="Use a smaller batch or input_shape, fewer or narrower layers, fewer compared "
+            "schemes, widths or steps.",
+            field="batch",
+        )
+    if memory > settings.max_diagnostics_bytes:
+        raise LimitExceededError(
+            "WEIGHTINIT_MAX_DIAGNOSTICS_BYTES",
+            settings.max_diagnostics_bytes,
+            memory,
+            unit="bytes (the batch's activations and gradients, and the weights, in float64)",
+            hint="Use a smaller batch or input_shape, or narrower layers.",
+            field="batch",
         )
 
 

@@ -4,6 +4,7 @@
     weightinit get he_normal --shape 256,784 --seed 1 -o w.npy
     weightinit model spec.json -o model.safetensors
     weightinit audit model.safetensors [--request spec.json]
+    weightinit diagnose spec.json [-o plot.svg]
 
 Remote requests go to ``--url`` (default ``$WEIGHTINIT_URL``, else http://127.0.0.1:8000)
 through :mod:`weightinit_client`, with ``--api-key`` (default ``$WEIGHTINIT_API_KEY``) for a
@@ -48,6 +49,7 @@ NO_SERVER = (
     "here; without it, point --url (or $WEIGHTINIT_URL) at a running service"
 )
 FORMATS = ("npy", "npz", "safetensors", "json")
+DIAGNOSE_FORMATS = ("json", "svg", "png")
 MODEL_FORMATS = ("npz", "safetensors", "json")
 _CHUNK = 1 << 20
 
@@ -207,6 +209,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     audit.add_argument("--z", type=float, default=None, help="standard errors allowed (6)")
     audit.add_argument("--json", action="store_true", help="print the whole report as JSON")
+    diagnose = sub.add_parser(
+        "diagnose",
+        parents=[common],
+        help="signal propagation through an initialised chain (POST /v1/diagnostics)",
+        description="Push a seeded batch through a chain initialised as POST /v1/models would "
+        "and print, per layer, the activation and gradient std beside the mean-field "
+        "prediction, dead and saturated fractions and symmetry; SPEC is a POST /v1/diagnostics "
+        "body ('-' for stdin). With -o, write the JSON document or the plot (.json, .svg, .png).",
+    )
+    diagnose.add_argument("spec", help="JSON file with a /v1/diagnostics body, or - for stdin")
+    diagnose.add_argument(
+        "-o", "--output", default=None, help="write the document or plot here (.json, .svg, .png)"
+    )
+    diagnose.add_argument(
+        "--format", choices=DIAGNOSE_FORMATS, default=None, help="override the suffix"
+    )
     return parser
 
 
@@ -515,7 +533,106 @@ def _print_report(report: dict[str, Any], *, as_json: bool) -> None:
     print(f"audit {verdict}: {summary['tensors']} tensors ({counts})")
 
 
-COMMANDS = {"schemes": cmd_schemes, "get": cmd_get, "model": cmd_model, "audit": cmd_audit}
+def _local_diagnose(body: dict[str, Any], fmt: str) -> dict[str, Any] | bytes:
+    requests = server_module("jobs.diagnostics_requests")
+    jobs = server_module("jobs.diagnostics")
+    settings = server_module("jobs.limits").Settings.from_env()
+    weightinit_error = server_module("core.errors").WeightInitError
+    validation_error = importlib.import_module("pydantic").ValidationError
+    try:
+        job = jobs.diagnostics_job(requests.DiagnosticsRequest.model_validate(body), settings)
+    except validation_error as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first.get("loc", ()))
+        raise CliError(f"invalid request: {field}: {first.get('msg', '')}") from None
+    except weightinit_error as exc:
+        raise CliError(f"invalid request: {exc}") from None
+    document: dict[str, Any] = jobs.run_diagnostics(job)
+    if fmt == "json":
+        return document
+    plot: bytes = server_module("encoders.plots").render_diagnostics_plot(document, fmt)
+    return plot
+
+
+def _diagnose_format(args: argparse.Namespace) -> str:
+    if args.format is not None:
+        return str(args.format)
+    if args.output is None:
+        return "json"
+    suffix = Path(args.output).suffix.lstrip(".").lower()
+    if suffix not in DIAGNOSE_FORMATS:
+        raise CliError(
+            f"cannot tell the format from {args.output!r}: use a .json, .svg or .png name, "
+            "or --format",
+            EXIT_USAGE,
+        )
+    return suffix
+
+
+def cmd_diagnose(args: argparse.Namespace) -> None:
+    body = _read_json(args.spec, "spec")
+    fmt = _diagnose_format(args)
+    if args.local:
+        result = _local_diagnose(body, fmt)
+    else:
+        from .client import Client
+
+        with Client(args.url, timeout=args.timeout, api_key=args.api_key) as client:
+            result = client.diagnose(body) if fmt == "json" else client.diagnose_plot(body, format=fmt)
+    if args.output is not None:
+        data = result if isinstance(result, bytes) else json.dumps(result, indent=2).encode()
+        try:
+            Path(args.output).write_bytes(data)
+        except OSError as exc:
+            raise CliError(f"cannot write {args.output!r}: {exc.strerror}", EXIT_USAGE) from None
+        return
+    if isinstance(result, bytes):  # pragma: no cover - format given without -o
+        sys.stdout.buffer.write(result)
+        return
+    print_diagnostics(result)
+
+
+def _cell(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else ""
+    return f"{value:.{digits}g}"
+
+
+def print_diagnostics(document: dict[str, Any]) -> None:
+    """One table per run: depth, layer, activation, activation std (predicted), gradient std
+    (predicted), dead and saturated fractions, symmetry."""
+    header = (
+        f"{'depth':>5} {'layer':<16} {'act':<10} {'act std':>10} {'predicted':>10} "
+        f"{'grad std':>10} {'predicted':>10} {'dead':>6} {'sat':>6} symmetric"
+    )
+    for run in document["runs"]:
+        print(f"== {run['label']}")
+        print(header)
+        for layer in run["layers"]:
+            p = layer.get("predicted") or {}
+            print(
+                f"{layer['depth']:>5} {layer['name'][:16]:<16} {layer['activation'][:10]:<10} "
+                f"{_cell(layer['activation_std']):>10} {_cell(p.get('activation_std')):>10} "
+                f"{_cell(layer['gradient_std']):>10} {_cell(p.get('gradient_std')):>10} "
+                f"{_cell(layer['dead_fraction'], 2):>6} {_cell(layer['saturated_fraction'], 2):>6} "
+                f"{_cell(layer['symmetric'])}"
+            )
+    check = document.get("coordinate_check")
+    if check:
+        print(f"== coordinate check ({check['optimizer']}, lr {check['learning_rate']}): mean |a|")
+        for row in check["rows"]:
+            print(f"width {row['width']:>6} step {row['step']:>3} {row['layer']:<16} {_cell(row['l1'])}")
+
+
+COMMANDS = {
+    "schemes": cmd_schemes,
+    "get": cmd_get,
+    "model": cmd_model,
+    "audit": cmd_audit,
+    "diagnose": cmd_diagnose,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

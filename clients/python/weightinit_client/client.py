@@ -412,6 +412,21 @@ class Client:
         report: dict[str, Any] = self._send("POST", "/v1/audit", json=dict(body)).json()
         return report
 
+    def diagnose(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """POST /v1/diagnostics: per-layer signal-propagation statistics of a chain (``mlp``
+        with activations, or ``layers`` each with its activation) under its scheme, or each
+        scheme of ``compare``, beside the mean-field prediction; ``widths`` adds muP's
+        coordinate check."""
+        document: dict[str, Any] = self._send("POST", "/v1/diagnostics", json=dict(body)).json()
+        return document
+
+    def diagnose_plot(self, body: Mapping[str, Any], *, format: str = "svg") -> bytes:
+        """POST /v1/diagnostics?format=svg|png: the same diagnostics as a plot."""
+        response = self._send(
+            "POST", "/v1/diagnostics", params={"format": format}, json=dict(body)
+        )
+        return response.content
+
     def audit_file(
         self,
         path: str | os.PathLike[str],
@@ -763,6 +778,19 @@ class AsyncClient:
         )
         content, _ = await self.request_bytes("models", body, format)
         return parse(format, content)
+
+    async def diagnose(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """See :meth:`Client.diagnose`."""
+        response = await self._send("POST", "/v1/diagnostics", json=dict(body))
+        document: dict[str, Any] = response.json()
+        return document
+
+    async def diagnose_plot(self, body: Mapping[str, Any], *, format: str = "svg") -> bytes:
+        """See :meth:`Client.diagnose_plot`."""
+        response = await self._send(
+            "POST", "/v1/diagnostics", params={"format": format}, json=dict(body)
+        )
+        return response.content
 
     async def schemes(self) -> list[dict[str, Any]]:
         schemes: list[dict[str, Any]] = (await self._send("GET", "/v1/schemes")).json()["schemes"]

@@ -1,0 +1,852 @@
+"""POST /v1/diagnostics as one job: the chain, the runs (one per compared scheme), the probe
+batch and the optional coordinate check, with every limit checked before any work.
+
+Each run is an ordinary POST /v1/models request (:func:`app.jobs.job.model_job`), so the weights
+pushed through the chain are the very tensors /v1/models returns for it (each run reports their
+sha256). The numerics are :mod:`app.core.diagnostics`; this module maps a layout's tensors to
+the core's orientation, draws the probe batch from the seed, and assembles the JSON document.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from app.core import diagnostics as core
+from app.core.attention import MultiheadAttentionSpec
+from app.core.errors import InvalidParameterError, WeightInitError
+from app.core.generate import generate_all, generate_tensor
+from app.core.layer_values import read_layer
+from app.core.layers import ConvSpec, DenseSpec, EmbeddingSpec, LayerSpec
+from app.core.laws import Law, NormalLaw, UniformLaw
+from app.core.norms import BatchNormSpec, GroupNormSpec, LayerNormSpec, RMSNormSpec
+from app.core.plans import TensorPlan
+from app.core.types import DType, Layout
+
+from .diagnostics_requests import (
+    DEFAULT_SEQUENCE,
+    DEFAULT_SPATIAL,
+    DiagnosticsLayer,
+    DiagnosticsRequest,
+)
+from . import limits
+from .job import Job, Selection, model_job
+from .limits import Settings
+from .recipe_request import recipe_parts
+from .requests import ModelRequest, layer_values, parse_seed, scheme_parts
+
+# Streams of the probe batch: names no model tensor can take (tensor names have no ':').
+INPUT_STREAM = "diagnostics:input"
+UPSTREAM_STREAM = "diagnostics:upstream"
+TARGET_STREAM = "diagnostics:target"
+FLOPS_PER_MAC = 6  # 2 flops per multiply-add; the backward pass costs about twice the forward
+VALUES_PER_ELEMENT = 4  # float64 pre-activation, activation and two gradients per element
+NORM_EPS = {"layer_norm": 1e-5, "batch_norm": 1e-5, "group_norm": 1e-5, "rms_norm": 2.0**-23}
+CHAIN_KINDS = (
+    "dense",
+    "conv1d",
+    "conv2d",
+    "embedding",
+    "multihead_attention",
+    "layer_norm",
+    "rms_norm",
+    "batch_norm",
+    "group_norm",
+)
+# Recipes whose report changes a residual network's forward pass: a chain has no residual
+# branch to apply it to. muP's readout multiplier and learning-rate scales are applied.
+FORWARD_CHANGING = ("deepnet", "fixup", "t_fixup")
+INPUT_DESCRIPTION = (
+    "standard normal N(0, 1), float64, drawn from the request's seed (stream "
+    f"'{INPUT_STREAM}', blocks-v1)"
+)
+TOKENS_DESCRIPTION = (
+    "token ids floor(U[0, num_embeddings)), drawn from the request's seed (stream "
+    f"'{INPUT_STREAM}', blocks-v1)"
+)
+UPSTREAM_DESCRIPTION = (
+    "dL/d(output of the last layer): standard normal N(0, 1), float64, from the seed (stream "
+    f"'{UPSTREAM_STREAM}'); gradient_std is the std of dL/d(pre-activation) of each layer"
+)
+
+
+@dataclass(frozen=True)
+class ChainLayer:
+    """One layer of the chain: its forward arguments and how it reads a run's tensors."""
+
+    name: str
+    kind: str  # a CHAIN_KINDS entry
+    spec: LayerSpec | None  # None: the mlp shorthand's dense layer W{index}
+    activation: str
+    activation_param: float | None
+    out_shape: tuple[int, ...]  # one sample's output
+    macs: int  # multiply-adds per sample (forward)
+    stride: tuple[int, ...] = ()
+    padding: tuple[int, ...] = ()
+    dilation: tuple[int, ...] = ()
+    eps: float = 1e-5
+    index: int = 0  # the mlp shorthand's layer number
+
+    @property
+    def prefix(self) -> str:
+        return "" if self.spec is None else f"{self.name}."
+
+
+@dataclass(frozen=True)
+class Run:
+    label: str
+    scheme: dict[str, Any] | None  # the compared scheme, resolved (None: the request's own)
+    job: Job
+
+
+@dataclass(frozen=True)
+class CoordinatePlan:
+    widths: list[int]
+    steps: int
+    optimizer: str
+    learning_rate: float
+    chains: list[list[ChainLayer]]  # one per width
+    jobs: list[Job]  # one model per width
+
+
+@dataclass(frozen=True)
+class DiagnosticsJob:
+    seed: int
+    batch: int
+    layout: Layout
+    sample_shape: tuple[int, ...]  # one probe sample
+    tokens: int | None  # an embedding chain's vocabulary: token ids in [0, tokens)
+    chain: list[ChainLayer]
+    runs: list[Run]
+    coordinate: CoordinatePlan | None
+    model: dict[str, Any]  # the chain as resolved (echoed)
+    flops: int
+    memory: int  # bytes
+
+
+# ---- the chain ----------------------------------------------------------------------------
+
+
+def _per_axis(value: int | list[int], rank: int, where: str) -> tuple[int, ...]:
+    if isinstance(value, int):
+        return (value,) * rank
+    if len(value) != rank:
+        raise InvalidParameterError(
+            f"Give one number per spatial axis ({rank}) or a single number; got {len(value)}.",
+            field=where,
+        )
+    return tuple(value)
+
+
+def _mismatch(i: int, wants: str, got: tuple[int, ...]) -> InvalidParameterError:
+    return InvalidParameterError(
+        f"Layer {i} does not follow the one before it: it takes {wants}, but one sample "
+        f"reaching it has shape {list(got)}. A chain feeds each layer's output to the next.",
+        field=f"layers[{i}].layer",
+    )
+
+
+def _first_sample(spec: LayerSpec, i: int) -> tuple[int, ...]:
+    """One probe sample for a chain that starts with ``spec`` (no input_shape given)."""
+    if isinstance(spec, DenseSpec):
+        return (spec.in_features,)
+    if isinstance(spec, ConvSpec):
+        return (spec.in_channels, *([DEFAULT_SPATIAL] * len(spec.kernel_size)))
+    if isinstance(spec, EmbeddingSpec):
+        return (DEFAULT_SEQUENCE,)
+    if isinstance(spec, MultiheadAttentionSpec):
+        return (DEFAULT_SEQUENCE, spec.embed_dim)
+    if isinstance(spec, LayerNormSpec | RMSNormSpec):
+        return tuple(spec.normalized_shape)
+    if isinstance(spec, BatchNormSpec):
+        return (spec.num_features,)
+    if isinstance(spec, GroupNormSpec):
+        return (spec.num_channels, DEFAULT_SPATIAL)
+    raise InvalidParameterError("This layer cannot start a chain.", field=f"layers[{i}]")
+
+
+def _conv_layer(
+    i: int, item: DiagnosticsLayer, kind: str, spec: ConvSpec, shape: tuple[int, ...]
+) -> ChainLayer:
+    rank = len(spec.kernel_size)
+    if spec.transposed:
+        raise InvalidParameterError(
+            "Transposed convs are not part of a diagnostics chain.", field=f"layers[{i}].layer"
+        )
+    if len(shape) != rank + 1 or shape[0] != spec.in_channels:
+        raise _mismatch(i, f"{spec.in_channels} channels and {rank} spatial axes", shape)
+    stride = _per_axis(item.stride, rank, f"layers[{i}].stride")
+    padding = _per_axis(item.padding, rank, f"layers[{i}].padding")
+    dilation = _per_axis(item.dilation, rank, f"layers[{i}].dilation")
+    spatial = tuple(
+        (n + 2 * p - d * (k - 1) - 1) // s + 1
+        for n, k, s, p, d in zip(shape[1:], spec.kernel_size, stride, padding, dilation, strict=True)
+    )
+    if min(spatial) < 1:
+        raise InvalidParameterError(
+            f"Layer {i}'s kernel is larger than its padded input {list(shape[1:])}: give a "
+            "larger input_shape, more padding or a smaller kernel.",
+            field=f"layers[{i}].layer.kernel_size",
+        )
+    macs = math.prod(spatial) * spec.out_channels * (spec.in_channels // spec.groups)
+    return ChainLayer(
+        item.name,
+        kind,
+        spec,
+        str(item.activation.value),
+        item.activation_param,
+        (spec.out_channels, *spatial),
+        macs * math.prod(spec.kernel_size),
+        stride,
+        padding,
+        dilation,
+    )
+
+
+def _norm_checks(i: int, spec: LayerSpec, shape: tuple[int, ...]) -> None:
+    if isinstance(spec, LayerNormSpec | RMSNormSpec):
+        n = tuple(spec.normalized_shape)
+        if len(n) != 1:
+            raise InvalidParameterError(
+                "A diagnostics chain normalises over the last axis: give normalized_shape as "
+                "one number.",
+                field=f"layers[{i}].layer.normalized_shape",
+            )
+        if not shape or shape[-1] != n[0]:
+            raise _mismatch(i, f"{n[0]} features on its last axis", shape)
+    elif isinstance(spec, BatchNormSpec):
+        if not shape or shape[0] != spec.num_features:
+            raise _mismatch(i, f"{spec.num_features} channels (features) first", shape)
+    elif isinstance(spec, GroupNormSpec) and (not shape or shape[0] != spec.num_channels):
+        raise _mismatch(i, f"{spec.num_channels} channels first", shape)
+
+
+def _chain_layer(
+    i: int, item: DiagnosticsLayer, kind: str, spec: LayerSpec, shape: tuple[int, ...]
+) -> ChainLayer:
+    """One layer, checked against the sample shape that reaches it."""
+    act, param = str(item.activation.value), item.activation_param
+    if isinstance(spec, ConvSpec):
+        return _conv_layer(i, item, kind, spec, shape)
+    if isinstance(spec, DenseSpec):
+        if not shape or shape[-1] != spec.in_features:
+            raise _mismatch(i, f"{spec.in_features} features on its last axis", shape)
+        out = (*shape[:-1], spec.out_features)
+        macs = math.prod(shape[:-1]) * spec.in_features * spec.out_features
+        return ChainLayer(item.name, kind, spec, act, param, out, macs)
+    if isinstance(spec, EmbeddingSpec):
+        if i != 0:
+            raise InvalidParameterError(
+                "An embedding reads token ids, so it can only be the first layer of a chain.",
+                field=f"layers[{i}].layer",
+            )
+        out = (*shape, spec.embedding_dim)
+        return ChainLayer(item.name, kind, spec, act, param, out, math.prod(out))
+    if isinstance(spec, MultiheadAttentionSpec):
+        e = spec.embed_dim
+        if len(shape) != 2 or shape[1] != e:
+            raise _mismatch(i, f"a sequence of {e}-vectors: (positions, {e})", shape)
+        if (spec.kdim or e) != e or (spec.vdim or e) != e or spec.add_bias_kv:
+            raise InvalidParameterError(
+                "A diagnostics chain runs self-attention: kdim and vdim equal embed_dim, "
+                "no add_bias_kv.",
+                field=f"layers[{i}].layer",
+            )
+        macs = 4 * shape[0] * e * e + 2 * shape[0] * shape[0] * e
+        return ChainLayer(item.name, kind, spec, act, param, shape, macs)
+    _norm_checks(i, spec, shape)
+    eps = item.eps if item.eps is not None else NORM_EPS[kind]
+    return ChainLayer(item.name, kind, spec, act, param, shape, 8 * math.prod(shape), eps=eps)
+
+
+def _layers_chain(req: DiagnosticsRequest) -> tuple[list[ChainLayer], tuple[int, ...], int | None]:
+    chain: list[ChainLayer] = []
+    sample: tuple[int, ...] = ()
+    tokens: int | None = None
+    for i, item in enumerate(req.layers or []):
+        kind, given, _ = layer_values(item.layer)
+        if kind not in CHAIN_KINDS:
+            raise InvalidParameterError(
+                f"A {kind!r} layer cannot run in a diagnostics chain, which takes "
+                + ", ".join(CHAIN_KINDS)
+                + " layers (each feeding the next).",
+                field=f"layers[{i}].layer.kind",
+            )
+        spec, _ = read_layer(
+            kind, given, layout=req.layout, dtype=req.dtype, where=f"layers[{i}].layer"
+        )
+        if i == 0:
+            sample = tuple(req.input_shape) if req.input_shape else _first_sample(spec, i)
+            if isinstance(spec, EmbeddingSpec):
+                tokens = spec.num_embeddings
+        layer = _chain_layer(i, item, kind, spec, chain[-1].out_shape if chain else sample)
+        chain.append(layer)
+    return chain, sample, tokens
+
+
+def _activations(req: DiagnosticsRequest, count: int) -> list[str]:
+    mlp = req.mlp
+    assert mlp is not None
+    given = mlp.activation
+    if isinstance(given, list):
+        if len(given) != count:
+            raise InvalidParameterError(
+                f"Give one activation per layer ({count}) or a single one; got {len(given)}.",
+                field="mlp.activation",
+            )
+        return [str(a.value) for a in given]
+    return [str(given.value)] * count
+
+
+def _mlp_chain(req: DiagnosticsRequest) -> tuple[list[ChainLayer], tuple[int, ...], None]:
+    assert req.mlp is not None
+    sizes = list(req.mlp.sizes)
+    if req.input_shape is not None and list(req.input_shape) != sizes[:1]:
+        raise InvalidParameterError(
+            f"The mlp takes {sizes[0]} features: input_shape must be [{sizes[0]}] or absent.",
+            field="input_shape",
+        )
+    acts = _activations(req, len(sizes) - 1)
+    chain = [
+        ChainLayer(f"W{i}", "dense", None, act, req.mlp.activation_param, (n,), n_prev * n, index=i)
+        for i, (n_prev, n, act) in enumerate(zip(sizes, sizes[1:], acts, strict=False), start=1)
+    ]
+    return chain, (sizes[0],), None
+
+
+# ---- runs: one POST /v1/models request each ------------------------------------------------
+
+
+def _model_fields(req: DiagnosticsRequest) -> dict[str, Any]:
+    base = req.model_dump(
+        mode="json",
+        by_alias=True,
+        exclude_none=True,
+        include={"seed", "dtype", "layout", "algorithm", "scheme", "bias_scheme", "role_schemes"},
+    )
+    parts = recipe_parts(req.recipe)
+    if parts is not None:
+        base["recipe"] = {"name": parts[0], **parts[1]}
+    return base
+
+
+def _model_body(req: DiagnosticsRequest) -> dict[str, Any]:
+    """The POST /v1/models body of the request's own run."""
+    body = _model_fields(req)
+    if req.mlp is not None:
+        body["mlp"] = {"sizes": list(req.mlp.sizes)}
+    else:
+        body["layers"] = [
+            item.model_dump(
+                mode="json",
+                by_alias=True,
+                exclude_unset=True,
+                include={"name", "layer", "scheme", "bias_scheme", "role_schemes", "role"},
+            )
+            for item in req.layers or []
+        ]
+    return body
+
+
+def _label(spec: object) -> str:
+    parts = scheme_parts(spec)
+    assert parts is not None
+    name, params = parts
+    if not params:
+        return name
+    return f"{name}(" + ", ".join(f"{k}={v}" for k, v in sorted(params.items())) + ")"
+
+
+def _models(body: dict[str, Any], settings: Settings, where: str | None = None) -> Job:
+    """A /v1/models job (plans only): the run's tensors exactly as /v1/models plans them."""
+    try:
+        return model_job(ModelRequest.model_validate(body), settings, Selection("safetensors"))
+    except WeightInitError as exc:
+        if where is not None and exc.field in (None, "scheme"):
+            exc.field = where
+        raise
+
+
+def _runs(req: DiagnosticsRequest, settings: Settings) -> list[Run]:
+    body = _model_body(req)
+    if req.compare is None:
+        label = _label(req.scheme) if req.scheme is not None else _own_label(req)
+        return [Run(label, None, _models(body, settings))]
+    if req.recipe is not None or req.scheme is not None:
+        raise InvalidParameterError(
+            "'compare' replaces 'scheme' once per listed scheme: give either 'compare' or "
+            "'scheme'/'recipe'.",
+            field="compare",
+        )
+    runs = []
+    for i, spec in enumerate(req.compare):
+        parts = scheme_parts(spec)
+        assert parts is not None
+        name, params = parts
+        scheme = {"name": name, **params}
+        job = _models(body | {"scheme": scheme}, settings, where=f"compare[{i}]")
+        runs.append(Run(_label(spec), scheme, job))
+    return runs
+
+
+def _own_label(req: DiagnosticsRequest) -> str:
+    parts = recipe_parts(req.recipe)
+    return "layout default" if parts is None else f"recipe {parts[0]}"
+
+
+def _check_recipe(req: DiagnosticsRequest) -> None:
+    parts = recipe_parts(req.recipe)
+    name = "" if parts is None else parts[0]
+    if name in FORWARD_CHANGING:
+        raise InvalidParameterError(
+            f"Recipe {name!r} also changes a residual network's forward pass (see GET "
+            "/v1/recipes), and a diagnostics chain has no residual branch to apply it to. "
+            "Initialise with it through POST /v1/models.",
+            field="recipe",
+        )
+
+
+# ---- the coordinate check -------------------------------------------------------------------
+
+
+def _width_body(req: DiagnosticsRequest, width: int) -> dict[str, Any]:
+    """POST /v1/models body of the coordinate check's model at ``width``."""
+    assert req.mlp is not None and req.widths is not None
+    sizes = [req.mlp.sizes[0], *([width] * (len(req.mlp.sizes) - 2)), req.mlp.sizes[-1]]
+    names = ["input", *(f"hidden{i}" for i in range(1, len(sizes) - 2)), "readout"]
+    roles = ["embedding", *(["mlp_in"] * (len(sizes) - 3)), "readout"]
+    body = _model_fields(req)
+    if req.recipe is None and req.bias_scheme is None:
+        body["bias_scheme"] = "zeros"  # the mlp shorthand's default
+    recipe = body.get("recipe")
+    if recipe is not None and recipe["name"] == "mup":
+        recipe["d_model"] = width
+        recipe.setdefault("base_config", {"d_model": req.widths[0]})
+    body["layers"] = [
+        {
+            "name": name,
+            "layer": {"kind": "dense", "in_features": a, "out_features": b},
+            "role": role,
+        }
+        for name, role, a, b in zip(names, roles, sizes, sizes[1:], strict=True)
+    ]
+    return body
+
+
+def _coordinate(req: DiagnosticsRequest, settings: Settings) -> CoordinatePlan | None:
+    if req.widths is None:
+        return None
+    if req.mlp is None:
+        raise InvalidParameterError(
+            "The coordinate check ('widths') varies the hidden width of an 'mlp'; give the "
+            "model as 'mlp'.",
+            field="widths",
+        )
+    if len(req.mlp.sizes) < 3:
+        raise InvalidParameterError(
+            "The coordinate check needs a hidden layer: give 'mlp.sizes' at least 3 widths.",
+            field="mlp.sizes",
+        )
+    if req.compare is not None:
+        raise InvalidParameterError(
+            "Give 'compare' or 'widths', not both: a coordinate check runs one scheme or recipe.",
+            field="widths",
+        )
+    acts = _activations(req, len(req.mlp.sizes) - 1)
+    chains, jobs = [], []
+    for width in req.widths:
+        body = _width_body(req, width)
+        chain = []
+        for i, (layer, act) in enumerate(zip(body["layers"], acts, strict=True)):
+            d = layer["layer"]
+            spec = DenseSpec(d["in_features"], d["out_features"])
+            macs = d["in_features"] * d["out_features"]
+            chain.append(
+                ChainLayer(
+                    layer["name"],
+                    "dense",
+                    spec,
+                    act,
+                    req.mlp.activation_param,
+                    (d["out_features"],),
+                    macs,
+                )
+            )
+            del i
+        chains.append(chain)
+        jobs.append(_models(body, settings, where="widths"))
+    return CoordinatePlan(
+        list(req.widths), req.steps, req.optimizer, req.learning_rate, chains, jobs
+    )
+
+
+# ---- limits ---------------------------------------------------------------------------------
+
+
+def _chain_memory(chain: Sequence[ChainLayer], batch: int) -> int:
+    values = sum(math.prod(layer.out_shape) for layer in chain)
+    unfolded = max((layer.macs // max(1, _out_channels(layer)) for layer in chain), default=0)
+    return 8 * batch * (VALUES_PER_ELEMENT * values + unfolded)
+
+
+def _out_channels(layer: ChainLayer) -> int:
+    return layer.spec.out_channels if isinstance(layer.spec, ConvSpec) else 1
+
+
+def _weights_memory(jobs: Sequence[Job]) -> int:
+    return max((16 * sum(p.numel for p in job.plans) for job in jobs), default=0)
+
+
+def diagnostics_job(req: DiagnosticsRequest, settings: Settings) -> DiagnosticsJob:
+    """Validate the request into one job; every limit is checked here, before any work."""
+    given = [f for f in ("mlp", "layers") if getattr(req, f) is not None]
+    if req.architecture is not None:
+        raise InvalidParameterError(
+            f"Architecture {req.architecture!r} is a residual network, not a chain: diagnostics "
+            "pushes a batch through a chain of layers, each feeding the next. Describe the chain "
+            "with 'layers' (or 'mlp'), or initialise the architecture through POST /v1/models.",
+            field="architecture",
+        )
+    if len(given) != 1:
+        raise InvalidParameterError(
+            "Give exactly one of 'mlp' (the MLP shorthand with activations) or 'layers' "
+            "(named layers forming a chain, each with its activation).",
+            field="mlp",
+        )
+    _check_recipe(req)
+    seed = parse_seed(req.seed)
+    chain, sample, tokens = _mlp_chain(req) if req.mlp is not None else _layers_chain(req)
+    runs_count = len(req.compare) if req.compare is not None else 1
+    flops = FLOPS_PER_MAC * req.batch * sum(layer.macs for layer in chain) * runs_count
+    memory = _chain_memory(chain, req.batch)
+    if req.widths is not None and req.mlp is not None:
+        sizes = req.mlp.sizes
+        for w in req.widths:
+            macs = sizes[0] * w + (len(sizes) - 3) * w * w + w * sizes[-1]
+            flops += FLOPS_PER_MAC * req.batch * macs * (req.steps + 1)
+            memory = max(memory, 8 * req.batch * VALUES_PER_ELEMENT * w * len(sizes) + 32 * macs)
+    limits.check_diagnostics(flops, memory, settings)
+    runs = _runs(req, settings)
+    coordinate = _coordinate(req, settings)
+    memory += _weights_memory([r.job for r in runs] + (coordinate.jobs if coordinate else []))
+    limits.check_diagnostics(flops, memory, settings)
+    model = _model_body(req)
+    model.pop("seed", None)
+    if req.mlp is not None:
+        model["mlp"]["activation"] = [layer.activation for layer in chain]
+    else:
+        for entry, layer in zip(model["layers"], chain, strict=True):
+            entry["activation"] = layer.activation
+    return DiagnosticsJob(
+        seed, req.batch, req.layout, sample, tokens, chain, runs, coordinate, model, flops, memory
+    )
+
+
+# ---- running it -----------------------------------------------------------------------------
+
+
+def _draw(name: str, shape: tuple[int, ...], law: Law, seed: int) -> NDArray[np.float64]:
+    plan = TensorPlan(name, shape, DType.FLOAT64, law)
+    return np.asarray(generate_tensor(plan, seed), dtype=np.float64).reshape(shape)
+
+
+def probe_inputs(job: DiagnosticsJob) -> NDArray[Any]:
+    """The probe batch: standard normal, or token ids for an embedding chain."""
+    shape = (job.batch, *job.sample_shape)
+    if job.tokens is None:
+        return _draw(INPUT_STREAM, shape, NormalLaw(0.0, 1.0), job.seed)
+    u = _draw(INPUT_STREAM, shape, UniformLaw(0.0, float(job.tokens)), job.seed)
+    return np.minimum(np.floor(u), job.tokens - 1).astype(np.int64)
+
+
+def _f64(array: NDArray[Any]) -> NDArray[np.float64]:
+    return np.asarray(array, dtype=np.float64)
+
+
+class _Tensors:
+    """A run's generated tensors by name, with each one's plan."""
+
+    def __init__(self, job: Job) -> None:
+        arrays = generate_all(job.plans, job.seed, job.algorithm)
+        self.plans = {p.name: p for p in job.plans}
+        self.arrays = {p.name: a for p, a in zip(job.plans, arrays, strict=True)}
+        self.sha256 = [
+            {"name": p.name, "sha256": hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()}
+            for p, a in zip(job.plans, arrays, strict=True)
+        ]
+
+    def get(self, name: str) -> NDArray[np.float64] | None:
+        a = self.arrays.get(name)
+        return None if a is None else _f64(a)
+
+    def need(self, name: str) -> NDArray[np.float64]:
+        a = self.get(name)
+        assert a is not None, name
+        return a
+
+    def theory(self, name: str) -> float | None:
+        plan = self.plans.get(name)
+        if plan is None:
+            return None
+        std = plan.law.std
+        return float(std) if std is not None and math.isfinite(std) else None
+
+
+_WEIGHT = {Layout.TORCH: "weight", Layout.KERAS: "kernel", Layout.JAX: "kernel"}
+_EMBEDDING = {Layout.TORCH: "weight", Layout.KERAS: "embeddings", Layout.JAX: "embedding"}
+_SCALE = {Layout.TORCH: ("weight", "bias"), Layout.KERAS: ("gamma", "beta"), Layout.JAX: ("scale", "bias")}
+
+
+def _dense(layer: ChainLayer, t: _Tensors, layout: Layout) -> tuple[core.Dense, str]:
+    if layer.spec is None:  # the mlp shorthand: W (out, in) and b (out, 1) under torch
+        w_name, b_name = f"W{layer.index}", f"b{layer.index}"
+    else:
+        w_name, b_name = layer.prefix + _WEIGHT[layout], layer.prefix + "bias"
+    w = t.need(w_name)
+    weight = w.T if layout is Layout.TORCH else w
+    bias = t.get(b_name)
+    return core.Dense(layer.name, np.ascontiguousarray(weight), None if bias is None else bias.ravel()), w_name
+
+
+def _conv(layer: ChainLayer, t: _Tensors, layout: Layout) -> tuple[core.Conv, str]:
+    spec = layer.spec
+    assert isinstance(spec, ConvSpec)
+    w_name = layer.prefix + _WEIGHT[layout]
+    w = t.need(w_name)
+    if layout is not Layout.TORCH:  # (*kernel, in/groups, out) -> (out, in/groups, *kernel)
+        rank = w.ndim - 2
+        w = np.transpose(w, (rank + 1, rank, *range(rank)))
+    conv = core.Conv(
+        layer.name,
+        np.ascontiguousarray(w),
+        t.get(layer.prefix + "bias"),
+        layer.stride,
+        layer.padding,
+        layer.dilation,
+        spec.groups,
+    )
+    return conv, w_name
+
+
+def _attention(layer: ChainLayer, t: _Tensors, layout: Layout) -> tuple[core.Attention, str]:
+    spec = layer.spec
+    assert isinstance(spec, MultiheadAttentionSpec)
+    e, p = spec.embed_dim, layer.prefix
+    if layout is Layout.TORCH:
+        w_name = p + "in_proj_weight"
+        w = t.need(w_name)
+        b = t.get(p + "in_proj_bias")
+        q, k, v = (np.ascontiguousarray(w[i * e : (i + 1) * e].T) for i in range(3))
+        qb, kb, vb = (None, None, None) if b is None else (b[:e], b[e : 2 * e], b[2 * e :])
+        out = np.ascontiguousarray(t.need(p + "out_proj.weight").T)
+        ob = t.get(p + "out_proj.bias")
+    else:
+        w_name = p + "query.kernel"
+        q, k, v = (t.need(f"{p}{n}.kernel").reshape(e, -1) for n in ("query", "key", "value"))
+        qb, kb, vb = (_ravel(t.get(f"{p}{n}.bias")) for n in ("query", "key", "value"))
+        o = "attention_output" if layout is Layout.KERAS else "out"
+        out_w = t.need(f"{p}{o}.kernel")
+        out = out_w.reshape(-1, out_w.shape[-1])
+        ob = t.get(f"{p}{o}.bias")
+    step = core.Attention(layer.name, q, k, v, qb, kb, vb, out, ob, spec.num_heads)
+    return step, w_name
+
+
+def _ravel(a: NDArray[np.float64] | None) -> NDArray[np.float64] | None:
+    return None if a is None else a.ravel()
+
+
+def _norm(layer: ChainLayer, t: _Tensors, layout: Layout) -> tuple[core.Norm, str]:
+    scale_name, shift_name = _SCALE[layout]
+    spec = layer.spec
+    groups = 0
+    if isinstance(spec, GroupNormSpec):
+        groups = spec.num_channels if spec.num_groups == -1 else spec.num_groups
+    name = layer.prefix + scale_name
+    norm = core.Norm(
+        layer.name,
+        layer.kind,
+        t.get(name),
+        t.get(layer.prefix + shift_name),
+        layer.eps,
+        groups,
+    )
+    return norm, name
+
+
+def _step(layer: ChainLayer, t: _Tensors, layout: Layout) -> tuple[core.Step, str]:
+    if layer.kind == "dense":
+        return _dense(layer, t, layout)
+    if layer.kind.startswith("conv"):
+        return _conv(layer, t, layout)
+    if layer.kind == "embedding":
+        name = layer.prefix + _EMBEDDING[layout]
+        return core.Embedding(layer.name, t.need(name)), name
+    if layer.kind == "multihead_attention":
+        return _attention(layer, t, layout)
+    return _norm(layer, t, layout)
+
+
+def _readout_multiplier(job: Job, weight: str) -> float:
+    report = job.recipe or {}
+    plan = next((p for p in job.plans if p.name == weight), None)
+    if plan is None or plan.role.value != "readout":
+        return 1.0
+    return float(report.get("multipliers", {}).get("readout", 1.0))
+
+
+def links_of(chain: Sequence[ChainLayer], job: Job, t: _Tensors) -> list[core.Link]:
+    links = []
+    for layer in chain:
+        step, weight = _step(layer, t, job.layout)
+        links.append(
+            core.Link(
+                step,
+                layer.activation,
+                layer.activation_param,
+                t.theory(weight),
+                _readout_multiplier(job, weight),
+            )
+        )
+    return links
+
+
+def _number(x: float) -> float | None:
+    return x if math.isfinite(x) else None
+
+
+def _stats(stats: core.LayerStats, depth: int, prediction: core.Prediction | None) -> dict[str, Any]:
+    predicted = None
+    if prediction is not None:
+        predicted = {
+            "preactivation_std": _number(prediction.preactivation_std),
+            "activation_std": _number(prediction.activation_std),
+            "activation_squared_mean": _number(prediction.activation_squared_mean),
+            "gradient_std": _number(prediction.gradient_std),
+            "tolerance": _number(prediction.tolerance),
+        }
+    histogram = None
+    if stats.weight_histogram is not None:
+        edges, counts = stats.weight_histogram
+        histogram = {"edges": [_number(e) for e in edges], "counts": list(counts)}
+    return {
+        "name": stats.name,
+        "depth": depth,
+        "kind": stats.kind,
+        "activation": stats.activation,
+        "fan_in": stats.fan_in,
+        "preactivation_std": _number(stats.preactivation_std),
+        "activation_mean": _number(stats.activation_mean),
+        "activation_std": _number(stats.activation_std),
+        "activation_squared_mean": _number(stats.activation_squared_mean),
+        "dead_fraction": _number(stats.dead_fraction),
+        "saturated_fraction": None
+        if stats.saturated_fraction is None
+        else _number(stats.saturated_fraction),
+        "gradient_std": _number(stats.gradient_std),
+        "weight_std": None if stats.weight_std is None else _number(stats.weight_std),
+        "weight_std_theory": stats.weight_std_theory,
+        "symmetric": stats.symmetric,
+        "overflow": stats.overflow,
+        "weight_histogram": histogram,
+        "predicted": predicted,
+    }
+
+
+def _run(job: DiagnosticsJob, run: Run, inputs: NDArray[Any], upstream: NDArray[Any]) -> dict[str, Any]:
+    tensors = _Tensors(run.job)
+    links = links_of(job.chain, run.job, tensors)
+    stats = core.forward_backward(links, inputs, upstream)
+    predictions = core.predict(links) if job.tokens is None else [None] * len(links)
+    out: dict[str, Any] = {"label": run.label}
+    if run.scheme is not None:
+        out["scheme"] = run.scheme
+    if run.job.recipe is not None:
+        out["recipe"] = run.job.recipe
+    out["layers"] = [
+        _stats(s, depth, p) for depth, (s, p) in enumerate(zip(stats, predictions, strict=True), 1)
+    ]
+    out["tensors"] = tensors.sha256
+    return out
+
+
+def _coordinate_check(job: DiagnosticsJob, plan: CoordinatePlan, inputs: NDArray[Any]) -> dict[str, Any]:
+    first, last = plan.chains[0][0], plan.chains[0][-1]
+    del first
+    targets = _draw(TARGET_STREAM, (job.batch, *last.out_shape), NormalLaw(0.0, 1.0), job.seed)
+    models = []
+    for width, chain, model in zip(plan.widths, plan.chains, plan.jobs, strict=True):
+        tensors = _Tensors(model)
+        links = links_of(chain, model, tensors)
+        scales = (model.recipe or {}).get("lr_scales", {})
+        lr = [
+            (float(scales.get(_weight_name(layer, job.layout), 1.0)),
+             float(scales.get(layer.prefix + "bias", 1.0)))
+            for layer in chain
+        ]
+        models.append((width, core.Trainable(links, lr)))
+    rows = core.coordinate_check(
+        models,
+        inputs,
+        targets,
+        steps=plan.steps,
+        optimizer="adam" if plan.optimizer == "adam" else "sgd",
+        learning_rate=plan.learning_rate,
+    )
+    return {
+        "optimizer": plan.optimizer,
+        "learning_rate": plan.learning_rate,
+        "steps": plan.steps,
+        "widths": plan.widths,
+        "targets": "standard normal N(0, 1) from the seed (stream "
+        f"'{TARGET_STREAM}'); loss 0.5 * mean over the batch of ||y - t||^2",
+        "models": [_width_model(m) for m in plan.jobs],
+        "rows": [
+            {"width": r.width, "step": r.step, "layer": r.layer, "l1": _number(r.l1)} for r in rows
+        ],
+    }
+
+
+def _width_model(job: Job) -> dict[str, Any]:
+    out: dict[str, Any] = {"layers": job.canonical.get("layers")}
+    if job.recipe is not None:
+        out["recipe"] = job.recipe
+    return out
+
+
+def _weight_name(layer: ChainLayer, layout: Layout) -> str:
+    return layer.prefix + _WEIGHT[layout]
+
+
+def run_diagnostics(job: DiagnosticsJob, check: Callable[[], None] = lambda: None) -> dict[str, Any]:
+    """The JSON document (README, "Why initialization matters"). ``check`` is called between
+    runs (cancellation)."""
+    inputs = probe_inputs(job)
+    last = job.chain[-1].out_shape
+    upstream = _draw(UPSTREAM_STREAM, (job.batch, *last), NormalLaw(0.0, 1.0), job.seed)
+    runs = []
+    for run in job.runs:
+        check()
+        runs.append(_run(job, run, inputs, upstream))
+    coordinate = None
+    if job.coordinate is not None:
+        check()
+        coordinate = _coordinate_check(job, job.coordinate, inputs)
+    return {
+        "seed": job.seed,
+        "batch": job.batch,
+        "layout": job.layout.value,
+        "input_shape": list(job.sample_shape),
+        "input": TOKENS_DESCRIPTION if job.tokens is not None else INPUT_DESCRIPTION,
+        "upstream": UPSTREAM_DESCRIPTION,
+        "model": job.model,
+        "cost": {"flops": job.flops, "bytes": job.memory},
+        "runs": runs,
+        "coordinate_check": coordinate,
+    }

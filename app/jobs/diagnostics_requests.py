@@ -1,0 +1,247 @@
+"""The body of ``POST /v1/diagnostics``: a chain of layers (the ``mlp`` shorthand with an
+activation, or named ``layers`` each with its activation), how it is initialised (the fields of
+``POST /v1/models``), the probe batch, and optionally several schemes to compare and a muP
+coordinate check. Validated here once; :mod:`app.jobs.diagnostics` turns it into a job."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import ConfigDict, Field, StrictInt
+
+from app.core.diagnostics import ACTIVATIONS
+
+from .recipe_request import RecipeField
+from .requests import (
+    INTEGRAL,
+    BiasSchemeField,
+    ModelLayer,
+    PositiveInt,
+    RoleSchemes,
+    SchemeField,
+    SchemeSpec,
+    Strict,
+    _Common,
+)
+
+Activation = StrEnum("Activation", {n: n for n in ACTIVATIONS})  # type: ignore[misc]
+Activation.__doc__ = "An activation applied after a layer (identity: linear)."
+
+MAX_BATCH = 4096
+DEFAULT_BATCH = 128
+MAX_COMPARE = 8
+MAX_WIDTHS = 8
+MAX_STEPS = 50
+DEFAULT_STEPS = 3
+DEFAULT_LEARNING_RATE = 0.01
+DEFAULT_OPTIMIZER = "adam"
+MAX_DEPTH = 200
+DEFAULT_SEQUENCE = 16  # positions of an attention or embedding chain's probe input
+DEFAULT_SPATIAL = 32  # a conv chain's probe input: 32 per spatial axis
+
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+Positions = Annotated[
+    PositiveInt | Annotated[list[PositiveInt], Field(min_length=1, max_length=3)], Field()
+]
+Padding = Annotated[
+    Annotated[StrictInt, Field(ge=0), INTEGRAL]
+    | Annotated[list[Annotated[StrictInt, Field(ge=0), INTEGRAL]], Field(min_length=1, max_length=3)],
+    Field(),
+]
+ACTIVATION_PARAM_DESCRIPTION = (
+    "The activation's parameter: leaky_relu's negative_slope (default 0.01), elu's alpha "
+    "(default 1.0); no other activation takes one. Default null: the activation's default."
+)
+
+
+class DiagnosticsMlp(Strict):
+    """The textbook MLP (tensors W1, b1, W2, b2... exactly as POST /v1/models' ``mlp``) with
+    an activation after each dense layer."""
+
+    sizes: Annotated[
+        list[PositiveInt],
+        Field(
+            min_length=2,
+            max_length=MAX_DEPTH + 1,
+            description="The widths n_0 (inputs) .. n_L (outputs): one dense layer between each "
+            "two.",
+        ),
+    ]
+    activation: Annotated[
+        Activation | Annotated[list[Activation], Field(min_length=1, max_length=MAX_DEPTH)],
+        Field(
+            description="One activation for every layer (the last included), or a list with "
+            "one per layer. Default relu."
+        ),
+    ] = Activation("relu")
+    activation_param: Annotated[
+        Finite | None, Field(description=ACTIVATION_PARAM_DESCRIPTION)
+    ] = None
+
+
+class DiagnosticsLayer(ModelLayer):
+    """One layer of a chain: a POST /v1/models layer (dense, conv1d, conv2d, embedding,
+    multihead_attention, layer_norm, rms_norm, batch_norm, group_norm) with what its forward
+    pass needs beyond its tensors."""
+
+    activation: Annotated[
+        Activation, Field(description="Applied to this layer's output. Default linear.")
+    ] = Activation("linear")
+    activation_param: Annotated[
+        Finite | None, Field(description=ACTIVATION_PARAM_DESCRIPTION)
+    ] = None
+    stride: Annotated[
+        Positions, Field(description="A conv's stride (one per spatial dim, or one for all). Default 1.")
+    ] = 1
+    padding: Annotated[
+        Padding,
+        Field(description="A conv's zero padding on each side (per dim, or one). Default 0."),
+    ] = 0
+    dilation: Annotated[Positions, Field(description="A conv's dilation. Default 1.")] = 1
+    eps: Annotated[
+        Finite | None,
+        Field(
+            gt=0,
+            description="A norm's epsilon. Default: torch's (1e-5; rms_norm: float32's "
+            "machine epsilon, 2**-23, as torch.nn.RMSNorm(eps=None)).",
+        ),
+    ] = None
+
+
+COMPARE_DESCRIPTION = (
+    "Run the same chain once per scheme listed (names or scheme objects, e.g. "
+    '["zeros", {"name": "random", "scale": 0.01}, "glorot_uniform", "he_normal"]): each replaces '
+    "`scheme` for the weight-like tensors; biases keep `bias_scheme`. Not with `recipe`. "
+    "Default null: one run with `scheme`."
+)
+WIDTHS_DESCRIPTION = (
+    "muP's coordinate check (microsoft/mup coord_check): for each width w the mlp's hidden "
+    "sizes become w (n_0 and n_L stay), built as layers `input` (role embedding: muP's input "
+    "weights), `hidden1`.. (role mlp_in) and `readout` (role readout), initialised by the "
+    "request's scheme or recipe (recipe mup: d_model = w, base_config.d_model = the first "
+    "width unless given; its readout multiplier and learning-rate scales are applied), then "
+    "trained for `steps` full-batch steps on the probe batch towards seeded standard-normal "
+    "targets (loss 0.5 * mean ||y - t||^2). Reports each layer's mean |activation| per width "
+    "and step (step 0: at init). Only with `mlp`. Default null: no coordinate check."
+)
+
+
+class DiagnosticsRequest(_Common):
+    """A chain (``mlp`` or ``layers``), initialised like POST /v1/models, pushed forward and
+    backward on a seeded probe batch."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "mlp": {"sizes": [256] * 21, "activation": "relu"},
+                    "compare": [
+                        "zeros",
+                        {"name": "random", "scale": 0.01},
+                        "glorot_uniform",
+                        "he_normal",
+                    ],
+                    "seed": 0,
+                },
+                {
+                    "mlp": {"sizes": [32, 64, 64, 10], "activation": "relu"},
+                    "scheme": "lecun_normal",
+                    "widths": [64, 256, 1024],
+                    "steps": 3,
+                    "optimizer": "adam",
+                    "learning_rate": 0.01,
+                    "seed": 0,
+                },
+            ]
+        },
+    )
+    mlp: Annotated[
+        DiagnosticsMlp | None,
+        Field(description="The MLP shorthand with activations. Give exactly one of mlp, layers."),
+    ] = None
+    layers: Annotated[
+        list[DiagnosticsLayer] | None,
+        Field(
+            description="Named layers forming a chain, each with its activation; tensors are "
+            "named as in POST /v1/models.",
+            min_length=1,
+            max_length=MAX_DEPTH,
+        ),
+    ] = None
+    architecture: Annotated[
+        str | None,
+        Field(
+            max_length=64,
+            description="Not a chain: architectures are residual networks, which diagnostics "
+            "does not run (a 422 says so). Describe the chain with `layers`.",
+        ),
+    ] = None
+    input_shape: Annotated[
+        list[PositiveInt] | None,
+        Field(
+            min_length=1,
+            max_length=4,
+            description="One probe sample's shape, without the batch axis: (features) for a "
+            "dense chain, (channels, *spatial) for a conv chain, (positions, embed_dim) for "
+            "attention, (positions) of token ids for an embedding. Default: the first layer's "
+            f"inputs, with {DEFAULT_SPATIAL} per spatial axis and {DEFAULT_SEQUENCE} positions.",
+        ),
+    ] = None
+    scheme: SchemeField = None
+    bias_scheme: BiasSchemeField = None
+    role_schemes: RoleSchemes = None
+    recipe: RecipeField = None
+    batch: Annotated[
+        StrictInt,
+        Field(
+            ge=1,
+            le=MAX_BATCH,
+            description="Probe inputs in the batch: standard normal (token ids for an "
+            f"embedding), drawn from the seed. Default {DEFAULT_BATCH}.",
+        ),
+        INTEGRAL,
+    ] = DEFAULT_BATCH
+    compare: Annotated[
+        list[SchemeSpec] | None,
+        Field(min_length=1, max_length=MAX_COMPARE, description=COMPARE_DESCRIPTION),
+    ] = None
+    widths: Annotated[
+        list[PositiveInt] | None,
+        Field(min_length=2, max_length=MAX_WIDTHS, description=WIDTHS_DESCRIPTION),
+    ] = None
+    steps: Annotated[
+        StrictInt,
+        Field(
+            ge=2,
+            le=MAX_STEPS,
+            description=f"Training steps of the coordinate check. Default {DEFAULT_STEPS}.",
+        ),
+        INTEGRAL,
+    ] = DEFAULT_STEPS
+    optimizer: Annotated[
+        Literal["sgd", "adam"],
+        Field(
+            description="The coordinate check's optimizer: sgd or adam (torch.optim.Adam's "
+            f"defaults: betas 0.9, 0.999, eps 1e-8). Default {DEFAULT_OPTIMIZER}."
+        ),
+    ] = DEFAULT_OPTIMIZER
+    learning_rate: Annotated[
+        Finite,
+        Field(
+            gt=0,
+            le=100,
+            description="The coordinate check's learning rate (times each tensor's muP lr "
+            f"scale under recipe mup). Default {DEFAULT_LEARNING_RATE}.",
+        ),
+    ] = DEFAULT_LEARNING_RATE
+
+
+def given_fields(req: DiagnosticsRequest) -> set[str]:
+    """The top-level fields the caller set (for messages about fields that do not combine)."""
+    return set(req.model_fields_set)
+
+
+def as_dict(req: DiagnosticsRequest) -> dict[str, Any]:
+    return req.model_dump(mode="json", by_alias=True, exclude_none=True)

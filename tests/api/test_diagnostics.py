@@ -1,0 +1,206 @@
+"""POST /v1/diagnostics over HTTP: the same weights as /v1/models, what each response states,
+the refusals (not a chain, too costly) and determinism. The numerics' own acceptance tests live
+in tests/core/diagnostics."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import pytest
+
+from app.api.settings import Settings
+
+from .conftest import PROBLEM_JSON, ApiClient
+
+MLP = {"mlp": {"sizes": [16, 32, 32, 8], "activation": "relu"}, "seed": 5, "batch": 32}
+
+
+def post(client: ApiClient, body: dict[str, Any], **params: str) -> Any:
+    response = client.post("/v1/diagnostics", json=body, params=params)
+    return response
+
+
+def test_mlp_run_uses_the_weights_v1_models_returns(client: ApiClient) -> None:
+    body = {**MLP, "scheme": "he_normal"}
+    document = post(client, body).json()
+    models = client.post(
+        "/v1/models",
+        params={"format": "json"},
+        json={"mlp": {"sizes": [16, 32, 32, 8]}, "scheme": "he_normal", "seed": 5},
+    ).json()
+    (run,) = document["runs"]
+    assert run["tensors"] == [{"name": t["name"], "sha256": t["sha256"]} for t in models["tensors"]]
+    assert [layer["name"] for layer in run["layers"]] == ["W1", "W2", "W3"]
+    assert [layer["depth"] for layer in run["layers"]] == [1, 2, 3]
+
+
+def test_layers_run_uses_the_weights_v1_models_returns_under_keras(client: ApiClient) -> None:
+    layers = [
+        {"name": "conv", "layer": {"kind": "conv1d", "in_channels": 3, "out_channels": 8,
+                                   "kernel_size": 3}, "activation": "relu", "padding": 1},
+        {"name": "norm", "layer": {"kind": "group_norm", "num_groups": 2, "num_channels": 8}},
+    ]
+    body = {"layers": layers, "layout": "keras", "scheme": "glorot_uniform", "seed": 2,
+            "batch": 8, "input_shape": [3, 20]}
+    response = post(client, body)
+    assert response.status_code == 200, response.text
+    run = response.json()["runs"][0]
+    models = client.post(
+        "/v1/models",
+        params={"format": "json"},
+        json={"layers": [{k: v for k, v in item.items() if k in ("name", "layer")}
+                         for item in layers],
+              "layout": "keras", "scheme": "glorot_uniform", "seed": 2},
+    ).json()
+    assert run["tensors"] == [{"name": t["name"], "sha256": t["sha256"]} for t in models["tensors"]]
+    assert response.json()["input_shape"] == [3, 20]
+
+
+def test_response_states_what_was_resolved(client: ApiClient) -> None:
+    document = post(client, {**MLP, "scheme": "glorot_uniform"}).json()
+    assert document["batch"] == 32 and document["seed"] == 5 and document["layout"] == "torch"
+    assert document["input_shape"] == [16]
+    assert "standard normal" in document["input"] and "standard normal" in document["upstream"]
+    assert document["model"]["mlp"] == {"sizes": [16, 32, 32, 8],
+                                        "activation": ["relu", "relu", "relu"]}
+    assert document["coordinate_check"] is None
+    assert document["cost"]["flops"] > 0
+    layer = document["runs"][0]["layers"][0]
+    for key in ("preactivation_std", "activation_mean", "activation_std",
+                "activation_squared_mean", "dead_fraction", "saturated_fraction",
+                "gradient_std", "weight_std", "weight_std_theory", "symmetric", "predicted",
+                "weight_histogram", "fan_in"):
+        assert key in layer
+    assert math.isclose(layer["weight_std_theory"], math.sqrt(2 / 48))
+    assert layer["predicted"]["tolerance"] > 0
+
+
+def test_defaults_batch_128_and_relu(client: ApiClient) -> None:
+    document = post(client, {"mlp": {"sizes": [4, 4]}, "seed": 0}).json()
+    assert document["batch"] == 128
+    assert document["model"]["mlp"]["activation"] == ["relu"]
+    assert document["runs"][0]["label"] == "layout default"
+
+
+def test_compare_runs_each_scheme_and_flags_zeros_symmetric(client: ApiClient) -> None:
+    body = {**MLP, "compare": ["zeros", {"name": "random", "scale": 0.01}, "he_normal"]}
+    document = post(client, body).json()
+    labels = [run["label"] for run in document["runs"]]
+    assert labels == ["zeros", "random(scale=0.01)", "he_normal"]
+    zeros = document["runs"][0]["layers"]
+    assert all(layer["symmetric"] for layer in zeros)
+    assert zeros[0]["activation_std"] == 0.0
+    assert not any(layer["symmetric"] for layer in document["runs"][2]["layers"])
+
+
+def test_same_request_same_bytes(client: ApiClient) -> None:
+    body = {**MLP, "compare": ["he_normal", "lecun_uniform"]}
+    first, second = post(client, body), post(client, body)
+    assert first.status_code == 200
+    assert first.content == second.content
+
+
+def test_attention_and_embedding_chain_runs_without_predictions(client: ApiClient) -> None:
+    layers = [
+        {"name": "embed", "layer": {"kind": "embedding", "num_embeddings": 50,
+                                    "embedding_dim": 16}},
+        {"name": "attn", "layer": {"kind": "multihead_attention", "embed_dim": 16,
+                                   "num_heads": 4}},
+        {"name": "norm", "layer": {"kind": "layer_norm", "normalized_shape": 16}},
+        {"name": "fc", "layer": {"kind": "dense", "in_features": 16, "out_features": 16},
+         "activation": "gelu"},
+    ]
+    response = post(client, {"layers": layers, "seed": 1, "batch": 4})
+    assert response.status_code == 200, response.text
+    document = response.json()
+    assert "token ids" in document["input"]
+    assert document["input_shape"] == [16]
+    assert all(layer["predicted"] is None for layer in document["runs"][0]["layers"])
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "words"),
+    [
+        ({"layers": [{"name": "rnn", "layer": {"kind": "lstm", "input_size": 4,
+                                               "hidden_size": 4}}], "seed": 0},
+         "layers[0].layer.kind", "cannot run in a diagnostics chain"),
+        ({"layers": [{"name": "a", "layer": {"kind": "dense", "in_features": 4,
+                                             "out_features": 5}},
+                     {"name": "b", "layer": {"kind": "dense", "in_features": 6,
+                                             "out_features": 2}}], "seed": 0},
+         "layers[1].layer", "does not follow"),
+        ({"architecture": "gpt2", "seed": 0}, "architecture", "not a chain"),
+        ({"seed": 0}, "mlp", "exactly one"),
+        ({**MLP, "widths": [8, 16]} | {"mlp": {"sizes": [4, 4]}}, "mlp.sizes", "hidden layer"),
+        ({"layers": [{"name": "a", "layer": {"kind": "dense", "in_features": 4,
+                                             "out_features": 4}}], "widths": [4, 8], "seed": 0},
+         "widths", "mlp"),
+        ({**MLP, "recipe": {"name": "deepnet"}}, "recipe", "residual"),
+        ({**MLP, "compare": ["nonsense_scheme"]}, "compare", "nonsense_scheme"),
+        ({**MLP, "mlp": {"sizes": [4, 4, 4], "activation": ["relu"]}}, "mlp.activation",
+         "one activation per layer"),
+        ({**MLP, "mlp": {"sizes": [4, 4], "activation": "swishy"}}, "mlp.activation", "relu"),
+    ],
+    ids=["lstm", "mismatch", "architecture", "no-model", "no-hidden", "widths-layers",
+         "deepnet", "unknown-scheme", "activation-count", "unknown-activation"],
+)
+def test_refusals_name_the_field(client: ApiClient, body: dict[str, Any], field: str,
+                                 words: str) -> None:
+    response = post(client, body)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith(PROBLEM_JSON)
+    problem = response.json()
+    fields = [e["field"] for e in problem.get("errors", [])] or [problem.get("field")]
+    assert any(f is not None and f.startswith(field) for f in fields), problem
+    assert words in problem["detail"] or any(words in e["message"] for e in problem["errors"])
+
+
+def test_cost_is_refused_before_any_work() -> None:
+    client = ApiClient(Settings(max_diagnostics_flops=10**6))
+    try:
+        started = time.perf_counter()
+        response = post(client, {"mlp": {"sizes": [4096] * 30}, "batch": 4096, "seed": 0})
+        assert response.status_code == 413, response.text
+        assert "WEIGHTINIT_MAX_DIAGNOSTICS_FLOPS" in response.json()["detail"]
+        assert time.perf_counter() - started < 2
+    finally:
+        client.close()
+
+
+def test_memory_is_refused_before_any_work() -> None:
+    client = ApiClient(Settings(max_diagnostics_bytes=1 << 20))
+    try:
+        response = post(client, {"mlp": {"sizes": [512, 512]}, "batch": 4096, "seed": 0})
+        assert response.status_code == 413, response.text
+        assert "WEIGHTINIT_MAX_DIAGNOSTICS_BYTES" in response.json()["detail"]
+    finally:
+        client.close()
+
+
+def test_coordinate_check_reports_every_width_step_and_layer(client: ApiClient) -> None:
+    body = {"mlp": {"sizes": [8, 16, 16, 4], "activation": "relu"}, "scheme": "lecun_normal",
+            "widths": [16, 32], "steps": 2, "optimizer": "sgd", "learning_rate": 0.1,
+            "seed": 3, "batch": 16}
+    response = post(client, body)
+    assert response.status_code == 200, response.text
+    check = response.json()["coordinate_check"]
+    assert check["optimizer"] == "sgd" and check["steps"] == 2 and check["widths"] == [16, 32]
+    keys = {(r["width"], r["step"], r["layer"]) for r in check["rows"]}
+    assert keys == {(w, s, name) for w in (16, 32) for s in range(3)
+                    for name in ("input", "hidden1", "readout")}
+    assert [m["layers"][1]["role"] for m in check["models"]] == ["mlp_in", "mlp_in"]
+
+
+def test_mup_coordinate_check_applies_the_recipes_scales(client: ApiClient) -> None:
+    body = {"mlp": {"sizes": [8, 16, 16, 4], "activation": "relu"},
+            "recipe": {"name": "mup", "optimizer": "adam", "readout_zero_init": True},
+            "widths": [16, 64], "steps": 2, "seed": 3, "batch": 16}
+    response = post(client, body)
+    assert response.status_code == 200, response.text
+    check = response.json()["coordinate_check"]
+    wide = check["models"][1]["recipe"]
+    assert wide["width_mult"] == 4.0 and wide["lr_scales"]["hidden1.weight"] == 0.25
+    step0 = [r["l1"] for r in check["rows"] if r["step"] == 0 and r["layer"] == "readout"]
+    assert step0 == [0.0, 0.0]
