@@ -1,0 +1,54 @@
+"""Signal-propagation diagnostics of an initialised sequential chain, in numpy.
+
+``activations`` (values, derivatives, Gaussian moments), ``ops`` (each layer kind's forward
+and backward), ``chain`` (the chain, one forward/backward pass, per-layer statistics),
+``propagation`` (the mean-field prediction with its derived tolerance), ``coordinate_check``
+(muP's coordinate check: a few training steps per width).
+"""
+
+from .activations import ACTIVATIONS, SATURATING, Moments, apply, derivative, gaussian_moments
+from .chain import (
+    NORM_KINDS,
+    Attention,
+    Conv,
+    Dense,
+    Embedding,
+    LayerStats,
+    Link,
+    Norm,
+    Step,
+    chain_shapes,
+    forward_backward,
+)
+from .coordinate_check import CoordinateRow, Trainable, TrainingStep, coordinate_check, train
+from .propagation import Z_MULTIPLIER, Prediction, agrees, predict, tolerance_from_log_variance
+
+__all__ = [
+    "ACTIVATIONS",
+    "NORM_KINDS",
+    "SATURATING",
+    "Z_MULTIPLIER",
+    "Attention",
+    "Conv",
+    "CoordinateRow",
+    "Dense",
+    "Embedding",
+    "LayerStats",
+    "Link",
+    "Moments",
+    "Norm",
+    "Prediction",
+    "Step",
+    "Trainable",
+    "TrainingStep",
+    "agrees",
+    "apply",
+    "chain_shapes",
+    "coordinate_check",
+    "derivative",
+    "forward_backward",
+    "gaussian_moments",
+    "predict",
+    "tolerance_from_log_variance",
+    "train",
+]
