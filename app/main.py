@@ -51,6 +51,11 @@ TAGS = [
     {"name": "models", "description": "Many named layers in one response"},
     {"name": "digests", "description": "sha256 of tensors and blocks, without the tensors"},
     {"name": "audit", "description": "Init manifests, and checking a model's tensors against one"},
+    {
+        "name": "diagnostics",
+        "description": "Signal propagation through an initialised chain: statistics, "
+        "mean-field predictions, muP's coordinate check, plots",
+    },
     {"name": "registry", "description": "Schemes, gains, recipes and architectures"},
     {"name": "health", "description": "Liveness, readiness, index"},
 ]

@@ -260,3 +260,103 @@ class AuditResponse(BaseModel):
     z: float
     summary: AuditSummary
     tensors: list[AuditTensor]
+
+
+# ---- POST /v1/diagnostics (app.jobs.diagnostics assembles the document) --------------------
+
+
+class WeightHistogram(BaseModel):
+    edges: list[float | None] = Field(description="33 bin edges of the main weight's values")
+    counts: list[int] = Field(description="32 bin counts")
+
+
+class PredictedStats(BaseModel):
+    """The mean-field prediction of a dense or conv layer (null where none exists)."""
+
+    preactivation_std: float | None
+    activation_std: float | None
+    activation_squared_mean: float | None
+    gradient_std: float | None
+    tolerance: float | None = Field(
+        description="allowed |log(empirical / predicted)| of activation_squared_mean, derived "
+        "from width, depth and batch"
+    )
+    preactivation_tolerance: float | None
+    gradient_tolerance: float | None
+
+
+class LayerDiagnostics(BaseModel):
+    """One layer of one run; statistics are population (ddof 0) over all elements, null when
+    not finite (then overflow is true)."""
+
+    name: str
+    depth: int
+    kind: str
+    activation: str
+    fan_in: int | None
+    preactivation_std: float | None
+    activation_mean: float | None
+    activation_std: float | None
+    activation_squared_mean: float | None
+    dead_fraction: float | None = Field(description="units with f'(h) = 0 on every sample")
+    saturated_fraction: float | None = Field(
+        description="elements in the activation's saturated region (tanh: |a| > 0.99); null "
+        "for an activation without one"
+    )
+    gradient_std: float | None = Field(description="std of dL/d(pre-activation)")
+    weight_std: float | None
+    weight_std_theory: float | None
+    symmetric: bool = Field(description="every unit identical on every sample")
+    overflow: bool
+    weight_histogram: WeightHistogram | None
+    predicted: PredictedStats | None
+
+
+class RunTensorSha(BaseModel):
+    name: str
+    sha256: str
+
+
+class DiagnosticsRun(BaseModel):
+    label: str
+    scheme: dict[str, Any] | None = None
+    recipe: dict[str, Any] | None = None
+    layers: list[LayerDiagnostics]
+    tensors: list[RunTensorSha] = Field(
+        description="each tensor's sha256, as POST /v1/models reports it for the same fields"
+    )
+
+
+class CoordinateRowOut(BaseModel):
+    width: int
+    step: int
+    layer: str
+    l1: float | None = Field(description="mean |activation| of the layer's output")
+
+
+class CoordinateCheck(BaseModel):
+    optimizer: str
+    learning_rate: float
+    steps: int
+    widths: list[int]
+    targets: str
+    models: list[dict[str, Any]] = Field(description="the POST /v1/models fields per width")
+    rows: list[CoordinateRowOut]
+
+
+class DiagnosticsCost(BaseModel):
+    flops: int
+    bytes: int
+
+
+class DiagnosticsResponse(BaseModel):
+    seed: int
+    batch: int
+    layout: Layout
+    input_shape: list[int]
+    input: str
+    upstream: str
+    model: dict[str, Any] = Field(description="the chain as resolved (activations included)")
+    cost: DiagnosticsCost
+    runs: list[DiagnosticsRun]
+    coordinate_check: CoordinateCheck | None

@@ -22,20 +22,20 @@ from app.core import diagnostics as core
 from app.core.attention import MultiheadAttentionSpec
 from app.core.errors import InvalidParameterError, WeightInitError
 from app.core.generate import generate_all, generate_tensor
+from app.core.laws import Law, NormalLaw, UniformLaw
 from app.core.layer_values import read_layer
 from app.core.layers import ConvSpec, DenseSpec, EmbeddingSpec, LayerSpec
-from app.core.laws import Law, NormalLaw, UniformLaw
 from app.core.norms import BatchNormSpec, GroupNormSpec, LayerNormSpec, RMSNormSpec
 from app.core.plans import TensorPlan
 from app.core.types import DType, Layout
 
+from . import limits
 from .diagnostics_requests import (
     DEFAULT_SEQUENCE,
     DEFAULT_SPATIAL,
     DiagnosticsLayer,
     DiagnosticsRequest,
 )
-from . import limits
 from .job import Job, Selection, model_job
 from .limits import Settings
 from .recipe_request import recipe_parts
@@ -152,7 +152,7 @@ def _mismatch(i: int, wants: str, got: tuple[int, ...]) -> InvalidParameterError
     )
 
 
-def _first_sample(spec: LayerSpec, i: int) -> tuple[int, ...]:
+def _first_sample(spec: LayerSpec) -> tuple[int, ...]:
     """One probe sample for a chain that starts with ``spec`` (no input_shape given)."""
     if isinstance(spec, DenseSpec):
         return (spec.in_features,)
@@ -164,11 +164,9 @@ def _first_sample(spec: LayerSpec, i: int) -> tuple[int, ...]:
         return (DEFAULT_SEQUENCE, spec.embed_dim)
     if isinstance(spec, LayerNormSpec | RMSNormSpec):
         return tuple(spec.normalized_shape)
-    if isinstance(spec, BatchNormSpec):
-        return (spec.num_features,)
-    if isinstance(spec, GroupNormSpec):
-        return (spec.num_channels, DEFAULT_SPATIAL)
-    raise InvalidParameterError("This layer cannot start a chain.", field=f"layers[{i}]")
+    # a batch or group norm: channels first (BatchNorm1d on features; GroupNorm on a sequence)
+    channels = spec.num_features if isinstance(spec, BatchNormSpec) else spec.num_channels  # type: ignore[union-attr]
+    return (channels,) if isinstance(spec, BatchNormSpec) else (channels, DEFAULT_SPATIAL)
 
 
 def _conv_layer(
@@ -186,7 +184,9 @@ def _conv_layer(
     dilation = _per_axis(item.dilation, rank, f"layers[{i}].dilation")
     spatial = tuple(
         (n + 2 * p - d * (k - 1) - 1) // s + 1
-        for n, k, s, p, d in zip(shape[1:], spec.kernel_size, stride, padding, dilation, strict=True)
+        for n, k, s, p, d in zip(
+            shape[1:], spec.kernel_size, stride, padding, dilation, strict=True
+        )
     )
     if min(spatial) < 1:
         raise InvalidParameterError(
@@ -235,10 +235,15 @@ def _chain_layer(
     if isinstance(spec, ConvSpec):
         return _conv_layer(i, item, kind, spec, shape)
     if isinstance(spec, DenseSpec):
-        if not shape or shape[-1] != spec.in_features:
-            raise _mismatch(i, f"{spec.in_features} features on its last axis", shape)
-        out = (*shape[:-1], spec.out_features)
-        macs = math.prod(shape[:-1]) * spec.in_features * spec.out_features
+        if shape and shape[-1] == spec.in_features:
+            out = (*shape[:-1], spec.out_features)
+        elif math.prod(shape) == spec.in_features:  # a conv's output, flattened (nn.Flatten)
+            out = (spec.out_features,)
+        else:
+            raise _mismatch(
+                i, f"{spec.in_features} features on its last axis (or in all, flattened)", shape
+            )
+        macs = math.prod(out[:-1]) * spec.in_features * spec.out_features
         return ChainLayer(item.name, kind, spec, act, param, out, macs)
     if isinstance(spec, EmbeddingSpec):
         if i != 0:
@@ -282,7 +287,7 @@ def _layers_chain(req: DiagnosticsRequest) -> tuple[list[ChainLayer], tuple[int,
             kind, given, layout=req.layout, dtype=req.dtype, where=f"layers[{i}].layer"
         )
         if i == 0:
-            sample = tuple(req.input_shape) if req.input_shape else _first_sample(spec, i)
+            sample = tuple(req.input_shape) if req.input_shape else _first_sample(spec)
             if isinstance(spec, EmbeddingSpec):
                 tokens = spec.num_embeddings
         layer = _chain_layer(i, item, kind, spec, chain[-1].out_shape if chain else sample)
@@ -301,7 +306,7 @@ def _activations(req: DiagnosticsRequest, count: int) -> list[str]:
                 field="mlp.activation",
             )
         return [str(a.value) for a in given]
-    return [str(given.value)] * count
+    return [str(given.value)] * (count - 1) + ["linear"]  # the last layer is the readout
 
 
 def _mlp_chain(req: DiagnosticsRequest) -> tuple[list[ChainLayer], tuple[int, ...], None]:
@@ -428,13 +433,14 @@ def _width_body(req: DiagnosticsRequest, width: int) -> dict[str, Any]:
     if recipe is not None and recipe["name"] == "mup":
         recipe["d_model"] = width
         recipe.setdefault("base_config", {"d_model": req.widths[0]})
+        recipe.setdefault("tie_word_embeddings", False)  # an MLP's input and readout are apart
     body["layers"] = [
         {
             "name": name,
             "layer": {"kind": "dense", "in_features": a, "out_features": b},
             "role": role,
         }
-        for name, role, a, b in zip(names, roles, sizes, sizes[1:], strict=True)
+        for name, role, a, b in zip(names, roles, sizes[:-1], sizes[1:], strict=True)
     ]
     return body
 
@@ -522,7 +528,7 @@ def diagnostics_job(req: DiagnosticsRequest, settings: Settings) -> DiagnosticsJ
     _check_recipe(req)
     seed = parse_seed(req.seed)
     chain, sample, tokens = _mlp_chain(req) if req.mlp is not None else _layers_chain(req)
-    runs_count = len(req.compare) if req.compare is not None else 1
+    runs_count = 0 if req.widths is not None else len(req.compare or [None])
     flops = FLOPS_PER_MAC * req.batch * sum(layer.macs for layer in chain) * runs_count
     memory = _chain_memory(chain, req.batch)
     if req.widths is not None and req.mlp is not None:
@@ -532,8 +538,8 @@ def diagnostics_job(req: DiagnosticsRequest, settings: Settings) -> DiagnosticsJ
             flops += FLOPS_PER_MAC * req.batch * macs * (req.steps + 1)
             memory = max(memory, 8 * req.batch * VALUES_PER_ELEMENT * w * len(sizes) + 32 * macs)
     limits.check_diagnostics(flops, memory, settings)
-    runs = _runs(req, settings)
     coordinate = _coordinate(req, settings)
+    runs = [] if coordinate is not None else _runs(req, settings)
     memory += _weights_memory([r.job for r in runs] + (coordinate.jobs if coordinate else []))
     limits.check_diagnostics(flops, memory, settings)
     model = _model_body(req)
@@ -577,7 +583,10 @@ class _Tensors:
         self.plans = {p.name: p for p in job.plans}
         self.arrays = {p.name: a for p, a in zip(job.plans, arrays, strict=True)}
         self.sha256 = [
-            {"name": p.name, "sha256": hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()}
+            {
+                "name": p.name,
+                "sha256": hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest(),
+            }
             for p, a in zip(job.plans, arrays, strict=True)
         ]
 
@@ -600,7 +609,11 @@ class _Tensors:
 
 _WEIGHT = {Layout.TORCH: "weight", Layout.KERAS: "kernel", Layout.JAX: "kernel"}
 _EMBEDDING = {Layout.TORCH: "weight", Layout.KERAS: "embeddings", Layout.JAX: "embedding"}
-_SCALE = {Layout.TORCH: ("weight", "bias"), Layout.KERAS: ("gamma", "beta"), Layout.JAX: ("scale", "bias")}
+_SCALE = {
+    Layout.TORCH: ("weight", "bias"),
+    Layout.KERAS: ("gamma", "beta"),
+    Layout.JAX: ("scale", "bias"),
+}
 
 
 def _dense(layer: ChainLayer, t: _Tensors, layout: Layout) -> tuple[core.Dense, str]:
@@ -611,7 +624,9 @@ def _dense(layer: ChainLayer, t: _Tensors, layout: Layout) -> tuple[core.Dense, 
     w = t.need(w_name)
     weight = w.T if layout is Layout.TORCH else w
     bias = t.get(b_name)
-    return core.Dense(layer.name, np.ascontiguousarray(weight), None if bias is None else bias.ravel()), w_name
+    return core.Dense(
+        layer.name, np.ascontiguousarray(weight), None if bias is None else bias.ravel()
+    ), w_name
 
 
 def _conv(layer: ChainLayer, t: _Tensors, layout: Layout) -> tuple[core.Conv, str]:
@@ -634,28 +649,50 @@ def _conv(layer: ChainLayer, t: _Tensors, layout: Layout) -> tuple[core.Conv, st
     return conv, w_name
 
 
+def _torch_attention(e: int, p: str, t: _Tensors) -> tuple[list[Any], list[Any], Any, Any]:
+    """in_proj_weight (3E, E) holds q, k, v as (out, in) rows; in_proj_bias (3E,)."""
+    w = t.need(p + "in_proj_weight")
+    b = t.get(p + "in_proj_bias")
+    qkv = [np.ascontiguousarray(w[i * e : (i + 1) * e].T) for i in range(3)]
+    biases = [None if b is None else b[i * e : (i + 1) * e] for i in range(3)]
+    return (
+        qkv,
+        biases,
+        np.ascontiguousarray(t.need(p + "out_proj.weight").T),
+        t.get(p + "out_proj.bias"),
+    )
+
+
 def _attention(layer: ChainLayer, t: _Tensors, layout: Layout) -> tuple[core.Attention, str]:
+    """torch: in_proj_weight; keras and flax: query, key, value kernels (E, heads, head_dim)
+    and the output kernel (heads, head_dim, E), flattened to matrices."""
     spec = layer.spec
     assert isinstance(spec, MultiheadAttentionSpec)
-    e, p = spec.embed_dim, layer.prefix
+    p = layer.prefix
     if layout is Layout.TORCH:
-        w_name = p + "in_proj_weight"
-        w = t.need(w_name)
-        b = t.get(p + "in_proj_bias")
-        q, k, v = (np.ascontiguousarray(w[i * e : (i + 1) * e].T) for i in range(3))
-        qb, kb, vb = (None, None, None) if b is None else (b[:e], b[e : 2 * e], b[2 * e :])
-        out = np.ascontiguousarray(t.need(p + "out_proj.weight").T)
-        ob = t.get(p + "out_proj.bias")
+        qkv, biases, out, out_bias = _torch_attention(spec.embed_dim, p, t)
+        name = p + "in_proj_weight"
     else:
-        w_name = p + "query.kernel"
-        q, k, v = (t.need(f"{p}{n}.kernel").reshape(e, -1) for n in ("query", "key", "value"))
-        qb, kb, vb = (_ravel(t.get(f"{p}{n}.bias")) for n in ("query", "key", "value"))
-        o = "attention_output" if layout is Layout.KERAS else "out"
-        out_w = t.need(f"{p}{o}.kernel")
-        out = out_w.reshape(-1, out_w.shape[-1])
-        ob = t.get(f"{p}{o}.bias")
-    step = core.Attention(layer.name, q, k, v, qb, kb, vb, out, ob, spec.num_heads)
-    return step, w_name
+        parts = ("query", "key", "value")
+        qkv = [t.need(f"{p}{n}.kernel").reshape(spec.embed_dim, -1) for n in parts]
+        biases = [_ravel(t.get(f"{p}{n}.bias")) for n in parts]
+        o = f"{p}attention_output" if layout is Layout.KERAS else f"{p}out"
+        kernel = t.need(f"{o}.kernel")
+        out, out_bias = kernel.reshape(-1, kernel.shape[-1]), t.get(f"{o}.bias")
+        name = p + "query.kernel"
+    step = core.Attention(
+        layer.name,
+        qkv[0],
+        qkv[1],
+        qkv[2],
+        out,
+        spec.num_heads,
+        q_bias=biases[0],
+        k_bias=biases[1],
+        v_bias=biases[2],
+        out_bias=out_bias,
+    )
+    return step, name
 
 
 def _ravel(a: NDArray[np.float64] | None) -> NDArray[np.float64] | None:
@@ -665,17 +702,18 @@ def _ravel(a: NDArray[np.float64] | None) -> NDArray[np.float64] | None:
 def _norm(layer: ChainLayer, t: _Tensors, layout: Layout) -> tuple[core.Norm, str]:
     scale_name, shift_name = _SCALE[layout]
     spec = layer.spec
-    groups = 0
+    groups = 1
     if isinstance(spec, GroupNormSpec):
         groups = spec.num_channels if spec.num_groups == -1 else spec.num_groups
     name = layer.prefix + scale_name
     norm = core.Norm(
         layer.name,
         layer.kind,
-        t.get(name),
-        t.get(layer.prefix + shift_name),
-        layer.eps,
-        groups,
+        scale=t.get(name),
+        shift=t.get(layer.prefix + shift_name),
+        eps=layer.eps,
+        num_groups=groups,
+        normalized_ndim=1 if layer.kind in ("layer_norm", "rms_norm") else None,
     )
     return norm, name
 
@@ -721,15 +759,23 @@ def _number(x: float) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def _stats(stats: core.LayerStats, depth: int, prediction: core.Prediction | None) -> dict[str, Any]:
+def _optional(x: float | None) -> float | None:
+    return None if x is None else _number(x)
+
+
+def _stats(
+    stats: core.LayerStats, depth: int, prediction: core.Prediction | None
+) -> dict[str, Any]:
     predicted = None
     if prediction is not None:
         predicted = {
             "preactivation_std": _number(prediction.preactivation_std),
             "activation_std": _number(prediction.activation_std),
             "activation_squared_mean": _number(prediction.activation_squared_mean),
-            "gradient_std": _number(prediction.gradient_std),
+            "gradient_std": _optional(prediction.gradient_std),
             "tolerance": _number(prediction.tolerance),
+            "preactivation_tolerance": _number(prediction.preactivation_tolerance),
+            "gradient_tolerance": _optional(prediction.gradient_tolerance),
         }
     histogram = None
     if stats.weight_histogram is not None:
@@ -759,11 +805,13 @@ def _stats(stats: core.LayerStats, depth: int, prediction: core.Prediction | Non
     }
 
 
-def _run(job: DiagnosticsJob, run: Run, inputs: NDArray[Any], upstream: NDArray[Any]) -> dict[str, Any]:
+def _run(
+    job: DiagnosticsJob, run: Run, inputs: NDArray[Any], upstream: NDArray[Any]
+) -> dict[str, Any]:
     tensors = _Tensors(run.job)
     links = links_of(job.chain, run.job, tensors)
     stats = core.forward_backward(links, inputs, upstream)
-    predictions = core.predict(links) if job.tokens is None else [None] * len(links)
+    predictions = core.predict(links, input_shape=inputs.shape)
     out: dict[str, Any] = {"label": run.label}
     if run.scheme is not None:
         out["scheme"] = run.scheme
@@ -776,7 +824,9 @@ def _run(job: DiagnosticsJob, run: Run, inputs: NDArray[Any], upstream: NDArray[
     return out
 
 
-def _coordinate_check(job: DiagnosticsJob, plan: CoordinatePlan, inputs: NDArray[Any]) -> dict[str, Any]:
+def _coordinate_check(
+    job: DiagnosticsJob, plan: CoordinatePlan, inputs: NDArray[Any]
+) -> dict[str, Any]:
     first, last = plan.chains[0][0], plan.chains[0][-1]
     del first
     targets = _draw(TARGET_STREAM, (job.batch, *last.out_shape), NormalLaw(0.0, 1.0), job.seed)
@@ -786,8 +836,10 @@ def _coordinate_check(job: DiagnosticsJob, plan: CoordinatePlan, inputs: NDArray
         links = links_of(chain, model, tensors)
         scales = (model.recipe or {}).get("lr_scales", {})
         lr = [
-            (float(scales.get(_weight_name(layer, job.layout), 1.0)),
-             float(scales.get(layer.prefix + "bias", 1.0)))
+            (
+                float(scales.get(_weight_name(layer, job.layout), 1.0)),
+                float(scales.get(layer.prefix + "bias", 1.0)),
+            )
             for layer in chain
         ]
         models.append((width, core.Trainable(links, lr)))
@@ -824,7 +876,9 @@ def _weight_name(layer: ChainLayer, layout: Layout) -> str:
     return layer.prefix + _WEIGHT[layout]
 
 
-def run_diagnostics(job: DiagnosticsJob, check: Callable[[], None] = lambda: None) -> dict[str, Any]:
+def run_diagnostics(
+    job: DiagnosticsJob, check: Callable[[], None] = lambda: None
+) -> dict[str, Any]:
     """The JSON document (README, "Why initialization matters"). ``check`` is called between
     runs (cancellation)."""
     inputs = probe_inputs(job)

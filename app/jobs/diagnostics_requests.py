@@ -35,7 +35,7 @@ MAX_WIDTHS = 8
 MAX_STEPS = 50
 DEFAULT_STEPS = 3
 DEFAULT_LEARNING_RATE = 0.01
-DEFAULT_OPTIMIZER = "adam"
+DEFAULT_OPTIMIZER: Literal["sgd", "adam"] = "adam"
 MAX_DEPTH = 200
 DEFAULT_SEQUENCE = 16  # positions of an attention or embedding chain's probe input
 DEFAULT_SPATIAL = 32  # a conv chain's probe input: 32 per spatial axis
@@ -46,7 +46,9 @@ Positions = Annotated[
 ]
 Padding = Annotated[
     Annotated[StrictInt, Field(ge=0), INTEGRAL]
-    | Annotated[list[Annotated[StrictInt, Field(ge=0), INTEGRAL]], Field(min_length=1, max_length=3)],
+    | Annotated[
+        list[Annotated[StrictInt, Field(ge=0), INTEGRAL]], Field(min_length=1, max_length=3)
+    ],
     Field(),
 ]
 ACTIVATION_PARAM_DESCRIPTION = (
@@ -71,13 +73,13 @@ class DiagnosticsMlp(Strict):
     activation: Annotated[
         Activation | Annotated[list[Activation], Field(min_length=1, max_length=MAX_DEPTH)],
         Field(
-            description="One activation for every layer (the last included), or a list with "
-            "one per layer. Default relu."
+            description="One activation for every layer but the last, which stays linear "
+            "(the readout), or a list with one per layer, the last included. Default relu."
         ),
     ] = Activation("relu")
-    activation_param: Annotated[
-        Finite | None, Field(description=ACTIVATION_PARAM_DESCRIPTION)
-    ] = None
+    activation_param: Annotated[Finite | None, Field(description=ACTIVATION_PARAM_DESCRIPTION)] = (
+        None
+    )
 
 
 class DiagnosticsLayer(ModelLayer):
@@ -88,11 +90,12 @@ class DiagnosticsLayer(ModelLayer):
     activation: Annotated[
         Activation, Field(description="Applied to this layer's output. Default linear.")
     ] = Activation("linear")
-    activation_param: Annotated[
-        Finite | None, Field(description=ACTIVATION_PARAM_DESCRIPTION)
-    ] = None
+    activation_param: Annotated[Finite | None, Field(description=ACTIVATION_PARAM_DESCRIPTION)] = (
+        None
+    )
     stride: Annotated[
-        Positions, Field(description="A conv's stride (one per spatial dim, or one for all). Default 1.")
+        Positions,
+        Field(description="A conv's stride (one per spatial dim, or one for all). Default 1."),
     ] = 1
     padding: Annotated[
         Padding,
@@ -120,10 +123,12 @@ WIDTHS_DESCRIPTION = (
     "sizes become w (n_0 and n_L stay), built as layers `input` (role embedding: muP's input "
     "weights), `hidden1`.. (role mlp_in) and `readout` (role readout), initialised by the "
     "request's scheme or recipe (recipe mup: d_model = w, base_config.d_model = the first "
-    "width unless given; its readout multiplier and learning-rate scales are applied), then "
+    "width and tie_word_embeddings false unless given; its readout multiplier and "
+    "learning-rate scales are applied), then "
     "trained for `steps` full-batch steps on the probe batch towards seeded standard-normal "
     "targets (loss 0.5 * mean ||y - t||^2). Reports each layer's mean |activation| per width "
-    "and step (step 0: at init). Only with `mlp`. Default null: no coordinate check."
+    "and step (step 0: at init), in `coordinate_check`; `runs` is then empty. Only with `mlp`. "
+    "Default null: no coordinate check."
 )
 
 

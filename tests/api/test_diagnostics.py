@@ -38,21 +38,36 @@ def test_mlp_run_uses_the_weights_v1_models_returns(client: ApiClient) -> None:
 
 def test_layers_run_uses_the_weights_v1_models_returns_under_keras(client: ApiClient) -> None:
     layers = [
-        {"name": "conv", "layer": {"kind": "conv1d", "in_channels": 3, "out_channels": 8,
-                                   "kernel_size": 3}, "activation": "relu", "padding": 1},
+        {
+            "name": "conv",
+            "layer": {"kind": "conv1d", "in_channels": 3, "out_channels": 8, "kernel_size": 3},
+            "activation": "relu",
+            "padding": 1,
+        },
         {"name": "norm", "layer": {"kind": "group_norm", "num_groups": 2, "num_channels": 8}},
     ]
-    body = {"layers": layers, "layout": "keras", "scheme": "glorot_uniform", "seed": 2,
-            "batch": 8, "input_shape": [3, 20]}
+    body = {
+        "layers": layers,
+        "layout": "keras",
+        "scheme": "glorot_uniform",
+        "seed": 2,
+        "batch": 8,
+        "input_shape": [3, 20],
+    }
     response = post(client, body)
     assert response.status_code == 200, response.text
     run = response.json()["runs"][0]
     models = client.post(
         "/v1/models",
         params={"format": "json"},
-        json={"layers": [{k: v for k, v in item.items() if k in ("name", "layer")}
-                         for item in layers],
-              "layout": "keras", "scheme": "glorot_uniform", "seed": 2},
+        json={
+            "layers": [
+                {k: v for k, v in item.items() if k in ("name", "layer")} for item in layers
+            ],
+            "layout": "keras",
+            "scheme": "glorot_uniform",
+            "seed": 2,
+        },
     ).json()
     assert run["tensors"] == [{"name": t["name"], "sha256": t["sha256"]} for t in models["tensors"]]
     assert response.json()["input_shape"] == [3, 20]
@@ -63,24 +78,39 @@ def test_response_states_what_was_resolved(client: ApiClient) -> None:
     assert document["batch"] == 32 and document["seed"] == 5 and document["layout"] == "torch"
     assert document["input_shape"] == [16]
     assert "standard normal" in document["input"] and "standard normal" in document["upstream"]
-    assert document["model"]["mlp"] == {"sizes": [16, 32, 32, 8],
-                                        "activation": ["relu", "relu", "relu"]}
+    assert document["model"]["mlp"] == {
+        "sizes": [16, 32, 32, 8],
+        "activation": ["relu", "relu", "linear"],
+    }
     assert document["coordinate_check"] is None
     assert document["cost"]["flops"] > 0
     layer = document["runs"][0]["layers"][0]
-    for key in ("preactivation_std", "activation_mean", "activation_std",
-                "activation_squared_mean", "dead_fraction", "saturated_fraction",
-                "gradient_std", "weight_std", "weight_std_theory", "symmetric", "predicted",
-                "weight_histogram", "fan_in"):
+    for key in (
+        "preactivation_std",
+        "activation_mean",
+        "activation_std",
+        "activation_squared_mean",
+        "dead_fraction",
+        "saturated_fraction",
+        "gradient_std",
+        "weight_std",
+        "weight_std_theory",
+        "symmetric",
+        "predicted",
+        "weight_histogram",
+        "fan_in",
+    ):
         assert key in layer
     assert math.isclose(layer["weight_std_theory"], math.sqrt(2 / 48))
     assert layer["predicted"]["tolerance"] > 0
 
 
-def test_defaults_batch_128_and_relu(client: ApiClient) -> None:
+def test_defaults_batch_128_relu_hidden_and_linear_readout(client: ApiClient) -> None:
     document = post(client, {"mlp": {"sizes": [4, 4]}, "seed": 0}).json()
     assert document["batch"] == 128
-    assert document["model"]["mlp"]["activation"] == ["relu"]
+    assert document["model"]["mlp"]["activation"] == ["linear"]  # the readout
+    document = post(client, {"mlp": {"sizes": [4, 4, 4]}, "seed": 0}).json()
+    assert document["model"]["mlp"]["activation"] == ["relu", "linear"]
     assert document["runs"][0]["label"] == "layout default"
 
 
@@ -102,52 +132,98 @@ def test_same_request_same_bytes(client: ApiClient) -> None:
     assert first.content == second.content
 
 
-def test_attention_and_embedding_chain_runs_without_predictions(client: ApiClient) -> None:
+def test_attention_and_embedding_are_reported_empirically_only(client: ApiClient) -> None:
     layers = [
-        {"name": "embed", "layer": {"kind": "embedding", "num_embeddings": 50,
-                                    "embedding_dim": 16}},
-        {"name": "attn", "layer": {"kind": "multihead_attention", "embed_dim": 16,
-                                   "num_heads": 4}},
+        {
+            "name": "embed",
+            "layer": {"kind": "embedding", "num_embeddings": 50, "embedding_dim": 16},
+        },
+        {"name": "attn", "layer": {"kind": "multihead_attention", "embed_dim": 16, "num_heads": 4}},
         {"name": "norm", "layer": {"kind": "layer_norm", "normalized_shape": 16}},
-        {"name": "fc", "layer": {"kind": "dense", "in_features": 16, "out_features": 16},
-         "activation": "gelu"},
+        {
+            "name": "fc",
+            "layer": {"kind": "dense", "in_features": 16, "out_features": 16},
+            "activation": "gelu",
+        },
     ]
     response = post(client, {"layers": layers, "seed": 1, "batch": 4})
     assert response.status_code == 200, response.text
     document = response.json()
     assert "token ids" in document["input"]
     assert document["input_shape"] == [16]
-    assert all(layer["predicted"] is None for layer in document["runs"][0]["layers"])
+    layers = document["runs"][0]["layers"]
+    assert [layer["predicted"] is None for layer in layers[:2]] == [True, True]
+    assert [layer["kind"] for layer in layers] == [
+        "embedding",
+        "multihead_attention",
+        "layer_norm",
+        "dense",
+    ]
 
 
 @pytest.mark.parametrize(
     ("body", "field", "words"),
     [
-        ({"layers": [{"name": "rnn", "layer": {"kind": "lstm", "input_size": 4,
-                                               "hidden_size": 4}}], "seed": 0},
-         "layers[0].layer.kind", "cannot run in a diagnostics chain"),
-        ({"layers": [{"name": "a", "layer": {"kind": "dense", "in_features": 4,
-                                             "out_features": 5}},
-                     {"name": "b", "layer": {"kind": "dense", "in_features": 6,
-                                             "out_features": 2}}], "seed": 0},
-         "layers[1].layer", "does not follow"),
+        (
+            {
+                "layers": [
+                    {"name": "rnn", "layer": {"kind": "lstm", "input_size": 4, "hidden_size": 4}}
+                ],
+                "seed": 0,
+            },
+            "layers[0].layer.kind",
+            "cannot run in a diagnostics chain",
+        ),
+        (
+            {
+                "layers": [
+                    {"name": "a", "layer": {"kind": "dense", "in_features": 4, "out_features": 5}},
+                    {"name": "b", "layer": {"kind": "dense", "in_features": 6, "out_features": 2}},
+                ],
+                "seed": 0,
+            },
+            "layers[1].layer",
+            "does not follow",
+        ),
         ({"architecture": "gpt2", "seed": 0}, "architecture", "not a chain"),
         ({"seed": 0}, "mlp", "exactly one"),
         ({**MLP, "widths": [8, 16]} | {"mlp": {"sizes": [4, 4]}}, "mlp.sizes", "hidden layer"),
-        ({"layers": [{"name": "a", "layer": {"kind": "dense", "in_features": 4,
-                                             "out_features": 4}}], "widths": [4, 8], "seed": 0},
-         "widths", "mlp"),
+        (
+            {
+                "layers": [
+                    {"name": "a", "layer": {"kind": "dense", "in_features": 4, "out_features": 4}}
+                ],
+                "widths": [4, 8],
+                "seed": 0,
+            },
+            "widths",
+            "mlp",
+        ),
         ({**MLP, "recipe": {"name": "deepnet"}}, "recipe", "residual"),
         ({**MLP, "compare": ["nonsense_scheme"]}, "compare", "nonsense_scheme"),
-        ({**MLP, "mlp": {"sizes": [4, 4, 4], "activation": ["relu"]}}, "mlp.activation",
-         "one activation per layer"),
+        (
+            {**MLP, "mlp": {"sizes": [4, 4, 4], "activation": ["relu"]}},
+            "mlp.activation",
+            "one activation per layer",
+        ),
         ({**MLP, "mlp": {"sizes": [4, 4], "activation": "swishy"}}, "mlp.activation", "relu"),
     ],
-    ids=["lstm", "mismatch", "architecture", "no-model", "no-hidden", "widths-layers",
-         "deepnet", "unknown-scheme", "activation-count", "unknown-activation"],
+    ids=[
+        "lstm",
+        "mismatch",
+        "architecture",
+        "no-model",
+        "no-hidden",
+        "widths-layers",
+        "deepnet",
+        "unknown-scheme",
+        "activation-count",
+        "unknown-activation",
+    ],
 )
-def test_refusals_name_the_field(client: ApiClient, body: dict[str, Any], field: str,
-                                 words: str) -> None:
+def test_refusals_name_the_field(
+    client: ApiClient, body: dict[str, Any], field: str, words: str
+) -> None:
     response = post(client, body)
     assert response.status_code == 422, response.text
     assert response.headers["content-type"].startswith(PROBLEM_JSON)
@@ -180,23 +256,36 @@ def test_memory_is_refused_before_any_work() -> None:
 
 
 def test_coordinate_check_reports_every_width_step_and_layer(client: ApiClient) -> None:
-    body = {"mlp": {"sizes": [8, 16, 16, 4], "activation": "relu"}, "scheme": "lecun_normal",
-            "widths": [16, 32], "steps": 2, "optimizer": "sgd", "learning_rate": 0.1,
-            "seed": 3, "batch": 16}
+    body = {
+        "mlp": {"sizes": [8, 16, 16, 4], "activation": "relu"},
+        "scheme": "lecun_normal",
+        "widths": [16, 32],
+        "steps": 2,
+        "optimizer": "sgd",
+        "learning_rate": 0.1,
+        "seed": 3,
+        "batch": 16,
+    }
     response = post(client, body)
     assert response.status_code == 200, response.text
     check = response.json()["coordinate_check"]
     assert check["optimizer"] == "sgd" and check["steps"] == 2 and check["widths"] == [16, 32]
     keys = {(r["width"], r["step"], r["layer"]) for r in check["rows"]}
-    assert keys == {(w, s, name) for w in (16, 32) for s in range(3)
-                    for name in ("input", "hidden1", "readout")}
+    assert keys == {
+        (w, s, name) for w in (16, 32) for s in range(3) for name in ("input", "hidden1", "readout")
+    }
     assert [m["layers"][1]["role"] for m in check["models"]] == ["mlp_in", "mlp_in"]
 
 
 def test_mup_coordinate_check_applies_the_recipes_scales(client: ApiClient) -> None:
-    body = {"mlp": {"sizes": [8, 16, 16, 4], "activation": "relu"},
-            "recipe": {"name": "mup", "optimizer": "adam", "readout_zero_init": True},
-            "widths": [16, 64], "steps": 2, "seed": 3, "batch": 16}
+    body = {
+        "mlp": {"sizes": [8, 16, 16, 4], "activation": "relu"},
+        "recipe": {"name": "mup", "optimizer": "adam", "readout_zero_init": True},
+        "widths": [16, 64],
+        "steps": 2,
+        "seed": 3,
+        "batch": 16,
+    }
     response = post(client, body)
     assert response.status_code == 200, response.text
     check = response.json()["coordinate_check"]
@@ -204,3 +293,41 @@ def test_mup_coordinate_check_applies_the_recipes_scales(client: ApiClient) -> N
     assert wide["width_mult"] == 4.0 and wide["lr_scales"]["hidden1.weight"] == 0.25
     step0 = [r["l1"] for r in check["rows"] if r["step"] == 0 and r["layer"] == "readout"]
     assert step0 == [0.0, 0.0]
+
+
+def _readout_l1(client: ApiClient, extra: dict[str, Any], step: int) -> list[float]:
+    body = {
+        "mlp": {"sizes": [32, 64, 64, 10], "activation": "relu"},
+        "widths": [64, 256, 1024],
+        "steps": 3,
+        "optimizer": "adam",
+        "learning_rate": 0.003,
+        "seed": 3,
+        "batch": 64,
+        **extra,
+    }
+    response = post(client, body)
+    assert response.status_code == 200, response.text
+    rows = response.json()["coordinate_check"]["rows"]
+    return [r["l1"] for r in rows if r["step"] == step and r["layer"] == "readout"]
+
+
+def test_coordinate_check_sp_output_grows_with_width_mup_stays_flat(client: ApiClient) -> None:
+    """muP's claim, through the service's own mup recipe: after Adam steps the standard
+    parametrisation's output scale grows with width, muP's does not; at step 0 neither does
+    (muP's readout starts at exactly zero)."""
+    sp = {"scheme": "lecun_normal", "bias_scheme": "zeros"}
+    mup = {
+        "recipe": {
+            "name": "mup",
+            "optimizer": "adam",
+            "readout_zero_init": True,
+            "initializer_range": 0.125,  # 1/sqrt(base width 64)
+        }
+    }
+    sp0, sp3 = _readout_l1(client, sp, 0), _readout_l1(client, sp, 3)
+    mup0, mup3 = _readout_l1(client, mup, 0), _readout_l1(client, mup, 3)
+    assert max(sp0) / min(sp0) < 1.5
+    assert mup0 == [0.0, 0.0, 0.0]
+    assert sp3[2] / sp3[0] > 3, sp3
+    assert max(mup3) / min(mup3) < 1.5, mup3

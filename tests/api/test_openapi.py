@@ -21,6 +21,7 @@ from .conftest import ApiClient
 
 ROOT = Path(__file__).resolve().parents[2]
 OPERATION_IDS = {
+    "diagnose",
     "generateWeights",
     "generateWeightsNpy",
     "generateWeightsNpz",
@@ -180,6 +181,7 @@ def test_error_responses_are_documented_as_problem_json(spec: dict[str, Any]) ->
 
 
 GENERATING = {
+    "diagnose",
     "generateWeights",
     "generateWeightsNpy",
     "generateWeightsNpz",

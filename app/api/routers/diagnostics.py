@@ -18,6 +18,7 @@ from app.jobs.diagnostics_requests import DiagnosticsRequest
 from ..deps import json_body, known_query, off_loop, settings_of
 from ..disconnect import unless_disconnected
 from ..respond import admit_cost, problems
+from ..schemas import DiagnosticsResponse
 
 router = APIRouter(prefix="/v1", tags=["diagnostics"])
 
@@ -46,6 +47,7 @@ DIAGNOSTICS_DESCRIPTION = (
     summary="Signal propagation through an initialised chain: statistics, predictions, "
     "coordinate check",
     description=DIAGNOSTICS_DESCRIPTION,
+    response_model=DiagnosticsResponse,
     responses=problems(400, 413, 415, 422, 503),
     dependencies=[Depends(json_body), Depends(known_query())],
 )

@@ -355,7 +355,7 @@ def chain_shapes(links: Sequence[Link], input_shape: Shape, token_ids: bool) -> 
                 link.output_multiplier == 1.0 or isinstance(link.step, Dense | Conv),
                 "only dense and conv layers take an output multiplier",
             )
-            shape = _step_shape(link.step, shape, i == 0, token_ids)
+            shape = _step_shape(link.step, shape, i == 0, token_ids and i == 0)
         except _Bad as bad:
             message = f"{where} ({link.step.name!r}, {kind_of(link.step)}): {bad}."
             raise InvalidParameterError(message, field=where) from None

@@ -578,7 +578,9 @@ def cmd_diagnose(args: argparse.Namespace) -> None:
         from .client import Client
 
         with Client(args.url, timeout=args.timeout, api_key=args.api_key) as client:
-            result = client.diagnose(body) if fmt == "json" else client.diagnose_plot(body, format=fmt)
+            result = (
+                client.diagnose(body) if fmt == "json" else client.diagnose_plot(body, format=fmt)
+            )
     if args.output is not None:
         data = result if isinstance(result, bytes) else json.dumps(result, indent=2).encode()
         try:
@@ -623,7 +625,10 @@ def print_diagnostics(document: dict[str, Any]) -> None:
     if check:
         print(f"== coordinate check ({check['optimizer']}, lr {check['learning_rate']}): mean |a|")
         for row in check["rows"]:
-            print(f"width {row['width']:>6} step {row['step']:>3} {row['layer']:<16} {_cell(row['l1'])}")
+            print(
+                f"width {row['width']:>6} step {row['step']:>3} {row['layer']:<16} "
+                f"{_cell(row['l1'])}"
+            )
 
 
 COMMANDS = {

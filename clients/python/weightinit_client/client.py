@@ -422,9 +422,7 @@ class Client:
 
     def diagnose_plot(self, body: Mapping[str, Any], *, format: str = "svg") -> bytes:
         """POST /v1/diagnostics?format=svg|png: the same diagnostics as a plot."""
-        response = self._send(
-            "POST", "/v1/diagnostics", params={"format": format}, json=dict(body)
-        )
+        response = self._send("POST", "/v1/diagnostics", params={"format": format}, json=dict(body))
         return response.content
 
     def audit_file(
