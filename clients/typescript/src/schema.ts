@@ -95,6 +95,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/diagnostics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Signal propagation through an initialised chain: statistics, predictions, coordinate check
+         * @description Initialise a chain (the `mlp` shorthand with activations, or named `layers` each with its activation) exactly as POST /v1/models would for the same fields and seed, push a seeded probe batch forward (standard normal inputs, token ids for an embedding) and a standard-normal upstream gradient backward, in float64 numpy, and report per layer: pre-activation std, activation mean, std and squared mean, the fraction of dead units (f' = 0 on every sample), the saturated fraction (tanh, sigmoid...), the std of dL/d(pre-activation), the weight's empirical std beside its scheme's, a symmetry flag (every unit identical: zero or constant init), a weight histogram, and for dense and conv layers the mean-field prediction (variance recursion with the activation's Gaussian moments) with the tolerance the empirical value must meet. `compare` runs several schemes; `widths` adds muP's coordinate check. Limits: WEIGHTINIT_MAX_DIAGNOSTICS_FLOPS and WEIGHTINIT_MAX_DIAGNOSTICS_BYTES, checked before any work (413).
+         */
+        post: operations["diagnose"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/gains": {
         parameters: {
             query?: never;
@@ -387,6 +407,12 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * Activation
+         * @description An activation applied after a layer (identity: linear).
+         * @enum {string}
+         */
+        Activation: "linear" | "relu" | "leaky_relu" | "elu" | "celu" | "selu" | "gelu" | "gelu_tanh" | "silu" | "mish" | "softplus" | "tanh" | "sigmoid" | "hard_tanh" | "hard_sigmoid" | "hard_swish" | "relu6" | "sin";
         /**
          * Algorithm
          * @description Named stream algorithms; a name's output bytes never change once released.
@@ -1544,6 +1570,42 @@ export interface components {
              */
             use_bias?: boolean | null;
         };
+        /** CoordinateCheck */
+        CoordinateCheck: {
+            /** Learning Rate */
+            learning_rate: number;
+            /**
+             * Models
+             * @description the POST /v1/models fields per width
+             */
+            models: {
+                [key: string]: unknown;
+            }[];
+            /** Optimizer */
+            optimizer: string;
+            /** Rows */
+            rows: components["schemas"]["CoordinateRowOut"][];
+            /** Steps */
+            steps: number;
+            /** Targets */
+            targets: string;
+            /** Widths */
+            widths: number[];
+        };
+        /** CoordinateRowOut */
+        CoordinateRowOut: {
+            /**
+             * L1
+             * @description mean |activation| of the layer's output
+             */
+            l1: number | null;
+            /** Layer */
+            layer: string;
+            /** Step */
+            step: number;
+            /** Width */
+            width: number;
+        };
         /**
          * DType
          * @description Output element types. Lower precisions are rounded from float32 (see dtypes.py).
@@ -1655,6 +1717,313 @@ export interface components {
              * @description keras.layers.Dense (layout keras), flax.linen.Dense (layout jax): its name of bias.
              */
             use_bias?: boolean | null;
+        };
+        /** DiagnosticsCost */
+        DiagnosticsCost: {
+            /** Bytes */
+            bytes: number;
+            /** Flops */
+            flops: number;
+        };
+        /**
+         * DiagnosticsLayer
+         * @description One layer of a chain: a POST /v1/models layer (dense, conv1d, conv2d, embedding,
+         *     multihead_attention, layer_norm, rms_norm, batch_norm, group_norm) with what its forward
+         *     pass needs beyond its tensors.
+         */
+        DiagnosticsLayer: {
+            /**
+             * @description Applied to this layer's output. Default linear.
+             * @default linear
+             */
+            activation?: components["schemas"]["Activation"];
+            /**
+             * Activation Param
+             * @description The activation's parameter: leaky_relu's negative_slope (default 0.01), elu's alpha (default 1.0); no other activation takes one. Default null: the activation's default.
+             */
+            activation_param?: number | null;
+            /**
+             * Bias Scheme
+             * @description This layer's biases (a norm layer: its shift). Default (null): the request's bias_scheme.
+             */
+            bias_scheme?: components["schemas"]["SchemeName"] | components["schemas"]["SchemeObject"] | null;
+            /**
+             * Dilation
+             * @description A conv's dilation. Default 1.
+             * @default 1
+             */
+            dilation?: number | number[];
+            /**
+             * Eps
+             * @description A norm's epsilon. Default: torch's (1e-5; rms_norm: float32's machine epsilon, 2**-23, as torch.nn.RMSNorm(eps=None)).
+             */
+            eps?: number | null;
+            /**
+             * Layer
+             * @description The layer: its kind and its fields, in torch's names or the layout framework's (each kind's schema lists them).
+             */
+            layer: components["schemas"]["DenseLayer"] | components["schemas"]["BilinearLayer"] | components["schemas"]["Conv1dLayer"] | components["schemas"]["Conv2dLayer"] | components["schemas"]["Conv3dLayer"] | components["schemas"]["ConvTranspose1dLayer"] | components["schemas"]["ConvTranspose2dLayer"] | components["schemas"]["ConvTranspose3dLayer"] | components["schemas"]["EmbeddingLayer"] | components["schemas"]["RnnLayer"] | components["schemas"]["LstmLayer"] | components["schemas"]["GruLayer"] | components["schemas"]["MultiheadAttentionLayer"] | components["schemas"]["TransformerEncoderLayer"] | components["schemas"]["TransformerDecoderLayer"] | components["schemas"]["LayerNormLayer"] | components["schemas"]["BatchNormLayer"] | components["schemas"]["GroupNormLayer"] | components["schemas"]["InstanceNormLayer"] | components["schemas"]["RmsNormLayer"] | components["schemas"]["PreluLayer"] | components["schemas"]["TensorLayer"];
+            /**
+             * Name
+             * @description The layer's name: 1 to 255 letters, digits and the characters _ . / - only, with no empty, '.' or '..' part between slashes and no leading or trailing slash, e.g. encoder.layers.0 or dense_1/kernel. Its tensors are named <name>.weight, <name>.bias...; each full name obeys the same rule.
+             */
+            name: string;
+            /**
+             * Padding
+             * @description A conv's zero padding on each side (per dim, or one). Default 0.
+             * @default 0
+             */
+            padding?: number | number[];
+            /** @description The role of this layer's plain weight tensors (e.g. readout for a classifier head), so role_schemes and recipes find them. Default: the kind's own roles (weight for a dense or conv layer). */
+            role?: components["schemas"]["WeightRole"] | null;
+            /**
+             * Role Schemes
+             * @description A scheme per tensor role, e.g. {"attention_output": "zeros", "norm_scale": "ones"}; it overrides scheme and bias_scheme at the same level (a layer's own fields override the request's). Roles: weight, recurrent_weight, embedding, position_embedding, attention_qkv, attention_output, mlp_in, mlp_out, readout, bias, norm_scale, norm_shift, activation (PReLU's slope). Default: none.
+             */
+            role_schemes?: {
+                [key: string]: components["schemas"]["SchemeName"] | components["schemas"]["SchemeObject"] | null;
+            } | null;
+            /**
+             * Scheme
+             * @description This layer's weight-like tensors (a norm layer: its scale). Default (null): the request's scheme.
+             */
+            scheme?: components["schemas"]["SchemeName"] | components["schemas"]["SchemeObject"] | null;
+            /**
+             * Stride
+             * @description A conv's stride (one per spatial dim, or one for all). Default 1.
+             * @default 1
+             */
+            stride?: number | number[];
+        };
+        /**
+         * DiagnosticsMlp
+         * @description The textbook MLP (tensors W1, b1, W2, b2... exactly as POST /v1/models' ``mlp``) with
+         *     an activation after each dense layer.
+         */
+        DiagnosticsMlp: {
+            /**
+             * Activation
+             * @description One activation for every layer but the last, which stays linear (the readout), or a list with one per layer, the last included. Default relu.
+             * @default relu
+             */
+            activation?: components["schemas"]["Activation"] | components["schemas"]["Activation"][];
+            /**
+             * Activation Param
+             * @description The activation's parameter: leaky_relu's negative_slope (default 0.01), elu's alpha (default 1.0); no other activation takes one. Default null: the activation's default.
+             */
+            activation_param?: number | null;
+            /**
+             * Sizes
+             * @description The widths n_0 (inputs) .. n_L (outputs): one dense layer between each two.
+             */
+            sizes: number[];
+        };
+        /**
+         * DiagnosticsRequest
+         * @description A chain (``mlp`` or ``layers``), initialised like POST /v1/models, pushed forward and
+         *     backward on a seeded probe batch.
+         * @example {
+         *       "compare": [
+         *         "zeros",
+         *         {
+         *           "name": "random",
+         *           "scale": 0.01
+         *         },
+         *         "glorot_uniform",
+         *         "he_normal"
+         *       ],
+         *       "mlp": {
+         *         "activation": "relu",
+         *         "sizes": [
+         *           256,
+         *           256,
+         *           256,
+         *           256,
+         *           256,
+         *           256,
+         *           256,
+         *           256,
+         *           256,
+         *           256,
+         *           256,
+         *           256,
+         *           256,
+         *           256,
+         *           256,
+         *           256,
+         *           256,
+         *           256,
+         *           256,
+         *           256,
+         *           256
+         *         ]
+         *       },
+         *       "seed": 0
+         *     }
+         * @example {
+         *       "learning_rate": 0.01,
+         *       "mlp": {
+         *         "activation": "relu",
+         *         "sizes": [
+         *           32,
+         *           64,
+         *           64,
+         *           10
+         *         ]
+         *       },
+         *       "optimizer": "adam",
+         *       "scheme": "lecun_normal",
+         *       "seed": 0,
+         *       "steps": 3,
+         *       "widths": [
+         *         64,
+         *         256,
+         *         1024
+         *       ]
+         *     }
+         */
+        DiagnosticsRequest: {
+            /**
+             * @description The named stream algorithm. Default blocks-v1 (any element range without its prefix); numpy-legacy reproduces numpy.random.seed + RandomState; torch-cpu reproduces torch.manual_seed(seed) then building the torch modules (layout torch), layer after layer, then re-initialising in state_dict order each tensor whose scheme the request sets (raw tensors: torch.empty then the scheme's torch.nn.init call); jax-threefry reproduces jax.random and Flax init (jax 0.10.2, float32, jax.* and flax.default schemes). Both state each tensor's exactness (exact, or approximate with max_ulp).
+             * @default blocks-v1
+             */
+            algorithm?: components["schemas"]["Algorithm"];
+            /**
+             * Architecture
+             * @description Not a chain: architectures are residual networks, which diagnostics does not run (a 422 says so). Describe the chain with `layers`.
+             */
+            architecture?: string | null;
+            /**
+             * Batch
+             * @description Probe inputs in the batch: standard normal (token ids for an embedding), drawn from the seed. Default 128.
+             * @default 128
+             */
+            batch?: number;
+            /**
+             * Bias Scheme
+             * @description The scheme of every bias. Default (null): the layout's framework default (torch: U(-1/sqrt(fan_in), 1/sqrt(fan_in)); keras and jax: zeros), except the mlp shorthand, whose biases default to zeros. Not applied to norm shifts, which keep 0, except on a norm layer's own bias_scheme.
+             */
+            bias_scheme?: components["schemas"]["SchemeName"] | components["schemas"]["SchemeObject"] | null;
+            /**
+             * Compare
+             * @description Run the same chain once per scheme listed (names or scheme objects, e.g. ["zeros", {"name": "random", "scale": 0.01}, "glorot_uniform", "he_normal"]): each replaces `scheme` for the weight-like tensors; biases keep `bias_scheme`. Not with `recipe`. Default null: one run with `scheme`.
+             */
+            compare?: (components["schemas"]["SchemeName"] | components["schemas"]["SchemeObject"] | null)[] | null;
+            /**
+             * @description Element type of the returned tensors. Default float32; float16 and bfloat16 are rounded once from float32 (round to nearest even).
+             * @default float32
+             */
+            dtype?: components["schemas"]["DType"];
+            /**
+             * Input Shape
+             * @description One probe sample's shape, without the batch axis: (features) for a dense chain, (channels, *spatial) for a conv chain, (positions, embed_dim) for attention, (positions) of token ids for an embedding. Default: the first layer's inputs, with 32 per spatial axis and 16 positions.
+             */
+            input_shape?: number[] | null;
+            /**
+             * Layers
+             * @description Named layers forming a chain, each with its activation; tensors are named as in POST /v1/models.
+             */
+            layers?: components["schemas"]["DiagnosticsLayer"][] | null;
+            /**
+             * @description Whose tensor names, shapes, fan rules and defaults apply: torch (default), keras or jax (Flax).
+             * @default torch
+             */
+            layout?: components["schemas"]["Layout"];
+            /**
+             * Learning Rate
+             * @description The coordinate check's learning rate (times each tensor's muP lr scale under recipe mup). Default 0.01.
+             * @default 0.01
+             */
+            learning_rate?: number;
+            /** @description The MLP shorthand with activations. Give exactly one of mlp, layers. */
+            mlp?: components["schemas"]["DiagnosticsMlp"] | null;
+            /**
+             * Optimizer
+             * @description The coordinate check's optimizer: sgd or adam (torch.optim.Adam's defaults: betas 0.9, 0.999, eps 1e-8). Default adam.
+             * @default adam
+             * @enum {string}
+             */
+            optimizer?: "sgd" | "adam";
+            /**
+             * Recipe
+             * @description An initialization recipe: a name ("gpt2") or {"name": ..., parameters} (e.g. {"name": "gpt2", "n_layer": 12}). It chooses the scheme of every tensor the request names none for (role_schemes and a layer's or tensor's own scheme still win; the request-wide scheme and bias_scheme cannot be given with it), by the tensor's role, name and block index; each tensor reports the rule that chose it, and the response's top-level `recipe` says what else to apply (DeepNet's alpha, muP's multipliers and learning-rate scales). GET /v1/recipes lists recipes, parameters and references. Default: none.
+             */
+            recipe?: components["schemas"]["RecipeName"] | components["schemas"]["RecipeObject"] | null;
+            /**
+             * Role Schemes
+             * @description A scheme per tensor role, e.g. {"attention_output": "zeros", "norm_scale": "ones"}; it overrides scheme and bias_scheme at the same level (a layer's own fields override the request's). Roles: weight, recurrent_weight, embedding, position_embedding, attention_qkv, attention_output, mlp_in, mlp_out, readout, bias, norm_scale, norm_shift, activation (PReLU's slope). Default: none.
+             */
+            role_schemes?: {
+                [key: string]: components["schemas"]["SchemeName"] | components["schemas"]["SchemeObject"] | null;
+            } | null;
+            /**
+             * Scheme
+             * @description The scheme of every weight-like tensor (roles weight, recurrent_weight, embedding, position_embedding, attention_qkv, attention_output, mlp_in, mlp_out, readout): a name or {"name": ..., parameters}. Default (null): the layout's framework default (torch.default, keras.default or flax.default). Not applied to norm scales, which keep 1, except on a norm layer's own scheme.
+             */
+            scheme?: components["schemas"]["SchemeName"] | components["schemas"]["SchemeObject"] | null;
+            /**
+             * Seed
+             * @description 0..2**64-1, as a JSON integer or a decimal string (JavaScript clients cannot send integers above 2**53 exactly).
+             * @example 42
+             * @example 18446744073709551615
+             */
+            seed: number | string;
+            /**
+             * Steps
+             * @description Training steps of the coordinate check. Default 3.
+             * @default 3
+             */
+            steps?: number;
+            /**
+             * Widths
+             * @description muP's coordinate check (microsoft/mup coord_check): for each width w the mlp's hidden sizes become w (n_0 and n_L stay), built as layers `input` (role embedding: muP's input weights), `hidden1`.. (role mlp_in) and `readout` (role readout), initialised by the request's scheme or recipe (recipe mup: d_model = w, base_config.d_model = the first width and tie_word_embeddings false unless given; its readout multiplier and learning-rate scales are applied), then trained for `steps` full-batch steps on the probe batch towards seeded standard-normal targets (loss 0.5 * mean ||y - t||^2). Reports each layer's mean |activation| per width and step (step 0: at init), in `coordinate_check`; `runs` is then empty. Only with `mlp`. Default null: no coordinate check.
+             */
+            widths?: number[] | null;
+        };
+        /** DiagnosticsResponse */
+        DiagnosticsResponse: {
+            /** Batch */
+            batch: number;
+            coordinate_check: components["schemas"]["CoordinateCheck"] | null;
+            cost: components["schemas"]["DiagnosticsCost"];
+            /** Input */
+            input: string;
+            /** Input Shape */
+            input_shape: number[];
+            layout: components["schemas"]["Layout"];
+            /**
+             * Model
+             * @description the chain as resolved (activations included)
+             */
+            model: {
+                [key: string]: unknown;
+            };
+            /** Runs */
+            runs: components["schemas"]["DiagnosticsRun"][];
+            /** Seed */
+            seed: number;
+            /** Upstream */
+            upstream: string;
+        };
+        /** DiagnosticsRun */
+        DiagnosticsRun: {
+            /** Label */
+            label: string;
+            /** Layers */
+            layers: components["schemas"]["LayerDiagnostics"][];
+            /** Recipe */
+            recipe?: {
+                [key: string]: unknown;
+            } | null;
+            /** Scheme */
+            scheme?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Tensors
+             * @description each tensor's sha256, as POST /v1/models reports it for the same fields
+             */
+            tensors: components["schemas"]["RunTensorSha"][];
         };
         /** DigestsResponse */
         DigestsResponse: {
@@ -2164,6 +2533,59 @@ export interface components {
         };
         JsonValue2: components["schemas"]["JsonScalar"] | components["schemas"]["JsonValue1"][] | {
             [key: string]: components["schemas"]["JsonValue1"];
+        };
+        /**
+         * LayerDiagnostics
+         * @description One layer of one run; statistics are population (ddof 0) over all elements, null when
+         *     not finite (then overflow is true).
+         */
+        LayerDiagnostics: {
+            /** Activation */
+            activation: string;
+            /** Activation Mean */
+            activation_mean: number | null;
+            /** Activation Squared Mean */
+            activation_squared_mean: number | null;
+            /** Activation Std */
+            activation_std: number | null;
+            /**
+             * Dead Fraction
+             * @description units with f'(h) = 0 on every sample
+             */
+            dead_fraction: number | null;
+            /** Depth */
+            depth: number;
+            /** Fan In */
+            fan_in: number | null;
+            /**
+             * Gradient Std
+             * @description std of dL/d(pre-activation)
+             */
+            gradient_std: number | null;
+            /** Kind */
+            kind: string;
+            /** Name */
+            name: string;
+            /** Overflow */
+            overflow: boolean;
+            /** Preactivation Std */
+            preactivation_std: number | null;
+            predicted: components["schemas"]["PredictedStats"] | null;
+            /**
+             * Saturated Fraction
+             * @description elements in the activation's saturated region (tanh: |a| > 0.99); null for an activation without one
+             */
+            saturated_fraction: number | null;
+            /**
+             * Symmetric
+             * @description every unit identical on every sample
+             */
+            symmetric: boolean;
+            weight_histogram: components["schemas"]["WeightHistogram"] | null;
+            /** Weight Std */
+            weight_std: number | null;
+            /** Weight Std Theory */
+            weight_std_theory: number | null;
         };
         /** LayerNormLayer */
         LayerNormLayer: {
@@ -2942,6 +3364,29 @@ export interface components {
             type: "number" | "integer" | "choice";
         };
         /**
+         * PredictedStats
+         * @description The mean-field prediction of a dense or conv layer (null where none exists).
+         */
+        PredictedStats: {
+            /** Activation Squared Mean */
+            activation_squared_mean: number | null;
+            /** Activation Std */
+            activation_std: number | null;
+            /** Gradient Std */
+            gradient_std: number | null;
+            /** Gradient Tolerance */
+            gradient_tolerance: number | null;
+            /** Preactivation Std */
+            preactivation_std: number | null;
+            /** Preactivation Tolerance */
+            preactivation_tolerance: number | null;
+            /**
+             * Tolerance
+             * @description allowed |log(empirical / predicted)| of activation_squared_mean, derived from width, depth and batch
+             */
+            tolerance: number | null;
+        };
+        /**
          * PreluLayer
          * @description torch nn.PReLU (weight), Keras PReLU (alpha), Flax nn.PReLU (one scalar negative_slope):
          *     role activation.
@@ -3325,6 +3770,13 @@ export interface components {
          * @enum {string}
          */
         Role: "weight" | "recurrent_weight" | "embedding" | "position_embedding" | "attention_qkv" | "attention_output" | "mlp_in" | "mlp_out" | "readout" | "bias" | "norm_scale" | "norm_shift" | "activation" | "running_stat" | "counter";
+        /** RunTensorSha */
+        RunTensorSha: {
+            /** Name */
+            name: string;
+            /** Sha256 */
+            sha256: string;
+        };
         /**
          * SchemableRole
          * @description A tensor role a scheme can be named for (running statistics and counters are fixed).
@@ -3944,6 +4396,19 @@ export interface components {
              */
             norm_first?: boolean;
         };
+        /** WeightHistogram */
+        WeightHistogram: {
+            /**
+             * Counts
+             * @description 32 bin counts
+             */
+            counts: number[];
+            /**
+             * Edges
+             * @description 33 bin edges of the main weight's values
+             */
+            edges: (number | null)[];
+        };
         /**
          * WeightRole
          * @description A weight-like tensor role (a layer's ``role`` names one).
@@ -4368,6 +4833,108 @@ export interface operations {
             };
             /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); wait Retry-After */
             429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    diagnose: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DiagnosticsRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DiagnosticsResponse"];
+                };
+            };
+            /** @description Malformed request: not valid HTTP/1.1, or both Content-Length and Transfer-Encoding (the server answers and closes the connection); or a body that is not UTF-8 JSON, is empty, nests deeper than 32 levels or holds over 65 536 items in one array or object */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid API key (only when the service has API keys) */
+            401: {
+                headers: {
+                    /** @description Bearer */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request head or body did not arrive in time (WEIGHTINIT_HEADER_TIMEOUT_S, WEIGHTINIT_BODY_TIMEOUT_S: a body shorter than its Content-Length); the connection is closed */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over a limit: the body's size (WEIGHTINIT_MAX_BODY_BYTES) or what the request would generate (elements, layers, bytes, cost); the problem's `limit` names it */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached (WEIGHTINIT_RATE_LIMIT); wait Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded or shutting down: every generation slot of the request's lane is busy and its queue is full, no slot became free within WEIGHTINIT_QUEUE_TIMEOUT_S, or the server is draining. Retry after the Retry-After header's seconds (README, Operations) */
+            503: {
                 headers: {
                     /** @description Seconds to wait before retrying */
                     "Retry-After": number;
