@@ -227,7 +227,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every scheme: canonical name, aliases, parameters, formula, reference */
+        /**
+         * Every scheme (canonical name, aliases, parameters, formula, reference), recipe and architecture
+         * @description The scheme registry, and the recipes and architectures with their references (the same entries as GET /v1/recipes and GET /v1/architectures).
+         */
         get: operations["listSchemes"];
         put?: never;
         post?: never;
@@ -426,6 +429,11 @@ export interface components {
             ignored: string[];
             /** Name */
             name: string;
+            /**
+             * Recipes
+             * @description the recipes made for it (each recipe's architectures)
+             */
+            recipes: string[];
             /**
              * Reference
              * @description the library versions whose names and shapes it follows
@@ -3051,8 +3059,16 @@ export interface components {
         };
         /** RecipeOut */
         RecipeOut: {
-            /** Applies To */
+            /**
+             * Applies To
+             * @description the architectures it is made for; which other models
+             */
             applies_to: string;
+            /**
+             * Architectures
+             * @description the architectures (POST /v1/models 'architecture') it is made for
+             */
+            architectures: string[];
             /**
              * Changes Forward
              * @description true: the response's recipe object says what the forward pass must apply
@@ -3333,6 +3349,16 @@ export interface components {
         SchemableRole: "weight" | "recurrent_weight" | "embedding" | "position_embedding" | "attention_qkv" | "attention_output" | "mlp_in" | "mlp_out" | "readout" | "bias" | "norm_scale" | "norm_shift" | "activation";
         /** SchemeList */
         SchemeList: {
+            /**
+             * Architectures
+             * @description every architecture, as GET /v1/architectures lists it
+             */
+            architectures: components["schemas"]["ArchitectureOut"][];
+            /**
+             * Recipes
+             * @description every recipe, as GET /v1/recipes lists it
+             */
+            recipes: components["schemas"]["RecipeOut"][];
             /** Schemes */
             schemes: components["schemas"]["SchemeOut"][];
         };
