@@ -196,6 +196,9 @@ class TensorDigest(BaseModel):
     dtype: OutDType
     role: Role = Field(description="the tensor's role, which decided its scheme")
     scheme: dict[str, Any] = Field(description="canonical name plus every resolved parameter")
+    rule: str | None = Field(
+        default=None, description="with a recipe: the rule of the recipe that chose the scheme"
+    )
     exactness: Exactness = None
     max_ulp: MaxUlp = None
     sha256: str = Field(description="of the little-endian C-order bytes (as in every response)")
@@ -213,6 +216,11 @@ class DigestsResponse(BaseModel):
     dtype: DType
     layout: Layout
     algorithm: Algorithm
+    recipe: dict[str, Any] | None = Field(
+        default=None,
+        description="with a recipe: the recipe resolved, its reference and what it reports, as "
+        "in the JSON body",
+    )
     tensors: list[TensorDigest]
 
 

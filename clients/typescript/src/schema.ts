@@ -1669,6 +1669,13 @@ export interface components {
             algorithm: components["schemas"]["Algorithm"];
             dtype: components["schemas"]["DType"];
             layout: components["schemas"]["Layout"];
+            /**
+             * Recipe
+             * @description with a recipe: the recipe resolved, its reference and what it reports, as in the JSON body
+             */
+            recipe?: {
+                [key: string]: unknown;
+            } | null;
             /** Seed */
             seed: number;
             /** Tensors */
@@ -3686,6 +3693,11 @@ export interface components {
             name: string;
             /** @description the tensor's role, which decided its scheme */
             role: components["schemas"]["Role"];
+            /**
+             * Rule
+             * @description with a recipe: the rule of the recipe that chose the scheme
+             */
+            rule?: string | null;
             /**
              * Scheme
              * @description canonical name plus every resolved parameter
