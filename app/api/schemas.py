@@ -94,10 +94,6 @@ class SchemeOut(BaseModel):
     params: list[ParamOut]
 
 
-class SchemeList(BaseModel):
-    schemes: list[SchemeOut]
-
-
 class GainOut(BaseModel):
     name: str
     rule: str
@@ -125,7 +121,10 @@ class RecipeOut(BaseModel):
     summary: str
     formula: str
     reference: str = Field(description="the codebase file and function the recipe follows")
-    applies_to: str
+    applies_to: str = Field(description="the architectures it is made for; which other models")
+    architectures: list[str] = Field(
+        description="the architectures (POST /v1/models 'architecture') it is made for"
+    )
     changes_forward: bool = Field(
         description="true: the response's recipe object says what the forward pass must apply"
     )
@@ -151,10 +150,19 @@ class ArchitectureOut(BaseModel):
     config: list[ConfigFieldOut] = Field(description="the Hugging Face config fields it reads")
     ignored: list[str] = Field(description="config.json fields accepted and ignored")
     reference: str = Field(description="the library versions whose names and shapes it follows")
+    recipes: list[str] = Field(description="the recipes made for it (each recipe's architectures)")
 
 
 class ArchitectureList(BaseModel):
     architectures: list[ArchitectureOut]
+
+
+class SchemeList(BaseModel):
+    schemes: list[SchemeOut]
+    recipes: list[RecipeOut] = Field(description="every recipe, as GET /v1/recipes lists it")
+    architectures: list[ArchitectureOut] = Field(
+        description="every architecture, as GET /v1/architectures lists it"
+    )
 
 
 class Health(BaseModel):
@@ -188,6 +196,9 @@ class TensorDigest(BaseModel):
     dtype: OutDType
     role: Role = Field(description="the tensor's role, which decided its scheme")
     scheme: dict[str, Any] = Field(description="canonical name plus every resolved parameter")
+    rule: str | None = Field(
+        default=None, description="with a recipe: the rule of the recipe that chose the scheme"
+    )
     exactness: Exactness = None
     max_ulp: MaxUlp = None
     sha256: str = Field(description="of the little-endian C-order bytes (as in every response)")
@@ -205,6 +216,11 @@ class DigestsResponse(BaseModel):
     dtype: DType
     layout: Layout
     algorithm: Algorithm
+    recipe: dict[str, Any] | None = Field(
+        default=None,
+        description="with a recipe: the recipe resolved, its reference and what it reports, as "
+        "in the JSON body",
+    )
     tensors: list[TensorDigest]
 
 

@@ -248,6 +248,26 @@ def test_t5s_recipe_reads_d_kv_heads_and_d_ff(client: ApiClient) -> None:
     assert stds[f"{block}.1.DenseReluDense.wo.weight"][1] == exact(1 / math.sqrt(64), rel=1e-15)
 
 
+def test_a_classifiers_own_head_is_not_tied_to_the_embedding(client: ApiClient) -> None:
+    """GPT2ForSequenceClassification's score is its own matrix even with the config's
+    tie_word_embeddings true (only an LM head is tied), so a recipe gives it the head's rule."""
+    body = {
+        "architecture": "gpt2",
+        "config": GPT2,
+        "class": "GPT2ForSequenceClassification",
+        "recipe": "olmo.full_megatron",
+        "seed": 0,
+    }
+    payload = _json(client, body)
+    assert payload["recipe"]["tie_word_embeddings"] is False
+    score = _tensors(payload)["score.weight"]
+    assert score["rule"] == "ff_out: 1/sqrt(d)"  # truncated at 3 std: the scheme's std
+    assert score["scheme"]["std"] == pytest.approx(1 / math.sqrt(32), rel=1e-15)
+    lm = client.post("/v1/models", json={**body, "class": "GPT2LMHeadModel"})
+    assert lm.status_code == 200  # the tied head is not returned: the embedding rule only
+    assert "lm_head.weight" not in {t["name"] for t in lm.json()["tensors"]}
+
+
 def test_hf_default_recipe_and_the_family_defaults_give_the_same_bytes(
     client: ApiClient,
 ) -> None:

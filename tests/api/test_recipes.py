@@ -463,3 +463,16 @@ def test_the_etag_covers_the_recipe(client: ApiClient) -> None:
         return client.post("/v1/models?format=npz", json=body).headers["etag"]
 
     assert etag(1) != etag(2)
+
+
+def test_digests_carry_each_rule_and_the_recipe(client: ApiClient) -> None:
+    body = {"seed": 1, "tensors": gpt2_map(1), "recipe": {"name": "gpt2", "n_layer": 2}}
+    digests = client.post("/v1/models/digests?blocks=false", json=body)
+    full = client.post("/v1/models?format=json&encoding=base64", json=body)
+    assert digests.status_code == full.status_code == 200
+    assert digests.json()["recipe"] == full.json()["recipe"]
+    rules = {t["name"]: t.get("rule") for t in digests.json()["tensors"]}
+    assert rules == {t["name"]: t.get("rule") for t in full.json()["tensors"]}
+    assert rules["transformer.h.0.attn.c_proj.weight"] == "r/sqrt(2*n_layer)"
+    plain = client.post("/v1/models/digests", json={"seed": 1, "tensors": gpt2_map(1)}).json()
+    assert "recipe" not in plain and all("rule" not in t for t in plain["tensors"])

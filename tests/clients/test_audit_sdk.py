@@ -3,12 +3,16 @@ audit_file against a live service, and ``weightinit audit`` (--local, in process
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import json
 from pathlib import Path
+from typing import Any
 
+import httpx
 import numpy as np
 import pytest
-from weightinit_client import Client, cli
+from weightinit_client import AsyncClient, Client, cli
 from weightinit_client import audit as sdk_audit
 from weightinit_client._core import parse_safetensors
 
@@ -53,6 +57,53 @@ def test_audit_file_on_a_file_the_service_wrote(server: str, tmp_path: Path) -> 
         state["fc.weight"] = state["fc.weight"].astype(np.float32) * 2
         planted = wi.audit(BODY, state)
         assert [t["name"] for t in planted["tensors"] if t["verdict"] != "ok"] == ["fc.weight"]
+
+
+def test_the_async_client_audits_as_the_sync_client_does(server: str, tmp_path: Path) -> None:
+    path = tmp_path / "model.safetensors"
+
+    async def run() -> tuple[dict[str, Any], ...]:
+        async with AsyncClient(server) as wi:
+            await wi.download(path, BODY, op="models", format="safetensors", manifest=True)
+            from_manifest = await wi.audit_file(path)
+            from_request = await wi.audit_file(path, request=BODY, z=8)
+            state = parse_safetensors(path.read_bytes())
+            state["fc.weight"] = state["fc.weight"].astype(np.float32) * 2
+            planted = await wi.audit(BODY, state)
+            manifest = httpx.post(f"{server}/v1/models/manifest", json=BODY).json()
+            against_manifest = await wi.audit(manifest, state)
+            return from_manifest, from_request, planted, against_manifest
+
+    from_manifest, from_request, planted, against_manifest = asyncio.run(run())
+    with Client(server) as sync:
+        assert from_manifest == sync.audit_file(path)
+        assert from_request == sync.audit_file(path, request=BODY, z=8)
+    assert from_manifest["summary"]["passed"] and from_request["z"] == 8
+    for report in (planted, against_manifest):
+        assert [t["name"] for t in report["tensors"] if t["verdict"] != "ok"] == ["fc.weight"]
+    assert planted["tensors"] == against_manifest["tensors"]
+
+
+def test_the_async_audit_helpers_take_the_sync_ones_arguments() -> None:
+    for name in ("audit", "audit_stats", "audit_file", "download"):
+        sync, aio = getattr(Client, name), getattr(AsyncClient, name)
+        assert inspect.iscoroutinefunction(aio), name
+        assert inspect.signature(sync).parameters.keys() == inspect.signature(aio).parameters.keys()
+
+
+def test_audit_file_without_a_manifest_asks_for_the_request(server: str, tmp_path: Path) -> None:
+    path = tmp_path / "plain.safetensors"
+    with Client(server) as wi:
+        wi.download(path, BODY, op="models", format="safetensors")
+        with pytest.raises(ValueError, match="request="):
+            wi.audit_file(path)
+
+    async def run() -> None:
+        async with AsyncClient(server) as wi:
+            await wi.audit_file(path)
+
+    with pytest.raises(ValueError, match="request="):
+        asyncio.run(run())
 
 
 def test_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

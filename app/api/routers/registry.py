@@ -10,12 +10,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request
 from starlette.responses import Response
 
-from app.core.architectures import ARCHITECTURES, TORCHVISION_VERSION, TRANSFORMERS_VERSION
 from app.core.errors import UnknownNameError
 from app.core.gains import gain_table
-from app.core.recipes.registry import RECIPES
 from app.core.schemes import ALIASES, SCHEMES, all_names
-from app.jobs.registry import scheme_out
+from app.jobs.registry import architectures_listing, recipes_listing, scheme_out, schemes_listing
 
 from ..deps import known_query
 from ..problems import ProblemError
@@ -36,12 +34,15 @@ def _cached_json(request: Request, payload: Any) -> Response:
 @router.get(
     "/schemes",
     operation_id="listSchemes",
-    summary="Every scheme: canonical name, aliases, parameters, formula, reference",
+    summary="Every scheme (canonical name, aliases, parameters, formula, reference), recipe and "
+    "architecture",
+    description="The scheme registry, and the recipes and architectures with their references "
+    "(the same entries as GET /v1/recipes and GET /v1/architectures).",
     response_model=SchemeList,
     responses={304: {"description": "Not modified"}},
 )
 async def list_schemes(request: Request) -> Response:
-    return _cached_json(request, {"schemes": [scheme_out(s) for s in SCHEMES.values()]})
+    return _cached_json(request, schemes_listing())
 
 
 @router.get(
@@ -89,28 +90,7 @@ async def list_gains(request: Request) -> Response:
     responses={304: {"description": "Not modified"}},
 )
 async def list_recipes(request: Request) -> Response:
-    recipes = [
-        {
-            "name": r.name,
-            "summary": r.summary,
-            "formula": r.formula,
-            "reference": r.reference,
-            "applies_to": r.applies_to,
-            "changes_forward": r.changes_forward,
-            "params": [
-                {
-                    "name": p.name,
-                    "kind": p.kind,
-                    "description": p.description,
-                    "default": p.default,
-                    "choices": list(p.choices),
-                }
-                for p in r.params
-            ],
-        }
-        for r in RECIPES
-    ]
-    return _cached_json(request, {"recipes": recipes})
+    return _cached_json(request, recipes_listing())
 
 
 @router.get(
@@ -121,25 +101,4 @@ async def list_recipes(request: Request) -> Response:
     responses={304: {"description": "Not modified"}},
 )
 async def list_architectures(request: Request) -> Response:
-    library = {"resnet": f"torchvision {TORCHVISION_VERSION}"}
-    architectures = [
-        {
-            "name": a.name,
-            "title": a.title,
-            "default_class": a.default_class,
-            "classes": list(a.classes),
-            "config": [
-                {
-                    "name": name,
-                    "kind": f.kind,
-                    "default": list(f.default) if isinstance(f.default, tuple) else f.default,
-                    "choices": list(f.choices),
-                }
-                for name, f in a.fields.items()
-            ],
-            "ignored": sorted(a.ignored),
-            "reference": library.get(a.name, f"transformers {TRANSFORMERS_VERSION}"),
-        }
-        for a in ARCHITECTURES.values()
-    ]
-    return _cached_json(request, {"architectures": architectures})
+    return _cached_json(request, architectures_listing())

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from ..errors import UnknownNameError
+from ..types import Role
 from .base import (
     TORCHVISION_VERSION,
     TRANSFORMERS_VERSION,
@@ -62,6 +63,9 @@ def build_architecture(
     arch.check(resolved)
     tensors = arch.classes[chosen](resolved)
     layers, decoder, hidden, init_range, tied = arch.info(resolved)
+    # A tied head is not returned (the embedding is saved once), so a readout that is returned
+    # is the class's own matrix (GPT2ForSequenceClassification's score): nothing is tied.
+    tied = tied and not any(t.spec.role is Role.READOUT for t in tensors)
     info = ArchitectureInfo(
         family=family,
         class_name=chosen,

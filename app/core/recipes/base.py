@@ -124,17 +124,27 @@ def no_report(values: RecipeValues) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Recipe:
-    """One registry row."""
+    """One registry row.
+
+    ``architectures`` are the architectures (``"architecture"`` of POST /v1/models) the recipe
+    is made for; ``also`` says which other models it takes (any whose tensors carry roles, or
+    the names its rules read). ``applies_to`` joins the two for the README and the API.
+    """
 
     name: str
     summary: str
     formula: str
     reference: str
-    applies_to: str
+    architectures: tuple[str, ...]
+    also: str
     rule: Rule
     params: tuple[RecipeParam, ...] = ()
     report: Report = no_report
     changes_forward: bool = False
+
+    @property
+    def applies_to(self) -> str:
+        return "; ".join(part for part in (", ".join(self.architectures), self.also) if part)
 
     def resolve(self, given: Mapping[str, object], base: RecipeContext) -> RecipeRun:
         """This recipe with the request's parameters checked, over ``base`` model values."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..architectures.base import TRANSFORMERS_VERSION as TRANSFORMERS_VERSION
 from ..errors import InvalidParameterError, UnknownNameError
 from .base import FIELD, Recipe, RecipeParam, RecipeRun, RecipeValues, real
 from .context import RecipeContext
@@ -32,8 +33,8 @@ from .rules import (
     wang_init,
 )
 
-TRANSFORMERS_VERSION = "5.18.0"
 TRANSFORMERS = ("gpt2", "llama", "bert", "t5", "vit")
+ROLE_FAMILIES = ("gpt2", "llama", "bert", "vit")  # the families without T5's own names
 ROLES = "any model whose tensors carry roles"
 
 
@@ -117,7 +118,8 @@ RECIPES: tuple[Recipe, ...] = (
         "trunc_normal_(std=r) cut at +-2 absolute; bert: the padding row of word_embeddings 0",
         reference=f"huggingface/transformers {TRANSFORMERS_VERSION}: modeling_utils.py "
         "PreTrainedModel._init_weights; models/{gpt2,llama,bert,t5,vit}/modeling_*.py",
-        applies_to="gpt2, llama, bert, t5, vit (family from the architecture or `family`)",
+        architectures=TRANSFORMERS,
+        also=f"{ROLES}, given `family`",
         rule=hf_default,
         params=(
             RecipeParam("family", "choice", "the model family", choices=TRANSFORMERS),
@@ -137,9 +139,10 @@ RECIPES: tuple[Recipe, ...] = (
         summary="GPT-2: N(0, 0.02^2), residual outputs / sqrt(2 n_layer)",
         formula="weights and embeddings N(0, r^2); attention_output, mlp_out "
         "N(0, (r/sqrt(2 n_layer))^2); biases 0; norms 1, 0",
-        reference="huggingface/transformers 5.18.0: models/gpt2/modeling_gpt2.py _init_weights; "
-        "karpathy/nanoGPT: model.py",
-        applies_to=f"gpt2, llama, bert, vit; {ROLES}",
+        reference=f"huggingface/transformers {TRANSFORMERS_VERSION}: models/gpt2/modeling_gpt2.py "
+        "_init_weights; karpathy/nanoGPT: model.py",
+        architectures=ROLE_FAMILIES,
+        also=ROLES,
         rule=gpt2,
         params=(N_LAYER, RANGE_002, TIE),
     ),
@@ -150,7 +153,8 @@ RECIPES: tuple[Recipe, ...] = (
         "N(0, (sigma/sqrt(multiplier L))^2), multiplier 2; biases 0; norms 1, 0",
         reference="NVIDIA/Megatron-LM: megatron/core/utils.py init_method_normal, "
         "scaled_init_method_normal",
-        applies_to=f"gpt2, llama, bert, vit; {ROLES}",
+        architectures=ROLE_FAMILIES,
+        also=ROLES,
         rule=megatron,
         params=(
             N_LAYER,
@@ -166,7 +170,8 @@ RECIPES: tuple[Recipe, ...] = (
         "1/sqrt(2 d_ff_in (i+1)) with i the block index; all cut at +-cutoff std",
         reference="allenai/OLMo: olmo/model.py reset_parameters (InitFnType.mitchell), "
         "olmo/initialization.py init_normal",
-        applies_to=f"gpt2, llama; {ROLES} (block index in the names)",
+        architectures=("gpt2", "llama"),
+        also=f"{ROLES} (block index in the names)",
         rule=olmo_mitchell,
         params=(D_MODEL, CUTOFF, TIE),
     ),
@@ -177,7 +182,8 @@ RECIPES: tuple[Recipe, ...] = (
         "head 1/sqrt(d) (needs tie_word_embeddings false); all cut at +-cutoff std",
         reference="allenai/OLMo: olmo/model.py reset_parameters (InitFnType.full_megatron), "
         "olmo/initialization.py init_normal",
-        applies_to=f"gpt2, llama; {ROLES}",
+        architectures=("gpt2", "llama"),
+        also=ROLES,
         rule=olmo_full_megatron,
         params=(N_LAYER, D_MODEL, RANGE_002, CUTOFF, TIE),
     ),
@@ -186,8 +192,10 @@ RECIPES: tuple[Recipe, ...] = (
         summary="T5 / Mesh TensorFlow factors",
         formula="q f/sqrt(d d_kv); k, v f/sqrt(d); o f/sqrt(H d_kv); wi f/sqrt(d); wo "
         "f/sqrt(d_ff); relative_attention_bias f/sqrt(d); shared, lm_head f; norm scale f",
-        reference="huggingface/transformers 5.18.0: models/t5/modeling_t5.py _init_weights",
-        applies_to="t5; any model whose projections are named q, k, v, o, wi, wo",
+        reference=f"huggingface/transformers {TRANSFORMERS_VERSION}: models/t5/modeling_t5.py "
+        "_init_weights",
+        architectures=("t5",),
+        also="any model whose projections are named q, k, v, o, wi, wo",
         rule=t5,
         params=(
             D_MODEL,
@@ -203,7 +211,8 @@ RECIPES: tuple[Recipe, ...] = (
         summary="GPT-NeoX small_init on every weight: sqrt(2/(5d))",
         formula="every weight-like tensor N(0, 2/(5d)); biases 0; norms 1, 0",
         reference="EleutherAI/gpt-neox: megatron/model/init_functions.py small_init_init_method",
-        applies_to=f"gpt2, llama, bert, vit; {ROLES}",
+        architectures=ROLE_FAMILIES,
+        also=ROLES,
         rule=small_init,
         params=(D_MODEL, TIE),
     ),
@@ -214,7 +223,8 @@ RECIPES: tuple[Recipe, ...] = (
         "N(0, 2/(5d)); biases 0; norms 1, 0",
         reference="EleutherAI/gpt-neox: megatron/model/init_functions.py wang_init_method, "
         "small_init_init_method; configs/20B.yml",
-        applies_to=f"gpt2, llama, bert, vit; {ROLES}",
+        architectures=ROLE_FAMILIES,
+        also=ROLES,
         rule=wang_init,
         params=(N_LAYER, D_MODEL, TIE),
     ),
@@ -227,7 +237,8 @@ RECIPES: tuple[Recipe, ...] = (
         "out_proj 0, others U(+-1/sqrt(fan_in))",
         reference="microsoft/torchscale: torchscale/architecture/decoder.py (deepnorm), "
         "torchscale/component/multihead_attention.py reset_parameters",
-        applies_to=f"{ROLES} with q, k, v apart (embeddings and head: role_schemes)",
+        architectures=(),
+        also=f"{ROLES} with q, k, v apart (embeddings and head: role_schemes)",
         rule=deepnet,
         params=(N_LAYER,),
         report=_deepnet_report,
@@ -241,7 +252,8 @@ RECIPES: tuple[Recipe, ...] = (
         "multiplier output_mult/m",
         reference="microsoft/mup: mup/init.py, mup/optim.py (MuAdam, MuSGD), mup/layer.py "
         "(MuReadout)",
-        applies_to=f"gpt2, llama, bert, vit; {ROLES}",
+        architectures=ROLE_FAMILIES,
+        also=ROLES,
         rule=mup,
         params=(
             D_MODEL,
@@ -264,8 +276,8 @@ RECIPES: tuple[Recipe, ...] = (
         "removed (1, 0 here); scalar biases 0 and scale 1 in the report",
         reference="hongyi-zhang/Fixup: imagenet/models/fixup_resnet_imagenet.py "
         "FixupResNet.__init__, FixupBasicBlock, FixupBottleneck",
-        applies_to="resnet; torchvision-named ResNets (layer<s>.<j>.conv<i>) whose tensors "
-        "carry roles",
+        architectures=("resnet",),
+        also="torchvision-named ResNets (layer<s>.<j>.conv<i>) whose tensors carry roles",
         rule=fixup,
         params=(
             _int("n_layer", "residual blocks L (sum of layers)"),
@@ -286,8 +298,9 @@ RECIPES: tuple[Recipe, ...] = (
         "TransformerDecoderLayer.fixup_initialization; fairseq/models/transformer.py "
         "TransformerEncoder.__init__, TransformerDecoder.__init__, Embedding, Linear; "
         "fairseq/modules/multihead_attention.py reset_parameters",
-        applies_to=f"{ROLES} with q, k, v apart (the decoder's tensors have a `decoder` part "
-        "in their names)",
+        architectures=(),
+        also=f"{ROLES} with q, k, v apart (the decoder's tensors have a `decoder` part in "
+        "their names)",
         rule=t_fixup,
         params=(
             _int("n_layer", "encoder layers N (and the decoder's unless decoder_layers)"),

@@ -435,13 +435,7 @@ class Client:
         """POST /v1/audit for a safetensors file, read chunk by chunk: against ``request``
         when given, else against the init manifest in the file's ``__metadata__``."""
         manifest, stats = safetensors_stats(path)
-        expected = request if request is not None else manifest
-        if expected is None:
-            raise ValueError(
-                f"{path}: no init manifest in its __metadata__ (download it with "
-                "manifest=true), so give the request it was made from: request={...}"
-            )
-        return self.audit_stats(audit_body(expected, stats, z))
+        return self.audit_stats(audit_body(_expected(path, request, manifest), stats, z))
 
     def download_tensor(
         self,
@@ -567,6 +561,21 @@ class Client:
             raise WeightinitError(
                 0, "digest mismatch", f"{path}: sha256 {digest.hexdigest()} != {tensor['sha256']}"
             )
+
+
+def _expected(
+    path: str | os.PathLike[str],
+    request: Mapping[str, Any] | None,
+    manifest: Mapping[str, Any] | None,
+) -> Mapping[str, Any]:
+    """What a file is audited against: ``request`` when given, else the file's manifest."""
+    expected = request if request is not None else manifest
+    if expected is None:
+        raise ValueError(
+            f"{path}: no init manifest in its __metadata__ (download it with "
+            "manifest=true), so give the request it was made from: request={...}"
+        )
+    return expected
 
 
 def shortcut_params(
@@ -806,13 +815,15 @@ class AsyncClient:
         op: Op = "weights",
         format: str = "npz",
         progress: IO[str] | None = None,
+        manifest: bool = False,
     ) -> int:
         target = Path(path)
+        params = {"format": format} | ({"manifest": "true"} if manifest else {})
         attempt = 0
         while True:
             try:
                 async with self._http.stream(
-                    "POST", f"/v1/{op}", json=dict(body), params={"format": format}
+                    "POST", f"/v1/{op}", json=dict(body), params=params
                 ) as response:
                     delay = self._s.delay(attempt, response)
                     if delay is None:
@@ -826,3 +837,30 @@ class AsyncClient:
                 raise _unreachable(exc, self.url) from exc
             await self._sleep(delay)
             attempt += 1
+
+    async def audit(
+        self,
+        expected: Mapping[str, Any],
+        state: Mapping[str, Any],
+        *,
+        z: float | None = None,
+    ) -> dict[str, Any]:
+        """POST /v1/audit for ``state`` ({name: array}) against ``expected`` (a request body
+        or an init manifest); the statistics are computed in a worker thread."""
+        stats = await asyncio.to_thread(state_stats, state)
+        return await self.audit_stats(audit_body(expected, stats, z))
+
+    async def audit_stats(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        report: dict[str, Any] = (await self._send("POST", "/v1/audit", json=dict(body))).json()
+        return report
+
+    async def audit_file(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        request: Mapping[str, Any] | None = None,
+        z: float | None = None,
+    ) -> dict[str, Any]:
+        """POST /v1/audit for a safetensors file (read chunk by chunk in a worker thread)."""
+        manifest, stats = await asyncio.to_thread(safetensors_stats, path)
+        return await self.audit_stats(audit_body(_expected(path, request, manifest), stats, z))

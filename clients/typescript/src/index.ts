@@ -243,17 +243,28 @@ export async function weightsNpy(
   };
 }
 
+/** Options of the safetensors downloads. */
+export interface SafetensorsOptions {
+  /** Put the init manifest into the file's `__metadata__` (`auditSafetensors` reads it). */
+  manifest?: boolean;
+  signal?: AbortSignal;
+}
+
+function manifestQuery(options: SafetensorsOptions): Record<string, string> | undefined {
+  return options.manifest ? { manifest: "true" } : undefined;
+}
+
 /** POST /v1/weights.safetensors: every tensor of one layer. */
 export async function weightsSafetensors(
   client: WeightinitClient,
   request: WeightsRequest,
-  options: { signal?: AbortSignal } = {},
+  options: SafetensorsOptions = {},
 ): Promise<BinaryResult<Record<string, Tensor>>> {
   const { bytes, response } = await binary(
     client,
     "/v1/weights.safetensors",
     withSeed(request),
-    undefined,
+    manifestQuery(options),
     options.signal,
   );
   return {
@@ -268,13 +279,13 @@ export async function weightsSafetensors(
 export async function modelSafetensors(
   client: WeightinitClient,
   request: ModelRequest,
-  options: { signal?: AbortSignal } = {},
+  options: SafetensorsOptions = {},
 ): Promise<BinaryResult<Record<string, Tensor>>> {
   const { bytes, response } = await binary(
     client,
     "/v1/models.safetensors",
     withSeed(request),
-    undefined,
+    manifestQuery(options),
     options.signal,
   );
   return {
@@ -362,15 +373,26 @@ export function parseNpy(buffer: ArrayBuffer): Tensor {
   return { dtype, shape, data: typedArray(dtype, buffer, start + headerLen, count(shape)) };
 }
 
-/** Parse a safetensors file into named tensors (`__metadata__` skipped). */
-export function parseSafetensors(buffer: ArrayBuffer): Record<string, Tensor> {
+/** Tensor entries by name (and `__metadata__`, a string map, which readers skip). */
+type SafetensorsHeader = Record<
+  string,
+  { dtype: string; shape: number[]; data_offsets: [number, number] }
+>;
+
+/** A safetensors file's JSON header and the offset its data starts at. */
+function safetensorsHeader(buffer: ArrayBuffer): { header: SafetensorsHeader; base: number } {
   if (buffer.byteLength < 8) throw new TypeError("not a safetensors file (too short)");
   const n = new DataView(buffer).getBigUint64(0, true);
   if (n > BigInt(buffer.byteLength - 8)) throw new TypeError("safetensors header overruns the file");
   const header = JSON.parse(
     new TextDecoder("utf-8").decode(new Uint8Array(buffer, 8, Number(n))),
-  ) as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
-  const base = 8 + Number(n);
+  ) as SafetensorsHeader;
+  return { header, base: 8 + Number(n) };
+}
+
+/** Parse a safetensors file into named tensors (`__metadata__` skipped). */
+export function parseSafetensors(buffer: ArrayBuffer): Record<string, Tensor> {
+  const { header, base } = safetensorsHeader(buffer);
   const out: Record<string, Tensor> = {};
   for (const [name, info] of Object.entries(header)) {
     if (name === "__metadata__") continue;
@@ -455,4 +477,167 @@ export async function verifyTensors(
       });
     }
   }
+}
+
+// ---------------------------------------------------------------- audit
+
+export type TensorStats = Schemas["TensorStats"];
+export type Manifest = Schemas["Manifest"];
+export type AuditResponse = Schemas["AuditResponse"];
+/**
+ * The body of POST /v1/audit. `tensors` is restated with `TensorStats`: the schema says it with
+ * `patternProperties` (the name alphabet), which openapi-typescript 7 types as
+ * `Record<string, never>`; `request` takes the SDK's request types (64-bit seeds).
+ */
+export type AuditRequest = Omit<Schemas["AuditRequest"], "tensors" | "request"> & {
+  tensors: Record<string, TensorStats>;
+  request?: WeightsRequest | ModelRequest | null;
+};
+
+/** The `__metadata__` key under which the service writes the init manifest (a JSON string). */
+export const MANIFEST_KEY = "weightinit.manifest";
+
+/** A tensor's values as float64 (float16 and bfloat16 bit patterns decoded, int64 widened). */
+function float64Values(tensor: Tensor): Float64Array {
+  const { data } = tensor;
+  if (data instanceof Float64Array) return data;
+  if (data instanceof Float32Array) return Float64Array.from(data);
+  if (data instanceof BigInt64Array) return Float64Array.from(data, (v) => Number(v));
+  if (tensor.dtype === "bfloat16") {
+    const widened = new Uint32Array(data.length);
+    for (let i = 0; i < data.length; i++) widened[i] = data[i]! << 16;
+    return Float64Array.from(new Float32Array(widened.buffer));
+  }
+  return Float64Array.from(data, halfToNumber);
+}
+
+/** An IEEE 754 binary16 bit pattern as a number. */
+function halfToNumber(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exponent = (bits >> 10) & 0x1f;
+  const fraction = bits & 0x3ff;
+  if (exponent === 0) return sign * fraction * 2 ** -24;
+  if (exponent === 0x1f) return fraction ? NaN : sign * Infinity;
+  return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
+}
+
+/**
+ * What POST /v1/audit compares: the tensor's shape, dtype and numel, and the float64 mean,
+ * population std (ddof 0), min and max of its values (two passes; none when it is empty).
+ */
+export function tensorStats(tensor: Tensor): TensorStats {
+  const values = float64Values(tensor);
+  const n = values.length;
+  const stats: TensorStats = { shape: [...tensor.shape], dtype: tensor.dtype, numel: n };
+  if (n === 0) return stats;
+  let sum = 0;
+  let min = Infinity;
+  let max = -Infinity;
+  for (const v of values) {
+    sum += v;
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  const mean = sum / n;
+  let m2 = 0;
+  for (const v of values) m2 += (v - mean) * (v - mean);
+  return { ...stats, mean, std: Math.sqrt(m2 / n), min, max };
+}
+
+/** `tensorStats` of every tensor of a `{name: Tensor}` map (e.g. a parsed safetensors file). */
+export function stateStats(tensors: Record<string, Tensor>): Record<string, TensorStats> {
+  return Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, tensorStats(t)]));
+}
+
+/** A manifest (its `format` says so, or its `tensors` is a list), not a request body. */
+export function isManifest(document: unknown): document is Manifest {
+  const d = (typeof document === "object" && document !== null ? document : {}) as Record<
+    string,
+    unknown
+  >;
+  return String(d.format ?? "").startsWith("weightinit.manifest") || Array.isArray(d.tensors);
+}
+
+/** The body of POST /v1/audit: `expected` a manifest or a /v1/weights or /v1/models body. */
+export function auditBody(
+  expected: WeightsRequest | ModelRequest | Manifest,
+  tensors: Record<string, TensorStats>,
+  z?: number,
+): AuditRequest {
+  const body: AuditRequest = isManifest(expected)
+    ? { manifest: expected, tensors }
+    : { request: expected as WeightsRequest | ModelRequest, tensors };
+  if (z !== undefined) body.z = z;
+  return body;
+}
+
+/** POST /v1/audit with a ready body (statistics already computed). */
+export async function auditStats(
+  client: WeightinitClient,
+  body: AuditRequest,
+  options: { signal?: AbortSignal } = {},
+): Promise<AuditResponse> {
+  const request = body.request ? withSeed(body.request) : body.request;
+  const result = await client.POST("/v1/audit", {
+    // The generated type cannot hold the tensors map (see AuditRequest).
+    body: { ...body, request } as unknown as Schemas["AuditRequest"],
+    signal: options.signal,
+  });
+  return unwrap(result);
+}
+
+/**
+ * POST /v1/audit: check `tensors` (`{name: Tensor}`, e.g. `parseSafetensors` of a file) against
+ * `expected`, the /v1/weights or /v1/models request they should follow or an init manifest.
+ * The statistics are computed here; only they are sent. Each tensor of the report has a
+ * `verdict`; `summary.passed` says whether all are ok.
+ */
+export async function audit(
+  client: WeightinitClient,
+  expected: WeightsRequest | ModelRequest | Manifest,
+  tensors: Record<string, Tensor>,
+  options: { z?: number; signal?: AbortSignal } = {},
+): Promise<AuditResponse> {
+  return auditStats(client, auditBody(expected, stateStats(tensors), options.z), options);
+}
+
+/** The init manifest in a safetensors file's `__metadata__` (downloaded with `manifest: true`). */
+export function safetensorsManifest(buffer: ArrayBuffer): Manifest | null {
+  const metadata = safetensorsHeader(buffer).header.__metadata__ as unknown as
+    | Record<string, string>
+    | undefined;
+  const text = metadata?.[MANIFEST_KEY];
+  return typeof text === "string" ? (JSON.parse(text) as Manifest) : null;
+}
+
+/**
+ * POST /v1/audit for a safetensors file's bytes: against `options.request` when given, else
+ * against the init manifest in its `__metadata__` (a TypeError when it has none).
+ */
+export async function auditSafetensors(
+  client: WeightinitClient,
+  buffer: ArrayBuffer,
+  options: { request?: WeightsRequest | ModelRequest; z?: number; signal?: AbortSignal } = {},
+): Promise<AuditResponse> {
+  const expected = options.request ?? safetensorsManifest(buffer);
+  if (expected === null) {
+    throw new TypeError(
+      "the file has no init manifest in its __metadata__ (download it with manifest: true): " +
+        "give the request it was made from, { request }",
+    );
+  }
+  return audit(client, expected, parseSafetensors(buffer), options);
+}
+
+/** POST /v1/models/manifest: a model request's init manifest, without the tensors. */
+export async function manifestModel(
+  client: WeightinitClient,
+  request: ModelRequest,
+  options: { signal?: AbortSignal } = {},
+): Promise<Manifest> {
+  const result = await client.POST("/v1/models/manifest", {
+    body: withSeed(request),
+    signal: options.signal,
+  });
+  return unwrap(result);
 }

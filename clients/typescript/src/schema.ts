@@ -247,7 +247,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every scheme: canonical name, aliases, parameters, formula, reference */
+        /**
+         * Every scheme (canonical name, aliases, parameters, formula, reference), recipe and architecture
+         * @description The scheme registry, and the recipes and architectures with their references (the same entries as GET /v1/recipes and GET /v1/architectures).
+         */
         get: operations["listSchemes"];
         put?: never;
         post?: never;
@@ -452,6 +455,11 @@ export interface components {
             ignored: string[];
             /** Name */
             name: string;
+            /**
+             * Recipes
+             * @description the recipes made for it (each recipe's architectures)
+             */
+            recipes: string[];
             /**
              * Reference
              * @description the library versions whose names and shapes it follows
@@ -2030,6 +2038,13 @@ export interface components {
             algorithm: components["schemas"]["Algorithm"];
             dtype: components["schemas"]["DType"];
             layout: components["schemas"]["Layout"];
+            /**
+             * Recipe
+             * @description with a recipe: the recipe resolved, its reference and what it reports, as in the JSON body
+             */
+            recipe?: {
+                [key: string]: unknown;
+            } | null;
             /** Seed */
             seed: number;
             /** Tensors */
@@ -3496,8 +3511,16 @@ export interface components {
         };
         /** RecipeOut */
         RecipeOut: {
-            /** Applies To */
+            /**
+             * Applies To
+             * @description the architectures it is made for; which other models
+             */
             applies_to: string;
+            /**
+             * Architectures
+             * @description the architectures (POST /v1/models 'architecture') it is made for
+             */
+            architectures: string[];
             /**
              * Changes Forward
              * @description true: the response's recipe object says what the forward pass must apply
@@ -3785,6 +3808,16 @@ export interface components {
         SchemableRole: "weight" | "recurrent_weight" | "embedding" | "position_embedding" | "attention_qkv" | "attention_output" | "mlp_in" | "mlp_out" | "readout" | "bias" | "norm_scale" | "norm_shift" | "activation";
         /** SchemeList */
         SchemeList: {
+            /**
+             * Architectures
+             * @description every architecture, as GET /v1/architectures lists it
+             */
+            architectures: components["schemas"]["ArchitectureOut"][];
+            /**
+             * Recipes
+             * @description every recipe, as GET /v1/recipes lists it
+             */
+            recipes: components["schemas"]["RecipeOut"][];
             /** Schemes */
             schemes: components["schemas"]["SchemeOut"][];
         };
@@ -4112,6 +4145,11 @@ export interface components {
             name: string;
             /** @description the tensor's role, which decided its scheme */
             role: components["schemas"]["Role"];
+            /**
+             * Rule
+             * @description with a recipe: the rule of the recipe that chose the scheme
+             */
+            rule?: string | null;
             /**
              * Scheme
              * @description canonical name plus every resolved parameter

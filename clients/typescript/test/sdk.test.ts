@@ -4,19 +4,27 @@ import { createHash } from "node:crypto";
 import { describe, test } from "node:test";
 
 import {
+  MANIFEST_KEY,
   WeightinitError,
+  audit,
+  auditBody,
+  auditSafetensors,
   createClient,
   digestWeights,
   encodeSeed,
   jsonTensors,
+  manifestModel,
   modelSafetensors,
   parseNpy,
   parseSafetensors,
+  safetensorsManifest,
   tensorBytes,
+  tensorStats,
   verifyTensors,
   weights,
   weightsNpy,
   weightsSafetensors,
+  type ModelRequest,
   type Tensor,
   type WeightsRequest,
 } from "../src/index.js";
@@ -264,3 +272,114 @@ describe("digests", () => {
     );
   });
 });
+
+// A safetensors file from a header object and raw data (for the offline tests).
+function safetensorsFile(header: Record<string, unknown>, data: Uint8Array): ArrayBuffer {
+  const h = new TextEncoder().encode(JSON.stringify(header));
+  const buf = new Uint8Array(8 + h.length + data.length);
+  new DataView(buf.buffer).setBigUint64(0, BigInt(h.length), true);
+  buf.set(h, 8);
+  buf.set(data, 8 + h.length);
+  return buf.buffer;
+}
+
+const AUDITED: ModelRequest = {
+  seed: 2,
+  dtype: "bfloat16",
+  scheme: "glorot_uniform",
+  layers: [
+    { name: "fc", layer: { kind: "dense", in_features: 300, out_features: 200 } },
+    { name: "ln", layer: { kind: "layer_norm", normalized_shape: 200 } },
+  ],
+};
+
+describe("audit, offline", () => {
+  test("tensorStats: float64 mean, population std, min, max", () => {
+    const t: Tensor = { dtype: "float32", shape: [2, 2], data: Float32Array.from([1, 2, 3, 6]) };
+    assert.deepEqual(tensorStats(t), {
+      shape: [2, 2],
+      dtype: "float32",
+      numel: 4,
+      mean: 3,
+      std: Math.sqrt(3.5),
+      min: 1,
+      max: 6,
+    });
+    const empty = tensorStats({ dtype: "float64", shape: [0, 3], data: new Float64Array(0) });
+    assert.deepEqual(empty, { shape: [0, 3], dtype: "float64", numel: 0 });
+  });
+
+  test("tensorStats decodes float16 and bfloat16 bits", () => {
+    // float16 1, -2, 2**-24 (the smallest subnormal); bfloat16 1, -2.5
+    const halfBits = Uint16Array.from([0x3c00, 0xc000, 0x0001]);
+    const half = tensorStats({ dtype: "float16", shape: [3], data: halfBits });
+    assert.equal(half.min, -2);
+    assert.equal(half.max, 1);
+    assert.equal(half.mean, (1 - 2 + 2 ** -24) / 3);
+    const bfBits = Uint16Array.from([0x3f80, 0xc020]);
+    const bf = tensorStats({ dtype: "bfloat16", shape: [2], data: bfBits });
+    assert.deepEqual([bf.min, bf.max, bf.mean], [-2.5, 1, -0.75]);
+  });
+
+  test("auditBody tells a manifest from a request and sends big seeds as strings", () => {
+    const w = { shape: [1], dtype: "float32", numel: 1, mean: 0, std: 0, min: 0, max: 0 };
+    const stats = { w };
+    const manifest = { format: "weightinit.manifest/1" as const, tensors: [] };
+    assert.deepEqual(Object.keys(auditBody(manifest, stats)), ["manifest", "tensors"]);
+    const body = auditBody({ ...AUDITED, seed: 2n ** 64n - 1n }, stats, 8);
+    assert.deepEqual(Object.keys(body), ["request", "tensors", "z"]);
+  });
+
+  test("safetensorsManifest reads __metadata__ and is null without one", () => {
+    const manifest = { format: "weightinit.manifest/1", seed: 1, tensors: [] };
+    const metadata = { __metadata__: { [MANIFEST_KEY]: JSON.stringify(manifest) } };
+    const file = safetensorsFile(metadata, new Uint8Array());
+    assert.deepEqual(safetensorsManifest(file), manifest);
+    assert.equal(safetensorsManifest(safetensorsFile({}, new Uint8Array())), null);
+  });
+
+  test("auditSafetensors without a manifest or a request asks for the request", async () => {
+    const header = { w: { dtype: "F32", shape: [1], data_offsets: [0, 4] } };
+    const file = safetensorsFile(header, new Uint8Array(4));
+    await assert.rejects(auditSafetensors(client, file), /give the request/);
+  });
+});
+
+describe("audit, live", live, () => {
+  test("a file downloaded with its manifest passes; a planted deviation is named", async () => {
+    const plain = await modelSafetensors(client, AUDITED);
+    assert.equal(safetensorsManifest(plain.bytes), null); // opt-in
+    const file = await modelSafetensors(client, AUDITED, { manifest: true });
+    const report = await auditSafetensors(client, file.bytes);
+    assert.ok(report.summary.passed, JSON.stringify(report.summary));
+    assert.deepEqual(report.tensors.map((t) => t.verdict), ["ok", "ok", "ok", "ok"]);
+    const again = await auditSafetensors(client, file.bytes, { request: AUDITED });
+    assert.deepEqual(again, report);
+
+    // fc.weight twice as wide as glorot_uniform: float32 values of the bfloat16 ones, doubled
+    const fc = file.value["fc.weight"]!;
+    const doubled = Float32Array.from(
+      fc.data as Uint16Array,
+      (bits) => 2 * new Float32Array(Uint32Array.of(bits << 16).buffer)[0]!,
+    );
+    const planted = {
+      ...file.value,
+      "fc.weight": { dtype: "float32", shape: fc.shape, data: doubled },
+    };
+    for (const expected of [AUDITED, await manifestModel(client, AUDITED)]) {
+      const found = await audit(client, expected, planted as Record<string, Tensor>);
+      assert.equal(found.summary.passed, false);
+      const bad = found.tensors.filter((t) => t.verdict !== "ok").map((t) => [t.name, t.verdict]);
+      assert.deepEqual(bad, [["fc.weight", "deviates"]]);
+    }
+  });
+
+  test("a bad audit body is a WeightinitError", async () => {
+    const tensors = { "fc.weight": { dtype: "float32", shape: [2, 2], data: new Float32Array(4) } };
+    await assert.rejects(
+      audit(client, AUDITED, tensors as Record<string, Tensor>, { z: 0 }),
+      (e: unknown) => e instanceof WeightinitError && e.status === 422,
+    );
+  });
+});
+
