@@ -29,8 +29,21 @@ from numpy.typing import NDArray
 
 from app.core.errors import InvalidParameterError
 
-from . import activations, ops
-from .ops import Array, AttentionWeights, ConvGeometry, Shape
+from .activations import apply, check, derivative, saturated_fraction
+from .ops import (
+    Array,
+    AttentionWeights,
+    ConvGeometry,
+    Shape,
+    affine_shape,
+    attention_backward,
+    attention_forward,
+    conv_forward,
+    conv_input_gradient,
+    dense_forward,
+    norm_backward,
+    norm_forward,
+)
 
 __all__ = [
     "NORM_KINDS",
@@ -41,11 +54,13 @@ __all__ = [
     "LayerStats",
     "Link",
     "Norm",
+    "Pass",
     "Step",
     "chain_shapes",
     "forward_backward",
     "kind_of",
     "main_weight",
+    "passes",
 ]
 
 NORM_KINDS = ("layer_norm", "rms_norm", "batch_norm", "group_norm")
@@ -314,7 +329,7 @@ def _norm_shape(step: Norm, shape: Shape) -> Shape:
         _need(g >= 1 and shape[1] % g == 0, f"num_groups={g} must divide {shape[1]} channels")
     trailing = step.trailing()
     _need(1 <= trailing < len(shape), f"cannot normalise {trailing} trailing axes of {shape}")
-    want = ops.affine_shape(step.kind, shape, trailing)
+    want = affine_shape(step.kind, shape, trailing)
     if step.kind in ("batch_norm", "group_norm"):
         want = (shape[1],)
     for what, array in (("scale", step.scale), ("shift", step.shift)):
@@ -327,7 +342,7 @@ def _step_shape(step: Step, shape: Shape, first: bool, ids: bool) -> Shape:
         _need(first and ids, "an embedding must be the first link, fed integer token ids")
         _need(step.weight.ndim == 2, "an embedding weight is (num_embeddings, dim)")
         return (*shape, step.weight.shape[1])
-    _need(not ids, "integer token ids need an embedding as the first link")
+    _need(not (first and ids), "integer token ids need an embedding as the first link")
     if isinstance(step, Dense):
         return _dense_shape(step, shape)
     if isinstance(step, Conv):
@@ -347,7 +362,7 @@ def chain_shapes(links: Sequence[Link], input_shape: Shape, token_ids: bool) -> 
     for i, link in enumerate(links):
         where = f"layers[{i}]"
         try:
-            activations.check(link.activation, link.activation_param)
+            check(link.activation, link.activation_param)
         except InvalidParameterError as error:
             raise InvalidParameterError(f"{where}: {error.message}", field=where) from None
         try:
@@ -370,7 +385,7 @@ _Back = Callable[[Array], Array]
 
 def _dense_step(step: Dense, x: Array, mult: float) -> tuple[Array, _Back]:
     flat = x if x.shape[-1] == step.weight.shape[0] else x.reshape(x.shape[0], -1)
-    h = ops.dense_forward(flat, step.weight, step.bias, mult)
+    h = dense_forward(flat, step.weight, step.bias, mult)
 
     def back(dh: Array) -> Array:
         dx = dh @ step.weight.T
@@ -383,13 +398,13 @@ def _dense_step(step: Dense, x: Array, mult: float) -> tuple[Array, _Back]:
 
 def _conv_step(step: Conv, x: Array, mult: float) -> tuple[Array, _Back]:
     geo = step.geometry()
-    h, _ = ops.conv_forward(x, step.weight, step.bias, geo, mult)
-    return h, lambda dh: ops.conv_input_gradient(dh, x.shape, step.weight, geo, mult)
+    h, _ = conv_forward(x, step.weight, step.bias, geo, mult)
+    return h, lambda dh: conv_input_gradient(dh, x.shape, step.weight, geo, mult)
 
 
 def _norm_step(step: Norm, x: Array) -> tuple[Array, _Back]:
     trailing = step.trailing()
-    y, cache = ops.norm_forward(
+    y, cache = norm_forward(
         x,
         step.kind,
         (step.scale, step.shift),
@@ -397,13 +412,13 @@ def _norm_step(step: Norm, x: Array) -> tuple[Array, _Back]:
         num_groups=step.num_groups,
         normalized_ndim=trailing,
     )
-    return y, lambda dy: ops.norm_backward(dy, cache, step.scale, step.kind, trailing)
+    return y, lambda dy: norm_backward(dy, cache, step.scale, step.kind, trailing)
 
 
 def _attention_step(step: Attention, x: Array) -> tuple[Array, _Back]:
     aw = step.weights()
-    y, cache = ops.attention_forward(x, aw)
-    return y, lambda dy: ops.attention_backward(dy, cache, aw)
+    y, cache = attention_forward(x, aw)
+    return y, lambda dy: attention_backward(dy, cache, aw)
 
 
 def _no_input_gradient(dh: Array) -> Array:
@@ -461,34 +476,49 @@ def _histogram(w: Array | None) -> tuple[tuple[float, ...], tuple[int, ...]] | N
         lo, hi = lo - 0.5, hi + 0.5
     bins = HISTOGRAM_BINS
     edges = np.linspace(lo, hi, bins + 1)
-    with np.errstate(all="ignore"):
-        index = ((finite - lo) * (bins / (hi - lo))).astype(np.intp)
+    scaled = finite - lo
+    scaled *= bins / (hi - lo)
+    index = scaled.astype(np.intp)
     np.clip(index, 0, bins - 1, out=index)
-    index[finite < edges[index]] -= 1
-    index[(finite >= edges[index + 1]) & (index != bins - 1)] += 1
+    index -= finite < edges[index]
+    index += (finite >= edges[index + 1]) & (index != bins - 1)
     counts = np.bincount(index, minlength=bins)
     return tuple(float(e) for e in edges), tuple(int(c) for c in counts)
 
 
 @dataclass(frozen=True, eq=False)
-class _Trace:
+class Pass:
+    """One link's arrays from :func:`passes`: pre-activation ``h``, activation ``a = f(h)``,
+    ``fprime = f'(h)``, ``dh = dL/dh``; ``channels_first``: units on axis 1."""
+
     h: Array
     a: Array
+    fprime: Array
+    dh: Array
     channels_first: bool
 
 
-def _stats(link: Link, trace: _Trace, fprime: Array, dh: Array) -> LayerStats:
-    h, a = trace.h, trace.a
+def _mean_std(x: Array) -> tuple[float, float, float]:
+    """(mean, std, mean of squares) of all elements; two passes, one temporary."""
+    flat = x.reshape(-1)
+    n = max(flat.size, 1)
+    mean = float(flat.sum()) / n
+    centred = flat - mean
+    return mean, math.sqrt(float(np.dot(centred, centred)) / n), float(np.dot(flat, flat)) / n
+
+
+def _stats(link: Link, trace: Pass) -> LayerStats:
+    h, a, fprime, dh = trace.h, trace.a, trace.fprime, trace.dh
     w = main_weight(link.step)
-    square_mean = float(np.mean(a * a))
+    a_mean, a_std, a_square = _mean_std(a)
     numbers = {
-        "preactivation_std": float(np.std(h)),
-        "activation_mean": float(np.mean(a)),
-        "activation_std": float(np.std(a)),
-        "activation_squared_mean": square_mean,
-        "gradient_std": float(np.std(dh)),
+        "preactivation_std": _mean_std(h)[1],
+        "activation_mean": a_mean,
+        "activation_std": a_std,
+        "activation_squared_mean": a_square,
+        "gradient_std": _mean_std(dh)[1],
     }
-    weight_std = None if w is None or w.size == 0 else float(np.std(w))
+    weight_std = None if w is None or w.size == 0 else _mean_std(w)[1]
     finite = all(math.isfinite(v) for v in numbers.values())
     return LayerStats(
         name=link.step.name,
@@ -496,7 +526,7 @@ def _stats(link: Link, trace: _Trace, fprime: Array, dh: Array) -> LayerStats:
         activation=link.activation,
         fan_in=fan_in(link.step),
         dead_fraction=_dead_fraction(fprime, trace.channels_first),
-        saturated_fraction=activations.saturated_fraction(link.activation, a),
+        saturated_fraction=saturated_fraction(link.activation, a),
         weight_std=weight_std,
         weight_std_theory=link.weight_std_theory,
         symmetric=_symmetric(a, trace.channels_first),
@@ -532,6 +562,34 @@ def _check_inputs(
     return shapes
 
 
+def passes(links: Sequence[Link], inputs: NDArray[Any], upstream: NDArray[Any]) -> list[Pass]:
+    """The forward and backward arrays of every link (what :func:`forward_backward`
+    summarises); same arguments and errors."""
+    _check_inputs(links, inputs, upstream)
+    forward: list[tuple[Array, Array, bool]] = []
+    backs: list[_Back] = []
+    x: NDArray[Any] = inputs if inputs.dtype.kind in "iu" else inputs.astype(np.float64)
+    channels_first = False
+    with np.errstate(all="ignore"):
+        for link in links:
+            channels_first = _channels_first(link.step, channels_first, x.ndim)
+            h, back = step_forward(link.step, x, link.output_multiplier)
+            a = apply(link.activation, h, link.activation_param)
+            forward.append((h, a, channels_first))
+            backs.append(back)
+            x = a
+        out: list[Pass] = []
+        grad = np.asarray(upstream, dtype=np.float64)
+        for i in range(len(links) - 1, -1, -1):
+            link, (h, a, first) = links[i], forward[i]
+            fprime = derivative(link.activation, h, link.activation_param)
+            dh = grad * fprime
+            out.append(Pass(h, a, fprime, dh, first))
+            if i:
+                grad = backs[i](dh)
+    return out[::-1]
+
+
 def forward_backward(
     links: Sequence[Link], inputs: NDArray[Any], upstream: NDArray[Any]
 ) -> list[LayerStats]:
@@ -541,26 +599,6 @@ def forward_backward(
     integer token ids for a first embedding; ``upstream``: dL/d(output of the last link),
     the final output's shape. Deterministic: plain numpy, fixed operation order.
     """
-    _check_inputs(links, inputs, upstream)
-    traces: list[_Trace] = []
-    backs: list[_Back] = []
-    x: NDArray[Any] = inputs if inputs.dtype.kind in "iu" else inputs.astype(np.float64)
-    channels_first = False
+    traced = passes(links, inputs, upstream)
     with np.errstate(all="ignore"):
-        for link in links:
-            channels_first = _channels_first(link.step, channels_first, x.ndim)
-            h, back = step_forward(link.step, x, link.output_multiplier)
-            a = activations.apply(link.activation, h, link.activation_param)
-            traces.append(_Trace(h, a, channels_first))
-            backs.append(back)
-            x = a
-        stats: list[LayerStats] = []
-        grad = np.asarray(upstream, dtype=np.float64)
-        for i in range(len(links) - 1, -1, -1):
-            link, trace = links[i], traces[i]
-            fprime = activations.derivative(link.activation, trace.h, link.activation_param)
-            dh = grad * fprime
-            stats.append(_stats(link, trace, fprime, dh))
-            if i:
-                grad = backs[i](dh)
-    return stats[::-1]
+        return [_stats(link, trace) for link, trace in zip(links, traced, strict=True)]

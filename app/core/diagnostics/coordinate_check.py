@@ -27,9 +27,9 @@ import numpy as np
 
 from app.core.errors import InvalidParameterError
 
-from . import activations, ops
+from .activations import apply, derivative
 from .chain import Dense, Link, chain_shapes
-from .ops import Array
+from .ops import Array, dense_backward, dense_forward
 
 __all__ = [
     "ADAM_BETAS",
@@ -159,9 +159,9 @@ def _forward(layers: list[_Layer], inputs: Array) -> tuple[list[Array], list[Arr
     for layer in layers:
         link = layer.link
         bias = None if layer.bias is None else layer.bias.value
-        h = ops.dense_forward(xs[-1], layer.weight.value, bias, link.output_multiplier)
+        h = dense_forward(xs[-1], layer.weight.value, bias, link.output_multiplier)
         hs.append(h)
-        xs.append(activations.apply(link.activation, h, link.activation_param))
+        xs.append(apply(link.activation, h, link.activation_param))
     return xs, hs
 
 
@@ -171,8 +171,8 @@ def _backward_and_update(
     grads = []
     for i in range(len(layers) - 1, -1, -1):
         layer, link = layers[i], layers[i].link
-        dh = dy * activations.derivative(link.activation, hs[i], link.activation_param)
-        dx, dw, db = ops.dense_backward(
+        dh = dy * derivative(link.activation, hs[i], link.activation_param)
+        dx, dw, db = dense_backward(
             dh, xs[i], layer.weight.value, link.output_multiplier, need_input=i > 0
         )
         grads.append((layer, dw, db))

@@ -47,10 +47,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import activations, ops
-from .activations import Moments
+from .activations import Moments, apply, gaussian_moments
 from .chain import Attention, Conv, Dense, Embedding, Link, Norm, Step, chain_shapes
-from .ops import Array, ConvGeometry, Shape
+from .ops import Array, ConvGeometry, Shape, conv_forward, conv_input_gradient
 
 __all__ = [
     "Z_MULTIPLIER",
@@ -197,14 +196,14 @@ def _ones_kernel(geo: ConvGeometry) -> tuple[Array, ConvGeometry]:
 def _tap_sum(m: Array, geo: ConvGeometry) -> Array:
     """sum over the kernel taps in bounds of m(p * stride + tap * dilation - padding)."""
     ones, single = _ones_kernel(geo)
-    h, _ = ops.conv_forward(m[None, None], ones, None, single, 1.0)
+    h, _ = conv_forward(m[None, None], ones, None, single, 1.0)
     out: Array = h[0, 0]
     return out
 
 
 def _tap_sum_transposed(g: Array, geo: ConvGeometry, spatial: Shape) -> Array:
     ones, single = _ones_kernel(geo)
-    dx = ops.conv_input_gradient(g[None, None], (1, 1, *spatial), ones, single, 1.0)
+    dx = conv_input_gradient(g[None, None], (1, 1, *spatial), ones, single, 1.0)
     out: Array = dx[0, 0]
     return out
 
@@ -330,8 +329,7 @@ def _ratio(num: float, den: float) -> float:
 def _activation(link: Link, q: Array) -> _Act:
     values, inverse = np.unique(q, return_inverse=True)
     table = [
-        activations.gaussian_moments(link.activation, float(max(v, 0.0)), link.activation_param)
-        for v in values
+        gaussian_moments(link.activation, float(max(v, 0.0)), link.activation_param) for v in values
     ]
 
     def field(get: Callable[[Moments], float]) -> Array:
@@ -371,7 +369,7 @@ class _Forward:
 
 def _embedding_signal(link: Link, step: Embedding, shape: Shape | None, zero: Array) -> _Signal:
     with np.errstate(all="ignore"):
-        a = activations.apply(link.activation, step.weight, link.activation_param)
+        a = apply(link.activation, step.weight, link.activation_param)
         rows = np.mean(a * a, axis=1)
     m = float(np.mean(rows))
     c = zero.copy()
