@@ -270,6 +270,14 @@ def _chain_layer(
     return ChainLayer(item.name, kind, spec, act, param, shape, 8 * math.prod(shape), eps=eps)
 
 
+def _check_activation(name: str, param: float | None, where: str) -> None:
+    """The activation and its parameter, refused here (before any work) with the field."""
+    try:
+        core.activations.check(name, param)
+    except WeightInitError as exc:
+        raise InvalidParameterError(exc.message, field=where) from None
+
+
 def _layers_chain(req: DiagnosticsRequest) -> tuple[list[ChainLayer], tuple[int, ...], int | None]:
     chain: list[ChainLayer] = []
     sample: tuple[int, ...] = ()
@@ -290,6 +298,7 @@ def _layers_chain(req: DiagnosticsRequest) -> tuple[list[ChainLayer], tuple[int,
             sample = tuple(req.input_shape) if req.input_shape else _first_sample(spec)
             if isinstance(spec, EmbeddingSpec):
                 tokens = spec.num_embeddings
+        _check_activation(str(item.activation.value), item.activation_param, f"layers[{i}]")
         layer = _chain_layer(i, item, kind, spec, chain[-1].out_shape if chain else sample)
         chain.append(layer)
     return chain, sample, tokens
@@ -318,6 +327,8 @@ def _mlp_chain(req: DiagnosticsRequest) -> tuple[list[ChainLayer], tuple[int, ..
             field="input_shape",
         )
     acts = _activations(req, len(sizes) - 1)
+    for act in sorted(set(acts)):
+        _check_activation(act, req.mlp.activation_param, "mlp.activation_param")
     chain = [
         ChainLayer(f"W{i}", "dense", None, act, req.mlp.activation_param, (n,), n_prev * n, index=i)
         for i, (n_prev, n, act) in enumerate(zip(sizes, sizes[1:], acts, strict=False), start=1)

@@ -16,13 +16,14 @@ from .recipe_request import RecipeField
 from .requests import (
     INTEGRAL,
     BiasSchemeField,
+    GivenScheme,
     ModelLayer,
     PositiveInt,
     RoleSchemes,
     SchemeField,
-    SchemeSpec,
     Strict,
     _Common,
+    _exactly_one,
 )
 
 Activation = StrEnum("Activation", {n: n for n in ACTIVATIONS})  # type: ignore[misc]
@@ -41,6 +42,11 @@ DEFAULT_SEQUENCE = 16  # positions of an attention or embedding chain's probe in
 DEFAULT_SPATIAL = 32  # a conv chain's probe input: 32 per spatial axis
 
 Finite = Annotated[float, Field(allow_inf_nan=False)]
+# "architecture" is in the schema only so that its refusal can say why (not a chain).
+ARCHITECTURE_GIVEN: dict[str, Any] = {
+    "required": ["architecture"],
+    "properties": {"architecture": {"not": {"type": "null"}}},
+}
 Positions = Annotated[
     PositiveInt | Annotated[list[PositiveInt], Field(min_length=1, max_length=3)], Field()
 ]
@@ -139,6 +145,7 @@ class DiagnosticsRequest(_Common):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
+            **_exactly_one("mlp", "layers", also=(ARCHITECTURE_GIVEN,)),
             "examples": [
                 {
                     "mlp": {"sizes": [256] * 21, "activation": "relu"},
@@ -159,7 +166,7 @@ class DiagnosticsRequest(_Common):
                     "learning_rate": 0.01,
                     "seed": 0,
                 },
-            ]
+            ],
         },
     )
     mlp: Annotated[
@@ -209,7 +216,7 @@ class DiagnosticsRequest(_Common):
         INTEGRAL,
     ] = DEFAULT_BATCH
     compare: Annotated[
-        list[SchemeSpec] | None,
+        list[GivenScheme] | None,
         Field(min_length=1, max_length=MAX_COMPARE, description=COMPARE_DESCRIPTION),
     ] = None
     widths: Annotated[

@@ -647,6 +647,8 @@ def _scheme(value: object, handler: Any) -> object:
 
 
 SchemeSpec = Annotated[SchemeName | SchemeObject | None, WrapValidator(_scheme)]
+# A scheme that must be given (a list entry): null is refused by the type, not read as absent.
+GivenScheme = Annotated[SchemeName | SchemeObject, WrapValidator(_scheme)]
 
 # The roles a request may name a scheme for: every role but the fixed ones (app.core.types).
 SchemableRole = StrEnum(  # type: ignore[misc]

@@ -192,6 +192,22 @@ SEMANTIC_RULES: list[tuple[str, int, str, str]] = [
         r"jax-threefry reproduces jax.random.truncated_normal",
     ),
     ("a layer's framework arguments, read per layout", 422, LAYER_FIELD, FRAMEWORK_RULES),
+    # POST /v1/diagnostics: a chain feeds each layer's output to the next, which only the shapes
+    # the layers' fields imply can tell; and the combinations of its options.
+    (
+        "a diagnostics chain's layers follow each other",
+        422,
+        r"layers\[\d+\](\..*)?|input_shape",
+        r"does not follow|chain|kernel is larger|self-attention|first layer|normalises over"
+        r"|per spatial axis|input_shape|activation|[Pp]arameter|slope|alpha",
+    ),
+    (
+        "the coordinate check varies an mlp's hidden width under one scheme",
+        422,
+        r"widths|mlp\.sizes|compare",
+        r"coordinate check|'compare'",
+    ),
+    ("one activation per mlp layer", 422, r"mlp\.activation(_param)?", r".*"),
     # Initializer arguments name schemes in the framework's vocabulary, with their parameters.
     ("an initializer argument's name and parameters", 422, INITIALIZER_FIELD, r".*"),
     ("npy of a layer with several tensors names one", 422, r"tensor", r"a \.npy file holds"),

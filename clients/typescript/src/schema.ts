@@ -1916,7 +1916,7 @@ export interface components {
              * Compare
              * @description Run the same chain once per scheme listed (names or scheme objects, e.g. ["zeros", {"name": "random", "scale": 0.01}, "glorot_uniform", "he_normal"]): each replaces `scheme` for the weight-like tensors; biases keep `bias_scheme`. Not with `recipe`. Default null: one run with `scheme`.
              */
-            compare?: (components["schemas"]["SchemeName"] | components["schemas"]["SchemeObject"] | null)[] | null;
+            compare?: (components["schemas"]["SchemeName"] | components["schemas"]["SchemeObject"])[] | null;
             /**
              * @description Element type of the returned tensors. Default float32; float16 and bfloat16 are rounded once from float32 (round to nearest even).
              * @default float32
