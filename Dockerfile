@@ -35,8 +35,8 @@ RUN groupadd --system --gid 10001 weightinit \
     && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
        --shell /usr/sbin/nologin weightinit
 COPY --from=build /opt/venv /opt/venv
-# OPENBLAS_NUM_THREADS=1: nothing on the serving path uses BLAS (app/core/linalg.py), so
-# numpy's OpenBLAS need not start one thread per host CPU in every replica.
+# OPENBLAS_NUM_THREADS=1: only POST /v1/diagnostics' matmuls use BLAS on the serving path; one
+# thread gives them the same bits in every replica, and no OpenBLAS thread per host CPU.
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

@@ -369,6 +369,7 @@ class DiagnosticsResponse(BaseModel):
     seed: int
     batch: int
     layout: Layout
+    dtype: DType
     input_shape: list[int]
     input: str
     upstream: str

@@ -120,6 +120,7 @@ class DiagnosticsJob:
     seed: int
     batch: int
     layout: Layout
+    dtype: DType
     sample_shape: tuple[int, ...]  # one probe sample
     tokens: int | None  # an embedding chain's vocabulary: token ids in [0, tokens)
     chain: list[ChainLayer]
@@ -561,7 +562,18 @@ def diagnostics_job(req: DiagnosticsRequest, settings: Settings) -> DiagnosticsJ
         for entry, layer in zip(model["layers"], chain, strict=True):
             entry["activation"] = layer.activation
     return DiagnosticsJob(
-        seed, req.batch, req.layout, sample, tokens, chain, runs, coordinate, model, flops, memory
+        seed,
+        req.batch,
+        req.layout,
+        req.dtype,
+        sample,
+        tokens,
+        chain,
+        runs,
+        coordinate,
+        model,
+        flops,
+        memory,
     )
 
 
@@ -907,6 +919,7 @@ def run_diagnostics(
         "seed": job.seed,
         "batch": job.batch,
         "layout": job.layout.value,
+        "dtype": job.dtype.value,
         "input_shape": list(job.sample_shape),
         "input": TOKENS_DESCRIPTION if job.tokens is not None else INPUT_DESCRIPTION,
         "upstream": UPSTREAM_DESCRIPTION,
