@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -293,3 +294,14 @@ def test_a_4x_tanh_init_saturates() -> None:
     assert np.all(saturated > 0.3) and float(baseline.max()) < 0.02
     assert float(saturated.mean()) > 20 * float(baseline.mean())
     assert assert_agreement(large, predictions) == 20
+
+
+def test_an_overflowing_recursion_gives_nan_quietly() -> None:
+    links = mlp([64] * 41, "linear", "std=1e4", 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(all="raise"):
+            predictions = predict(links, input_shape=(16, 64))
+    first, last = predictions[0], predictions[-1]
+    assert first is not None and first.activation_std == pytest.approx(8e4)
+    assert last is not None and math.isnan(last.activation_std)
