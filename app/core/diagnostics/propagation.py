@@ -11,7 +11,9 @@ weight's second moment per entry (``weight_std_theory^2``, or the weight's empir
     conv    q_l(p) = mu^2 s_w^2 (C_in / groups) sum_{taps in bounds} m_{l-1}(p + tap) + s_b^2
     norm    q_l(p) = mean(scale^2) v(p) / (mean_p v + eps) + mean(shift^2),
             v = m - E[a]^2 (rms_norm: v = m)
-    then    m_l = E[f(z)^2], E[a_l] = E[f(z)], z ~ N(0, q_l)   (activations.gaussian_moments)
+    then    m_l = E[f(z)^2], E[a_l] = E[f(z)], z ~ N(c_l, q_l - c_l^2)
+            (activations.gaussian_moments; c_l = mean(b), or mean(shift) plus rms_norm's
+            mean(scale) E[a]/rms: 0 for Poole's zero-mean biases, exact for a constant one)
 
 and backward, with ``g`` the mean square of a gradient and the gradient-independence
 assumption (Schoenholz et al. 2017, sec. 5; Yang 2019)::
