@@ -20,5 +20,7 @@ Imports go one way, down this list:
   sampler), ``sampling`` (a law and a block's stream -> values), ``linalg`` (byte-stable QR),
   ``deterministic`` (laws that draw nothing), ``generate`` (whole tensors, blocks-v1),
   ``legacy`` (numpy-legacy), ``regions`` and ``reading`` (slices, shards and element ranges
-  without the rest of the tensor).
+  without the rest of the tensor);
+* ``diagnostics/``: initialised weights at work, a chain's signal propagation (forward,
+  backward, mean-field prediction) and muP's coordinate check.
 """

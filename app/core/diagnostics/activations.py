@@ -9,27 +9,30 @@ Python call per element: ~0.1 us each); ``gelu_tanh`` is torch's ``approximate="
 ``softplus`` is ``log(1 + e^z)`` without torch's ``threshold=20`` switch to ``z`` (the two
 differ by ``log1p(e^-z) < 2.1e-9`` there).
 
-:func:`gaussian_moments` gives, for ``z ~ N(0, q)``, ``E[f]``, ``E[f^2]``, ``E[f^4]``,
-``E[f'^2]``, ``E[f'^4]`` and the log-slopes ``d log E[f^2] / d log q`` and
-``d log E[f'^2] / d log q`` that the variance recursion (``propagation``) needs:
+:func:`gaussian_moments` gives, for ``z ~ N(mean, q)`` (mean 0 by default), ``E[f]``,
+``E[f^2]``, ``E[f^3]``, ``E[f^4]``, ``E[f'^2]``, ``E[f'^4]`` and the log-slopes
+``d log E[f^2] / d log q`` and ``d log E[f'^2] / d log q`` that the variance recursion
+(``propagation``) needs:
 
-* sin: closed form (``E cos(kz) = exp(-k^2 q / 2)``);
-* linear, relu, leaky_relu: closed forms (``E[z^2; z > 0] = q/2``, ``E[z^4; z > 0] = 3q^2/2``,
-  ``E[z; z > 0] = sqrt(q / 2 pi)``; the slopes are 1 and 0: ``f`` is positively homogeneous);
-* every other activation: composite Gauss-Legendre quadrature, 16 nodes per panel, panels
-  bounded by ``sqrt(q) * {-10, -9, ..., 10}`` (the Gaussian, in standard deviations) and by
-  ``{-8, -7.5, ..., 8}`` (the activation's own scale, where every kink of the piecewise
-  activations lies: 0, +-1, +-3, 6), clipped to ``|z| < 10 sqrt(q)``. Each panel's integrand
-  is smooth, so the rule converges exponentially: relative error below 1e-10 against
-  adaptive quadrature for q from 1e-4 to 1e3 (tests/core/diagnostics/test_activations.py
-  checks q = 0.05, 1, 16, and q = 1 against app.core.gains' 50-digit values). Plain
-  Gauss-Hermite with a fixed node count (``hermegauss``) converges only algebraically across a
-  kink and loses accuracy when ``q`` is large (``tanh'(z)^2`` is then a spike of width
+* sin at mean 0: closed form (``E cos(kz) = exp(-k^2 q / 2)``);
+* linear, relu, leaky_relu at mean 0: closed forms (``E[z^k; z > 0]``; the slopes are 1 and
+  0: ``f`` is positively homogeneous);
+* everything else: composite Gauss-Legendre quadrature, 16 nodes per panel, panels bounded
+  by ``sqrt(q) * {-10, -9, ..., 10}`` (the Gaussian, in standard deviations) and by
+  ``{-8, -7.5, ..., 8} - mean`` (the activation's own scale, where every kink of the
+  piecewise activations lies: 0, +-1, +-3, 6), clipped to ``|z| < 10 sqrt(q)``. Each
+  panel's integrand is smooth, so the rule converges exponentially: relative error below
+  1e-10 against adaptive quadrature for q from 1e-4 to 1e3
+  (tests/core/diagnostics/test_activations.py checks q = 0.05, 1, 16, and q = 1 against
+  app.core.gains' 50-digit values). Plain Gauss-Hermite with a fixed node count
+  (``hermegauss``) converges only algebraically across a kink and loses accuracy when ``q``
+  is large (``tanh'(z)^2`` is then a spike of width
   ``1/sqrt(q)`` in Hermite's variable), which is why it is not used. The slopes use
   ``d/dq N(z; 0, q) = N(z; 0, q) (z^2 - q) / (2 q^2)``:
   ``d log E[g] / d log q = E[g (z^2/q - 1)] / (2 E[g])``, which needs no derivative of ``g``.
 
-At ``q == 0`` everything is ``f(0)``, ``f'(0)`` (torch's value at a kink) and the slopes are 0.
+At ``q == 0`` everything is ``f(mean)``, ``f'(mean)`` (torch's value at a kink) and the slopes
+are 0.
 All of it is deterministic: fixed nodes, fixed panels, numpy reductions in a fixed order.
 """
 
@@ -256,19 +259,31 @@ def saturated_fraction(name: str, a: Array) -> float | None:
 
 @dataclass(frozen=True)
 class Moments:
-    """Gaussian moments of an activation, ``z ~ N(0, q)``.
+    """Gaussian moments of an activation, ``z ~ N(mean, q)``.
 
     ``second_slope = d log E[f^2] / d log q`` and ``derivative_slope = d log E[f'^2] / d log q``
-    (how a relative change of ``q`` moves them; 1 and 0 for relu-like activations).
+    (how a relative change of the variance ``q`` moves them, the mean held; 1 and 0 for
+    relu-like activations at mean 0).
     """
 
     mean: float
     second: float
     fourth: float
     derivative_second: float
+    third: float = math.nan
     derivative_fourth: float = math.nan
     second_slope: float = math.nan
     derivative_slope: float = math.nan
+
+    @property
+    def centred_kurtosis(self) -> float:
+        """``E[(f - E f)^4] / Var(f)^2 - 1`` (0 when f is constant)."""
+        mu = self.mean
+        var = self.second - mu * mu
+        if not var > 1e-300 * max(self.second, 1e-300):
+            return 0.0
+        central = self.fourth - 4 * mu * self.third + 6 * mu * mu * self.second - 3 * mu**4
+        return max(central / (var * var) - 1.0, 0.0)
 
 
 # Composite Gauss-Legendre rule (module docstring).
@@ -277,11 +292,13 @@ _SIGMAS = np.arange(-10.0, 11.0)  # panel edges in standard deviations
 _FEATURES = np.arange(-16.0, 17.0) / 2.0  # panel edges on the activation's scale
 
 
-def _rule(q: float) -> tuple[Array, Array]:
-    """Nodes z and weights w with sum w g(z) ~= E[g(z)], z ~ N(0, q), q > 0."""
+def _rule(q: float, shift: float) -> tuple[Array, Array]:
+    """Nodes z and weights w with sum w g(z) ~= E[g(z)], z ~ N(0, q), q > 0; the
+    activation is evaluated at ``shift + z``, so its features sit at ``_FEATURES - shift``."""
     s = math.sqrt(q)
     reach = 10.0 * s
-    inner = _FEATURES[np.abs(_FEATURES) < reach]
+    features = _FEATURES - shift
+    inner = features[np.abs(features) < reach]
     edges = np.unique(np.concatenate([_SIGMAS * s, inner]))
     a, b = edges[:-1], edges[1:]
     half = 0.5 * (b - a)
@@ -297,16 +314,17 @@ def _slope(w: Array, z: Array, q: float, g: Array, total: float) -> float:
     return float(np.dot(w, g * (z * z / q - 1.0)) / (2.0 * total))
 
 
-def _quadrature(name: str, q: float, param: float | None) -> Moments:
-    z, w = _rule(q)
+def _quadrature(name: str, q: float, param: float | None, shift: float = 0.0) -> Moments:
+    z, w = _rule(q, shift)
     with np.errstate(all="ignore"):
-        f = apply(name, z, param)
-        d = derivative(name, z, param)
+        f = apply(name, shift + z, param)
+        d = derivative(name, shift + z, param)
         f2, d2 = f * f, d * d
         second, derivative_second = float(np.dot(w, f2)), float(np.dot(w, d2))
         return Moments(
             mean=float(np.dot(w, f)),
             second=second,
+            third=float(np.dot(w, f2 * f)),
             fourth=float(np.dot(w, f2 * f2)),
             derivative_second=derivative_second,
             derivative_fourth=float(np.dot(w, d2 * d2)),
@@ -316,12 +334,15 @@ def _quadrature(name: str, q: float, param: float | None) -> Moments:
 
 
 def _closed(name: str, q: float, slope: float) -> Moments:
-    """linear (slope 1), relu (slope 0), leaky_relu: f(z) = z for z > 0, slope * z else."""
+    """linear (slope 1), relu (slope 0), leaky_relu: f(z) = z for z > 0, slope * z else;
+    ``E[z^k; z > 0] = q^(k/2) (1/sqrt(2 pi), 1/2, 2/sqrt(2 pi), 3/2)`` for k = 1..4."""
     a = 1.0 if name == "linear" else slope
     upper = 1.0 + a**2
+    s = math.sqrt(q)
     return Moments(
-        mean=math.sqrt(q) * _INV_SQRT_2PI * (1.0 - a),
+        mean=s * _INV_SQRT_2PI * (1.0 - a),
         second=0.5 * q * upper,
+        third=2.0 * q * s * _INV_SQRT_2PI * (1.0 - a**3),
         fourth=1.5 * q * q * (1.0 + a**4),
         derivative_second=0.5 * upper,
         derivative_fourth=0.5 * (1.0 + a**4),
@@ -332,12 +353,13 @@ def _closed(name: str, q: float, slope: float) -> Moments:
 
 def _sin(q: float) -> Moments:
     """E cos(kz) = exp(-k^2 q / 2): sin^2 = (1 - cos 2z)/2, sin^4 = (3 - 4 cos 2z + cos 4z)/8,
-    cos^2 = (1 + cos 2z)/2, cos^4 = (3 + 4 cos 2z + cos 4z)/8."""
+    cos^2 = (1 + cos 2z)/2, cos^4 = (3 + 4 cos 2z + cos 4z)/8; odd moments of sin vanish."""
     e2, e8 = math.exp(-2.0 * q), math.exp(-8.0 * q)
     second, derivative_second = 0.5 * (1.0 - e2), 0.5 * (1.0 + e2)
     return Moments(
         mean=0.0,
         second=second,
+        third=0.0,
         fourth=(3.0 - 4.0 * e2 + e8) / 8.0,
         derivative_second=derivative_second,
         derivative_fourth=(3.0 + 4.0 * e2 + e8) / 8.0,
@@ -346,20 +368,23 @@ def _sin(q: float) -> Moments:
     )
 
 
-def _at_zero(name: str, param: float | None) -> Moments:
-    zero = np.zeros(1)
-    f = float(apply(name, zero, param)[0])
-    d = float(derivative(name, zero, param)[0])
-    return Moments(f, f * f, f**4, d * d, d**4, 0.0, 0.0)
+def _at(name: str, x: float, param: float | None) -> Moments:
+    """Every moment of the point mass at x (variance 0)."""
+    point = np.array([x])
+    f = float(apply(name, point, param)[0])
+    d = float(derivative(name, point, param)[0])
+    return Moments(f, f * f, f**4, d * d, f**3, d**4, 0.0, 0.0)
 
 
 @functools.lru_cache(maxsize=4096)
-def _moments(name: str, q: float, param: float | None) -> Moments:
-    if q == 0.0:
-        return _at_zero(name, param)
-    if not math.isfinite(q):
+def _moments(name: str, q: float, param: float | None, mean: float) -> Moments:
+    if not (math.isfinite(q) and math.isfinite(mean)):
         nan = math.nan
-        return Moments(nan, nan, nan, nan, nan, nan, nan)
+        return Moments(nan, nan, nan, nan, nan, nan, nan, nan)
+    if q == 0.0:
+        return _at(name, mean, param)
+    if mean != 0.0:
+        return _quadrature(name, q, param, mean)
     if name in ("linear", "relu", "leaky_relu"):
         return _closed(name, q, _lookup(name, param)[1])
     if name == "sin":  # oscillates: no fixed panel rule fits every q
@@ -367,13 +392,16 @@ def _moments(name: str, q: float, param: float | None) -> Moments:
     return _quadrature(name, q, param)
 
 
-def gaussian_moments(name: str, q: float, param: float | None = None) -> Moments:
-    """Moments of ``f(z)``, ``z ~ N(0, q)`` (module docstring); cached.
+def gaussian_moments(
+    name: str, q: float, param: float | None = None, *, mean: float = 0.0
+) -> Moments:
+    """Moments of ``f(z)``, ``z ~ N(mean, q)`` (module docstring); cached.
 
-    ``q`` must be >= 0 (a non-finite ``q``, from an overflowed recursion, gives NaNs).
+    ``q`` (the variance) must be >= 0; a non-finite ``q`` or ``mean`` (an overflowed
+    recursion) gives NaNs. A nonzero ``mean`` always uses the quadrature.
     """
     _lookup(name, param)
     value = float(q)
     if value < 0:
         raise InvalidParameterError(f"q must be >= 0, got {q!r}.", field="q")
-    return _moments(name, value, None if param is None else float(param))
+    return _moments(name, value, None if param is None else float(param), float(mean))

@@ -198,9 +198,10 @@ class LayerStats:
     ``saturated_fraction``: elements in the activation's saturated region
     (:data:`activations.SATURATING`), None if it has none; ``gradient_std``: std of dL/dh;
     ``symmetric``: two or more units and every unit's activation equals unit 0's on every
-    sample; ``weight_histogram``: (33 edges, 32 counts) of the main weight's finite values
-    (numpy's bins; all-equal values get the bins of ``[v - 0.5, v + 0.5]``), None without a
-    main weight; ``overflow``: a statistic is not finite (the chain overflowed float64).
+    sample (within ``SYMMETRY_RTOL`` of the largest ``|a|``); ``weight_histogram``: (33
+    edges, 32 counts) of the main weight's finite values (numpy's bins; all-equal values get
+    the bins of ``[v - 0.5, v + 0.5]``), None without a main weight; ``overflow``: a
+    statistic is not finite (the chain overflowed float64).
     """
 
     name: str
@@ -463,8 +464,8 @@ def _symmetric(a: Array, channels_first: bool) -> bool:
 
 def _histogram(w: Array | None) -> tuple[tuple[float, ...], tuple[int, ...]] | None:
     """numpy.histogram(finite values, bins=32), computed as numpy does for equal bins
-    (index = floor((w - lo) * bins / (hi - lo)), then corrected against the edges) but in
-    one pass; all-equal values get the bins of [v - 0.5, v + 0.5], as in numpy."""
+    (index = floor((w - lo) * bins / (hi - lo)), then corrected against the edges) with
+    fewer temporaries; all-equal values get the bins of [v - 0.5, v + 0.5], as in numpy."""
     if w is None or w.size == 0:
         return None
     flat = w.ravel()

@@ -22,6 +22,25 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
 
+__all__ = [
+    "Array",
+    "AttentionWeights",
+    "ConvGeometry",
+    "NormCache",
+    "Shape",
+    "affine_shape",
+    "attention_backward",
+    "attention_forward",
+    "conv_backward",
+    "conv_forward",
+    "conv_input_gradient",
+    "dense_backward",
+    "dense_forward",
+    "norm_axes",
+    "norm_backward",
+    "norm_forward",
+]
+
 Array = NDArray[np.float64]
 Shape = tuple[int, ...]
 

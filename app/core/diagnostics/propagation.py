@@ -11,7 +11,9 @@ weight's second moment per entry (``weight_std_theory^2``, or the weight's empir
     conv    q_l(p) = mu^2 s_w^2 (C_in / groups) sum_{taps in bounds} m_{l-1}(p + tap) + s_b^2
     norm    q_l(p) = mean(scale^2) v(p) / (mean_p v + eps) + mean(shift^2),
             v = m - E[a]^2 (rms_norm: v = m)
-    then    m_l = E[f(z)^2], E[a_l] = E[f(z)], z ~ N(0, q_l)   (activations.gaussian_moments)
+    then    m_l = E[f(z)^2], E[a_l] = E[f(z)], z ~ N(c_l, q_l - c_l^2)
+            (activations.gaussian_moments; c_l = mean(b), or mean(shift) plus rms_norm's
+            mean(scale) E[a]/rms: 0 for Poole's zero-mean biases, exact for a constant one)
 
 and backward, with ``g`` the mean square of a gradient and the gradient-independence
 assumption (Schoenholz et al. 2017, sec. 5; Yang 2019)::
@@ -32,9 +34,10 @@ Where the recursion stops: an attention link (softmax mixing has no closed-form 
 moment here) and an embedding link (a lookup, not a sum of ``fan_in`` terms) get ``None``.
 After an embedding the recursion continues from its table (``m = mean(f(W)^2)``, the
 expectation over uniformly drawn ids); after an attention it stays unknown until a norm,
-which restarts it assuming the unknown input's variance is much larger than ``eps``
-(``q = mean(scale^2) + mean(shift^2)``). A gradient has no prediction (``None``) when an
-attention link lies between it and the output.
+which restarts it assuming the unknown input's variance ``v`` is at least ``100 eps``
+(``q = mean(scale^2) + mean(shift^2)``, off by at most ``log(1.01)``: :data:`RESTART_SD`).
+A gradient has no prediction (``None``) when an attention link lies between it and the
+output.
 
 Tolerance (:func:`tolerance_from_log_variance`): see its docstring for the derivation.
 """
@@ -60,6 +63,10 @@ __all__ = [
 ]
 
 Z_MULTIPLIER = 4.0
+# A norm after an unknown link: the input variance v is assumed >= 100 eps, so the unknown
+# factor v / (v + eps) is within log(1 + 1/100) of 1; carried as a noise of this sd, which
+# the tolerance's z = 4 turns back into log(1.01).
+RESTART_SD = math.log1p(0.01) / Z_MULTIPLIER
 
 
 @dataclass(frozen=True)
@@ -149,6 +156,7 @@ class _Signal:
     m: Array  # E[a^2]
     mu: Array  # E[a]
     c: Array  # log(empirical mean square of a) - log(m): coefficients on independent noises
+    kurtosis: tuple[float, float] = (2.0, 2.0)  # excess E[a^4]/E[a^2]^2 - 1: (raw, centred)
 
 
 _Transfer = Callable[[Array], Array]  # g(dL/dh_l) map -> g(dL/da_{l-1}) map
@@ -280,32 +288,64 @@ def _group_size(step: Norm, shape: Shape | None) -> int | None:
     return shape[1] // step.num_groups * math.prod(shape[2:])
 
 
+def _norm_noise(step: Norm, sig: _Signal | None, size: int, q: float) -> float:
+    """Relative variance of the norm output's mean square over one normalisation group of
+    ``size`` elements: ``(Var_j(s_j^2) kappa + 4 mean(s^2 t^2)) / (size q^2)`` (scale s,
+    shift t; the normalised x has mean square 1 exactly, so only the weighting by s_j^2 and
+    the cross term fluctuate); 0 for batch_norm (exact per channel)."""
+    if step.kind == "batch_norm" or q <= 0:
+        return 0.0
+    s2 = np.ones(1) if step.scale is None else step.scale * step.scale
+    t = np.zeros(1) if step.shift is None else step.shift
+    raw, centred = sig.kurtosis if sig is not None else (2.0, 2.0)
+    kappa = raw if step.kind == "rms_norm" else centred
+    spread = float(np.var(s2)) * kappa + 4.0 * float(np.mean(s2 * t * t))
+    return spread / (max(size, 1) * q * q)
+
+
+@dataclass(frozen=True, eq=False)
+class _NormInput:
+    v: Array  # the variance the norm divides by (rms_norm: the mean square), per position
+    c: Array  # its log's noise coefficients
+    centre: float  # mean of the normalised output before the affine (rms_norm: mu / rms)
+    eps: float
+
+
+def _norm_input(step: Norm, sig: _Signal | None, ctx: _Context, zero: Array) -> _NormInput:
+    if sig is None:  # restart after an unknown link, assuming v >= 100 eps (module docstring)
+        c = zero.copy()
+        c[ctx.index + 1] = RESTART_SD
+        return _NormInput(np.asarray(1.0), c, 0.0, 0.0)
+    eps = float(step.eps)
+    if step.kind == "rms_norm":  # keeps the input's mean
+        return _NormInput(sig.m, sig.c, _mean(sig.mu) / math.sqrt(_mean(sig.m) + eps), eps)
+    return _NormInput(np.maximum(sig.m - sig.mu * sig.mu, 0.0), sig.c, 0.0, eps)
+
+
 def _norm(
     step: Norm, sig: _Signal | None, ctx: _Context, channels_first: bool, zero: Array
 ) -> _Pre:
     ss = 1.0 if step.scale is None else float(np.mean(step.scale * step.scale))
     sh2, shmean = _bias_moments(step.shift)
-    if sig is None:  # restart after an unknown link: input variance >> eps
-        v, c = np.asarray(1.0), zero
-        vbar, eps = 1.0, 0.0
-    else:
-        v = sig.m if step.kind == "rms_norm" else np.maximum(sig.m - sig.mu * sig.mu, 0.0)
-        vbar, eps, c = _mean(v), float(step.eps), sig.c
-    denom = vbar + eps
-    q = ss * (v / denom if denom > 0 else np.zeros_like(v)) + sh2
+    got = _norm_input(step, sig, ctx, zero)
+    denom = _mean(got.v) + got.eps
+    q = ss * (got.v / denom if denom > 0 else np.zeros_like(got.v)) + sh2
     size = _group_size(step, ctx.shape_in)
+    # the backward projects out the mean (centred kinds) and x_hat: 1 - k/N of the energy
     keep = 1.0 if size is None else max(1.0 - (1 if step.kind == "rms_norm" else 2) / size, 0.0)
-    rel = eps / denom if denom > 0 else 0.0
-    channels = None
-    if ctx.shape_in is not None and channels_first and len(ctx.shape_in) > 2:
-        channels = ctx.shape_in[1]
-    n = _units(ctx.shape_in, channels)
+    rel = got.eps / denom if denom > 0 else 0.0
+    first = channels_first and ctx.shape_in is not None and len(ctx.shape_in) > 2
+    n = _units(ctx.shape_in, ctx.shape_in[1] if first and ctx.shape_in else None)
+    pre_noise = _norm_noise(step, sig, size if size is not None else n, _mean(q))
 
     def transfer(g: Array) -> Array:
         return ss * keep * g / denom if denom > 0 else np.zeros_like(g)
 
+    carried = got.c if sig is None else rel * got.c
     # the backward divides by the empirical v: its log moves like the input's mean square
-    return _Pre(q, shmean, rel * c, 1.0 / n, 0.0, transfer, -(1.0 - rel) * c)
+    back = -(1.0 - rel) * got.c if sig is not None else zero
+    mean = shmean + (1.0 if step.scale is None else float(np.mean(step.scale))) * got.centre
+    return _Pre(q, mean, carried, 1.0 / n, pre_noise, transfer, back)
 
 
 # -------------------------------------------------------------------------- moments map
@@ -316,6 +356,7 @@ class _Act:
     second: Array
     mean: Array
     d2: Array
+    kurtosis: tuple[float, float]  # of a: (raw, centred), from position-averaged moments
     kappa: float  # E[f^4]/E[f^2]^2 - 1 (position-averaged moments)
     kappa_grad: float  # 3 E[f'^4]/E[f'^2]^2 - 1
     chi: float  # d log E[f^2] / d log q
@@ -326,10 +367,21 @@ def _ratio(num: float, den: float) -> float:
     return num / (den * den) if den > 0 and math.isfinite(num / (den * den)) else 0.0
 
 
-def _activation(link: Link, q: Array) -> _Act:
+def _kurtosis(table: Callable[[Callable[[Moments], float]], Array]) -> tuple[float, float]:
+    mu, m2 = _mean(table(lambda m: m.mean)), _mean(table(lambda m: m.second))
+    m3, m4 = _mean(table(lambda m: m.third)), _mean(table(lambda m: m.fourth))
+    merged = Moments(mean=mu, second=m2, fourth=m4, derivative_second=0.0, third=m3)
+    return max(_ratio(m4, m2) - 1.0, 0.0), merged.centred_kurtosis
+
+
+def _activation(link: Link, q: Array, mean: float) -> _Act:
+    """Moments of f(h), h ~ N(mean, q - mean^2) at each position (q: E[h^2])."""
     values, inverse = np.unique(q, return_inverse=True)
     table = [
-        gaussian_moments(link.activation, float(max(v, 0.0)), link.activation_param) for v in values
+        gaussian_moments(
+            link.activation, float(max(v - mean * mean, 0.0)), link.activation_param, mean=mean
+        )
+        for v in values
     ]
 
     def field(get: Callable[[Moments], float]) -> Array:
@@ -341,6 +393,7 @@ def _activation(link: Link, q: Array) -> _Act:
         second=second,
         mean=field(lambda m: m.mean),
         d2=d2,
+        kurtosis=_kurtosis(field),
         kappa=max(_ratio(fourth, _mean(second)) - 1.0, 0.0),
         kappa_grad=max(3.0 * _ratio(d4, _mean(d2)) - 1.0, 0.0),
         chi=_mean(field(lambda m: m.second_slope)),
@@ -375,7 +428,11 @@ def _embedding_signal(link: Link, step: Embedding, shape: Shape | None, zero: Ar
     c = zero.copy()
     if shape is not None and m > 0:  # which rows the ids draw: the lookup's only randomness
         c[0] = math.sqrt(float(np.var(rows)) / (m * m) / max(math.prod(shape), 1))
-    return _Signal(np.asarray(m), np.asarray(float(np.mean(a))), c)
+    mu = float(np.mean(a))
+    fourth, third = float(np.mean(a**4)), float(np.mean(a**3))
+    moments = Moments(mean=mu, second=m, fourth=fourth, derivative_second=0.0, third=third)
+    raw = max(_ratio(fourth, m) - 1.0, 0.0)
+    return _Signal(np.asarray(m), np.asarray(mu), c, (raw, moments.centred_kurtosis))
 
 
 def _pre(
@@ -407,11 +464,11 @@ def _units_of(step: Step, ctx: _Context, channels_first: bool) -> int:
 
 
 def _forward(link: Link, pre: _Pre, ctx: _Context, channels_first: bool) -> _Forward:
-    act = _activation(link, pre.q)
+    act = _activation(link, pre.q, pre.mean)
     units = _units_of(link.step, ctx, channels_first)
     noise = pre.noise if not isinstance(link.step, Norm) else 1.0 / max(units, 1)
     c = act.chi * pre.carried
-    c[ctx.index + 1] = math.sqrt(act.kappa * noise)
+    c[ctx.index + 1] = math.hypot(c[ctx.index + 1], math.sqrt(act.kappa * noise))
     return _Forward(pre, act, c, units)
 
 
@@ -449,7 +506,7 @@ def _forward_pass(
             out.append(None)
             continue
         fw = _forward(link, pre, ctx, channels_first)
-        sig = _Signal(fw.act.second, fw.act.mean, fw.c)
+        sig = _Signal(fw.act.second, fw.act.mean, fw.c, fw.act.kurtosis)
         out.append(fw)
     return out
 
