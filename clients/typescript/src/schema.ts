@@ -1994,6 +1994,7 @@ export interface components {
             batch: number;
             coordinate_check: components["schemas"]["CoordinateCheck"] | null;
             cost: components["schemas"]["DiagnosticsCost"];
+            dtype: components["schemas"]["DType"];
             /** Input */
             input: string;
             /** Input Shape */
