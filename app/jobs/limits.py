@@ -215,7 +215,7 @@ class Settings:
     max_digest_blocks: int = 1 << 16  # block digests in one /digests response
     max_whole_elements: int = 1 << 28  # requests built whole in memory (numpy-legacy)
     max_torch_cpu_elements: int = 1 << 24  # torch-cpu requests (one sequential MT19937 stream)
-    max_diagnostics_flops: int = 1 << 34  # POST /v1/diagnostics: forward + backward work
+    max_diagnostics_flops: int = 1 << 36  # POST /v1/diagnostics: forward + backward work
     max_diagnostics_bytes: int = 512 << 20  # POST /v1/diagnostics: activations and weights held
     buffer_bytes: int = 8 << 20  # bodies up to this size are built whole (and carry sha256)
     cache_bytes: int = 64 << 20  # small whole responses kept for identical requests (0: off)
