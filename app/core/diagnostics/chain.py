@@ -59,6 +59,7 @@ __all__ = [
     "chain_shapes",
     "forward_backward",
     "kind_of",
+    "link_stats",
     "main_weight",
     "passes",
 ]
@@ -535,6 +536,13 @@ def _stats(link: Link, trace: Pass) -> LayerStats:
         overflow=not finite or (weight_std is not None and not math.isfinite(weight_std)),
         **numbers,
     )
+
+
+def link_stats(link: Link, trace: Pass) -> LayerStats:
+    """The :class:`LayerStats` of one link from its arrays (what :func:`forward_backward`
+    reports per link; other passes, such as a residual network's sublayers, reuse it)."""
+    with np.errstate(all="ignore"):
+        return _stats(link, trace)
 
 
 def _channels_first(step: Step, before: bool, ndim: int) -> bool:

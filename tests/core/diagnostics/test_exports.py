@@ -8,7 +8,7 @@ import pytest
 
 import app.core.diagnostics as diagnostics
 
-MODULES = ["activations", "chain", "coordinate_check", "ops", "propagation"]
+MODULES = ["activations", "chain", "coordinate_check", "ops", "propagation", "residual"]
 
 
 def test_every_exported_name_exists() -> None:
