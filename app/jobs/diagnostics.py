@@ -29,6 +29,7 @@ from app.core.norms import BatchNormSpec, GroupNormSpec, LayerNormSpec, RMSNormS
 from app.core.plans import TensorPlan
 from app.core.types import DType, Layout
 
+from . import diagnostics_arch as arch
 from . import limits
 from .diagnostics_requests import (
     DEFAULT_SEQUENCE,
@@ -129,6 +130,7 @@ class DiagnosticsJob:
     model: dict[str, Any]  # the chain as resolved (echoed)
     flops: int
     memory: int  # bytes
+    decoder: arch.DecoderPlan | None = None  # an architecture's decoder (chain empty)
 
 
 # ---- the chain ----------------------------------------------------------------------------
@@ -356,7 +358,14 @@ def _model_fields(req: DiagnosticsRequest) -> dict[str, Any]:
 def _model_body(req: DiagnosticsRequest) -> dict[str, Any]:
     """The POST /v1/models body of the request's own run."""
     body = _model_fields(req)
-    if req.mlp is not None:
+    if req.architecture is not None:
+        body |= req.model_dump(
+            mode="json",
+            by_alias=True,
+            exclude_none=True,
+            include={"architecture", "config", "class_"},
+        )
+    elif req.mlp is not None:
         body["mlp"] = {"sizes": list(req.mlp.sizes)}
     else:
         body["layers"] = [
@@ -414,7 +423,11 @@ def _runs(req: DiagnosticsRequest, settings: Settings) -> list[Run]:
 
 def _own_label(req: DiagnosticsRequest) -> str:
     parts = recipe_parts(req.recipe)
-    return "layout default" if parts is None else f"recipe {parts[0]}"
+    if parts is not None:
+        return f"recipe {parts[0]}"
+    if req.architecture is not None:
+        return f"{req.architecture} default (_init_weights)"
+    return "layout default"
 
 
 def _check_recipe(req: DiagnosticsRequest) -> None:
@@ -525,12 +538,7 @@ def diagnostics_job(req: DiagnosticsRequest, settings: Settings) -> DiagnosticsJ
     """Validate the request into one job; every limit is checked here, before any work."""
     given = [f for f in ("mlp", "layers") if getattr(req, f) is not None]
     if req.architecture is not None:
-        raise InvalidParameterError(
-            f"Architecture {req.architecture!r} is a residual network, not a chain: diagnostics "
-            "pushes a batch through a chain of layers, each feeding the next. Describe the chain "
-            "with 'layers' (or 'mlp'), or initialise the architecture through POST /v1/models.",
-            field="architecture",
-        )
+        return _architecture_job(req, settings)
     if len(given) != 1:
         raise InvalidParameterError(
             "Give exactly one of 'mlp' (the MLP shorthand with activations) or 'layers' "
@@ -574,6 +582,40 @@ def diagnostics_job(req: DiagnosticsRequest, settings: Settings) -> DiagnosticsJ
         model,
         flops,
         memory,
+    )
+
+
+def _architecture_job(req: DiagnosticsRequest, settings: Settings) -> DiagnosticsJob:
+    """A GPT-2 or Llama model (:mod:`app.jobs.diagnostics_arch`): its cost is checked from
+    the config before any plan is made, then again with the runs' weights."""
+    parts = recipe_parts(req.recipe)
+    if parts is not None:
+        arch.check_recipe(parts[0])
+    seed = parse_seed(req.seed)
+    runs_count = len(req.compare or [None])
+    plan, model = arch.decoder_plan(req, settings, runs_count)
+    flops, memory = arch.cost(plan, req.batch, runs_count)
+    runs = _runs(req, settings)
+    memory += _weights_memory([r.job for r in runs])
+    limits.check_diagnostics(flops, memory, settings)
+    body = _model_body(req)
+    for key in ("scheme", "bias_scheme", "role_schemes", "recipe"):
+        if key in body:
+            model[key] = body[key]
+    return DiagnosticsJob(
+        seed,
+        req.batch,
+        req.layout,
+        req.dtype,
+        (plan.positions,),
+        plan.vocab,
+        [],
+        runs,
+        None,
+        model,
+        flops,
+        memory,
+        plan,
     )
 
 
@@ -904,6 +946,8 @@ def run_diagnostics(
 ) -> dict[str, Any]:
     """The JSON document (README, "Why initialization matters"). ``check`` is called between
     runs (cancellation)."""
+    if job.decoder is not None:
+        return _run_architecture(job, job.decoder, check)
     inputs = probe_inputs(job)
     last = job.chain[-1].out_shape
     upstream = _draw(UPSTREAM_STREAM, (job.batch, *last), NormalLaw(0.0, 1.0), job.seed)
@@ -927,4 +971,54 @@ def run_diagnostics(
         "cost": {"flops": job.flops, "bytes": job.memory},
         "runs": runs,
         "coordinate_check": coordinate,
+    }
+
+
+def _is_mup(job: Job) -> bool:
+    return (job.recipe or {}).get("name") == "mup"
+
+
+def _architecture_run(
+    plan: arch.DecoderPlan, run: Run, ids: NDArray[np.int64], upstream: NDArray[np.float64]
+) -> dict[str, Any]:
+    tensors = _Tensors(run.job)
+    trace = arch.trace_run(
+        plan, arch.Weights(tensors.get, tensors.theory), _is_mup(run.job), ids, upstream
+    )
+    out: dict[str, Any] = {"label": run.label}
+    if run.scheme is not None:
+        out["scheme"] = run.scheme
+    if run.job.recipe is not None:
+        out["recipe"] = run.job.recipe
+    out["layers"] = [
+        {**_stats(stats, depth, None), "block": block}
+        for depth, (stats, block) in enumerate(trace.layers, 1)
+    ]
+    out["blocks"] = [arch.block_document(b) for b in trace.blocks]
+    out["tensors"] = tensors.sha256
+    return out
+
+
+def _run_architecture(
+    job: DiagnosticsJob, plan: arch.DecoderPlan, check: Callable[[], None]
+) -> dict[str, Any]:
+    ids = probe_inputs(job)
+    shape = (job.batch, plan.positions, plan.d)
+    upstream = _draw(UPSTREAM_STREAM, shape, NormalLaw(0.0, 1.0), job.seed)
+    runs = []
+    for run in job.runs:
+        check()
+        runs.append(_architecture_run(plan, run, ids, upstream))
+    return {
+        "seed": job.seed,
+        "batch": job.batch,
+        "layout": job.layout.value,
+        "dtype": job.dtype.value,
+        "input_shape": list(job.sample_shape),
+        "input": TOKENS_DESCRIPTION,
+        "upstream": arch.UPSTREAM_DESCRIPTION,
+        "model": job.model,
+        "cost": {"flops": job.flops, "bytes": job.memory},
+        "runs": runs,
+        "coordinate_check": None,
     }

@@ -15,6 +15,7 @@ from app.core.diagnostics import ACTIVATIONS
 from .recipe_request import RecipeField
 from .requests import (
     INTEGRAL,
+    ArchitectureClass,
     BiasSchemeField,
     GivenScheme,
     ModelLayer,
@@ -42,11 +43,18 @@ DEFAULT_SEQUENCE = 16  # positions of an attention or embedding chain's probe in
 DEFAULT_SPATIAL = 32  # a conv chain's probe input: 32 per spatial axis
 
 Finite = Annotated[float, Field(allow_inf_nan=False)]
-# "architecture" is in the schema only so that its refusal can say why (not a chain).
-ARCHITECTURE_GIVEN: dict[str, Any] = {
-    "required": ["architecture"],
-    "properties": {"architecture": {"not": {"type": "null"}}},
-}
+ARCHITECTURE_DESCRIPTION = (
+    "A residual network by config instead of a chain: gpt2 or llama (others are a 422), "
+    "initialised exactly as POST /v1/models initialises `architecture`, `config`, `class` "
+    "with the same scheme or recipe and seed. Its forward pass (transformers 5.18.0, eval: "
+    "pre-norm blocks, causal attention; GPT-2 learned positions, fused c_attn, gelu_new; "
+    "Llama RMSNorm, rotary embeddings, SwiGLU, grouped-query attention) runs on seeded token "
+    "ids (`input_shape`: [positions]), the backward pass from a standard-normal gradient at "
+    "the final hidden state (after the final norm, before the LM head). Reports each "
+    "sublayer in `layers` (with its `block`) and, per block in `blocks`, Brock et al.'s "
+    "residual-stream statistics. Recipe mup is applied (attention q k^T / head_dim); "
+    "deepnet, fixup and t_fixup change the forward pass otherwise and are refused."
+)
 Positions = Annotated[
     PositiveInt | Annotated[list[PositiveInt], Field(min_length=1, max_length=3)], Field()
 ]
@@ -139,13 +147,13 @@ WIDTHS_DESCRIPTION = (
 
 
 class DiagnosticsRequest(_Common):
-    """A chain (``mlp`` or ``layers``), initialised like POST /v1/models, pushed forward and
-    backward on a seeded probe batch."""
+    """A chain (``mlp`` or ``layers``) or an ``architecture`` (gpt2, llama), initialised like
+    POST /v1/models, pushed forward and backward on a seeded probe batch."""
 
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
-            **_exactly_one("mlp", "layers", also=(ARCHITECTURE_GIVEN,)),
+            **_exactly_one("mlp", "layers", "architecture"),
             "examples": [
                 {
                     "mlp": {"sizes": [256] * 21, "activation": "relu"},
@@ -155,6 +163,14 @@ class DiagnosticsRequest(_Common):
                         "glorot_uniform",
                         "he_normal",
                     ],
+                    "seed": 0,
+                },
+                {
+                    "architecture": "gpt2",
+                    "config": {"n_layer": 4, "n_embd": 64, "n_head": 4, "vocab_size": 256},
+                    "recipe": "hf.default",
+                    "input_shape": [16],
+                    "batch": 8,
                     "seed": 0,
                 },
                 {
@@ -186,8 +202,25 @@ class DiagnosticsRequest(_Common):
         str | None,
         Field(
             max_length=64,
-            description="Not a chain: architectures are residual networks, which diagnostics "
-            "does not run (a 422 says so). Describe the chain with `layers`.",
+            description=ARCHITECTURE_DESCRIPTION,
+        ),
+    ] = None
+    config: Annotated[
+        dict[str, Any] | None,
+        Field(
+            max_length=200,
+            description="The architecture's config, as in POST /v1/models (Hugging Face "
+            "config.json field names, transformers 5.18.0 defaults), plus what the forward "
+            "pass reads: GPT-2's layer_norm_epsilon, activation_function (gelu_new), "
+            "scale_attn_weights; Llama's rms_norm_eps, hidden_act (silu), rope_theta.",
+        ),
+    ] = None
+    class_: Annotated[
+        ArchitectureClass | None,
+        Field(
+            alias="class",
+            description="The class whose tensors are initialised, as in POST /v1/models "
+            "(default: the family's first); its LM head or classifier is not run.",
         ),
     ] = None
     input_shape: Annotated[
@@ -197,8 +230,9 @@ class DiagnosticsRequest(_Common):
             max_length=4,
             description="One probe sample's shape, without the batch axis: (features) for a "
             "dense chain, (channels, *spatial) for a conv chain, (positions, embed_dim) for "
-            "attention, (positions) of token ids for an embedding. Default: the first layer's "
-            f"inputs, with {DEFAULT_SPATIAL} per spatial axis and {DEFAULT_SEQUENCE} positions.",
+            "attention, (positions) of token ids for an embedding or an architecture. "
+            f"Default: the first layer's inputs, with {DEFAULT_SPATIAL} per spatial axis and "
+            f"{DEFAULT_SEQUENCE} positions.",
         ),
     ] = None
     scheme: SchemeField = None

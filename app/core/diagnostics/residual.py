@@ -238,6 +238,8 @@ class _Attn:
 class _Mlp:
     h: Array  # the first projection: c_fc (GPT-2), up_proj (Llama)
     g: Array | None  # Llama's gate_proj output
+    a: Array  # the activation of h (GPT-2) or of g (Llama)
+    fprime: Array  # its derivative
     out: Array  # the MLP branch's output
 
 
@@ -291,8 +293,9 @@ def _attention(blk: DecoderBlock, n1: Array, d: Decoder, tables: Tables) -> _Att
 def _mlp(blk: DecoderBlock, n2: Array, d: Decoder) -> _Mlp:
     h = blk.mlp_in(n2)
     g = None if blk.mlp_gate is None else blk.mlp_gate(n2)
-    hidden = apply(d.activation, h) if g is None else apply(d.activation, g) * h
-    return _Mlp(h, g, blk.mlp_out(hidden))
+    z = h if g is None else g
+    a, fprime = apply(d.activation, z), derivative(d.activation, z)
+    return _Mlp(h, g, a, fprime, blk.mlp_out(a if g is None else a * h))
 
 
 def _block_forward(blk: DecoderBlock, x: Array, d: Decoder, tables: Tables) -> _BlockCache:
@@ -330,11 +333,11 @@ def _mlp_backward(
     """(dL/d(norm2 output), dL/d(mlp_in output), dL/d(gate output) or None)."""
     dhidden = dout @ blk.mlp_out.weight.T
     if m.g is None:
-        dh = dhidden * derivative(d.activation, m.h)
+        dh = dhidden * m.fprime
         return dh @ blk.mlp_in.weight.T, dh, None
     assert blk.mlp_gate is not None
-    dh = dhidden * apply(d.activation, m.g)
-    dg = dhidden * m.h * derivative(d.activation, m.g)
+    dh = dhidden * m.a
+    dg = dhidden * m.h * m.fprime
     return dh @ blk.mlp_in.weight.T + dg @ blk.mlp_gate.weight.T, dh, dg
 
 
@@ -367,14 +370,21 @@ def _block_backward(
 # ------------------------------------------------------------------------ statistics
 
 
-def _trace_pass(h: Array, dh: Array, activation: str = "linear") -> Pass:
-    a = h if activation == "linear" else apply(activation, h)
-    return Pass(h, a, derivative(activation, h), dh, False)
+def _trace_pass(h: Array, dh: Array) -> Pass:
+    """A linear link's arrays: a = h, f' = 1 (no unit is dead)."""
+    return Pass(h, h, np.ones((1,) * (h.ndim - 1) + h.shape[-1:]), dh, False)
 
 
-def _dense_stats(p: Projection, h: Array, dh: Array, activation: str = "linear") -> LayerStats:
-    link = Link(Dense(p.name, p.weight, p.bias), activation, None, p.weight_std_theory)
-    return link_stats(link, _trace_pass(h, dh, activation))
+def _dense_stats(
+    p: Projection, h: Array, dh: Array, activated: tuple[str, Array, Array] | None = None
+) -> LayerStats:
+    """``activated``: (activation, f(h), f'(h)) when the projection is followed by one."""
+    name, trace = "linear", _trace_pass(h, dh)
+    if activated is not None:
+        name, a, fprime = activated
+        trace = Pass(h, a, fprime, dh, False)
+    link = Link(Dense(p.name, p.weight, p.bias), name, None, p.weight_std_theory)
+    return link_stats(link, trace)
 
 
 def _norm_stats(w: NormWeights, d: Decoder, y: Array, dy: Array) -> LayerStats:
@@ -394,10 +404,11 @@ def _sublayer_stats(
         _norm_stats(blk.norm2, d, c.n2, g.dn2),
     ]
     if blk.mlp_gate is None:
-        rows.append(_dense_stats(blk.mlp_in, c.mlp.h, g.dh, d.activation))
+        rows.append(_dense_stats(blk.mlp_in, c.mlp.h, g.dh, (d.activation, c.mlp.a, c.mlp.fprime)))
     else:
         assert c.mlp.g is not None and g.dg is not None
-        rows.append(_dense_stats(blk.mlp_gate, c.mlp.g, g.dg, d.activation))
+        activated = (d.activation, c.mlp.a, c.mlp.fprime)
+        rows.append(_dense_stats(blk.mlp_gate, c.mlp.g, g.dg, activated))
         rows.append(_dense_stats(blk.mlp_in, c.mlp.h, g.dh))
     rows.append(_dense_stats(blk.mlp_out, c.mlp.out, dout))
     return rows
