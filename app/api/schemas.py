@@ -326,6 +326,31 @@ class LayerDiagnostics(BaseModel):
     overflow: bool
     weight_histogram: WeightHistogram | None
     predicted: PredictedStats | None
+    block: int | None = Field(
+        default=None,
+        description="an architecture's sublayer: the index of its block (absent for a chain; "
+        "null for the embeddings and the final norm)",
+    )
+
+
+class BlockDiagnostics(BaseModel):
+    """One residual block of an architecture (Brock et al. 2021's signal propagation plot):
+    statistics of the residual stream at the block's output over the batch and positions,
+    per channel, averaged over channels; population (ddof 0); null when not finite."""
+
+    index: int
+    name: str
+    squared_mean: float | None = Field(description="average channel squared mean")
+    variance: float | None = Field(description="average channel variance")
+    attention_variance: float | None = Field(
+        description="average channel variance of the attention branch's output"
+    )
+    mlp_variance: float | None = Field(
+        description="average channel variance of the MLP branch's output"
+    )
+    gradient_std: float | None = Field(
+        description="std of dL/d(residual stream) at the block's output"
+    )
 
 
 class RunTensorSha(BaseModel):
@@ -338,6 +363,10 @@ class DiagnosticsRun(BaseModel):
     scheme: dict[str, Any] | None = None
     recipe: dict[str, Any] | None = None
     layers: list[LayerDiagnostics]
+    blocks: list[BlockDiagnostics] | None = Field(
+        default=None,
+        description="an architecture's residual blocks, in order (absent for a chain)",
+    )
     tensors: list[RunTensorSha] = Field(
         description="each tensor's sha256, as POST /v1/models reports it for the same fields"
     )
@@ -373,7 +402,10 @@ class DiagnosticsResponse(BaseModel):
     input_shape: list[int]
     input: str
     upstream: str
-    model: dict[str, Any] = Field(description="the chain as resolved (activations included)")
+    model: dict[str, Any] = Field(
+        description="the chain as resolved (activations included), or the architecture, "
+        "class and config as resolved with the forward pass run"
+    )
     cost: DiagnosticsCost
     runs: list[DiagnosticsRun]
     coordinate_check: CoordinateCheck | None

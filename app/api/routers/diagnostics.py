@@ -35,7 +35,10 @@ DIAGNOSTICS_DESCRIPTION = (
     "dL/d(pre-activation), the weight's empirical std beside its scheme's, a symmetry flag "
     "(every unit identical: zero or constant init), a weight histogram, and for dense and conv "
     "layers the mean-field prediction (variance recursion with the activation's Gaussian "
-    "moments) with the tolerance the empirical value must meet. `compare` runs several "
+    "moments) with the tolerance the empirical value must meet. `architecture` (gpt2, llama) "
+    "runs a residual network by config instead: its forward pass on seeded token ids, the "
+    "backward pass from the final hidden state, each sublayer's statistics and, per block, "
+    "Brock et al.'s residual-stream statistics (`blocks`). `compare` runs several "
     "schemes; `widths` adds muP's coordinate check. Limits: WEIGHTINIT_MAX_DIAGNOSTICS_FLOPS "
     "and WEIGHTINIT_MAX_DIAGNOSTICS_BYTES, checked before any work (413)."
 )
