@@ -185,7 +185,7 @@ def test_attention_and_embedding_are_reported_empirically_only(client: ApiClient
             "layers[1].layer",
             "does not follow",
         ),
-        ({"architecture": "gpt2", "seed": 0}, "architecture", "not a chain"),
+        ({"architecture": "t5", "seed": 0}, "architecture", "gpt2, llama"),
         ({"seed": 0}, "mlp", "exactly one"),
         ({**MLP, "widths": [8, 16]} | {"mlp": {"sizes": [4, 4]}}, "mlp.sizes", "hidden layer"),
         (

@@ -106,7 +106,7 @@ export interface paths {
         put?: never;
         /**
          * Signal propagation through an initialised chain: statistics, predictions, coordinate check
-         * @description Initialise a chain (the `mlp` shorthand with activations, or named `layers` each with its activation) exactly as POST /v1/models would for the same fields and seed, push a seeded probe batch forward (standard normal inputs, token ids for an embedding) and a standard-normal upstream gradient backward, in float64 numpy, and report per layer: pre-activation std, activation mean, std and squared mean, the fraction of dead units (f' = 0 on every sample), the saturated fraction (tanh, sigmoid...), the std of dL/d(pre-activation), the weight's empirical std beside its scheme's, a symmetry flag (every unit identical: zero or constant init), a weight histogram, and for dense and conv layers the mean-field prediction (variance recursion with the activation's Gaussian moments) with the tolerance the empirical value must meet. `compare` runs several schemes; `widths` adds muP's coordinate check. Limits: WEIGHTINIT_MAX_DIAGNOSTICS_FLOPS and WEIGHTINIT_MAX_DIAGNOSTICS_BYTES, checked before any work (413).
+         * @description Initialise a chain (the `mlp` shorthand with activations, or named `layers` each with its activation) exactly as POST /v1/models would for the same fields and seed, push a seeded probe batch forward (standard normal inputs, token ids for an embedding) and a standard-normal upstream gradient backward, in float64 numpy, and report per layer: pre-activation std, activation mean, std and squared mean, the fraction of dead units (f' = 0 on every sample), the saturated fraction (tanh, sigmoid...), the std of dL/d(pre-activation), the weight's empirical std beside its scheme's, a symmetry flag (every unit identical: zero or constant init), a weight histogram, and for dense and conv layers the mean-field prediction (variance recursion with the activation's Gaussian moments) with the tolerance the empirical value must meet. `architecture` (gpt2, llama) runs a residual network by config instead: its forward pass on seeded token ids, the backward pass from the final hidden state, each sublayer's statistics and, per block, Brock et al.'s residual-stream statistics (`blocks`). `compare` runs several schemes; `widths` adds muP's coordinate check. Limits: WEIGHTINIT_MAX_DIAGNOSTICS_FLOPS and WEIGHTINIT_MAX_DIAGNOSTICS_BYTES, checked before any work (413).
          */
         post: operations["diagnose"];
         delete?: never;
@@ -774,6 +774,43 @@ export interface components {
              * @description Features of the output.
              */
             out_features: number;
+        };
+        /**
+         * BlockDiagnostics
+         * @description One residual block of an architecture (Brock et al. 2021's signal propagation plot):
+         *     statistics of the residual stream at the block's output over the batch and positions,
+         *     per channel, averaged over channels; population (ddof 0); null when not finite.
+         */
+        BlockDiagnostics: {
+            /**
+             * Attention Variance
+             * @description average channel variance of the attention branch's output
+             */
+            attention_variance: number | null;
+            /**
+             * Gradient Std
+             * @description std of dL/d(residual stream) at the block's output
+             */
+            gradient_std: number | null;
+            /** Index */
+            index: number;
+            /**
+             * Mlp Variance
+             * @description average channel variance of the MLP branch's output
+             */
+            mlp_variance: number | null;
+            /** Name */
+            name: string;
+            /**
+             * Squared Mean
+             * @description average channel squared mean
+             */
+            squared_mean: number | null;
+            /**
+             * Variance
+             * @description average channel variance
+             */
+            variance: number | null;
         };
         /** ConfigFieldOut */
         ConfigFieldOut: {
@@ -1828,8 +1865,8 @@ export interface components {
         };
         /**
          * DiagnosticsRequest
-         * @description A chain (``mlp`` or ``layers``), initialised like POST /v1/models, pushed forward and
-         *     backward on a seeded probe batch.
+         * @description A chain (``mlp`` or ``layers``) or an ``architecture`` (gpt2, llama), initialised like
+         *     POST /v1/models, pushed forward and backward on a seeded probe batch.
          * @example {
          *       "compare": [
          *         "zeros",
@@ -1869,6 +1906,21 @@ export interface components {
          *       "seed": 0
          *     }
          * @example {
+         *       "architecture": "gpt2",
+         *       "batch": 8,
+         *       "config": {
+         *         "n_embd": 64,
+         *         "n_head": 4,
+         *         "n_layer": 4,
+         *         "vocab_size": 256
+         *       },
+         *       "input_shape": [
+         *         16
+         *       ],
+         *       "recipe": "hf.default",
+         *       "seed": 0
+         *     }
+         * @example {
          *       "learning_rate": 0.01,
          *       "mlp": {
          *         "activation": "relu",
@@ -1898,7 +1950,7 @@ export interface components {
             algorithm?: components["schemas"]["Algorithm"];
             /**
              * Architecture
-             * @description Not a chain: architectures are residual networks, which diagnostics does not run (a 422 says so). Describe the chain with `layers`.
+             * @description A residual network by config instead of a chain: gpt2 or llama (others are a 422), initialised exactly as POST /v1/models initialises `architecture`, `config`, `class` with the same scheme or recipe and seed. Its forward pass (transformers 5.18.0, eval: pre-norm blocks, causal attention; GPT-2 learned positions, fused c_attn, gelu_new; Llama RMSNorm, rotary embeddings, SwiGLU, grouped-query attention) runs on seeded token ids (`input_shape`: [positions]), the backward pass from a standard-normal gradient at the final hidden state (after the final norm, before the LM head). Reports each sublayer in `layers` (with its `block`) and, per block in `blocks`, Brock et al.'s residual-stream statistics. Recipe mup is applied (attention q k^T / head_dim); deepnet, fixup and t_fixup change the forward pass otherwise and are refused.
              */
             architecture?: string | null;
             /**
@@ -1912,11 +1964,20 @@ export interface components {
              * @description The scheme of every bias. Default (null): the layout's framework default (torch: U(-1/sqrt(fan_in), 1/sqrt(fan_in)); keras and jax: zeros), except the mlp shorthand, whose biases default to zeros. Not applied to norm shifts, which keep 0, except on a norm layer's own bias_scheme.
              */
             bias_scheme?: components["schemas"]["SchemeName"] | components["schemas"]["SchemeObject"] | null;
+            /** @description The class whose tensors are initialised, as in POST /v1/models (default: the family's first); its LM head or classifier is not run. */
+            class?: components["schemas"]["ArchitectureClass"] | null;
             /**
              * Compare
              * @description Run the same chain once per scheme listed (names or scheme objects, e.g. ["zeros", {"name": "random", "scale": 0.01}, "glorot_uniform", "he_normal"]): each replaces `scheme` for the weight-like tensors; biases keep `bias_scheme`. Not with `recipe`. Default null: one run with `scheme`.
              */
             compare?: (components["schemas"]["SchemeName"] | components["schemas"]["SchemeObject"])[] | null;
+            /**
+             * Config
+             * @description The architecture's config, as in POST /v1/models (Hugging Face config.json field names, transformers 5.18.0 defaults), plus what the forward pass reads: GPT-2's layer_norm_epsilon, activation_function (gelu_new), scale_attn_weights; Llama's rms_norm_eps, hidden_act (silu), rope_theta.
+             */
+            config?: {
+                [key: string]: unknown;
+            } | null;
             /**
              * @description Element type of the returned tensors. Default float32; float16 and bfloat16 are rounded once from float32 (round to nearest even).
              * @default float32
@@ -1924,7 +1985,7 @@ export interface components {
             dtype?: components["schemas"]["DType"];
             /**
              * Input Shape
-             * @description One probe sample's shape, without the batch axis: (features) for a dense chain, (channels, *spatial) for a conv chain, (positions, embed_dim) for attention, (positions) of token ids for an embedding. Default: the first layer's inputs, with 32 per spatial axis and 16 positions.
+             * @description One probe sample's shape, without the batch axis: (features) for a dense chain, (channels, *spatial) for a conv chain, (positions, embed_dim) for attention, (positions) of token ids for an embedding or an architecture. Default: the first layer's inputs, with 32 per spatial axis and 16 positions.
              */
             input_shape?: number[] | null;
             /**
@@ -2002,7 +2063,7 @@ export interface components {
             layout: components["schemas"]["Layout"];
             /**
              * Model
-             * @description the chain as resolved (activations included)
+             * @description the chain as resolved (activations included), or the architecture, class and config as resolved with the forward pass run
              */
             model: {
                 [key: string]: unknown;
@@ -2016,6 +2077,11 @@ export interface components {
         };
         /** DiagnosticsRun */
         DiagnosticsRun: {
+            /**
+             * Blocks
+             * @description an architecture's residual blocks, in order (absent for a chain)
+             */
+            blocks?: components["schemas"]["BlockDiagnostics"][] | null;
             /** Label */
             label: string;
             /** Layers */
@@ -2564,6 +2630,11 @@ export interface components {
             activation_squared_mean: number | null;
             /** Activation Std */
             activation_std: number | null;
+            /**
+             * Block
+             * @description an architecture's sublayer: the index of its block (absent for a chain; null for the embeddings and the final norm)
+             */
+            block?: number | null;
             /**
              * Dead Fraction
              * @description units with f'(h) = 0 on every sample
