@@ -32,10 +32,10 @@ from app.core.architectures import ArchitectureInfo, build_architecture
 from app.core.errors import InvalidParameterError
 
 from . import limits
-from .diagnostics_requests import DEFAULT_SEQUENCE, DiagnosticsRequest
+from .diagnostics_requests import DEFAULT_SEQUENCE, SUPPORTED_ARCHITECTURES, DiagnosticsRequest
 from .limits import Settings
 
-SUPPORTED = ("gpt2", "llama")
+SUPPORTED = SUPPORTED_ARCHITECTURES
 # Recipes whose forward pass this module does not run, and why.
 REFUSED_RECIPES = {
     "deepnet": "DeepNet's forward is Post-LN with the residual scaled by alpha "
@@ -123,7 +123,7 @@ def _number(config: Mapping[str, Any], key: str, default: float) -> float:
 
 def _choice(config: Mapping[str, Any], key: str, allowed: Mapping[str, str]) -> str:
     value = config.get(key, next(iter(allowed)))
-    if value not in allowed:
+    if not isinstance(value, str) or value not in allowed:
         raise InvalidParameterError(
             f"config.{key} {value!r}: diagnostics runs "
             + " or ".join(repr(a) for a in allowed)

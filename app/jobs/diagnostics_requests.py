@@ -43,6 +43,9 @@ DEFAULT_SEQUENCE = 16  # positions of an attention or embedding chain's probe in
 DEFAULT_SPATIAL = 32  # a conv chain's probe input: 32 per spatial axis
 
 Finite = Annotated[float, Field(allow_inf_nan=False)]
+# The architectures whose forward pass diagnostics runs (app.jobs.diagnostics_arch). The
+# schema lists them; another name is still read, so that its 422 can name these.
+SUPPORTED_ARCHITECTURES = ("gpt2", "llama")
 ARCHITECTURE_DESCRIPTION = (
     "A residual network by config instead of a chain: gpt2 or llama (others are a 422), "
     "initialised exactly as POST /v1/models initialises `architecture`, `config`, `class` "
@@ -55,6 +58,16 @@ ARCHITECTURE_DESCRIPTION = (
     "residual-stream statistics. Recipe mup is applied (attention q k^T / head_dim); "
     "deepnet, fixup and t_fixup change the forward pass otherwise and are refused."
 )
+
+
+def _architecture_schema(schema: dict[str, Any]) -> None:
+    """The schema names the supported architectures (the field itself reads any string)."""
+    schema["anyOf"] = [
+        {"type": "string", "enum": list(SUPPORTED_ARCHITECTURES)},
+        {"type": "null"},
+    ]
+
+
 Positions = Annotated[
     PositiveInt | Annotated[list[PositiveInt], Field(min_length=1, max_length=3)], Field()
 ]
@@ -203,6 +216,7 @@ class DiagnosticsRequest(_Common):
         Field(
             max_length=64,
             description=ARCHITECTURE_DESCRIPTION,
+            json_schema_extra=_architecture_schema,
         ),
     ] = None
     config: Annotated[
