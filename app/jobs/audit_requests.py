@@ -82,7 +82,7 @@ class Manifest(Strict):
     ``__metadata__["weightinit.manifest"]`` holds it."""
 
     format: Literal["weightinit.manifest/1"] = "weightinit.manifest/1"
-    seed: Int | str | None = None
+    seed: Int | Text | None = None
     dtype: Word | None = None
     layout: Word | None = None
     algorithm: Word | None = None

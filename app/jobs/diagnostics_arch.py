@@ -1,14 +1,17 @@
-"""POST /v1/diagnostics with ``architecture``: a GPT-2 or Llama model by config, initialised as
-POST /v1/models initialises it (one :func:`app.jobs.job.model_job` per run), pushed forward on
-seeded token ids and backward from a seeded standard-normal gradient at the final hidden state
-(:mod:`app.core.diagnostics.residual`), with Brock et al.'s statistics per block.
+"""POST /v1/diagnostics with ``architecture``: a GPT-2, Llama or BERT model by config,
+initialised as POST /v1/models initialises it (one :func:`app.jobs.job.model_job` per run),
+pushed forward on seeded token ids and backward from a seeded standard-normal gradient at the
+final hidden state (:mod:`app.core.diagnostics.residual`), with Brock et al.'s statistics per
+block.
 
 What the forward pass reads beyond the tensors comes from the request's ``config`` with
 transformers 5.18.0's defaults: GPT-2's ``layer_norm_epsilon`` (1e-5), ``activation_function``
 (``gelu_new``: the tanh approximation) and ``scale_attn_weights`` (true); Llama's
 ``rms_norm_eps`` (1e-6), ``hidden_act`` (``silu``) and ``rope_theta`` (10000, or
-``rope_parameters.rope_theta``). Anything that changes the forward pass in a way not written
-here (``scale_attn_by_inverse_layer_idx``, rope scaling, other activations) is a 422.
+``rope_parameters.rope_theta``); BERT's ``layer_norm_eps`` (1e-12), ``hidden_act`` (``gelu``,
+the erf form) and ``position_embedding_type`` (``absolute``). Anything that changes the
+forward pass in a way not written here (``scale_attn_by_inverse_layer_idx``, rope scaling,
+other activations, relative position embeddings) is a 422.
 
 Recipes: ``mup`` is applied (attention scores ``q k^T / head_dim``; its readout multiplier
 acts on the LM head's logits, after the final hidden state where the reported pass ends, so it
@@ -46,8 +49,9 @@ REFUSED_RECIPES = {
 APPLIED_RECIPES = "mup (attention scores q k^T / head_dim; its readout multiplier acts on the "
 APPLIED_RECIPES += "logits, after the final hidden state, so it changes nothing reported)"
 UPSTREAM_DESCRIPTION = (
-    "dL/d(final hidden state): the output of the final norm (ln_f, norm), before the LM head "
-    "or classifier, which are not run; standard normal N(0, 1), float64, from the seed "
+    "dL/d(final hidden state): the output of the final norm (ln_f, norm; BERT: the last "
+    "block's output LayerNorm), before the LM head, pooler or classifier, which are not run; "
+    "standard normal N(0, 1), float64, from the seed "
     "(stream 'diagnostics:upstream'); gradient_std is the std of dL/d(each sublayer's output)"
 )
 FLOPS_PER_MAC = 6  # as app.jobs.diagnostics: forward 2 flops per multiply-add, backward twice
@@ -238,6 +242,48 @@ def _llama(info: ArchitectureInfo, given: Mapping[str, Any], positions: int) -> 
     )
 
 
+def _bert(info: ArchitectureInfo, given: Mapping[str, Any], positions: int) -> DecoderPlan:
+    c = info.config
+    if positions > c["max_position_embeddings"]:
+        raise InvalidParameterError(
+            f"input_shape: {positions} positions, but BERT's position embeddings hold "
+            f"config.max_position_embeddings={c['max_position_embeddings']}.",
+            field="input_shape",
+        )
+    _choice(given, "position_embedding_type", {"absolute": "absolute"})
+    d, heads = c["hidden_size"], c["num_attention_heads"]
+    act = _choice(
+        given,
+        "hidden_act",
+        {"gelu": "gelu", "gelu_new": "gelu_tanh", "gelu_pytorch_tanh": "gelu_tanh"},
+    )
+    return DecoderPlan(
+        "bert",
+        _prefix(info, "embeddings.word_embeddings.weight"),
+        c["num_hidden_layers"],
+        d,
+        heads,
+        heads,
+        d // heads,
+        c["intermediate_size"],
+        c["vocab_size"],
+        positions,
+        _number(given, "layer_norm_eps", 1e-12),
+        act,
+        True,
+        None,
+        "BERT (transformers 5.18.0 BertModel, eval, no attention mask, token_type_ids 0): "
+        "x = LayerNorm(word_embeddings[ids] + position_embeddings[0..T-1] + "
+        "token_type_embeddings[0]); per block (Post-LN) x = attention.output.LayerNorm(x + "
+        "attention.output.dense(attn(x))), x = output.LayerNorm(x + output.dense(gelu("
+        "intermediate.dense(x)))); bidirectional softmax(q k^T * scale) v per head; the last "
+        "block's output is the final hidden state (the pooler is not run)",
+    )
+
+
+PLANS = {"gpt2": _gpt2, "llama": _llama, "bert": _bert}
+
+
 def _positions(req: DiagnosticsRequest) -> int:
     if req.input_shape is None:
         return DEFAULT_SEQUENCE
@@ -279,7 +325,7 @@ def decoder_plan(
     class_name = req.class_.value if req.class_ is not None else None
     _, info = build_architecture(family, given, class_name)
     positions = _positions(req)
-    plan = _gpt2(info, given, positions) if family == "gpt2" else _llama(info, given, positions)
+    plan = PLANS[family](info, given, positions)
     limits.check_diagnostics(*cost(plan, req.batch, runs), settings)
     model = {
         "architecture": family,
@@ -377,20 +423,64 @@ def _llama_block(plan: DecoderPlan, i: int, w: Weights) -> core.DecoderBlock:
     )
 
 
+def _bert_block(plan: DecoderPlan, i: int, w: Weights) -> core.DecoderBlock:
+    p = f"{plan.prefix}encoder.layer.{i}."
+    return core.DecoderBlock(
+        p[:-1],
+        w.norm(p + "attention.output.LayerNorm"),
+        w.linear(p + "attention.self.query", transpose=True),
+        w.linear(p + "attention.self.key", transpose=True),
+        w.linear(p + "attention.self.value", transpose=True),
+        w.linear(p + "attention.output.dense", transpose=True),
+        w.norm(p + "output.LayerNorm"),
+        w.linear(p + "intermediate.dense", transpose=True),
+        w.linear(p + "output.dense", transpose=True),
+    )
+
+
+def _bert_embeddings(plan: DecoderPlan, w: Weights) -> dict[str, Any]:
+    """word_embeddings[ids] + position_embeddings[0..T-1] + token_type_embeddings[0] (BertModel
+    without token_type_ids: all zeros), then embeddings.LayerNorm."""
+    e = plan.prefix + "embeddings."
+    positions = w.need(e + "position_embeddings.weight")[: plan.positions]
+    return {
+        "embedding": _table(e + "word_embeddings", w),
+        "positions": positions + w.need(e + "token_type_embeddings.weight")[0],
+        "embedding_name": e + "word_embeddings+position_embeddings+token_type_embeddings[0]",
+        "embedding_norm": w.norm(e + "LayerNorm"),
+        "final_norm": None,
+        "post_norm": True,
+        "causal": False,
+    }
+
+
+def _table(module: str, w: Weights) -> core.Projection:
+    return core.Projection(module, w.need(module + ".weight"), None, w.theory(module + ".weight"))
+
+
+def _decoder_embeddings(plan: DecoderPlan, w: Weights) -> dict[str, Any]:
+    if plan.family == "bert":
+        return _bert_embeddings(plan, w)
+    gpt2 = plan.family == "gpt2"
+    embedding = plan.prefix + ("wte" if gpt2 else "embed_tokens")
+    return {
+        "embedding": _table(embedding, w),
+        "positions": w.need(plan.prefix + "wpe.weight") if gpt2 else None,
+        "embedding_name": embedding + ("+wpe" if gpt2 else ""),
+        "final_norm": w.norm(plan.prefix + ("ln_f" if gpt2 else "norm")),
+    }
+
+
+BLOCKS = {"gpt2": _gpt2_block, "llama": _llama_block, "bert": _bert_block}
+
+
 def build_decoder(plan: DecoderPlan, w: Weights, mup: bool) -> core.Decoder:
     """The run's decoder; ``mup``: the recipe's attention scale 1/head_dim."""
-    gpt2 = plan.family == "gpt2"
-    block = _gpt2_block if gpt2 else _llama_block
-    embedding = plan.prefix + ("wte" if gpt2 else "embed_tokens")
+    block = BLOCKS[plan.family]
     scale = core.attention_scale(plan.head_dim, mup) if plan.scale_attention else 1.0
     return core.Decoder(
-        embedding=core.Projection(
-            embedding, w.need(embedding + ".weight"), None, w.theory(embedding + ".weight")
-        ),
-        positions=w.need(plan.prefix + "wpe.weight") if gpt2 else None,
         blocks=tuple(block(plan, i, w) for i in range(plan.layers)),
-        final_norm=w.norm(plan.prefix + ("ln_f" if gpt2 else "norm")),
-        norm="layer_norm" if gpt2 else "rms_norm",
+        norm="rms_norm" if plan.family == "llama" else "layer_norm",
         eps=plan.eps,
         num_heads=plan.heads,
         num_kv_heads=plan.kv_heads,
@@ -398,7 +488,7 @@ def build_decoder(plan: DecoderPlan, w: Weights, mup: bool) -> core.Decoder:
         activation=plan.activation,
         attention_scale=scale,
         rope_theta=plan.rope_theta,
-        embedding_name=embedding + ("+wpe" if gpt2 else ""),
+        **_decoder_embeddings(plan, w),
     )
 
 

@@ -45,7 +45,7 @@ DEFAULT_SPATIAL = 32  # a conv chain's probe input: 32 per spatial axis
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 # The architectures whose forward pass diagnostics runs (app.jobs.diagnostics_arch). The
 # schema lists them; another name is still read, so that its 422 can name these.
-SUPPORTED_ARCHITECTURES = ("gpt2", "llama")
+SUPPORTED_ARCHITECTURES = ("gpt2", "llama", "bert")
 ARCHITECTURE_DESCRIPTION = (
     "A residual network by config instead of a chain: gpt2 or llama (others are a 422), "
     "initialised exactly as POST /v1/models initialises `architecture`, `config`, `class` "

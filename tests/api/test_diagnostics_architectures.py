@@ -36,6 +36,20 @@ LLAMA = {
     "batch": 4,
     "input_shape": [8],
 }
+BERT = {
+    "architecture": "bert",
+    "config": {
+        "num_hidden_layers": 2,
+        "hidden_size": 16,
+        "num_attention_heads": 2,
+        "intermediate_size": 32,
+        "vocab_size": 50,
+        "max_position_embeddings": 16,
+    },
+    "seed": 4,
+    "batch": 4,
+    "input_shape": [8],
+}
 MODEL_FIELDS = ("architecture", "config", "class", "seed", "scheme", "recipe")
 
 
@@ -52,8 +66,14 @@ def models_sha(client: ApiClient, body: dict[str, Any]) -> list[dict[str, str]]:
 
 @pytest.mark.parametrize(
     "body",
-    [GPT2, LLAMA, {**GPT2, "class": "GPT2Model", "recipe": "gpt2"}],
-    ids=["gpt2", "llama", "gpt2-model-recipe"],
+    [
+        GPT2,
+        LLAMA,
+        BERT,
+        {**GPT2, "class": "GPT2Model", "recipe": "gpt2"},
+        {**BERT, "class": "BertForMaskedLM", "scheme": "glorot_uniform"},
+    ],
+    ids=["gpt2", "llama", "bert", "gpt2-model-recipe", "bert-mlm-scheme"],
 )
 def test_runs_use_the_weights_v1_models_returns(client: ApiClient, body: dict[str, Any]) -> None:
     started = time.perf_counter()
@@ -121,6 +141,36 @@ def test_llama_document_reports_gate_up_down_and_rms_norms(client: ApiClient) ->
     assert run["layers"][-1]["name"] == "model.norm" and len(run["blocks"]) == 2
 
 
+def test_bert_document_is_post_ln_without_a_final_norm(client: ApiClient) -> None:
+    document = post(client, {**BERT, "class": "BertForMaskedLM"}).json()
+    assert "Post-LN" in document["model"]["forward"]
+    (run,) = document["runs"]
+    p = "bert.encoder.layer.1."
+    names = [(x["name"], x["block"]) for x in run["layers"]]
+    assert names[:2] == [
+        ("bert.embeddings.word_embeddings+position_embeddings+token_type_embeddings[0]", None),
+        ("bert.embeddings.LayerNorm", None),
+    ]
+    assert [n for n, b in names if b == 1] == [
+        p + "attention.self.query",
+        p + "attention.self.key",
+        p + "attention.self.value",
+        p + "attention.output.dense",
+        p + "attention.output.LayerNorm",
+        p + "intermediate.dense",
+        p + "output.dense",
+        p + "output.LayerNorm",
+    ]
+    assert names[-1] == (p + "output.LayerNorm", 1)  # no final norm: the last block's
+    # Post-LN: the stream at each block's output is a LayerNorm's output (scale 1, shift 0),
+    # so its average channel variance is near 1 whatever the init (not exactly: a row has
+    # unit variance across channels, the statistic is per channel across rows)
+    for block in run["blocks"]:
+        assert 0.5 < block["variance"] < 1.5, block
+    intermediate = next(x for x in run["layers"] if x["name"] == p + "intermediate.dense")
+    assert intermediate["activation"] == "gelu"
+
+
 def test_same_request_same_bytes(client: ApiClient) -> None:
     body = {**LLAMA, "compare": ["he_normal", {"name": "normal", "std": 0.02}]}
     first, second = post(client, body), post(client, body)
@@ -155,7 +205,7 @@ def test_mup_changes_the_attention_scale_only(client: ApiClient) -> None:
 @pytest.mark.parametrize(
     ("body", "field", "words"),
     [
-        ({**GPT2, "architecture": "t5"}, "architecture", "gpt2, llama"),
+        ({**GPT2, "architecture": "t5"}, "architecture", "gpt2, llama, bert"),
         ({**GPT2, "architecture": "resnet"}, "architecture", "gpt2, llama"),
         ({**GPT2, "architecture": "nonsense"}, "architecture", "gpt2, llama"),
         ({**GPT2, "recipe": {"name": "deepnet"}}, "recipe", "Post-LN"),
@@ -174,6 +224,12 @@ def test_mup_changes_the_attention_scale_only(client: ApiClient) -> None:
             "config.rope_scaling",
             "default",
         ),
+        (
+            {**BERT, "config": {**BERT["config"], "position_embedding_type": "relative_key"}},  # type: ignore[dict-item]
+            "config.position_embedding_type",
+            "absolute",
+        ),
+        ({**BERT, "input_shape": [32]}, "input_shape", "max_position_embeddings"),
         ({**GPT2, "layout": "keras"}, "layout", "torch"),
         ({**GPT2, "widths": [8, 16]}, "widths", "mlp"),
     ],
@@ -189,6 +245,8 @@ def test_mup_changes_the_attention_scale_only(client: ApiClient) -> None:
         "unknown-config",
         "activation",
         "rope-scaling",
+        "bert-relative-positions",
+        "bert-too-many-positions",
         "layout",
         "widths",
     ],

@@ -97,7 +97,7 @@ class DecoderBlock:
 
 @dataclass(frozen=True, eq=False)
 class Decoder:
-    """A decoder-only pre-norm transformer.
+    """A transformer's blocks: pre-norm (GPT-2, Llama) or post-norm (BERT), causal or not.
 
     ``norm``: ``layer_norm`` or ``rms_norm``; ``activation``: the MLP's (``gelu_tanh`` or
     ``silu``, an :data:`~app.core.diagnostics.ACTIVATIONS` name); ``attention_scale``: the
@@ -108,7 +108,7 @@ class Decoder:
     embedding: Projection  # weight (vocab, d); bias unused
     positions: Array | None
     blocks: tuple[DecoderBlock, ...]
-    final_norm: NormWeights
+    final_norm: NormWeights | None  # None: the last block's output is the final hidden state
     norm: str
     eps: float
     num_heads: int
@@ -118,6 +118,9 @@ class Decoder:
     attention_scale: float
     rope_theta: float | None = None
     embedding_name: str = "embeddings"
+    post_norm: bool = False  # BERT: x = norm1(x + attn(x)), x = norm2(x + mlp(x))
+    causal: bool = True  # False: every position attends to every position (an encoder)
+    embedding_norm: NormWeights | None = None  # BERT's embeddings.LayerNorm
 
 
 @dataclass(frozen=True)
@@ -268,11 +271,11 @@ def _unrotate(dt: Array, tables: tuple[Array, Array] | None) -> Array:
     return dt * cos + _rotate_half_transposed(dt * sin)
 
 
-def _causal_softmax(scores: Array) -> Array:
+def _softmax(scores: Array, causal: bool) -> Array:
     t = scores.shape[-1]
-    masked = np.where(np.tril(np.ones((t, t), dtype=bool)), scores, -np.inf)
-    masked -= masked.max(axis=-1, keepdims=True)
-    p = np.exp(masked)
+    masked = np.where(np.tril(np.ones((t, t), dtype=bool)), scores, -np.inf) if causal else scores
+    masked = masked - masked.max(axis=-1, keepdims=True)
+    p: Array = np.exp(masked)
     p /= p.sum(axis=-1, keepdims=True)
     return p
 
@@ -286,7 +289,7 @@ def _attention(blk: DecoderBlock, n1: Array, d: Decoder, tables: Tables) -> _Att
     qh = _rotate(_heads(q, d.num_heads), tables)
     kh = np.repeat(_rotate(_heads(k, d.num_kv_heads), tables), groups, axis=1)
     vh = np.repeat(_heads(v, d.num_kv_heads), groups, axis=1)
-    p = _causal_softmax(np.matmul(qh, kh.transpose(0, 1, 3, 2)) * d.attention_scale)
+    p = _softmax(np.matmul(qh, kh.transpose(0, 1, 3, 2)) * d.attention_scale, d.causal)
     return _Attn(q, k, v, qh, kh, vh, p, blk.out(_merge(np.matmul(p, vh))))
 
 
@@ -299,6 +302,12 @@ def _mlp(blk: DecoderBlock, n2: Array, d: Decoder) -> _Mlp:
 
 
 def _block_forward(blk: DecoderBlock, x: Array, d: Decoder, tables: Tables) -> _BlockCache:
+    if d.post_norm:  # n1 = norm1(x + attn(x)), out = n2 = norm2(n1 + mlp(n1))
+        attn = _attention(blk, x, d, tables)
+        n1, c1 = _norm(x + attn.out, blk.norm1, d)
+        mlp = _mlp(blk, n1, d)
+        n2, c2 = _norm(n1 + mlp.out, blk.norm2, d)
+        return _BlockCache(n1, c1, attn, n2, c2, mlp, n2)
     n1, c1 = _norm(x, blk.norm1, d)
     attn = _attention(blk, n1, d, tables)
     mid = x + attn.out
@@ -317,7 +326,8 @@ def _fold(t: Array, kv_heads: int) -> Array:
 @dataclass(eq=False)
 class _BlockGrads:
     dx: Array  # dL/d(block input)
-    dmid: Array  # dL/d(residual stream after attention) = dL/d(attention output)
+    dmid: Array  # dL/d(attention output)
+    dmlp: Array  # dL/d(MLP output)
     dq: Array  # dL/d(q, k, v projection outputs)
     dk: Array
     dv: Array
@@ -356,15 +366,34 @@ def _attention_backward(
     return dq, dk, dv
 
 
+def _qkv_input(blk: DecoderBlock, dq: Array, dk: Array, dv: Array) -> Array:
+    out: Array = dq @ blk.q.weight.T + dk @ blk.k.weight.T + dv @ blk.v.weight.T
+    return out
+
+
+def _post_backward(
+    blk: DecoderBlock, c: _BlockCache, dout: Array, d: Decoder, tables: Tables
+) -> _BlockGrads:
+    dmlp = _norm_back(dout, c.c2, blk.norm2, d)  # dL/d(n1 + mlp): the MLP's and n1's share
+    dn_mlp, dh, dg = _mlp_backward(blk, c.mlp, dmlp, d)
+    dn1 = dmlp + dn_mlp
+    dattn = _norm_back(dn1, c.c1, blk.norm1, d)
+    dq, dk, dv = _attention_backward(blk, c.attn, dattn, d, tables)
+    dx = dattn + _qkv_input(blk, dq, dk, dv)
+    return _BlockGrads(dx, dattn, dmlp, dq, dk, dv, dn1, dout, dh, dg)
+
+
 def _block_backward(
     blk: DecoderBlock, c: _BlockCache, dout: Array, d: Decoder, tables: Tables
 ) -> _BlockGrads:
+    if d.post_norm:
+        return _post_backward(blk, c, dout, d, tables)
     dn2, dh, dg = _mlp_backward(blk, c.mlp, dout, d)
     dmid = dout + _norm_back(dn2, c.c2, blk.norm2, d)
     dq, dk, dv = _attention_backward(blk, c.attn, dmid, d, tables)
-    dn1 = dq @ blk.q.weight.T + dk @ blk.k.weight.T + dv @ blk.v.weight.T
+    dn1 = _qkv_input(blk, dq, dk, dv)
     dx = dmid + _norm_back(dn1, c.c1, blk.norm1, d)
-    return _BlockGrads(dx, dmid, dq, dk, dv, dn1, dn2, dh, dg)
+    return _BlockGrads(dx, dmid, dout, dq, dk, dv, dn1, dn2, dh, dg)
 
 
 # ------------------------------------------------------------------------ statistics
@@ -393,7 +422,7 @@ def _norm_stats(w: NormWeights, d: Decoder, y: Array, dy: Array) -> LayerStats:
 
 
 def _sublayer_stats(
-    blk: DecoderBlock, c: _BlockCache, g: _BlockGrads, dout: Array, d: Decoder
+    blk: DecoderBlock, c: _BlockCache, g: _BlockGrads, d: Decoder
 ) -> list[LayerStats]:
     rows = [
         _norm_stats(blk.norm1, d, c.n1, g.dn1),
@@ -410,7 +439,9 @@ def _sublayer_stats(
         activated = (d.activation, c.mlp.a, c.mlp.fprime)
         rows.append(_dense_stats(blk.mlp_gate, c.mlp.g, g.dg, activated))
         rows.append(_dense_stats(blk.mlp_in, c.mlp.h, g.dh))
-    rows.append(_dense_stats(blk.mlp_out, c.mlp.out, dout))
+    rows.append(_dense_stats(blk.mlp_out, c.mlp.out, g.dmlp))
+    if d.post_norm:  # in forward order: attention, norm1, MLP, norm2
+        rows = [rows[1], rows[2], rows[3], rows[4], rows[0], *rows[6:], rows[5]]
     return rows
 
 
@@ -436,6 +467,18 @@ def _forward(d: Decoder, x0: Array, tables: Tables) -> list[_BlockCache]:
     return caches
 
 
+_Row = tuple[LayerStats, int | None]
+
+
+def _final(d: Decoder, last: Array, upstream: Array) -> tuple[Array, Array, list[_Row]]:
+    """(final hidden state, dL/d(last block's output), the final norm's row if any)."""
+    if d.final_norm is None:
+        return last, upstream, []
+    y, cache = _norm(last, d.final_norm, d)
+    grad = _norm_back(upstream, cache, d.final_norm, d)
+    return y, grad, [(_norm_stats(d.final_norm, d, y, upstream), None)]
+
+
 def decoder_trace(decoder: Decoder, x0: Array, upstream: Array) -> DecoderTrace:
     """One forward pass from the embedding output ``x0`` (batch, T, d) and one backward pass
     from ``upstream`` = dL/d(final hidden state) (batch, T, d); everything in float64.
@@ -445,29 +488,29 @@ def decoder_trace(decoder: Decoder, x0: Array, upstream: Array) -> DecoderTrace:
     d = decoder
     tables = None if d.rope_theta is None else rotary_tables(x0.shape[1], d.head_dim, d.rope_theta)
     with np.errstate(all="ignore"):
-        caches = _forward(d, x0, tables)
-        y, cf = _norm(caches[-1].out if caches else x0, d.final_norm, d)
-        grad = _norm_back(upstream, cf, d.final_norm, d)
-        per_block: list[list[LayerStats]] = []
+        x, embedding_cache = x0, None
+        if d.embedding_norm is not None:
+            x, embedding_cache = _norm(x0, d.embedding_norm, d)
+        caches = _forward(d, x, tables)
+        y, grad, tail = _final(d, caches[-1].out if caches else x, upstream)
+        rows: list[_Row] = []
         blocks: list[BlockStats] = []
         for i in range(len(d.blocks) - 1, -1, -1):
             grads = _block_backward(d.blocks[i], caches[i], grad, d, tables)
-            per_block.append(_sublayer_stats(d.blocks[i], caches[i], grads, grad, d))
-            blocks.append(_block_stats(i, d.blocks[i].name, caches[i], grad))
+            rows[:0] = [(row, i) for row in _sublayer_stats(d.blocks[i], caches[i], grads, d)]
+            blocks.insert(0, _block_stats(i, d.blocks[i].name, caches[i], grad))
             grad = grads.dx
+        if d.embedding_norm is not None and embedding_cache is not None:
+            rows.insert(0, (_norm_stats(d.embedding_norm, d, x, grad), None))
+            grad = _norm_back(grad, embedding_cache, d.embedding_norm, d)
         emb = Link(
             Embedding(d.embedding_name, d.embedding.weight),
             "linear",
             None,
             d.embedding.weight_std_theory,
         )
-        layers: list[tuple[LayerStats, int | None]] = [
-            (link_stats(emb, _trace_pass(x0, grad)), None)
-        ]
-        for i, rows in enumerate(per_block[::-1]):
-            layers.extend((row, i) for row in rows)
-        layers.append((_norm_stats(d.final_norm, d, y, upstream), None))
-    return DecoderTrace(y, grad, layers, blocks[::-1])
+        rows.insert(0, (link_stats(emb, _trace_pass(x0, grad)), None))
+    return DecoderTrace(y, grad, [*rows, *tail], blocks)
 
 
 def attention_scale(head_dim: int, mup: bool) -> float:

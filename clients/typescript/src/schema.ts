@@ -1952,7 +1952,7 @@ export interface components {
              * Architecture
              * @description A residual network by config instead of a chain: gpt2 or llama (others are a 422), initialised exactly as POST /v1/models initialises `architecture`, `config`, `class` with the same scheme or recipe and seed. Its forward pass (transformers 5.18.0, eval: pre-norm blocks, causal attention; GPT-2 learned positions, fused c_attn, gelu_new; Llama RMSNorm, rotary embeddings, SwiGLU, grouped-query attention) runs on seeded token ids (`input_shape`: [positions]), the backward pass from a standard-normal gradient at the final hidden state (after the final norm, before the LM head). Reports each sublayer in `layers` (with its `block`) and, per block in `blocks`, Brock et al.'s residual-stream statistics. Recipe mup is applied (attention q k^T / head_dim); deepnet, fixup and t_fixup change the forward pass otherwise and are refused.
              */
-            architecture?: ("gpt2" | "llama") | null;
+            architecture?: ("gpt2" | "llama" | "bert") | null;
             /**
              * Batch
              * @description Probe inputs in the batch: standard normal (token ids for an embedding), drawn from the seed. Default 128.

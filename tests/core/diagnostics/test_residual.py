@@ -43,7 +43,8 @@ def tiny(
     family: str, *, layers: int = 2, d: int = 8, heads: int = 2, kv: int = 2, mup: bool = False
 ) -> Decoder:
     rng = np.random.default_rng(7)
-    gpt2 = family == "gpt2"
+    gpt2 = family in ("gpt2", "bert")  # biases, LayerNorm, learned positions
+    bert = family == "bert"
     hd = d // heads
     inner = 4 * d if gpt2 else 12
     blocks = []
@@ -66,15 +67,18 @@ def tiny(
         embedding=Projection("wte", rng.normal(size=(11, d))),
         positions=rng.normal(size=(9, d)) if gpt2 else None,
         blocks=tuple(blocks),
-        final_norm=_norm(rng, "ln_f", d, gpt2),
+        final_norm=None if bert else _norm(rng, "ln_f", d, gpt2),
         norm="layer_norm" if gpt2 else "rms_norm",
         eps=1e-5 if gpt2 else 1e-6,
         num_heads=heads,
         num_kv_heads=kv,
         head_dim=hd,
-        activation="gelu_tanh" if gpt2 else "silu",
+        activation="gelu" if bert else "gelu_tanh" if gpt2 else "silu",
         attention_scale=attention_scale(hd, mup),
         rope_theta=None if gpt2 else 10000.0,
+        post_norm=bert,
+        causal=not bert,
+        embedding_norm=_norm(rng, "embeddings.LayerNorm", d, True) if bert else None,
     )
 
 
@@ -122,7 +126,8 @@ def ref_head(
     if d.rope_theta is not None:
         q = ref_rope(q, t, d.rope_theta)
     scores = []
-    for s in range(t + 1):
+    seen = t + 1 if d.causal else len(ks)  # causal: positions 0..t; an encoder: all
+    for s in range(seen):
         k = ks[s][g * hd : (g + 1) * hd]
         if d.rope_theta is not None:
             k = ref_rope(k, s, d.rope_theta)
@@ -130,7 +135,7 @@ def ref_head(
     top = max(scores)
     e = [math.exp(x - top) for x in scores]
     z = sum(e)
-    return np.asarray(sum((e[s] / z) * vs[s][g * hd : (g + 1) * hd] for s in range(t + 1)))
+    return np.asarray(sum((e[s] / z) * vs[s][g * hd : (g + 1) * hd] for s in range(seen)))
 
 
 def ref_attention(seq: list[Array], blk: DecoderBlock, d: Decoder) -> list[Array]:
@@ -147,7 +152,9 @@ def ref_attention(seq: list[Array], blk: DecoderBlock, d: Decoder) -> list[Array
 
 def ref_mlp(x: Array, blk: DecoderBlock, d: Decoder) -> Array:
     h = ref_linear(x, blk.mlp_in)
-    if blk.mlp_gate is None:  # gelu_new
+    if d.activation == "gelu":  # BERT's gelu: the erf form
+        a = np.array([0.5 * z * (1 + math.erf(z / math.sqrt(2))) for z in h])
+    elif blk.mlp_gate is None:  # gelu_new
         a = np.array([0.5 * z * (1 + math.tanh(SQRT_2_OVER_PI * (z + 0.044715 * z**3))) for z in h])
     else:  # silu(gate) * up
         g = ref_linear(x, blk.mlp_gate)
@@ -161,12 +168,28 @@ def ref_forward(d: Decoder, ids: NDArray[np.int64]) -> Array:
         seq = [d.embedding.weight[t].copy() for t in sample]
         if d.positions is not None:
             seq = [x + d.positions[i] for i, x in enumerate(seq)]
+        if d.embedding_norm is not None:
+            seq = [ref_norm(x, d.embedding_norm, d.norm, d.eps) for x in seq]
         for blk in d.blocks:
-            attn = ref_attention([ref_norm(x, blk.norm1, d.norm, d.eps) for x in seq], blk, d)
-            seq = [x + a for x, a in zip(seq, attn, strict=True)]
-            seq = [x + ref_mlp(ref_norm(x, blk.norm2, d.norm, d.eps), blk, d) for x in seq]
-        out.append([ref_norm(x, d.final_norm, d.norm, d.eps) for x in seq])
+            seq = (ref_post_block if d.post_norm else ref_pre_block)(seq, blk, d)
+        if d.final_norm is not None:
+            seq = [ref_norm(x, d.final_norm, d.norm, d.eps) for x in seq]
+        out.append(seq)
     return np.array(out)
+
+
+def ref_pre_block(seq: list[Array], blk: DecoderBlock, d: Decoder) -> list[Array]:
+    """GPT-2, Llama: x + attn(norm1(x)), then x + mlp(norm2(x))."""
+    attn = ref_attention([ref_norm(x, blk.norm1, d.norm, d.eps) for x in seq], blk, d)
+    seq = [x + a for x, a in zip(seq, attn, strict=True)]
+    return [x + ref_mlp(ref_norm(x, blk.norm2, d.norm, d.eps), blk, d) for x in seq]
+
+
+def ref_post_block(seq: list[Array], blk: DecoderBlock, d: Decoder) -> list[Array]:
+    """BERT: norm1(x + attn(x)), then norm2(x + mlp(x))."""
+    attn = ref_attention(seq, blk, d)
+    seq = [ref_norm(x + a, blk.norm1, d.norm, d.eps) for x, a in zip(seq, attn, strict=True)]
+    return [ref_norm(x + ref_mlp(x, blk, d), blk.norm2, d.norm, d.eps) for x in seq]
 
 
 # ---- tests ----------------------------------------------------------------------------------
@@ -177,6 +200,7 @@ CASES = {
     "llama-gqa": {"family": "llama", "d": 16, "heads": 4, "kv": 2},
     "llama-mqa-mup": {"family": "llama", "d": 12, "heads": 3, "kv": 1, "mup": True},
     "gpt2-mup": {"family": "gpt2", "mup": True},
+    "bert": {"family": "bert"},
 }
 
 
