@@ -89,6 +89,11 @@ def keyed_service() -> Iterator[str]:
         yield url
 
 
+def gid(label: str) -> str:
+    """A run label as the plot's series ids spell it (app/encoders/plots.py)."""
+    return "_".join(label.split())
+
+
 class Page:
     """The playground in one tab; the console errors it logs."""
 
@@ -96,6 +101,7 @@ class Page:
         self.page = context.new_page()
         self.errors: list[str] = []
         self.svg = b""
+        self.result: dict[str, Any] | None = None
         self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.goto(f"{url}/playground")
@@ -108,12 +114,23 @@ class Page:
         self.page.fill("#batch", str(batch))
 
     def run(self) -> str:
-        """Click Run; the state it ends in (done or failed). Keeps the SVG the service sent."""
-        with self.page.expect_response(lambda r: "format=svg" in r.url) as svg:
+        """Click Run; the state it ends in (done or failed). Keeps what the service sent: the
+        SVG and the JSON result (None unless both were 200)."""
+        with (
+            self.page.expect_response(lambda r: "format=svg" in r.url) as svg,
+            self.page.expect_response(lambda r: "format=json" in r.url) as result,
+        ):
             self.page.click("#run")
         self.svg = svg.value.body()
+        ok = svg.value.status == 200 and result.value.status == 200
+        self.result = result.value.json() if ok else None
         self.page.wait_for_selector("body[data-state=done], body[data-state=failed]")
         return str(self.page.get_attribute("body", "data-state"))
+
+    def labels(self) -> dict[str, str]:
+        """scheme name -> the run's label, from the last JSON result."""
+        assert self.result is not None
+        return {run["scheme"]["name"]: run["label"] for run in self.result["runs"]}
 
     def series(self) -> set[str]:
         return set((self.page.get_attribute("#plot", "data-series") or "").split())
@@ -131,15 +148,17 @@ def test_run_shows_plot_histograms_and_table_then_a_scheme_change_updates_them(
     assert tab.run() == "done", page.inner_text("#error")
 
     first = tab.series()
-    for label in ("zeros", "random", "glorot_uniform", "he_normal"):
-        assert f"activation-std:{label}" in first
-        assert f"gradient-std:{label}" in first
+    labels = tab.labels()
+    assert set(labels) == {"zeros", "random", "glorot_uniform", "he_normal"}
+    for label in labels.values():
+        assert f"activation-std:{gid(label)}" in first
+        assert f"gradient-std:{gid(label)}" in first
     assert page.evaluate("plot.complete && plot.naturalWidth > 0")  # the SVG decoded
     first_src = page.get_attribute("#plot", "src")
     assert page.locator("#stats tbody tr").count() == 4 * DEPTH
     assert page.locator("#histograms figure.histogram").count() == DEPTH
     assert page.locator("#histograms figure.histogram svg rect.bar").count() > 0
-    zeros_rows = page.locator("#stats tbody tr[data-run=zeros]")
+    zeros_rows = page.locator(f"#stats tbody tr[data-run='{labels['zeros']}']")
     assert zeros_rows.count() == DEPTH
     assert "symmetric" in zeros_rows.first.inner_text()
 
@@ -147,11 +166,14 @@ def test_run_shows_plot_histograms_and_table_then_a_scheme_change_updates_them(
     page.check("#scheme-orthogonal")
     assert tab.run() == "done", page.inner_text("#error")
     second = tab.series()
-    assert "activation-std:orthogonal" in second
-    assert "activation-std:zeros" not in second
+    new_labels = tab.labels()
+    assert set(new_labels) == {"orthogonal", "random", "glorot_uniform", "he_normal"}
+    assert f"activation-std:{gid(new_labels['orthogonal'])}" in second
+    assert f"activation-std:{gid(labels['zeros'])}" not in second
+    assert second != first
     assert page.get_attribute("#plot", "src") != first_src
-    assert page.locator("#stats tbody tr[data-run=zeros]").count() == 0
-    assert page.locator("#stats tbody tr[data-run=orthogonal]").count() == DEPTH
+    assert page.locator(f"#stats tbody tr[data-run='{labels['zeros']}']").count() == 0
+    assert page.locator(f"#stats tbody tr[data-run='{new_labels['orthogonal']}']").count() == DEPTH
 
     # The curl command the page shows returns the very SVG it shows.
     curl = page.input_value("#curl")
@@ -171,7 +193,9 @@ def test_the_other_presets_run(browser_context: Any, service: str, preset: str) 
     tab.page.uncheck("#scheme-random")
     tab.page.uncheck("#scheme-glorot_uniform")
     assert tab.run() == "done", tab.page.inner_text("#error")
-    assert {"activation-std:zeros", "activation-std:he_normal"} <= tab.series()
+    labels = tab.labels()
+    assert set(labels) == {"zeros", "he_normal"}
+    assert {f"activation-std:{gid(label)}" for label in labels.values()} <= tab.series()
     assert tab.page.locator("#stats tbody tr").count() > 0
     assert tab.errors == []
     tab.close()
