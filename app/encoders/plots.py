@@ -138,19 +138,23 @@ class Series:
 def render_diagnostics_plot(result: Mapping[str, Any], fmt: PlotFormat) -> bytes:
     """The figure of a diagnostics ``result`` (the endpoint's JSON body) as SVG or PNG bytes.
 
-    ``result`` needs ``runs`` (each with ``label`` and ``layers``, each layer with ``depth``,
-    ``activation_std``, ``gradient_std`` and optionally ``predicted`` and ``overflow``); the
-    other fields of the design's result (``seed``, ``batch``, ``dtype``,
-    ``coordinate_check``) are used when present. Raises ``ValueError`` for another ``fmt``
-    or a result without runs.
+    ``result`` has ``runs`` (each with ``label`` and ``layers``, each layer with ``depth``,
+    ``activation_std``, ``gradient_std`` and optionally ``predicted`` and ``overflow``) and/or
+    a ``coordinate_check`` (``rows`` of ``width``, ``step``, ``layer``, ``l1``); the other
+    fields of the design's result (``seed``, ``batch``, ``dtype`` or ``model.dtype``) go into
+    the title when present. Raises ``ValueError`` for another ``fmt``, or a result with
+    neither runs nor a coordinate check.
     """
     if fmt not in PLOT_MEDIA_TYPES:
         raise ValueError(f"plot format must be 'svg' or 'png', not {fmt!r}")
     runs = list(result.get("runs") or [])
-    if not runs:
-        raise ValueError("a diagnostics result without runs has nothing to plot")
+    check = result.get("coordinate_check") or None
+    if not runs and not check:
+        raise ValueError(
+            "a diagnostics result without runs or a coordinate check has nothing to plot"
+        )
     with _RENDER_LOCK, matplotlib.style.context(["default", dict(RC)]):
-        figure = _figure(result, runs)
+        figure = _figure(result, runs, check)
         buffer = io.BytesIO()
         if fmt == "svg":
             metadata: dict[str, Any] = {"Date": None, "Title": _title(result, runs)}
@@ -161,39 +165,51 @@ def render_diagnostics_plot(result: Mapping[str, Any], fmt: PlotFormat) -> bytes
     return buffer.getvalue()
 
 
-def _figure(result: Mapping[str, Any], runs: Sequence[Mapping[str, Any]]) -> Figure:
-    check = result.get("coordinate_check")
-    panels = 3 if check else 2
+def _figure(
+    result: Mapping[str, Any],
+    runs: Sequence[Mapping[str, Any]],
+    check: Mapping[str, Any] | None,
+) -> Figure:
+    """Two panels per the runs (when any), then the coordinate check's (when any)."""
+    panels = (2 if runs else 0) + (1 if check else 0)
     figure = Figure(
         figsize=(PANEL_WIDTH_IN * panels, PANEL_HEIGHT_IN), dpi=PNG_DPI, layout="constrained"
     )
     FigureCanvasAgg(figure)  # text extents for the layout; savefig picks the format's canvas
-    axes = figure.subplots(1, panels, squeeze=False)[0]
-    labels = _unique([str(run.get("label") or _scheme_name(run)) for run in runs])
-    for ax, key, title, ylabel in (
-        (axes[0], "activation", "Activations", "std of activations (log)"),
-        (axes[1], "gradient", "Gradients", "std of dL/d(pre-activation) (log)"),
-    ):
-        measured, predicted = _depth_series(runs, labels, key)
-        _draw_panel(ax, measured, predicted)
-        ax.set_title(f"{title}: std vs depth")
-        ax.set_xlabel("depth (layer)")
-        ax.set_ylabel(ylabel)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes = list(figure.subplots(1, panels, squeeze=False)[0])
+    if runs:
+        labels = _unique([str(run.get("label") or _scheme_name(run)) for run in runs])
+        for ax, key, title, ylabel in (
+            (axes.pop(0), "activation", "Activations", "std of activations (log)"),
+            (axes.pop(0), "gradient", "Gradients", "std of dL/d(pre-activation) (log)"),
+        ):
+            measured, predicted = _depth_series(runs, labels, key)
+            _draw_panel(ax, measured, predicted)
+            ax.set_title(f"{title}: std vs depth")
+            ax.set_xlabel("depth (layer)")
+            ax.set_ylabel(ylabel)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if check:
-        _draw_coordinate_check(axes[2], check)
+        _draw_coordinate_check(axes.pop(0), check)
     figure.suptitle(_title(result, runs))
     return figure
 
 
 def _title(result: Mapping[str, Any], runs: Sequence[Mapping[str, Any]]) -> str:
-    layers = list(runs[0].get("layers") or [])
-    activations = _unique_in_order(str(layer.get("activation", "")) for layer in layers)
-    parts = [f"{len(layers)} layers" + (f", {'/'.join(activations)}" if activations else "")]
-    for key, name in (("seed", "seed"), ("batch", "batch"), ("dtype", "")):
-        if result.get(key) is not None:
-            parts.append(f"{name} {result[key]}".strip())
-    return "Signal propagation at initialisation: " + " · ".join(parts)
+    parts = []
+    if runs:
+        layers = list(runs[0].get("layers") or [])
+        activations = _unique_in_order(str(layer.get("activation", "")) for layer in layers)
+        parts.append(
+            f"{len(layers)} layers" + (f", {'/'.join(activations)}" if activations else "")
+        )
+    model = result.get("model")
+    dtype = result.get("dtype") or (model.get("dtype") if isinstance(model, Mapping) else None)
+    for name, value in (("seed", result.get("seed")), ("batch", result.get("batch")), ("", dtype)):
+        if value is not None:
+            parts.append(f"{name} {value}".strip())
+    what = "Signal propagation at initialisation" if runs else "muP coordinate check"
+    return f"{what}: " + " · ".join(parts)
 
 
 def _scheme_name(run: Mapping[str, Any]) -> str:

@@ -127,6 +127,25 @@ def test_coordinate_check_adds_a_panel_per_layer_last_step_and_step_zero() -> No
         assert len(marker_positions(ids[f"coord-l1:{layer}:step2"])) == 3  # three widths
 
 
+def test_a_coordinate_check_alone_is_one_panel() -> None:
+    body = result(DEPTH, coordinate_check=True)
+    body["runs"] = []
+    data = render_diagnostics_plot(body, "svg")
+    ids = groups(svg_tree(data))
+    assert "coord-l1:W1:step2" in ids
+    assert not any(i.startswith(("activation-std:", "gradient-std:")) for i in ids)
+    png = render_diagnostics_plot(body, "png")
+    assert png_size(png) == (round(PANEL_WIDTH_IN * PNG_DPI), round(PANEL_HEIGHT_IN * PNG_DPI))
+
+
+def test_the_title_names_depth_activations_seed_batch_and_dtype(svg_root: ET.Element) -> None:
+    title = svg_root.find(f"{SVG}title")
+    assert title is not None
+    assert title.text == (
+        f"Signal propagation at initialisation: {DEPTH} layers, relu · seed 0 · batch 128 · float32"
+    )
+
+
 @pytest.mark.parametrize(("check", "panels"), [(False, 2), (True, 3)])
 def test_png_decodes_at_the_fixed_size(check: bool, panels: int) -> None:
     data = render_diagnostics_plot(result(DEPTH, coordinate_check=check), "png")
@@ -199,5 +218,5 @@ def test_label_whitespace_becomes_underscores_in_ids() -> None:
 def test_unknown_format_and_empty_result_are_refused() -> None:
     with pytest.raises(ValueError, match="svg' or 'png"):
         render_diagnostics_plot(result(DEPTH), "pdf")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="without runs"):
-        render_diagnostics_plot({"runs": []}, "svg")
+    with pytest.raises(ValueError, match="without runs or a coordinate check"):
+        render_diagnostics_plot({"runs": [], "coordinate_check": None}, "svg")
