@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 from app.api.settings import Settings
 from app.encoders.plots import render_diagnostics_plot
 from app.main import create_app
+from tests.encoders import diagnostics_results
 from tests.encoders.diagnostics_results import run, zeros_run
 from tests.live_server import free_port
 
@@ -36,7 +37,9 @@ def fake_result(body: dict[str, Any]) -> dict[str, Any]:
         "batch": body.get("batch", 128),
         "dtype": "float32",
         "runs": runs,
-        "coordinate_check": None,
+        "coordinate_check": diagnostics_results.result(3, coordinate_check=True)["coordinate_check"]
+        if body.get("widths")
+        else None,
     }
 
 

@@ -201,6 +201,22 @@ def test_the_other_presets_run(browser_context: Any, service: str, preset: str) 
     tab.close()
 
 
+def test_a_coordinate_check_adds_its_panel(browser_context: Any, service: str) -> None:
+    tab = Page(browser_context, service)
+    page = tab.page
+    tab.set_model("mlp", 3, 8, 8)
+    page.fill("#widths", "16, 32")
+    assert '"widths":[16,32]' in page.input_value("#curl")
+    assert tab.run() == "done", page.inner_text("#error")
+    assert tab.result is not None and tab.result["coordinate_check"] is not None
+    assert any(s.startswith("coord-l1:") for s in tab.series())
+    assert "coordinate check" in page.inner_text("#status")
+    page.select_option("#preset", "cnn")  # no coordinate check for a CNN
+    assert '"widths"' not in page.input_value("#curl")
+    assert tab.errors == []
+    tab.close()
+
+
 def test_a_service_with_keys_is_a_readable_401_until_the_key_is_given(
     browser_context: Any, keyed_service: str
 ) -> None:

@@ -101,6 +101,11 @@
     return layers;
   }
 
+  function coordinateWidths() {
+    return $("widths").value.split(",").map((w) => Number.parseInt(w, 10))
+      .filter((w) => Number.isFinite(w) && w > 0);
+  }
+
   function requestBody() {
     const preset = $("preset").value;
     const depth = Math.max(1, integer("depth", 1));
@@ -119,6 +124,13 @@
       body.scheme = schemes[0];
     } else {
       body.compare = schemes;
+    }
+    const widths = coordinateWidths();
+    if (preset === "mlp" && widths.length) {
+      body.widths = widths;
+      body.steps = Math.max(2, integer("steps", 3));
+      body.optimizer = $("optimizer").value;
+      body.learning_rate = Number.parseFloat($("learning-rate").value);
     }
     body.seed = Math.max(0, integer("seed", 0));
     body.batch = Math.max(1, integer("batch", 1));
@@ -350,6 +362,9 @@
       return;
     }
     const run = lastResult.runs.find((r) => r.label === $("hist-run").value) || lastResult.runs[0];
+    if (!run) {
+      return;
+    }
     for (const layer of run.layers) {
       box.append(histogram(layer));
     }
@@ -468,7 +483,8 @@
       showTable(result);
       $("results").hidden = false;
       const seconds = ((performance.now() - started) / 1000).toFixed(1);
-      $("status").textContent = `Done in ${seconds} s: ${result.runs.length} run(s).`;
+      const check = result.coordinate_check ? " and a coordinate check" : "";
+      $("status").textContent = `Done in ${seconds} s: ${result.runs.length} run(s)${check}.`;
       document.body.dataset.state = "done";
     } catch (error) {
       if (error && error.name === "AbortError") {
@@ -488,7 +504,7 @@
   // ---- form state (kept in the URL's fragment, so a link reproduces a run) ----------------
 
   const FIELDS = ["preset", "activation", "depth", "width", "seed", "batch", "dtype",
-    "random-scale"];
+    "random-scale", "widths", "steps", "optimizer", "learning-rate"];
 
   function saveState() {
     const params = new URLSearchParams();
@@ -526,6 +542,7 @@
 
   function describePreset() {
     const preset = PRESETS[$("preset").value];
+    $("coordinate-check").disabled = $("preset").value !== "mlp";
     $("depth-label").textContent = preset.depthLabel;
     $("width-label").textContent = preset.widthLabel;
     $("preset-hint").textContent = preset.hint;
