@@ -4,7 +4,6 @@ decodes at the fixed size, byte-identical renders, and all-zero series kept and 
 from __future__ import annotations
 
 import io
-import struct
 import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -16,49 +15,16 @@ import pytest
 from app.encoders.plots import PANEL_HEIGHT_IN, PANEL_WIDTH_IN, PNG_DPI, render_diagnostics_plot
 
 from .diagnostics_results import result
+from .plot_helpers import SVG, groups, legend_text, marker_positions, png_size, svg_tree
 
-SVG = "{http://www.w3.org/2000/svg}"
-XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
 DEPTH = 6
 LABELS = ("zeros", "random", "he_normal", "exploding")
-
-
-def svg_tree(data: bytes) -> ET.Element:
-    """The SVG's root, comments kept (matplotlib writes each text's string as one)."""
-    parser = ET.XMLParser(target=ET.TreeBuilder(insert_comments=True))
-    parser.feed(data)
-    return parser.close()
-
-
-def groups(root: ET.Element) -> dict[str, ET.Element]:
-    return {g.attrib["id"]: g for g in root.iter(f"{SVG}g") if "id" in g.attrib}
-
-
-def legend_text(root: ET.Element, gid: str) -> str:
-    """The string of the legend entry of series ``gid``."""
-    group = groups(root)[f"legend:{gid}"]
-    comments = [node.text for node in group.iter() if node.tag is ET.Comment]
-    assert comments, f"legend:{gid} holds no text"
-    return str(comments[0]).strip()
-
-
-def marker_positions(group: ET.Element) -> list[tuple[float, float]]:
-    """(x, y) of each marker (<use>) in a line's group, in SVG coordinates (y down)."""
-    return [(float(u.attrib["x"]), float(u.attrib["y"])) for u in group.iter(f"{SVG}use")]
 
 
 @pytest.fixture(scope="module")
 def svg_root() -> ET.Element:
     """The SVG of :func:`result` (six layers, no coordinate check), rendered once."""
     return svg_tree(render_diagnostics_plot(result(DEPTH), "svg"))
-
-
-def png_size(data: bytes) -> tuple[int, int]:
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    length, chunk = struct.unpack(">I4s", data[8:16])
-    assert (length, chunk) == (13, b"IHDR")
-    width, height = struct.unpack(">II", data[16:24])
-    return width, height
 
 
 def test_svg_is_xml_with_a_named_group_per_series_and_panel(svg_root: ET.Element) -> None:

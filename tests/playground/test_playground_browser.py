@@ -13,7 +13,6 @@ Without Chromium the module skips, except under ``CI=true``, where it fails.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -24,9 +23,6 @@ from typing import Any
 import pytest
 
 from tests.live_server import serve_process
-
-if importlib.util.find_spec("app.api.routers.diagnostics") is None:  # TEMPORARY
-    from tests.playground.fake_diagnostics import serve_fake as serve_process
 
 CHROMIUM = Path("/usr/bin/chromium")
 # The flags this machine kind needs (its closed network refuses Chromium's own connections).
@@ -206,7 +202,9 @@ def test_a_coordinate_check_adds_its_panel(browser_context: Any, service: str) -
     page = tab.page
     tab.set_model("mlp", 3, 8, 8)
     page.fill("#widths", "16, 32")
-    assert '"widths":[16,32]' in page.input_value("#curl")
+    curl = page.input_value("#curl")
+    assert '"widths":[16,32]' in curl
+    assert '"scheme":"zeros"' in curl and '"compare"' not in curl  # the first scheme only
     assert tab.run() == "done", page.inner_text("#error")
     assert tab.result is not None and tab.result["coordinate_check"] is not None
     assert any(s.startswith("coord-l1:") for s in tab.series())

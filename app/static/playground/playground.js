@@ -120,13 +120,13 @@
       body.layers = transformerLayers(depth, width, activation);
     }
     const schemes = chosenSchemes();
-    if (schemes.length === 1) {
-      body.scheme = schemes[0];
+    const widths = preset === "mlp" ? coordinateWidths() : [];
+    if (schemes.length === 1 || widths.length) {
+      body.scheme = schemes[0]; // a coordinate check runs one scheme: the first chosen
     } else {
       body.compare = schemes;
     }
-    const widths = coordinateWidths();
-    if (preset === "mlp" && widths.length) {
+    if (widths.length) {
       body.widths = widths;
       body.steps = Math.max(2, integer("steps", 3));
       body.optimizer = $("optimizer").value;
