@@ -64,6 +64,7 @@ async def index() -> dict[str, Any]:
             "audit": "/v1/audit",
             "openapi": "/openapi.json",
             "docs": "/docs",
+            "playground": "/playground",
             "health": "/healthz",
             "ready": "/readyz",
         },
