@@ -32,7 +32,7 @@ help:
 	@echo "make architecture-fixtures - build .venv-transformers, rewrite tests/fixtures/architectures"
 	@echo "make frameworks - build .venv-frameworks (torch, jax, flax for tests/frameworks; make test does it)"
 	@echo "make chromium - apt-get install Debian's chromium when /usr/bin/chromium is missing (make test does it)"
-	@echo "make readme - regenerate the scheme and shape-map tables in README.md"
+	@echo "make readme - regenerate README.md's generated tables and docs/why-initialization.svg"
 	@echo "make openapi - regenerate openapi.json from the app"
 	@echo "make clients - regenerate clients/typescript/src/schema.ts from openapi.json"
 	@echo "make ts-test - npm ci (when needed), build, drift check and node tests of the TypeScript SDK"
@@ -190,6 +190,7 @@ readme: $(STAMP)
 	$(VPY) -m app.core.torch_table --write README.md
 	$(VPY) -m app.core.jax_table --write README.md
 	$(VPY) -m app.core.recipes.table --write README.md
+	$(VPY) tools/make_why_init_plot.py
 
 # openapi.json is generated from the app (tests/api/test_openapi.py fails when it drifts).
 openapi: $(STAMP)

@@ -57,8 +57,9 @@ def test_svg_is_valid_and_draws_every_run(tool: ModuleType) -> None:
 
 
 def test_readme_shows_the_figure_and_its_claims_hold(fresh: dict[str, Any]) -> None:
-    section = re.search(r"^## Why initialization matters\n(.*?)(?=^## )", README.read_text(),
-                        re.S | re.M)
+    section = re.search(
+        r"^## Why initialization matters\n(.*?)(?=^## )", README.read_text(), re.S | re.M
+    )
     assert section is not None
     assert "docs/why-initialization.svg" in section.group(1)
     runs = fresh["runs"]

@@ -77,7 +77,10 @@ def main() -> int:
     if args.check:
         kept = json.loads(SERIES.read_text())
         if not close(kept, fresh):
-            print(f"{SERIES} drifted: run python tools/make_why_init_plot.py (make readme)", file=sys.stderr)
+            print(
+                f"{SERIES} drifted: run python tools/make_why_init_plot.py (make readme)",
+                file=sys.stderr,
+            )
             return 1
         return 0
     from app.encoders.plots import render_diagnostics_plot
