@@ -146,6 +146,12 @@ def _per_axis(value: int | list[int], rank: int, where: str) -> tuple[int, ...]:
 
 
 def _mismatch(i: int, wants: str, got: tuple[int, ...]) -> InvalidParameterError:
+    if i == 0:
+        return InvalidParameterError(
+            f"input_shape {list(got)} does not fit the first layer, which takes {wants}: give "
+            "one probe sample's shape without the batch axis (or leave input_shape out).",
+            field="input_shape",
+        )
     return InvalidParameterError(
         f"Layer {i} does not follow the one before it: it takes {wants}, but one sample "
         f"reaching it has shape {list(got)}. A chain feeds each layer's output to the next.",
@@ -319,6 +325,21 @@ def _activations(req: DiagnosticsRequest, count: int) -> list[str]:
     return [str(given.value)] * (count - 1) + ["linear"]  # the last layer is the readout
 
 
+def _mlp_activations(req: DiagnosticsRequest) -> list[tuple[str, float | None]]:
+    """Each mlp layer's activation and parameter (checked): the parameter is the named
+    activation's; the implicit linear readout takes none."""
+    assert req.mlp is not None
+    acts = _activations(req, len(req.mlp.sizes) - 1)
+    implicit = not isinstance(req.mlp.activation, list)
+    pairs = [
+        (act, None if implicit and i == len(acts) - 1 else req.mlp.activation_param)
+        for i, act in enumerate(acts)
+    ]
+    for act, param in sorted(set(pairs), key=str):
+        _check_activation(act, param, "mlp.activation_param")
+    return pairs
+
+
 def _mlp_chain(req: DiagnosticsRequest) -> tuple[list[ChainLayer], tuple[int, ...], None]:
     assert req.mlp is not None
     sizes = list(req.mlp.sizes)
@@ -327,12 +348,11 @@ def _mlp_chain(req: DiagnosticsRequest) -> tuple[list[ChainLayer], tuple[int, ..
             f"The mlp takes {sizes[0]} features: input_shape must be [{sizes[0]}] or absent.",
             field="input_shape",
         )
-    acts = _activations(req, len(sizes) - 1)
-    for act in sorted(set(acts)):
-        _check_activation(act, req.mlp.activation_param, "mlp.activation_param")
     chain = [
-        ChainLayer(f"W{i}", "dense", None, act, req.mlp.activation_param, (n,), n_prev * n, index=i)
-        for i, (n_prev, n, act) in enumerate(zip(sizes, sizes[1:], acts, strict=False), start=1)
+        ChainLayer(f"W{i}", "dense", None, act, param, (n,), n_prev * n, index=i)
+        for i, (n_prev, n, (act, param)) in enumerate(
+            zip(sizes[:-1], sizes[1:], _mlp_activations(req), strict=True), start=1
+        )
     ]
     return chain, (sizes[0],), None
 
@@ -476,27 +496,16 @@ def _coordinate(req: DiagnosticsRequest, settings: Settings) -> CoordinatePlan |
             "Give 'compare' or 'widths', not both: a coordinate check runs one scheme or recipe.",
             field="widths",
         )
-    acts = _activations(req, len(req.mlp.sizes) - 1)
+    acts = _mlp_activations(req)
     chains, jobs = [], []
     for width in req.widths:
         body = _width_body(req, width)
         chain = []
-        for i, (layer, act) in enumerate(zip(body["layers"], acts, strict=True)):
+        for layer, (act, param) in zip(body["layers"], acts, strict=True):
             d = layer["layer"]
             spec = DenseSpec(d["in_features"], d["out_features"])
-            macs = d["in_features"] * d["out_features"]
-            chain.append(
-                ChainLayer(
-                    layer["name"],
-                    "dense",
-                    spec,
-                    act,
-                    req.mlp.activation_param,
-                    (d["out_features"],),
-                    macs,
-                )
-            )
-            del i
+            out, macs = (d["out_features"],), d["in_features"] * d["out_features"]
+            chain.append(ChainLayer(layer["name"], "dense", spec, act, param, out, macs))
         chains.append(chain)
         jobs.append(_models(body, settings, where="widths"))
     return CoordinatePlan(

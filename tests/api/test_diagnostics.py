@@ -331,3 +331,28 @@ def test_coordinate_check_sp_output_grows_with_width_mup_stays_flat(client: ApiC
     assert mup0 == [0.0, 0.0, 0.0]
     assert sp3[2] / sp3[0] > 3, sp3
     assert max(mup3) / min(mup3) < 1.5, mup3
+
+
+def test_activation_param_is_the_named_activations_not_the_readouts(client: ApiClient) -> None:
+    body = {
+        "mlp": {"sizes": [8, 8, 8], "activation": "leaky_relu", "activation_param": 0.2},
+        "seed": 0,
+    }
+    response = post(client, body)
+    assert response.status_code == 200, response.text
+    body["mlp"]["activation"] = "relu"
+    problem = post(client, body).json()
+    assert problem["errors"][0]["field"] == "mlp.activation_param"
+    assert "relu" in problem["detail"] and "linear" not in problem["detail"]
+
+
+def test_input_shape_that_does_not_fit_the_first_layer_names_input_shape(
+    client: ApiClient,
+) -> None:
+    layer = {
+        "name": "c",
+        "layer": {"kind": "conv2d", "in_channels": 3, "out_channels": 4, "kernel_size": 3},
+    }
+    problem = post(client, {"layers": [layer], "input_shape": [3, 8], "seed": 0}).json()
+    assert problem["errors"][0]["field"] == "input_shape"
+    assert "input_shape [3, 8]" in problem["detail"]
