@@ -62,6 +62,7 @@ async def index() -> dict[str, Any]:
             "recipes": "/v1/recipes",
             "architectures": "/v1/architectures",
             "audit": "/v1/audit",
+            "diagnostics": "/v1/diagnostics",
             "openapi": "/openapi.json",
             "docs": "/docs",
             "playground": "/playground",

@@ -179,7 +179,8 @@ Step = Dense | Conv | Embedding | Attention | Norm
 class Link:
     """One layer of the chain: a step, then its activation.
 
-    ``weight_std_theory``: the scheme's std of the main weight (None: unknown);
+    ``weight_std_theory``: the scheme's std of the main weight (None: unknown), and
+    ``weight_mean_theory`` its mean (the recursion needs the second moment, std^2 + mean^2);
     ``output_multiplier`` (dense and conv): ``h = mult * (x W) + b`` (muP's readout).
     """
 
@@ -188,6 +189,7 @@ class Link:
     activation_param: float | None = None
     weight_std_theory: float | None = None
     output_multiplier: float = 1.0
+    weight_mean_theory: float = 0.0  # the scheme's mean (a constant init's value)
 
 
 @dataclass(frozen=True)

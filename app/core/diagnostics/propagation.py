@@ -180,8 +180,8 @@ def _mean(a: Array) -> float:
 
 
 def _weight_var(link: Link, weight: Array) -> float:
-    if link.weight_std_theory is not None:
-        return float(link.weight_std_theory) ** 2
+    if link.weight_std_theory is not None:  # the second moment: a constant's is value^2
+        return float(link.weight_std_theory) ** 2 + float(link.weight_mean_theory) ** 2
     return float(np.mean(weight * weight))
 
 
