@@ -412,11 +412,17 @@ def _mlp_activations(req: DiagnosticsRequest) -> list[tuple[str, float | None]]:
     activation's; the implicit linear readout takes none."""
     assert req.mlp is not None
     acts = _activations(req, len(req.mlp.sizes) - 1)
-    implicit = not isinstance(req.mlp.activation, list)
-    pairs = [
-        (act, None if implicit and i == len(acts) - 1 else req.mlp.activation_param)
-        for i, act in enumerate(acts)
-    ]
+    param = req.mlp.activation_param
+    if isinstance(req.mlp.activation, list):  # a list: the parameter of those that take one
+        if param is not None and not any(core.activations.takes_param(a) for a in acts):
+            raise InvalidParameterError(
+                f"activation_param {param!r} has no activation to go to: none of "
+                f"{sorted(set(acts))} takes a parameter (leaky_relu, elu and celu do).",
+                field="mlp.activation_param",
+            )
+        pairs = [(a, param if core.activations.takes_param(a) else None) for a in acts]
+    else:  # one name for the hidden layers; the implicit linear readout takes none
+        pairs = [(a, None if i == len(acts) - 1 else param) for i, a in enumerate(acts)]
     for act, param in sorted(set(pairs), key=str):
         _check_activation(act, param, "mlp.activation_param")
     return pairs
@@ -516,7 +522,9 @@ def _runs(req: DiagnosticsRequest, settings: Settings) -> list[Run]:
 
 def _own_label(req: DiagnosticsRequest) -> str:
     parts = recipe_parts(req.recipe)
-    return "layout default" if parts is None else f"recipe {parts[0]}"
+    if parts is None:
+        return f"{req.layout.value} defaults"  # each tensor's layout default (README, roles)
+    return f"recipe {parts[0]}"
 
 
 def _check_recipe(req: DiagnosticsRequest) -> None:

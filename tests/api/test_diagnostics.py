@@ -112,7 +112,7 @@ def test_defaults_batch_128_relu_hidden_and_linear_readout(client: ApiClient) ->
     assert document["model"]["mlp"]["activation"] == ["linear"]  # the readout
     document = post(client, {"mlp": {"sizes": [4, 4, 4]}, "seed": 0}).json()
     assert document["model"]["mlp"]["activation"] == ["relu", "linear"]
-    assert document["runs"][0]["label"] == "layout default"
+    assert document["runs"][0]["label"] == "torch defaults"
 
 
 def test_compare_runs_each_scheme_and_flags_zeros_symmetric(client: ApiClient) -> None:
@@ -450,3 +450,20 @@ def test_compare_errors_name_the_entry_and_unknown_fields_list_diagnostics_field
     assert null.status_code == 422 and null.json()["errors"][0]["field"] == "compare[1]"
     missing = post(client, {"mlp": {"sizes": [4, 4]}}).json()
     assert missing["detail"].startswith("seed is required")
+
+
+def test_activation_errors_suggest_the_name_and_a_list_shares_its_param(
+    client: ApiClient,
+) -> None:
+    swish = post(client, {"mlp": {"sizes": [4, 4], "activation": "swish"}, "seed": 0}).json()
+    assert "Did you mean 'silu'?" in swish["detail"]
+    body = {
+        "mlp": {
+            "sizes": [4, 4, 4, 4],
+            "activation": ["leaky_relu", "elu", "linear"],
+            "activation_param": 0.3,
+        },
+        "seed": 0,
+    }
+    model = post(client, body).json()["model"]["mlp"]
+    assert model["activation_param"] == [0.3, 0.3, None]
