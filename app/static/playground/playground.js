@@ -447,6 +447,14 @@
 
   // ---- running -----------------------------------------------------------------------------
 
+  // Results shown under settings they no longer match are dimmed until the next run.
+  function markStale() {
+    const results = $("results");
+    if (!results.hidden) {
+      results.classList.add("stale");
+    }
+  }
+
   async function run(event) {
     if (event) {
       event.preventDefault();
@@ -481,6 +489,7 @@
       fillRunChoice(result.runs);
       showHistograms();
       showTable(result);
+      $("results").classList.remove("stale");
       $("results").hidden = false;
       const seconds = ((performance.now() - started) / 1000).toFixed(1);
       const check = result.coordinate_check ? " and a coordinate check" : "";
@@ -574,10 +583,12 @@
     $("controls").addEventListener("input", () => {
       updateCurl();
       saveState();
+      markStale();
     });
     $("controls").addEventListener("change", () => {
       updateCurl();
       saveState();
+      markStale();
     });
     $("hist-run").addEventListener("change", showHistograms);
     $("copy-curl").addEventListener("click", copyCurl);
