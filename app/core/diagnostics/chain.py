@@ -539,7 +539,8 @@ def _stats(link: Link, trace: Pass) -> LayerStats:
     )
 
 
-def _channels_first(step: Step, before: bool, ndim: int) -> bool:
+def channels_first(step: Step, before: bool, ndim: int) -> bool:
+    """Whether a link's output keeps channels on axis 1 (a conv's, and a norm's after one)."""
     if isinstance(step, Conv):
         return True
     if isinstance(step, Norm):
@@ -572,13 +573,13 @@ def passes(links: Sequence[Link], inputs: NDArray[Any], upstream: NDArray[Any]) 
     forward: list[tuple[Array, Array, bool]] = []
     backs: list[_Back] = []
     x: NDArray[Any] = inputs if inputs.dtype.kind in "iu" else inputs.astype(np.float64)
-    channels_first = False
+    units_on_1 = False  # units (channels) on axis 1 rather than last
     with np.errstate(all="ignore"):
         for link in links:
-            channels_first = _channels_first(link.step, channels_first, x.ndim)
+            units_on_1 = channels_first(link.step, units_on_1, x.ndim)
             h, back = step_forward(link.step, x, link.output_multiplier)
             a = apply(link.activation, h, link.activation_param)
-            forward.append((h, a, channels_first))
+            forward.append((h, a, units_on_1))
             backs.append(back)
             x = a
         out: list[Pass] = []
