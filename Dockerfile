@@ -37,10 +37,14 @@ RUN groupadd --system --gid 10001 weightinit \
 COPY --from=build /opt/venv /opt/venv
 # OPENBLAS_NUM_THREADS=1: only POST /v1/diagnostics' matmuls use BLAS on the serving path; one
 # thread gives them the same bits in every replica, and no OpenBLAS thread per host CPU.
+# MPLCONFIGDIR: matplotlib (the diagnostics plots) keeps its font cache in a writable
+# directory; the root file system is read-only and the home directory does not exist, so
+# it goes on the /tmp volume (without it matplotlib warns and makes a new temporary one).
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    OPENBLAS_NUM_THREADS=1
+    OPENBLAS_NUM_THREADS=1 \
+    MPLCONFIGDIR=/tmp/matplotlib
 # An empty working directory: uvicorn puts it on sys.path; the code comes from site-packages.
 WORKDIR /srv/weightinit
 USER 10001:10001

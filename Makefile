@@ -13,7 +13,7 @@ LOCK := requirements.lock
 # Quiet, non-interactive pip; no self-upgrade (nothing unpinned gets upgraded).
 PIP_FLAGS := --disable-pip-version-check --no-input
 
-.PHONY: help install run test soak fuzz check audit fmt lock bench bench-extras frameworks architecture-fixtures readme openapi clean clients ts-install ts-test FORCE
+.PHONY: help install run test soak fuzz check audit fmt lock bench bench-extras frameworks architecture-fixtures readme openapi clean clients ts-install ts-test chromium FORCE
 
 FORCE:
 
@@ -31,7 +31,8 @@ help:
 	@echo "make bench-extras - build .venv-bench (torch for the benchmarks, never in .venv)"
 	@echo "make architecture-fixtures - build .venv-transformers, rewrite tests/fixtures/architectures"
 	@echo "make frameworks - build .venv-frameworks (torch, jax, flax for tests/frameworks; make test does it)"
-	@echo "make readme - regenerate the scheme and shape-map tables in README.md"
+	@echo "make chromium - apt-get install Debian's chromium when /usr/bin/chromium is missing (make test does it)"
+	@echo "make readme - regenerate README.md's generated tables and docs/why-initialization.svg"
 	@echo "make openapi - regenerate openapi.json from the app"
 	@echo "make clients - regenerate clients/typescript/src/schema.ts from openapi.json"
 	@echo "make ts-test - npm ci (when needed), build, drift check and node tests of the TypeScript SDK"
@@ -62,8 +63,20 @@ install: $(STAMP)
 run: $(STAMP)
 	$(VPY) -m app.server --host $(HOST) --port $(PORT)
 
-test: check $(FRAMEWORKS_STAMP)
+test: check $(FRAMEWORKS_STAMP) chromium
 	$(VPY) -m pytest
+
+# Debian's Chromium for tests/playground (Playwright drives it by executable_path: it cannot
+# download browsers of its own here). Installed only when missing; when it cannot be (not
+# root, no network), say so and go on: the browser tests then skip, or fail under CI=true.
+CHROMIUM := /usr/bin/chromium
+chromium:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  echo "installing Debian's chromium (tests/playground)"; \
+	  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+	      --no-install-recommends chromium; } \
+	    || echo "make: could not install chromium: tests/playground skips (fails under CI=true)"; \
+	fi
 
 # The long variant of tests/api/test_load.py: figures (RSS, small-request p99), not assertions
 # beyond the short one's (README, "Operations").
@@ -177,6 +190,7 @@ readme: $(STAMP)
 	$(VPY) -m app.core.torch_table --write README.md
 	$(VPY) -m app.core.jax_table --write README.md
 	$(VPY) -m app.core.recipes.table --write README.md
+	$(VPY) tools/make_why_init_plot.py
 
 # openapi.json is generated from the app (tests/api/test_openapi.py fails when it drifts).
 openapi: $(STAMP)

@@ -23,7 +23,16 @@ from app.api.json_guard import JsonGuard
 from app.api.lifecycle import drain_on_signals
 from app.api.middleware import RequestLimits
 from app.api.observe import Observability, install_json_logging
-from app.api.routers import audit, diagnostics, digests, health, models, registry, weights
+from app.api.routers import (
+    audit,
+    diagnostics,
+    digests,
+    health,
+    models,
+    playground,
+    registry,
+    weights,
+)
 from app.api.settings import Settings
 from app.jobs.admission import Admission, LaneName
 from app.jobs.limits import SettingsError
@@ -233,6 +242,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         diagnostics.router,
         registry.router,
         health.router,
+        playground.router,
     )
     for router in routers:
         app.include_router(router)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import settings
 
 # Helpers whose asserts should explain themselves like a test's (pytest rewrites them on import).
-pytest.register_assert_rewrite("tests.core.stats_helpers")
+pytest.register_assert_rewrite("tests.core.stats_helpers", "tests.encoders.plot_helpers")
 
 settings.register_profile(
     "weightinit",

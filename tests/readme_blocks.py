@@ -23,7 +23,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC_URL = "http://127.0.0.1:8000"
-SECTIONS = r"Use it from [^\n]*|The HTTP API|Reproduce PyTorch and JAX initial weights|Recipes"
+SECTIONS = (
+    r"Use it from [^\n]*|The HTTP API|Reproduce PyTorch and JAX initial weights|Recipes"
+    r"|Why initialization matters"
+)
 SECTION = re.compile(rf"^## ({SECTIONS})\n(.*?)(?=^## |\Z)", re.S | re.M)
 FENCE = re.compile(r"^```(sh|py|js)\n(.*?)^```", re.S | re.M)
 SDK_FENCE = re.compile(r"^```python\n(.*?)^```", re.S | re.M)

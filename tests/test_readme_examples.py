@@ -59,6 +59,7 @@ def test_the_readme_has_an_example_for_every_client() -> None:
         "The HTTP API",
         "Reproduce PyTorch and JAX initial weights",
         "Recipes",
+        "Why initialization matters",
     }
     assert "## Scaling out" in README
     assert "(deploy/README.md)" in README.split("## Scaling out", 1)[1]

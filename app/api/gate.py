@@ -1,17 +1,19 @@
 """Optional API keys and a per-key token-bucket rate limit, before anything else runs.
 
 **Keys** (``WEIGHTINIT_API_KEYS`` / ``WEIGHTINIT_API_KEYS_FILE``): when any is configured,
-every request but ``/healthz`` and ``/readyz`` must carry one, as ``Authorization: Bearer
-<key>`` or ``X-API-Key: <key>``; otherwise 401 problem+json with ``WWW-Authenticate:
-Bearer``. The presented key's sha256 is compared with every configured key's sha256 with
+every request but ``/healthz``, ``/readyz`` and the playground page (``/playground`` and its
+script and stylesheet: static files a browser opens without a key; the page sends the key
+typed into it with its API requests) must carry one, as ``Authorization: Bearer <key>`` or
+``X-API-Key: <key>``; otherwise 401 problem+json with ``WWW-Authenticate: Bearer``. The
+presented key's sha256 is compared with every configured key's sha256 with
 ``hmac.compare_digest``, all of them every time, so the time taken tells nothing about which
 key, or how much of one, matched. Keys never reach a log, a problem body or a metric.
 
 **Rate limit** (``WEIGHTINIT_RATE_LIMIT`` requests per second, ``WEIGHTINIT_RATE_BURST``):
-one token bucket per key, or per client IP when there are no keys; a request with no token
-left gets 429 problem+json with ``Retry-After`` (whole seconds until the next token). Health,
-readiness and ``/metrics`` are never limited. The buckets live in this process: with several
-workers or replicas, each enforces its own.
+one token bucket per key, or per client IP when there are no keys (and for the playground's
+files); a request with no token left gets 429 problem+json with ``Retry-After`` (whole
+seconds until the next token). Health, readiness and ``/metrics`` are never limited. The
+buckets live in this process: with several workers or replicas, each enforces its own.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from .metrics import record_rejection
 from .problems import PROBLEM_JSON, SLUGS, TITLES, TYPE_BASE
 
 OPEN_PATHS = frozenset({"/healthz", "/readyz"})
+PAGE_PREFIX = "/playground"  # the page and its files: no key, but rate limited
 UNLIMITED_PATHS = OPEN_PATHS | {"/metrics"}
 MAX_IDLE_BUCKETS = 10_000
 
@@ -143,7 +146,7 @@ class Gate:
             await self.app(scope, receive, send)
             return
         bucket = _client_ip(scope)
-        if self.keys:
+        if self.keys and not is_page(path):
             matches = [self.keys.match(key) for key in presented_keys(scope)]
             index = next((m for m in matches if m is not None), None)
             if index is None:
@@ -182,6 +185,11 @@ class Gate:
         extra = {"limit": "WEIGHTINIT_RATE_LIMIT", "value": self.buckets.rate}
         headers = [(b"retry-after", str(seconds).encode())]
         await send_problem(scope, send, 429, detail, headers=headers, extra=extra)
+
+
+def is_page(path: str) -> bool:
+    """Whether ``path`` is the playground page or one of its files (no key needed)."""
+    return path == PAGE_PREFIX or path.startswith(PAGE_PREFIX + "/")
 
 
 def _client_ip(scope: Scope) -> str:

@@ -22,7 +22,9 @@ from app.core.layer_values import unknown_kind
 from app.core.layers import LAYER_KINDS
 from app.jobs.arguments import rows_of
 from app.jobs.names import NAME_RULE
-from app.jobs.requests import seed_problem
+from app.jobs.requests import SEED_RULE, seed_problem
+
+SEED_MISSING = f"seed is required: {SEED_RULE} (the same seed gives the same weights)."
 
 # What a query or name field must look like, in words (instead of pydantic's regex).
 FORMS = {
@@ -245,7 +247,8 @@ def validation_errors(
             field += ".kind"  # the discriminator is the offending field
         said.setdefault(field, [])
         if field == "seed":  # every bad seed, in the body or the GET query: one message
-            said[field] = [seed_problem(err.get("input"))]
+            missing = err.get("type") == "missing"
+            said[field] = [SEED_MISSING if missing else seed_problem(err.get("input"))]
             continue
         phrase = expected(err)
         if phrase is not None:

@@ -15,6 +15,8 @@ MEDIA = {
     "safetensors": "application/vnd.safetensors",
 }
 OCTET = "application/octet-stream"
+# POST /v1/diagnostics: the result as JSON, or its plot (app/encoders/plots.py).
+PLOT_MEDIA = {"json": "application/json", "svg": "image/svg+xml", "png": "image/png"}
 
 
 def _ranges(accept: str) -> list[tuple[float, str]]:
@@ -51,6 +53,27 @@ def choose(fmt: str | None, accept: str | None, *, allowed: tuple[str, ...], oct
             if MEDIA[name] == media:
                 return name
     offered = ", ".join([*(MEDIA[n] for n in allowed), OCTET])
+    raise ProblemError(
+        406, f"None of the Accept header's types can be produced; offered: {offered}."
+    )
+
+
+def choose_plot(fmt: str | None, accept: str | None) -> str:
+    """json, svg or png: ``?format=`` wins, else the Accept header's first acceptable type
+    (``image/*`` is svg); 406 when it admits none of them."""
+    if fmt is not None:
+        return fmt
+    if not accept or not accept.strip():
+        return "json"
+    for _, media in _ranges(accept):
+        if media in ("*/*", "application/*", "application/json", "application/problem+json"):
+            return "json"
+        if media == "image/*":
+            return "svg"
+        for name, plot_media in PLOT_MEDIA.items():
+            if media == plot_media:
+                return name
+    offered = ", ".join(PLOT_MEDIA.values())
     raise ProblemError(
         406, f"None of the Accept header's types can be produced; offered: {offered}."
     )

@@ -21,6 +21,7 @@ from starlette.types import Receive, Scope, Send
 
 from app.core.errors import LimitExceededError, UnknownNameError, WeightInitError
 from app.jobs.audit_requests import AuditRequest
+from app.jobs.diagnostics_requests import DiagnosticsRequest
 from app.jobs.requests import ModelRequest, WeightsRequest
 
 from .messages import validation_errors
@@ -137,6 +138,8 @@ def _root_model(request: Request) -> type[BaseModel]:
     """The body model of the route (for the fields an unknown one could have been)."""
     if request.url.path.startswith("/v1/audit"):
         return AuditRequest
+    if request.url.path.startswith("/v1/diagnostics"):
+        return DiagnosticsRequest
     return ModelRequest if request.url.path.startswith("/v1/models") else WeightsRequest
 
 

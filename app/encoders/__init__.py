@@ -9,9 +9,13 @@ values as little-endian, C-order data.
 * :func:`encode_npy` - ``.npy`` v1.0 (NEP 1), no bfloat16;
 * :func:`encode_npz` - an uncompressed zip of ``<name>.npy`` members, no bfloat16;
 * :func:`encode_safetensors` - safetensors (huggingface/safetensors README);
-* :func:`sha256_hex` - sha256 of the raw bytes, as the digests in responses.
+* :func:`sha256_hex` - sha256 of the raw bytes, as the digests in responses;
+* ``app.encoders.plots.render_diagnostics_plot`` - a diagnostics result as an SVG or PNG
+  figure (matplotlib, Agg). Import it from its module: importing this package does not load
+  matplotlib.
 
-This package may import only the standard library, numpy, ml_dtypes, orjson and ``app.core``.
+This package may import only the standard library, numpy, ml_dtypes, orjson, matplotlib (in
+``plots`` only) and ``app.core``.
 """
 
 from __future__ import annotations

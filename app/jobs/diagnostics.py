@@ -21,7 +21,8 @@ from numpy.typing import NDArray
 from app.core import diagnostics as core
 from app.core.attention import MultiheadAttentionSpec
 from app.core.errors import InvalidParameterError, WeightInitError
-from app.core.generate import generate_all, generate_tensor
+from app.core.generate import generate_tensor
+from app.core.law_stats import law_stats
 from app.core.laws import Law, NormalLaw, UniformLaw
 from app.core.layer_values import read_layer
 from app.core.layers import ConvSpec, DenseSpec, EmbeddingSpec, LayerSpec
@@ -31,6 +32,7 @@ from app.core.types import DType, Layout
 
 from . import diagnostics_arch as arch
 from . import limits
+from .body import readers
 from .diagnostics_requests import (
     DEFAULT_SEQUENCE,
     DEFAULT_SPATIAL,
@@ -148,6 +150,12 @@ def _per_axis(value: int | list[int], rank: int, where: str) -> tuple[int, ...]:
 
 
 def _mismatch(i: int, wants: str, got: tuple[int, ...]) -> InvalidParameterError:
+    if i == 0:
+        return InvalidParameterError(
+            f"input_shape {list(got)} does not fit the first layer, which takes {wants}: give "
+            "one probe sample's shape without the batch axis (or leave input_shape out).",
+            field="input_shape",
+        )
     return InvalidParameterError(
         f"Layer {i} does not follow the one before it: it takes {wants}, but one sample "
         f"reaching it has shape {list(got)}. A chain feeds each layer's output to the next.",
@@ -172,6 +180,88 @@ def _first_sample(spec: LayerSpec) -> tuple[int, ...]:
     return (channels,) if isinstance(spec, BatchNormSpec) else (channels, DEFAULT_SPATIAL)
 
 
+# A conv's forward arguments under each framework's names (init ignores them; the chain runs
+# them): torch's stride/padding/dilation, Keras' strides/dilation_rate, Flax's kernel_dilation.
+CONV_ARGUMENTS = {
+    "stride": ("stride", "strides"),
+    "padding": ("padding",),
+    "dilation": ("dilation", "dilation_rate", "kernel_dilation"),
+}
+
+
+def _layer_argument(value: object, rank: int, where: str) -> tuple[int, ...] | str:
+    """An int, a list of ints (one per spatial axis) or 'same'/'valid' (padding only)."""
+    if isinstance(value, str) and value.lower() in ("same", "valid"):
+        return value.lower()
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return (value,) * rank
+    if (
+        isinstance(value, list | tuple)
+        and len(value) == rank
+        and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value)
+    ):
+        return tuple(value)
+    raise InvalidParameterError(
+        f"Give a non-negative integer or {rank} of them (padding also 'same' or 'valid'); "
+        f"got {value!r}.",
+        field=where,
+    )
+
+
+def _conv_argument(
+    i: int, item: DiagnosticsLayer, given: dict[str, Any], name: str, rank: int
+) -> tuple[int, ...] | str:
+    """The value of ``name`` from the layer's own fields (framework names) or the item's."""
+    found = [(key, given[key]) for key in CONV_ARGUMENTS[name] if key in given]
+    own = getattr(item, name)
+    if not found:
+        return _per_axis(own, rank, f"layers[{i}].{name}")
+    key, value = found[0]
+    resolved = _layer_argument(value, rank, f"layers[{i}].layer.{key}")
+    if name in item.model_fields_set and _per_axis(own, rank, f"layers[{i}].{name}") != resolved:
+        raise InvalidParameterError(
+            f"Layer {i} gives {name} twice, as layer.{key} and as {name}, with different "
+            "values: keep one.",
+            field=f"layers[{i}].{name}",
+        )
+    return resolved
+
+
+def _same_padding(
+    i: int, spec: ConvSpec, stride: tuple[int, ...], dilation: tuple[int, ...]
+) -> tuple[int, ...]:
+    span = [d * (k - 1) for k, d in zip(spec.kernel_size, dilation, strict=True)]
+    if any(s != 1 for s in stride) or any(x % 2 for x in span):
+        raise InvalidParameterError(
+            "padding 'same' runs here with stride 1 and an odd (dilated) kernel only, where it "
+            "pads equally on both sides: give the padding as numbers.",
+            field=f"layers[{i}].layer.padding",
+        )
+    return tuple(x // 2 for x in span)
+
+
+def _conv_geometry(
+    i: int, item: DiagnosticsLayer, spec: ConvSpec
+) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+    """(stride, padding, dilation), each one per spatial axis."""
+    rank = len(spec.kernel_size)
+    _, given, _ = layer_values(item.layer)
+    stride, padding, dilation = (
+        _conv_argument(i, item, given, name, rank) for name in ("stride", "padding", "dilation")
+    )
+    assert not isinstance(stride, str) and not isinstance(dilation, str)
+    if min(stride) < 1 or min(dilation) < 1:
+        raise InvalidParameterError(
+            "A conv's stride and dilation are at least 1.", field=f"layers[{i}].layer"
+        )
+    if padding == "same":
+        return stride, _same_padding(i, spec, stride, dilation), dilation
+    if padding == "valid":
+        return stride, (0,) * rank, dilation
+    assert not isinstance(padding, str)
+    return stride, padding, dilation
+
+
 def _conv_layer(
     i: int, item: DiagnosticsLayer, kind: str, spec: ConvSpec, shape: tuple[int, ...]
 ) -> ChainLayer:
@@ -182,9 +272,7 @@ def _conv_layer(
         )
     if len(shape) != rank + 1 or shape[0] != spec.in_channels:
         raise _mismatch(i, f"{spec.in_channels} channels and {rank} spatial axes", shape)
-    stride = _per_axis(item.stride, rank, f"layers[{i}].stride")
-    padding = _per_axis(item.padding, rank, f"layers[{i}].padding")
-    dilation = _per_axis(item.dilation, rank, f"layers[{i}].dilation")
+    stride, padding, dilation = _conv_geometry(i, item, spec)
     spatial = tuple(
         (n + 2 * p - d * (k - 1) - 1) // s + 1
         for n, k, s, p, d in zip(
@@ -321,6 +409,27 @@ def _activations(req: DiagnosticsRequest, count: int) -> list[str]:
     return [str(given.value)] * (count - 1) + ["linear"]  # the last layer is the readout
 
 
+def _mlp_activations(req: DiagnosticsRequest) -> list[tuple[str, float | None]]:
+    """Each mlp layer's activation and parameter (checked): the parameter is the named
+    activation's; the implicit linear readout takes none."""
+    assert req.mlp is not None
+    acts = _activations(req, len(req.mlp.sizes) - 1)
+    param = req.mlp.activation_param
+    if isinstance(req.mlp.activation, list):  # a list: the parameter of those that take one
+        if param is not None and not any(core.activations.takes_param(a) for a in acts):
+            raise InvalidParameterError(
+                f"activation_param {param!r} has no activation to go to: none of "
+                f"{sorted(set(acts))} takes a parameter (leaky_relu, elu and celu do).",
+                field="mlp.activation_param",
+            )
+        pairs = [(a, param if core.activations.takes_param(a) else None) for a in acts]
+    else:  # one name for the hidden layers; the implicit linear readout takes none
+        pairs = [(a, None if i == len(acts) - 1 else param) for i, a in enumerate(acts)]
+    for act, param in sorted(set(pairs), key=str):
+        _check_activation(act, param, "mlp.activation_param")
+    return pairs
+
+
 def _mlp_chain(req: DiagnosticsRequest) -> tuple[list[ChainLayer], tuple[int, ...], None]:
     assert req.mlp is not None
     sizes = list(req.mlp.sizes)
@@ -329,12 +438,11 @@ def _mlp_chain(req: DiagnosticsRequest) -> tuple[list[ChainLayer], tuple[int, ..
             f"The mlp takes {sizes[0]} features: input_shape must be [{sizes[0]}] or absent.",
             field="input_shape",
         )
-    acts = _activations(req, len(sizes) - 1)
-    for act in sorted(set(acts)):
-        _check_activation(act, req.mlp.activation_param, "mlp.activation_param")
     chain = [
-        ChainLayer(f"W{i}", "dense", None, act, req.mlp.activation_param, (n,), n_prev * n, index=i)
-        for i, (n_prev, n, act) in enumerate(zip(sizes, sizes[1:], acts, strict=False), start=1)
+        ChainLayer(f"W{i}", "dense", None, act, param, (n,), n_prev * n, index=i)
+        for i, (n_prev, n, (act, param)) in enumerate(
+            zip(sizes[:-1], sizes[1:], _mlp_activations(req), strict=True), start=1
+        )
     ]
     return chain, (sizes[0],), None
 
@@ -394,8 +502,8 @@ def _models(body: dict[str, Any], settings: Settings, where: str | None = None) 
     try:
         return model_job(ModelRequest.model_validate(body), settings, Selection("safetensors"))
     except WeightInitError as exc:
-        if where is not None and exc.field in (None, "scheme"):
-            exc.field = where
+        if where is not None and (exc.field is None or exc.field.split(".")[0] == "scheme"):
+            exc.field = where + (exc.field or "")[len("scheme") :]
         raise
 
 
@@ -427,7 +535,7 @@ def _own_label(req: DiagnosticsRequest) -> str:
         return f"recipe {parts[0]}"
     if req.architecture is not None:
         return f"{req.architecture} default (_init_weights)"
-    return "layout default"
+    return f"{req.layout.value} defaults"  # each tensor's layout default (README, roles)
 
 
 def _check_recipe(req: DiagnosticsRequest) -> None:
@@ -470,9 +578,23 @@ def _width_body(req: DiagnosticsRequest, width: int) -> dict[str, Any]:
     return body
 
 
+COORDINATE_FIELDS = ("steps", "optimizer", "learning_rate")
+
+
 def _coordinate(req: DiagnosticsRequest, settings: Settings) -> CoordinatePlan | None:
     if req.widths is None:
+        stray = [f for f in COORDINATE_FIELDS if f in req.model_fields_set]
+        if stray:
+            raise InvalidParameterError(
+                f"'{stray[0]}' belongs to the coordinate check: give 'widths' too (or drop it; "
+                "unknown and unused fields are refused, never ignored).",
+                field=stray[0],
+            )
         return None
+    if len(set(req.widths)) != len(req.widths):
+        raise InvalidParameterError(
+            "Each width once: the coordinate check compares different widths.", field="widths"
+        )
     if req.mlp is None:
         raise InvalidParameterError(
             "The coordinate check ('widths') varies the hidden width of an 'mlp'; give the "
@@ -489,27 +611,16 @@ def _coordinate(req: DiagnosticsRequest, settings: Settings) -> CoordinatePlan |
             "Give 'compare' or 'widths', not both: a coordinate check runs one scheme or recipe.",
             field="widths",
         )
-    acts = _activations(req, len(req.mlp.sizes) - 1)
+    acts = _mlp_activations(req)
     chains, jobs = [], []
     for width in req.widths:
         body = _width_body(req, width)
         chain = []
-        for i, (layer, act) in enumerate(zip(body["layers"], acts, strict=True)):
+        for layer, (act, param) in zip(body["layers"], acts, strict=True):
             d = layer["layer"]
             spec = DenseSpec(d["in_features"], d["out_features"])
-            macs = d["in_features"] * d["out_features"]
-            chain.append(
-                ChainLayer(
-                    layer["name"],
-                    "dense",
-                    spec,
-                    act,
-                    req.mlp.activation_param,
-                    (d["out_features"],),
-                    macs,
-                )
-            )
-            del i
+            out, macs = (d["out_features"],), d["in_features"] * d["out_features"]
+            chain.append(ChainLayer(layer["name"], "dense", spec, act, param, out, macs))
         chains.append(chain)
         jobs.append(_models(body, settings, where="widths"))
     return CoordinatePlan(
@@ -522,12 +633,15 @@ def _coordinate(req: DiagnosticsRequest, settings: Settings) -> CoordinatePlan |
 
 def _chain_memory(chain: Sequence[ChainLayer], batch: int) -> int:
     values = sum(math.prod(layer.out_shape) for layer in chain)
-    unfolded = max((layer.macs // max(1, _out_channels(layer)) for layer in chain), default=0)
+    unfolded = max(  # a conv's im2col columns: output positions x (in/groups) x taps
+        (
+            layer.macs // layer.spec.out_channels
+            for layer in chain
+            if isinstance(layer.spec, ConvSpec)
+        ),
+        default=0,
+    )
     return 8 * batch * (VALUES_PER_ELEMENT * values + unfolded)
-
-
-def _out_channels(layer: ChainLayer) -> int:
-    return layer.spec.out_channels if isinstance(layer.spec, ConvSpec) else 1
 
 
 def _weights_memory(jobs: Sequence[Job]) -> int:
@@ -566,9 +680,19 @@ def diagnostics_job(req: DiagnosticsRequest, settings: Settings) -> DiagnosticsJ
     model.pop("seed", None)
     if req.mlp is not None:
         model["mlp"]["activation"] = [layer.activation for layer in chain]
+        model["mlp"]["activation_param"] = [layer.activation_param for layer in chain]
     else:
         for entry, layer in zip(model["layers"], chain, strict=True):
             entry["activation"] = layer.activation
+            entry["activation_param"] = layer.activation_param
+            if isinstance(layer.spec, ConvSpec):
+                entry |= {
+                    "stride": list(layer.stride),
+                    "padding": list(layer.padding),
+                    "dilation": list(layer.dilation),
+                }
+            if layer.kind in NORM_EPS:
+                entry["eps"] = layer.eps
     return DiagnosticsJob(
         seed,
         req.batch,
@@ -640,19 +764,29 @@ def _f64(array: NDArray[Any]) -> NDArray[np.float64]:
     return np.asarray(array, dtype=np.float64)
 
 
+def generate_job(job: Job) -> list[NDArray[Any]]:
+    """Every tensor of a /v1/models job, whole, read as its body would be (each algorithm's own
+    readers: blocks-v1, numpy-legacy, torch-cpu, jax-threefry)."""
+    return [
+        reader.read_range(0, output.numel).reshape(output.shape)
+        for reader, output in zip(readers(job), job.outputs, strict=True)
+    ]
+
+
 class _Tensors:
     """A run's generated tensors by name, with each one's plan."""
 
     def __init__(self, job: Job) -> None:
-        arrays = generate_all(job.plans, job.seed, job.algorithm)
-        self.plans = {p.name: p for p in job.plans}
-        self.arrays = {p.name: a for p, a in zip(job.plans, arrays, strict=True)}
+        arrays = generate_job(job)
+        plans = [o.plan for o in job.outputs]  # the whole tensors, in order (no shard here)
+        self.plans = {p.name: p for p in plans}
+        self.arrays = {p.name: a for p, a in zip(plans, arrays, strict=True)}
         self.sha256 = [
             {
                 "name": p.name,
                 "sha256": hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest(),
             }
-            for p, a in zip(job.plans, arrays, strict=True)
+            for p, a in zip(plans, arrays, strict=True)
         ]
 
     def get(self, name: str) -> NDArray[np.float64] | None:
@@ -664,12 +798,13 @@ class _Tensors:
         assert a is not None, name
         return a
 
-    def theory(self, name: str) -> float | None:
+    def theory(self, name: str) -> tuple[float | None, float]:
+        """The scheme's (std, mean) of a tensor: (None, 0) when its law has no std."""
         plan = self.plans.get(name)
-        if plan is None:
-            return None
-        std = plan.law.std
-        return float(std) if std is not None and math.isfinite(std) else None
+        stats = None if plan is None else law_stats(plan.law, plan.shape)
+        if stats is None or not math.isfinite(stats.std):
+            return None, 0.0
+        return float(stats.std), float(stats.mean)
 
 
 _WEIGHT = {Layout.TORCH: "weight", Layout.KERAS: "kernel", Layout.JAX: "kernel"}
@@ -808,13 +943,15 @@ def links_of(chain: Sequence[ChainLayer], job: Job, t: _Tensors) -> list[core.Li
     links = []
     for layer in chain:
         step, weight = _step(layer, t, job.layout)
+        std, mean = t.theory(weight)
         links.append(
             core.Link(
                 step,
                 layer.activation,
                 layer.activation_param,
-                t.theory(weight),
+                std,
                 _readout_multiplier(job, weight),
+                weight_mean_theory=mean,
             )
         )
     return links
@@ -983,7 +1120,11 @@ def _architecture_run(
 ) -> dict[str, Any]:
     tensors = _Tensors(run.job)
     trace = arch.trace_run(
-        plan, arch.Weights(tensors.get, tensors.theory), _is_mup(run.job), ids, upstream
+        plan,
+        arch.Weights(tensors.get, lambda name: tensors.theory(name)[0]),
+        _is_mup(run.job),
+        ids,
+        upstream,
     )
     out: dict[str, Any] = {"label": run.label}
     if run.scheme is not None:

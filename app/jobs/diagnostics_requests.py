@@ -8,9 +8,11 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, StrictInt
+from pydantic import ConfigDict, Field, StrictInt, WrapValidator
+from pydantic_core import PydanticCustomError
 
 from app.core.diagnostics import ACTIVATIONS
+from app.core.errors import nearest_name
 
 from .recipe_request import RecipeField
 from .requests import (
@@ -27,8 +29,42 @@ from .requests import (
     _exactly_one,
 )
 
-Activation = StrEnum("Activation", {n: n for n in ACTIVATIONS})  # type: ignore[misc]
-Activation.__doc__ = "An activation applied after a layer (identity: linear)."
+_Activation = StrEnum("Activation", {n: n for n in ACTIVATIONS})  # type: ignore[misc]
+_Activation.__doc__ = "An activation applied after a layer (identity: linear)."
+
+
+# Other names of an activation, suggested (not accepted: one name per activation).
+ACTIVATION_ALIASES = {
+    "swish": "silu",
+    "identity": "linear",
+    "none": "linear",
+    "hardtanh": "hard_tanh",
+}
+
+
+def _activation(value: object, handler: Any) -> object:
+    """An unknown name is refused with the nearest valid one (not with the union's wording)."""
+    names = value if isinstance(value, list) else [value]
+    for name in names:
+        if name is None:
+            raise PydanticCustomError(
+                "activation_required", "Give an activation's name here (linear for none), not null."
+            )
+        if isinstance(name, str) and name not in ACTIVATIONS:
+            hint = ACTIVATION_ALIASES.get(name.lower()) or nearest_name(name, ACTIVATIONS)
+            raise PydanticCustomError(
+                "unknown_activation",
+                "Unknown activation '{name}'.{hint} Valid activations: {valid}.",
+                {
+                    "name": name,
+                    "hint": f" Did you mean {hint!r}?" if hint else "",
+                    "valid": ", ".join(ACTIVATIONS),
+                },
+            )
+    return handler(value)
+
+
+Activation = Annotated[_Activation, WrapValidator(_activation)]
 
 MAX_BATCH = 4096
 DEFAULT_BATCH = 128
@@ -98,12 +134,13 @@ class DiagnosticsMlp(Strict):
         ),
     ]
     activation: Annotated[
-        Activation | Annotated[list[Activation], Field(min_length=1, max_length=MAX_DEPTH)],
+        _Activation | Annotated[list[_Activation], Field(min_length=1, max_length=MAX_DEPTH)],
+        WrapValidator(_activation),
         Field(
             description="One activation for every layer but the last, which stays linear "
             "(the readout), or a list with one per layer, the last included. Default relu."
         ),
-    ] = Activation("relu")
+    ] = _Activation("relu")
     activation_param: Annotated[Finite | None, Field(description=ACTIVATION_PARAM_DESCRIPTION)] = (
         None
     )
@@ -116,7 +153,7 @@ class DiagnosticsLayer(ModelLayer):
 
     activation: Annotated[
         Activation, Field(description="Applied to this layer's output. Default linear.")
-    ] = Activation("linear")
+    ] = _Activation("linear")
     activation_param: Annotated[Finite | None, Field(description=ACTIVATION_PARAM_DESCRIPTION)] = (
         None
     )

@@ -647,8 +647,18 @@ def _scheme(value: object, handler: Any) -> object:
 
 
 SchemeSpec = Annotated[SchemeName | SchemeObject | None, WrapValidator(_scheme)]
-# A scheme that must be given (a list entry): null is refused by the type, not read as absent.
-GivenScheme = Annotated[SchemeName | SchemeObject, WrapValidator(_scheme)]
+
+
+def _given_scheme(value: object, handler: Any) -> object:
+    if value is None:
+        raise PydanticCustomError(
+            "scheme_required", "Give a scheme here (a name or an object), not null."
+        )
+    return _scheme(value, handler)
+
+
+# A scheme that must be given (a list entry): null is refused, not read as absent.
+GivenScheme = Annotated[SchemeName | SchemeObject, WrapValidator(_given_scheme)]
 
 # The roles a request may name a scheme for: every role but the fixed ones (app.core.types).
 SchemableRole = StrEnum(  # type: ignore[misc]

@@ -81,6 +81,7 @@ def test_response_states_what_was_resolved(client: ApiClient) -> None:
     assert document["model"]["mlp"] == {
         "sizes": [16, 32, 32, 8],
         "activation": ["relu", "relu", "linear"],
+        "activation_param": [None, None, None],
     }
     assert document["coordinate_check"] is None
     assert document["cost"]["flops"] > 0
@@ -111,7 +112,7 @@ def test_defaults_batch_128_relu_hidden_and_linear_readout(client: ApiClient) ->
     assert document["model"]["mlp"]["activation"] == ["linear"]  # the readout
     document = post(client, {"mlp": {"sizes": [4, 4, 4]}, "seed": 0}).json()
     assert document["model"]["mlp"]["activation"] == ["relu", "linear"]
-    assert document["runs"][0]["label"] == "layout default"
+    assert document["runs"][0]["label"] == "torch defaults"
 
 
 def test_compare_runs_each_scheme_and_flags_zeros_symmetric(client: ApiClient) -> None:
@@ -331,3 +332,138 @@ def test_coordinate_check_sp_output_grows_with_width_mup_stays_flat(client: ApiC
     assert mup0 == [0.0, 0.0, 0.0]
     assert sp3[2] / sp3[0] > 3, sp3
     assert max(mup3) / min(mup3) < 1.5, mup3
+
+
+def test_activation_param_is_the_named_activations_not_the_readouts(client: ApiClient) -> None:
+    body = {
+        "mlp": {"sizes": [8, 8, 8], "activation": "leaky_relu", "activation_param": 0.2},
+        "seed": 0,
+    }
+    response = post(client, body)
+    assert response.status_code == 200, response.text
+    body["mlp"]["activation"] = "relu"
+    problem = post(client, body).json()
+    assert problem["errors"][0]["field"] == "mlp.activation_param"
+    assert "relu" in problem["detail"] and "linear" not in problem["detail"]
+
+
+def test_input_shape_that_does_not_fit_the_first_layer_names_input_shape(
+    client: ApiClient,
+) -> None:
+    layer = {
+        "name": "c",
+        "layer": {"kind": "conv2d", "in_channels": 3, "out_channels": 4, "kernel_size": 3},
+    }
+    problem = post(client, {"layers": [layer], "input_shape": [3, 8], "seed": 0}).json()
+    assert problem["errors"][0]["field"] == "input_shape"
+    assert "input_shape [3, 8]" in problem["detail"]
+
+
+@pytest.mark.parametrize("algorithm", ["jax-threefry", "numpy-legacy", "torch-cpu"])
+def test_every_algorithm_runs_the_weights_v1_models_returns(
+    client: ApiClient, algorithm: str
+) -> None:
+    layout = "jax" if algorithm == "jax-threefry" else "torch"
+    fields = {"seed": 5, "algorithm": algorithm, "layout": layout}
+    layers = [{"name": "d", "layer": {"kind": "dense", "in_features": 8, "out_features": 16}}]
+    run = post(client, {**fields, "layers": layers, "batch": 4}).json()["runs"][0]
+    models = client.post(
+        "/v1/models", params={"format": "json"}, json={**fields, "layers": layers}
+    ).json()
+    assert run["tensors"] == [{"name": t["name"], "sha256": t["sha256"]} for t in models["tensors"]]
+
+
+def test_a_wide_dense_chain_is_not_charged_for_conv_unfolding(client: ApiClient) -> None:
+    response = post(client, {"mlp": {"sizes": [1024, 1024, 10]}, "seed": 0})
+    assert response.status_code == 200, response.text
+    assert response.json()["cost"]["bytes"] < 64 << 20
+
+
+def test_conv_geometry_in_the_layer_under_framework_names_is_run_and_echoed(
+    client: ApiClient,
+) -> None:
+    conv = {"kind": "conv1d", "in_channels": 4, "out_channels": 8, "kernel_size": 5}
+    torch_body = {
+        "seed": 2,
+        "batch": 4,
+        "input_shape": [4, 50],
+        "layers": [
+            {"name": "c", "layer": {**conv, "stride": 2}},
+            {"name": "fc", "layer": {"kind": "dense", "in_features": 8 * 23, "out_features": 3}},
+        ],
+    }
+    response = post(client, torch_body)
+    assert response.status_code == 200, response.text
+    echoed = response.json()["model"]["layers"][0]
+    assert (echoed["stride"], echoed["padding"], echoed["dilation"]) == ([2], [0], [1])
+    keras = {**conv, "filters": 8, "strides": 1, "padding": "same"}
+    del keras["out_channels"]
+    keras_body = {
+        "seed": 2,
+        "batch": 4,
+        "input_shape": [4, 50],
+        "layout": "keras",
+        "layers": [{"name": "c", "layer": keras}],
+    }
+    response = post(client, keras_body)
+    assert response.status_code == 200, response.text
+    assert response.json()["model"]["layers"][0]["padding"] == [2]
+    twice = {**torch_body, "layers": [{**torch_body["layers"][0], "stride": 1}]}
+    problem = post(client, twice).json()
+    assert problem["errors"][0]["field"] == "layers[0].stride" and "twice" in problem["detail"]
+
+
+def test_a_constant_init_is_predicted_from_its_second_moment(client: ApiClient) -> None:
+    body = {
+        "mlp": {"sizes": [64, 64, 64], "activation": "tanh"},
+        "batch": 64,
+        "seed": 3,
+        "scheme": {"name": "constant", "value": 0.01},
+    }
+    layer = post(client, body).json()["runs"][0]["layers"][0]
+    predicted = layer["predicted"]
+    assert predicted["preactivation_std"] > 0
+    ratio = layer["activation_squared_mean"] / predicted["activation_squared_mean"]
+    assert abs(math.log(ratio)) <= predicted["tolerance"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [({"optimizer": "sgd"}, "optimizer"), ({"steps": 4}, "steps"), ({"widths": [8, 8]}, "widths")],
+)
+def test_coordinate_check_fields_are_not_ignored(
+    client: ApiClient, extra: dict[str, Any], field: str
+) -> None:
+    response = post(client, {"mlp": {"sizes": [4, 4, 4]}, "seed": 0, **extra})
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == field
+
+
+def test_compare_errors_name_the_entry_and_unknown_fields_list_diagnostics_fields(
+    client: ApiClient,
+) -> None:
+    body = {"mlp": {"sizes": [4, 4]}, "seed": 0, "compare": [{"name": "random", "std": 0.01}]}
+    assert post(client, body).json()["errors"][0]["field"] == "compare[0].std"
+    problem = post(client, {"mlp": {"sizes": [4, 4]}, "seed": 0, "bogus": 1}).json()
+    assert "compare" in problem["detail"] and "widths" in problem["detail"]
+    null = post(client, {"mlp": {"sizes": [4, 4]}, "seed": 0, "compare": ["zeros", None]})
+    assert null.status_code == 422 and null.json()["errors"][0]["field"] == "compare[1]"
+    missing = post(client, {"mlp": {"sizes": [4, 4]}}).json()
+    assert missing["detail"].startswith("seed is required")
+
+
+def test_activation_errors_suggest_the_name_and_a_list_shares_its_param(
+    client: ApiClient,
+) -> None:
+    swish = post(client, {"mlp": {"sizes": [4, 4], "activation": "swish"}, "seed": 0}).json()
+    assert "Did you mean 'silu'?" in swish["detail"]
+    body = {
+        "mlp": {
+            "sizes": [4, 4, 4, 4],
+            "activation": ["leaky_relu", "elu", "linear"],
+            "activation_param": 0.3,
+        },
+        "seed": 0,
+    }
+    model = post(client, body).json()["model"]["mlp"]
+    assert model["activation_param"] == [0.3, 0.3, None]

@@ -1,22 +1,25 @@
 """POST /v1/diagnostics: a chain of initialised layers pushed forward and backward on a seeded
 probe batch, per layer statistics beside the mean-field prediction (README, "Why
-initialization matters")."""
+initialization matters"); as JSON, or plotted as SVG or PNG (``?format=`` or ``Accept``;
+app/encoders/plots.py)."""
 
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import anyio
-from fastapi import APIRouter, Depends, Request
-from starlette.responses import JSONResponse
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.responses import JSONResponse, Response
 
 from app.core.cancel import checkpoint, stoppable
+from app.encoders.plots import render_diagnostics_plot
 from app.jobs.diagnostics import diagnostics_job, run_diagnostics
 from app.jobs.diagnostics_requests import DiagnosticsRequest
 
 from ..deps import json_body, known_query, off_loop, settings_of
 from ..disconnect import unless_disconnected
+from ..negotiation import PLOT_MEDIA, choose_plot
 from ..respond import admit_cost, problems
 from ..schemas import DiagnosticsResponse
 
@@ -44,6 +47,27 @@ DIAGNOSTICS_DESCRIPTION = (
 )
 
 
+PlotFormatQ = Annotated[
+    Literal["json", "svg", "png"] | None,
+    Query(
+        description="json (the document), svg or png (its plot: activation and gradient std "
+        "per depth, one line per run, log scale, all-zero series marked; with a coordinate "
+        "check, l1 per width); wins over Accept. Default json"
+    ),
+]
+PLOT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The diagnostics document, or its plot (byte-identical for the same "
+        "request on one machine)",
+        "content": {
+            PLOT_MEDIA["json"]: {"schema": {"$ref": "#/components/schemas/DiagnosticsResponse"}},
+            PLOT_MEDIA["svg"]: {"schema": {"type": "string"}},
+            PLOT_MEDIA["png"]: {"schema": {"type": "string", "format": "binary"}},
+        },
+    }
+}
+
+
 @router.post(
     "/diagnostics",
     operation_id="diagnose",
@@ -51,18 +75,24 @@ DIAGNOSTICS_DESCRIPTION = (
     "coordinate check",
     description=DIAGNOSTICS_DESCRIPTION,
     response_model=DiagnosticsResponse,
-    responses=problems(400, 413, 415, 422, 503),
+    responses={**PLOT_RESPONSES, **problems(400, 406, 413, 415, 422, 503)},
     dependencies=[Depends(json_body), Depends(known_query())],
 )
-async def diagnose(request: Request, body: DiagnosticsRequest) -> JSONResponse:
+async def diagnose(
+    request: Request, body: DiagnosticsRequest, format: PlotFormatQ = None
+) -> Response:
+    fmt = choose_plot(format, request.headers.get("accept"))
     settings = settings_of(request)
     job = await off_loop(lambda: diagnostics_job(body, settings))
     ticket, _ = await admit_cost(request, job.flops // FLOPS_PER_COST_UNIT, job.memory)
     stop = threading.Event()
 
-    def work() -> dict[str, Any]:
+    def work() -> dict[str, Any] | bytes:
         with stoppable(stop):
-            return run_diagnostics(job, checkpoint)
+            document = run_diagnostics(job, checkpoint)
+        if fmt == "json":
+            return document
+        return render_diagnostics_plot(document, "svg" if fmt == "svg" else "png")
 
     try:
         document = await unless_disconnected(
@@ -71,4 +101,8 @@ async def diagnose(request: Request, body: DiagnosticsRequest) -> JSONResponse:
     finally:
         stop.set()  # a client that went away stops the work at its next checkpoint
         ticket.release()
+    if isinstance(document, bytes):
+        filename = f"diagnostics.{fmt}"
+        headers = {"Content-Disposition": f'inline; filename="{filename}"'}
+        return Response(document, media_type=PLOT_MEDIA[fmt], headers=headers)
     return JSONResponse(document)

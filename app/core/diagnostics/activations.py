@@ -205,6 +205,12 @@ SATURATING: dict[str, tuple[float, float]] = {
 }
 
 
+def takes_param(name: str) -> bool:
+    """Whether ``name`` has a parameter (leaky_relu's slope, elu's and celu's alpha)."""
+    spec = _TABLE.get(name)
+    return spec is not None and spec.default_param is not None
+
+
 def _lookup(name: str, param: float | None) -> tuple[_Activation, float]:
     spec = _TABLE.get(name)
     if spec is None:

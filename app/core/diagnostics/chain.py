@@ -180,7 +180,8 @@ Step = Dense | Conv | Embedding | Attention | Norm
 class Link:
     """One layer of the chain: a step, then its activation.
 
-    ``weight_std_theory``: the scheme's std of the main weight (None: unknown);
+    ``weight_std_theory``: the scheme's std of the main weight (None: unknown), and
+    ``weight_mean_theory`` its mean (the recursion needs the second moment, std^2 + mean^2);
     ``output_multiplier`` (dense and conv): ``h = mult * (x W) + b`` (muP's readout).
     """
 
@@ -189,6 +190,7 @@ class Link:
     activation_param: float | None = None
     weight_std_theory: float | None = None
     output_multiplier: float = 1.0
+    weight_mean_theory: float = 0.0  # the scheme's mean (a constant init's value)
 
 
 @dataclass(frozen=True)
@@ -545,7 +547,8 @@ def link_stats(link: Link, trace: Pass) -> LayerStats:
         return _stats(link, trace)
 
 
-def _channels_first(step: Step, before: bool, ndim: int) -> bool:
+def channels_first(step: Step, before: bool, ndim: int) -> bool:
+    """Whether a link's output keeps channels on axis 1 (a conv's, and a norm's after one)."""
     if isinstance(step, Conv):
         return True
     if isinstance(step, Norm):
@@ -578,13 +581,13 @@ def passes(links: Sequence[Link], inputs: NDArray[Any], upstream: NDArray[Any]) 
     forward: list[tuple[Array, Array, bool]] = []
     backs: list[_Back] = []
     x: NDArray[Any] = inputs if inputs.dtype.kind in "iu" else inputs.astype(np.float64)
-    channels_first = False
+    units_on_1 = False  # units (channels) on axis 1 rather than last
     with np.errstate(all="ignore"):
         for link in links:
-            channels_first = _channels_first(link.step, channels_first, x.ndim)
+            units_on_1 = channels_first(link.step, units_on_1, x.ndim)
             h, back = step_forward(link.step, x, link.output_multiplier)
             a = apply(link.activation, h, link.activation_param)
-            forward.append((h, a, channels_first))
+            forward.append((h, a, units_on_1))
             backs.append(back)
             x = a
         out: list[Pass] = []

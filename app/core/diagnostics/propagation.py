@@ -51,7 +51,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from .activations import Moments, apply, gaussian_moments
-from .chain import Attention, Conv, Dense, Embedding, Link, Norm, Step, chain_shapes
+from .chain import (
+    Attention,
+    Conv,
+    Dense,
+    Embedding,
+    Link,
+    Norm,
+    Step,
+    chain_shapes,
+)
+from .chain import channels_first as _channels_first
 from .ops import Array, ConvGeometry, Shape, conv_forward, conv_input_gradient
 
 __all__ = [
@@ -180,8 +190,8 @@ def _mean(a: Array) -> float:
 
 
 def _weight_var(link: Link, weight: Array) -> float:
-    if link.weight_std_theory is not None:
-        return float(link.weight_std_theory) ** 2
+    if link.weight_std_theory is not None:  # the second moment: a constant's is value^2
+        return float(link.weight_std_theory) ** 2 + float(link.weight_mean_theory) ** 2
     return float(np.mean(weight * weight))
 
 
@@ -470,14 +480,6 @@ def _forward(link: Link, pre: _Pre, ctx: _Context, channels_first: bool) -> _For
     c = act.chi * pre.carried
     c[ctx.index + 1] = math.hypot(c[ctx.index + 1], math.sqrt(act.kappa * noise))
     return _Forward(pre, act, c, units)
-
-
-def _channels_first(step: Step, before: bool, ndim: int) -> bool:
-    if isinstance(step, Conv):
-        return True
-    if isinstance(step, Norm):
-        return before or (step.kind in ("batch_norm", "group_norm") and ndim > 2)
-    return False
 
 
 def _forward_pass(

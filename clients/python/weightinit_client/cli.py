@@ -28,7 +28,7 @@ import importlib
 import json
 import os
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any, NoReturn
@@ -469,21 +469,28 @@ def _read_json(path: str, what: str) -> dict[str, Any]:
     return body
 
 
-def _local_audit(body: dict[str, Any]) -> dict[str, Any]:
-    requests = server_module("jobs.audit_requests")
+def _local_request(model: str, body: dict[str, Any], run: Callable[[Any, Any], Any]) -> Any:
+    """``run(validated body, settings)`` in process, with the server's messages: a body model
+    of ``app.jobs`` (``module:Class``), validated once."""
+    module, _, name = model.partition(":")
+    request_model = getattr(server_module(module), name)
     settings = server_module("jobs.limits").Settings.from_env()
     weightinit_error = server_module("core.errors").WeightInitError
     validation_error = importlib.import_module("pydantic").ValidationError
     try:
-        report: dict[str, Any] = server_module("jobs.audit").audit_request(
-            requests.AuditRequest.model_validate(body), settings
-        )
+        return run(request_model.model_validate(body), settings)
     except validation_error as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first.get("loc", ()))
-        raise CliError(f"invalid request: {field}: {first.get('msg', '')}") from None
+        listed = server_module("api.messages").validation_errors(exc.errors(), request_model)
+        first = listed[0]
+        raise CliError(f"invalid request: {first['field']}: {first['message']}") from None
     except weightinit_error as exc:
         raise CliError(f"invalid request: {exc}") from None
+
+
+def _local_audit(body: dict[str, Any]) -> dict[str, Any]:
+    report: dict[str, Any] = _local_request(
+        "jobs.audit_requests:AuditRequest", body, server_module("jobs.audit").audit_request
+    )
     return report
 
 
@@ -534,19 +541,8 @@ def _print_report(report: dict[str, Any], *, as_json: bool) -> None:
 
 
 def _local_diagnose(body: dict[str, Any], fmt: str) -> dict[str, Any] | bytes:
-    requests = server_module("jobs.diagnostics_requests")
     jobs = server_module("jobs.diagnostics")
-    settings = server_module("jobs.limits").Settings.from_env()
-    weightinit_error = server_module("core.errors").WeightInitError
-    validation_error = importlib.import_module("pydantic").ValidationError
-    try:
-        job = jobs.diagnostics_job(requests.DiagnosticsRequest.model_validate(body), settings)
-    except validation_error as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first.get("loc", ()))
-        raise CliError(f"invalid request: {field}: {first.get('msg', '')}") from None
-    except weightinit_error as exc:
-        raise CliError(f"invalid request: {exc}") from None
+    job = _local_request("jobs.diagnostics_requests:DiagnosticsRequest", body, jobs.diagnostics_job)
     document: dict[str, Any] = jobs.run_diagnostics(job)
     if fmt == "json":
         return document

@@ -4956,7 +4956,10 @@ export interface operations {
     };
     diagnose: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description json (the document), svg or png (its plot: activation and gradient std per depth, one line per run, log scale, all-zero series marked; with a coordinate check, l1 per width); wins over Accept. Default json */
+                format?: ("json" | "svg" | "png") | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -4967,13 +4970,15 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Successful Response */
+            /** @description The diagnostics document, or its plot (byte-identical for the same request on one machine) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["DiagnosticsResponse"];
+                    "image/png": string;
+                    "image/svg+xml": string;
                 };
             };
             /** @description Malformed request: not valid HTTP/1.1, or both Content-Length and Transfer-Encoding (the server answers and closes the connection); or a body that is not UTF-8 JSON, is empty, nests deeper than 32 levels or holds over 65 536 items in one array or object */
@@ -4990,6 +4995,15 @@ export interface operations {
                 headers: {
                     /** @description Bearer */
                     "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No acceptable format */
+            406: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
