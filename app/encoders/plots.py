@@ -6,7 +6,10 @@ endpoint returns as JSON) as one figure:
 * **activation std vs depth** and **gradient std vs depth** (std of dL/d(pre-activation)): one
   line per run (its ``label``), log y, the analytic prediction (``predicted``) dotted in the
   same colour where the result has one;
-* with ``coordinate_check``, a third panel: muP's coordinate check (microsoft/mup
+* with ``blocks`` in a run (an architecture's residual blocks), a panel of the residual
+  stream's average channel variance per block (Brock et al. 2021's signal propagation
+  plot), one line per run, log y;
+* with ``coordinate_check``, a last panel: muP's coordinate check (microsoft/mup
   ``coord_check.py``), l1 = mean |activation| vs width, one line per layer at the last step
   and dashed at step 0, log-log.
 
@@ -16,10 +19,10 @@ the top; a series that is entirely on the bottom row says ``(all zero)`` in its 
 (``(overflow)`` on the top row), a series partly there says how many points are.
 
 Every series is a group the SVG names by its ``gid``: ``activation-std:<label>``,
-``gradient-std:<label>``, ``coord-l1:<layer>:step<k>``; the rows of a partly zero or
-overflowing series add ``:zero`` / ``:overflow``, the dotted predictions ``:predicted``, and
-each legend entry's text ``legend:<series gid>``. ``<label>`` is the run's label with
-whitespace as ``_``.
+``gradient-std:<label>``, ``residual-variance:<label>``, ``coord-l1:<layer>:step<k>``; the
+rows of a partly zero or overflowing series add ``:zero`` / ``:overflow``, the dotted
+predictions ``:predicted``, and each legend entry's text ``legend:<series gid>``.
+``<label>`` is the run's label with whitespace as ``_``.
 
 Deterministic: the same result gives the same bytes on one machine. The figure is built with
 matplotlib's object API (no pyplot, no global figure manager; the Agg canvas, so no display),
@@ -170,8 +173,10 @@ def _figure(
     runs: Sequence[Mapping[str, Any]],
     check: Mapping[str, Any] | None,
 ) -> Figure:
-    """Two panels per the runs (when any), then the coordinate check's (when any)."""
-    panels = (2 if runs else 0) + (1 if check else 0)
+    """Two panels per the runs (when any), the residual blocks' (when a run has them), then
+    the coordinate check's (when any)."""
+    blocks = any(run.get("blocks") for run in runs)
+    panels = (2 if runs else 0) + (1 if blocks else 0) + (1 if check else 0)
     figure = Figure(
         figsize=(PANEL_WIDTH_IN * panels, PANEL_HEIGHT_IN), dpi=PNG_DPI, layout="constrained"
     )
@@ -189,6 +194,8 @@ def _figure(
             ax.set_xlabel("depth (layer)")
             ax.set_ylabel(ylabel)
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if blocks:
+            _draw_blocks(axes.pop(0), _block_series(runs, labels))
     if check:
         _draw_coordinate_check(axes.pop(0), check)
     figure.suptitle(_title(result, runs))
@@ -197,13 +204,15 @@ def _figure(
 
 def _title(result: Mapping[str, Any], runs: Sequence[Mapping[str, Any]]) -> str:
     parts = []
+    model = result.get("model")
+    if runs and isinstance(model, Mapping) and model.get("architecture"):
+        parts.append(f"{model['architecture']}, {len(runs[0].get('blocks') or [])} blocks")
     if runs:
         layers = list(runs[0].get("layers") or [])
         activations = _unique_in_order(str(layer.get("activation", "")) for layer in layers)
         parts.append(
             f"{len(layers)} layers" + (f", {'/'.join(activations)}" if activations else "")
         )
-    model = result.get("model")
     dtype = result.get("dtype") or (model.get("dtype") if isinstance(model, Mapping) else None)
     for name, value in (("seed", result.get("seed")), ("batch", result.get("batch")), ("", dtype)):
         if value is not None:
@@ -264,6 +273,32 @@ def _depth_series(
             gid = _gid(panel, label, "predicted")
             predicted.append(Series(gid, label, x, theory, no_overflow))
     return measured, predicted
+
+
+def _block_series(runs: Sequence[Mapping[str, Any]], labels: Sequence[str]) -> list[Series]:
+    """Per run (in run order, so colours match the other panels): the residual stream's
+    average channel variance by block; a run without blocks gives an empty series."""
+    out = []
+    for run, label in zip(runs, labels, strict=True):
+        blocks = [b for b in run.get("blocks") or [] if isinstance(b, Mapping)]
+        x = tuple(float(b.get("index", i)) for i, b in enumerate(blocks))
+        values = tuple(_number(b.get("variance")) for b in blocks)
+        overflow = tuple(b.get("variance") is None for b in blocks)  # null: not finite
+        out.append(Series(_gid("residual-variance", label), label, x, values, overflow))
+    return out
+
+
+def _draw_blocks(ax: Axes, series: Sequence[Series]) -> None:
+    ax.set_yscale("log")
+    _set_log_limits(ax, [v for s in series for v in s.positive()])
+    for index, line in enumerate(series):
+        if line.x:
+            _draw_series(ax, line, *_style(index))
+    ax.set_title("Residual stream: variance per block")
+    ax.set_xlabel("block")
+    ax.set_ylabel("average channel variance (log)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    _finish(ax, [s for s in series if s.x], predicted_note=False)
 
 
 def _style(index: int) -> tuple[str, str]:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from app.api.settings import Settings
+from tests.encoders.plot_helpers import groups, legend_text, marker_positions, png_size, svg_tree
 
 from .conftest import PROBLEM_JSON, ApiClient
 
@@ -329,3 +330,29 @@ def test_scaled_residual_projections_keep_a_deep_gpt2s_stream_small(client: ApiC
     scaled_growth = scaled_blocks[-1]["variance"] / scaled_blocks[0]["variance"]
     plain_growth = plain_blocks[-1]["variance"] / plain_blocks[0]["variance"]
     assert scaled_growth < 2.0 < 6.0 < plain_growth, (scaled_growth, plain_growth)
+
+
+def test_the_plot_adds_the_residual_stream_per_block(client: ApiClient) -> None:
+    """One more panel: the residual stream's average channel variance per block, a line per
+    run (log y), each block where the axis puts it; plain N(0, 0.02^2) above GPT-2's scaled
+    c_proj at the last block, as in the JSON."""
+    body = {**DEEP, "config": {**DEEP["config"], "n_layer": 6}, "input_shape": [8]}  # type: ignore[dict-item]
+    body["compare"] = [{"name": "normal", "std": 0.02}, {"name": "normal", "std": 0.002}]
+    document = post(client, body).json()
+    response = client.post("/v1/diagnostics", json=body, params={"format": "svg"})
+    assert response.status_code == 200, response.text
+    root = svg_tree(response.content)
+    ids = groups(root)
+    for run in document["runs"]:
+        gid = "residual-variance:" + "_".join(run["label"].split())
+        points = marker_positions(ids[gid])
+        assert [x for x, _ in points] == sorted(x for x, _ in points) and len(points) == 6
+        assert legend_text(root, gid) == run["label"]
+        assert "activation-std:" + "_".join(run["label"].split()) in ids  # the chain's panels
+    big, small = (
+        marker_positions(ids["residual-variance:" + "_".join(r["label"].split())])[-1][1]
+        for r in document["runs"]
+    )
+    assert big < small  # SVG y grows downwards: the larger variance is drawn higher
+    png = client.post("/v1/diagnostics", json=body, params={"format": "png"})
+    assert png_size(png.content) == (1500, 420)  # three panels of 500 x 420

@@ -34,6 +34,7 @@ def test_svg_is_xml_with_a_named_group_per_series_and_panel(svg_root: ET.Element
             assert f"{panel}:{label}" in ids
             assert f"legend:{panel}:{label}" in ids
     assert not any(i.startswith("coord-l1:") for i in ids)
+    assert not any(i.startswith("residual-variance:") for i in ids)  # a chain has no blocks
 
 
 def test_a_line_has_a_marker_per_layer_at_increasing_depths(svg_root: ET.Element) -> None:
