@@ -182,7 +182,7 @@ def test_run_shows_plot_histograms_and_table_then_a_scheme_change_updates_them(
     tab.close()
 
 
-@pytest.mark.parametrize("preset", ["cnn", "transformer"])
+@pytest.mark.parametrize("preset", ["cnn", "transformer", "gpt2"])
 def test_the_other_presets_run(browser_context: Any, service: str, preset: str) -> None:
     tab = Page(browser_context, service)
     tab.set_model(preset, 2, 8, 4)
@@ -192,6 +192,8 @@ def test_the_other_presets_run(browser_context: Any, service: str, preset: str) 
     labels = tab.labels()
     assert set(labels) == {"zeros", "he_normal"}
     assert {f"activation-std:{gid(label)}" for label in labels.values()} <= tab.series()
+    if preset == "gpt2":  # a residual network: the stream's variance per block too
+        assert {f"residual-variance:{gid(label)}" for label in labels.values()} <= tab.series()
     assert tab.page.locator("#stats tbody tr").count() > 0
     assert tab.errors == []
     tab.close()

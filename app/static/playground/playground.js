@@ -39,6 +39,14 @@
         "layer_norm, dense dim → 4·dim (the activation), dense 4·dim → dim. No residuals: " +
         "a chain.",
     },
+    gpt2: {
+      depth: 4, width: 64, batch: 8, activation: "gelu_tanh",
+      depthLabel: "Depth (blocks: n_layer)", widthLabel: "n_embd (4 heads)",
+      hint: "GPT-2 by config (architecture gpt2): transformers' own forward pass with its " +
+        "residual connections (learned positions, Pre-LN, causal attention, gelu_new), " +
+        "vocabulary 1000, 16 positions; the activation is GPT-2's own. The plot adds the " +
+        "residual stream's variance per block.",
+    },
   };
   const HEADS = 4;
   const VOCABULARY = 1000;
@@ -116,6 +124,12 @@
       body.mlp = { sizes: new Array(depth + 1).fill(width), activation };
     } else if (preset === "cnn") {
       body.layers = cnnLayers(depth, width, activation);
+    } else if (preset === "gpt2") {
+      body.architecture = "gpt2";
+      body.config = {
+        n_layer: depth, n_embd: width, n_head: HEADS, vocab_size: VOCABULARY, n_positions: 64,
+      };
+      body.input_shape = [16];
     } else {
       body.layers = transformerLayers(depth, width, activation);
     }
@@ -279,7 +293,7 @@
   // The series groups the service named (<g id="activation-std:he_normal">...). Read from the
   // text: a DOMParser document would apply this page's CSP to the SVG's inline styles.
   function seriesIds(svgText) {
-    const pattern = /<g id="((?:activation-std|gradient-std|coord-l1):[^"]*)"/g;
+    const pattern = /<g id="((?:activation-std|gradient-std|residual-variance|coord-l1):[^"]*)"/g;
     return Array.from(svgText.matchAll(pattern), (match) =>
       match[1].replace(/&(amp|lt|gt|quot|apos);/g, (_all, name) => XML_ENTITIES[name]));
   }
@@ -552,6 +566,7 @@
   function describePreset() {
     const preset = PRESETS[$("preset").value];
     $("coordinate-check").disabled = $("preset").value !== "mlp";
+    $("activation").disabled = $("preset").value === "gpt2"; // GPT-2's own gelu_new
     $("depth-label").textContent = preset.depthLabel;
     $("width-label").textContent = preset.widthLabel;
     $("preset-hint").textContent = preset.hint;
