@@ -581,15 +581,30 @@ def _width_body(req: DiagnosticsRequest, width: int) -> dict[str, Any]:
 COORDINATE_FIELDS = ("steps", "optimizer", "learning_rate")
 
 
+def _no_stray_coordinate_fields(req: DiagnosticsRequest) -> None:
+    stray = [f for f in COORDINATE_FIELDS if f in req.model_fields_set]
+    if req.widths is None and stray:
+        raise InvalidParameterError(
+            f"'{stray[0]}' belongs to the coordinate check: give 'widths' too (or drop it; "
+            "unknown and unused fields are refused, never ignored).",
+            field=stray[0],
+        )
+
+
+def _no_stray_architecture_fields(req: DiagnosticsRequest) -> None:
+    stray = [f for f in ("config", "class_") if getattr(req, f) is not None]
+    if req.architecture is None and stray:
+        name = stray[0].rstrip("_")
+        raise InvalidParameterError(
+            f"'{name}' and 'class' belong to 'architecture': give it too (or drop them; "
+            "unknown and unused fields are refused, never ignored).",
+            field=name,
+        )
+
+
 def _coordinate(req: DiagnosticsRequest, settings: Settings) -> CoordinatePlan | None:
     if req.widths is None:
-        stray = [f for f in COORDINATE_FIELDS if f in req.model_fields_set]
-        if stray:
-            raise InvalidParameterError(
-                f"'{stray[0]}' belongs to the coordinate check: give 'widths' too (or drop it; "
-                "unknown and unused fields are refused, never ignored).",
-                field=stray[0],
-            )
+        _no_stray_coordinate_fields(req)
         return None
     if len(set(req.widths)) != len(req.widths):
         raise InvalidParameterError(
@@ -653,6 +668,7 @@ def diagnostics_job(req: DiagnosticsRequest, settings: Settings) -> DiagnosticsJ
     given = [f for f in ("mlp", "layers") if getattr(req, f) is not None]
     if req.architecture is not None:
         return _architecture_job(req, settings)
+    _no_stray_architecture_fields(req)
     if len(given) != 1:
         raise InvalidParameterError(
             "Give exactly one of 'mlp' (the MLP shorthand with activations) or 'layers' "
@@ -716,6 +732,8 @@ def _architecture_job(req: DiagnosticsRequest, settings: Settings) -> Diagnostic
     if parts is not None:
         arch.check_recipe(parts[0])
     seed = parse_seed(req.seed)
+    if req.widths is None:
+        _no_stray_coordinate_fields(req)
     runs_count = len(req.compare or [None])
     plan, model = arch.decoder_plan(req, settings, runs_count)
     flops, memory = arch.cost(plan, req.batch, runs_count)
@@ -731,8 +749,8 @@ def _architecture_job(req: DiagnosticsRequest, settings: Settings) -> Diagnostic
         req.batch,
         req.layout,
         req.dtype,
-        (plan.positions,),
-        plan.vocab,
+        plan.image if plan.image is not None else (plan.positions,),
+        None if plan.image is not None else plan.vocab,
         [],
         runs,
         None,
@@ -1116,14 +1134,14 @@ def _is_mup(job: Job) -> bool:
 
 
 def _architecture_run(
-    plan: arch.DecoderPlan, run: Run, ids: NDArray[np.int64], upstream: NDArray[np.float64]
+    plan: arch.DecoderPlan, run: Run, inputs: NDArray[Any], upstream: NDArray[np.float64]
 ) -> dict[str, Any]:
     tensors = _Tensors(run.job)
     trace = arch.trace_run(
         plan,
         arch.Weights(tensors.get, lambda name: tensors.theory(name)[0]),
         _is_mup(run.job),
-        ids,
+        inputs,
         upstream,
     )
     out: dict[str, Any] = {"label": run.label}
@@ -1143,20 +1161,20 @@ def _architecture_run(
 def _run_architecture(
     job: DiagnosticsJob, plan: arch.DecoderPlan, check: Callable[[], None]
 ) -> dict[str, Any]:
-    ids = probe_inputs(job)
+    inputs = probe_inputs(job)  # token ids, or ViT's images
     shape = (job.batch, plan.positions, plan.d)
     upstream = _draw(UPSTREAM_STREAM, shape, NormalLaw(0.0, 1.0), job.seed)
     runs = []
     for run in job.runs:
         check()
-        runs.append(_architecture_run(plan, run, ids, upstream))
+        runs.append(_architecture_run(plan, run, inputs, upstream))
     return {
         "seed": job.seed,
         "batch": job.batch,
         "layout": job.layout.value,
         "dtype": job.dtype.value,
         "input_shape": list(job.sample_shape),
-        "input": TOKENS_DESCRIPTION,
+        "input": TOKENS_DESCRIPTION if job.tokens is not None else INPUT_DESCRIPTION,
         "upstream": arch.UPSTREAM_DESCRIPTION,
         "model": job.model,
         "cost": {"flops": job.flops, "bytes": job.memory},

@@ -1,15 +1,16 @@
-"""POST /v1/diagnostics with ``architecture``: a GPT-2, Llama or BERT model by config,
+"""POST /v1/diagnostics with ``architecture``: a GPT-2, Llama, BERT or ViT model by config,
 initialised as POST /v1/models initialises it (one :func:`app.jobs.job.model_job` per run),
-pushed forward on seeded token ids and backward from a seeded standard-normal gradient at the
-final hidden state (:mod:`app.core.diagnostics.residual`), with Brock et al.'s statistics per
-block.
+pushed forward on seeded token ids (ViT: standard-normal images) and backward from a seeded
+standard-normal gradient at the final hidden state (:mod:`app.core.diagnostics.residual`),
+with Brock et al.'s statistics per block.
 
 What the forward pass reads beyond the tensors comes from the request's ``config`` with
 transformers 5.18.0's defaults: GPT-2's ``layer_norm_epsilon`` (1e-5), ``activation_function``
 (``gelu_new``: the tanh approximation) and ``scale_attn_weights`` (true); Llama's
 ``rms_norm_eps`` (1e-6), ``hidden_act`` (``silu``) and ``rope_theta`` (10000, or
 ``rope_parameters.rope_theta``); BERT's ``layer_norm_eps`` (1e-12), ``hidden_act`` (``gelu``,
-the erf form) and ``position_embedding_type`` (``absolute``). Anything that changes the
+the erf form) and ``position_embedding_type`` (``absolute``); ViT's ``layer_norm_eps`` (1e-12)
+and ``hidden_act`` (``gelu``). Anything that changes the
 forward pass in a way not written here (``scale_attn_by_inverse_layer_idx``, rope scaling,
 other activations, relative position embeddings) is a 422.
 
@@ -76,6 +77,7 @@ class DecoderPlan:
     scale_attention: bool  # GPT-2's scale_attn_weights
     rope_theta: float | None
     forward: str  # the forward pass, described (echoed in the document's model)
+    image: tuple[int, int, int] | None = None  # ViT: one probe image (channels, H, W)
 
     def macs(self) -> int:
         """Multiply-adds of one probe sequence (forward)."""
@@ -101,7 +103,8 @@ class DecoderPlan:
             + self.heads * self.positions
         )
         transient = 4 * self.heads * self.positions * self.positions + 4 * self.inner
-        return 8 * batch * (self.positions * (per_token + 6 * self.d) + transient)
+        images = 2 * math.prod(self.image) if self.image is not None else 0
+        return 8 * batch * (self.positions * (per_token + 6 * self.d) + transient + images)
 
 
 # ---- the request ---------------------------------------------------------------------------
@@ -281,6 +284,47 @@ def _bert(info: ArchitectureInfo, given: Mapping[str, Any], positions: int) -> D
     )
 
 
+def _vit(info: ArchitectureInfo, given: Mapping[str, Any], image: tuple[int, ...]) -> DecoderPlan:
+    c = info.config
+    want = (c["num_channels"], c["image_size"], c["image_size"])
+    if image and tuple(image) != want:
+        raise InvalidParameterError(
+            f"ViT embeds images of config.num_channels x image_size x image_size: give "
+            f"input_shape as {list(want)} or leave it out (its position embeddings fit that "
+            "size only).",
+            field="input_shape",
+        )
+    d, heads = c["hidden_size"], c["num_attention_heads"]
+    act = _choice(
+        given,
+        "hidden_act",
+        {"gelu": "gelu", "gelu_new": "gelu_tanh", "gelu_pytorch_tanh": "gelu_tanh"},
+    )
+    return DecoderPlan(
+        "vit",
+        _prefix(info, "embeddings.cls_token"),
+        c["num_hidden_layers"],
+        d,
+        heads,
+        heads,
+        d // heads,
+        c["intermediate_size"],
+        0,
+        (c["image_size"] // c["patch_size"]) ** 2 + 1,
+        _number(given, "layer_norm_eps", 1e-12),
+        act,
+        True,
+        None,
+        "ViT (transformers 5.18.0 ViTModel, eval, no interpolation): x = cat(cls_token, "
+        "patch_embeddings.projection(images) as patches in row-major order) + "
+        "position_embeddings; per block (Pre-LN) x += attention.output.dense(attn("
+        "layernorm_before(x))), x += output.dense(gelu(intermediate.dense(layernorm_after(x))))"
+        "; bidirectional softmax(q k^T * scale) v per head; final layernorm (the pooler and "
+        "classifier are not run)",
+        want,
+    )
+
+
 PLANS = {"gpt2": _gpt2, "llama": _llama, "bert": _bert}
 
 
@@ -324,15 +368,17 @@ def decoder_plan(
     given = req.config or {}
     class_name = req.class_.value if req.class_ is not None else None
     _, info = build_architecture(family, given, class_name)
-    positions = _positions(req)
-    plan = PLANS[family](info, given, positions)
+    if family == "vit":
+        plan = _vit(info, given, tuple(req.input_shape or ()))
+    else:
+        plan = PLANS[family](info, given, _positions(req))
     limits.check_diagnostics(*cost(plan, req.batch, runs), settings)
     model = {
         "architecture": family,
         "class": info.class_name,
         "config": {k: list(v) if isinstance(v, tuple) else v for k, v in info.config.items()},
         "forward": plan.forward,
-        "positions": positions,
+        "positions": plan.positions,
         "recipes_applied": APPLIED_RECIPES,
     }
     return plan, model
@@ -454,6 +500,49 @@ def _bert_embeddings(plan: DecoderPlan, w: Weights) -> dict[str, Any]:
     }
 
 
+def _vit_block(plan: DecoderPlan, i: int, w: Weights) -> core.DecoderBlock:
+    p = f"{plan.prefix}encoder.layer.{i}."
+    return core.DecoderBlock(
+        p[:-1],
+        w.norm(p + "layernorm_before"),
+        w.linear(p + "attention.attention.query", transpose=True),
+        w.linear(p + "attention.attention.key", transpose=True),
+        w.linear(p + "attention.attention.value", transpose=True),
+        w.linear(p + "attention.output.dense", transpose=True),
+        w.norm(p + "layernorm_after"),
+        w.linear(p + "intermediate.dense", transpose=True),
+        w.linear(p + "output.dense", transpose=True),
+    )
+
+
+def _vit_embeddings(plan: DecoderPlan, w: Weights) -> dict[str, Any]:
+    """The patch projection as the embedding row's weight (its statistics); the embeddings
+    themselves are :func:`embed_images`'s."""
+    e = plan.prefix + "embeddings."
+    conv = e + "patch_embeddings.projection"
+    return {
+        "embedding": core.Projection(
+            conv, w.need(conv + ".weight"), None, w.theory(conv + ".weight")
+        ),
+        "positions": None,
+        "embedding_name": e + "cls_token+patch_embeddings.projection+position_embeddings",
+        "final_norm": w.norm(plan.prefix + "layernorm"),
+        "causal": False,
+    }
+
+
+def embed_images(plan: DecoderPlan, w: Weights, images: NDArray[np.float64]) -> NDArray[np.float64]:
+    e = plan.prefix + "embeddings."
+    conv = e + "patch_embeddings.projection"
+    return core.patch_embed(
+        images,
+        w.need(conv + ".weight"),
+        _ravel(w.get(conv + ".bias")),
+        w.need(e + "cls_token"),
+        w.need(e + "position_embeddings"),
+    )
+
+
 def _table(module: str, w: Weights) -> core.Projection:
     return core.Projection(module, w.need(module + ".weight"), None, w.theory(module + ".weight"))
 
@@ -461,6 +550,8 @@ def _table(module: str, w: Weights) -> core.Projection:
 def _decoder_embeddings(plan: DecoderPlan, w: Weights) -> dict[str, Any]:
     if plan.family == "bert":
         return _bert_embeddings(plan, w)
+    if plan.family == "vit":
+        return _vit_embeddings(plan, w)
     gpt2 = plan.family == "gpt2"
     embedding = plan.prefix + ("wte" if gpt2 else "embed_tokens")
     return {
@@ -471,7 +562,7 @@ def _decoder_embeddings(plan: DecoderPlan, w: Weights) -> dict[str, Any]:
     }
 
 
-BLOCKS = {"gpt2": _gpt2_block, "llama": _llama_block, "bert": _bert_block}
+BLOCKS = {"gpt2": _gpt2_block, "llama": _llama_block, "bert": _bert_block, "vit": _vit_block}
 
 
 def build_decoder(plan: DecoderPlan, w: Weights, mup: bool) -> core.Decoder:
@@ -512,8 +603,10 @@ def trace_run(
     plan: DecoderPlan,
     w: Weights,
     mup: bool,
-    ids: NDArray[np.int64],
+    inputs: NDArray[Any],
     upstream: NDArray[np.float64],
 ) -> core.DecoderTrace:
+    """``inputs``: token ids (batch, positions), or ViT's images (batch, C, H, W)."""
     decoder = build_decoder(plan, w, mup)
-    return core.decoder_trace(decoder, core.embed(decoder, ids), upstream)
+    x0 = core.embed(decoder, inputs) if plan.image is None else embed_images(plan, w, inputs)
+    return core.decoder_trace(decoder, x0, upstream)

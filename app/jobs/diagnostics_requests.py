@@ -81,15 +81,17 @@ DEFAULT_SPATIAL = 32  # a conv chain's probe input: 32 per spatial axis
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 # The architectures whose forward pass diagnostics runs (app.jobs.diagnostics_arch). The
 # schema lists them; another name is still read, so that its 422 can name these.
-SUPPORTED_ARCHITECTURES = ("gpt2", "llama", "bert")
+SUPPORTED_ARCHITECTURES = ("gpt2", "llama", "bert", "vit")
 ARCHITECTURE_DESCRIPTION = (
-    "A residual network by config instead of a chain: gpt2 or llama (others are a 422), "
-    "initialised exactly as POST /v1/models initialises `architecture`, `config`, `class` "
-    "with the same scheme or recipe and seed. Its forward pass (transformers 5.18.0, eval: "
-    "pre-norm blocks, causal attention; GPT-2 learned positions, fused c_attn, gelu_new; "
-    "Llama RMSNorm, rotary embeddings, SwiGLU, grouped-query attention) runs on seeded token "
-    "ids (`input_shape`: [positions]), the backward pass from a standard-normal gradient at "
-    "the final hidden state (after the final norm, before the LM head). Reports each "
+    "A residual network by config instead of a chain: gpt2, llama, bert or vit (others are "
+    "a 422), initialised exactly as POST /v1/models initialises `architecture`, `config`, "
+    "`class` with the same scheme or recipe and seed. Its forward pass (transformers 5.18.0, "
+    "eval: GPT-2 Pre-LN, learned positions, fused c_attn, gelu_new, causal; Llama RMSNorm, "
+    "rotary embeddings, SwiGLU, grouped-query attention, causal; BERT Post-LN, token type 0, "
+    "bidirectional; ViT patch embeddings, Pre-LN, bidirectional) runs on seeded token ids "
+    "(`input_shape`: [positions]; ViT: standard-normal images [channels, image_size, "
+    "image_size]), the backward pass from a standard-normal gradient at the final hidden "
+    "state (after the final norm, before the LM head, pooler or classifier). Reports each "
     "sublayer in `layers` (with its `block`) and, per block in `blocks`, Brock et al.'s "
     "residual-stream statistics. Recipe mup is applied (attention q k^T / head_dim); "
     "deepnet, fixup and t_fixup change the forward pass otherwise and are refused."
@@ -197,8 +199,8 @@ WIDTHS_DESCRIPTION = (
 
 
 class DiagnosticsRequest(_Common):
-    """A chain (``mlp`` or ``layers``) or an ``architecture`` (gpt2, llama), initialised like
-    POST /v1/models, pushed forward and backward on a seeded probe batch."""
+    """A chain (``mlp`` or ``layers``) or an ``architecture`` (gpt2, llama, bert, vit),
+    initialised like POST /v1/models, pushed forward and backward on a seeded probe batch."""
 
     model_config = ConfigDict(
         extra="forbid",

@@ -51,6 +51,19 @@ BERT = {
     "batch": 4,
     "input_shape": [8],
 }
+VIT = {
+    "architecture": "vit",
+    "config": {
+        "num_hidden_layers": 2,
+        "hidden_size": 16,
+        "num_attention_heads": 2,
+        "intermediate_size": 32,
+        "image_size": 8,
+        "patch_size": 4,
+    },
+    "seed": 4,
+    "batch": 3,
+}
 MODEL_FIELDS = ("architecture", "config", "class", "seed", "scheme", "recipe")
 
 
@@ -73,8 +86,10 @@ def models_sha(client: ApiClient, body: dict[str, Any]) -> list[dict[str, str]]:
         BERT,
         {**GPT2, "class": "GPT2Model", "recipe": "gpt2"},
         {**BERT, "class": "BertForMaskedLM", "scheme": "glorot_uniform"},
+        VIT,
+        {**VIT, "class": "ViTForImageClassification"},
     ],
-    ids=["gpt2", "llama", "bert", "gpt2-model-recipe", "bert-mlm-scheme"],
+    ids=["gpt2", "llama", "bert", "gpt2-model-recipe", "bert-mlm-scheme", "vit", "vit-cls"],
 )
 def test_runs_use_the_weights_v1_models_returns(client: ApiClient, body: dict[str, Any]) -> None:
     started = time.perf_counter()
@@ -172,6 +187,32 @@ def test_bert_document_is_post_ln_without_a_final_norm(client: ApiClient) -> Non
     assert intermediate["activation"] == "gelu"
 
 
+def test_vit_document_embeds_standard_normal_images(client: ApiClient) -> None:
+    document = post(client, {**VIT, "class": "ViTForImageClassification"}).json()
+    assert document["input_shape"] == [3, 8, 8]  # num_channels x image_size x image_size
+    assert "standard normal" in document["input"]
+    assert document["model"]["positions"] == 5  # 2 x 2 patches and the cls token
+    (run,) = document["runs"]
+    p = "vit.encoder.layer.0."
+    names = [(x["name"], x["block"]) for x in run["layers"]]
+    assert names[0] == (
+        "vit.embeddings.cls_token+patch_embeddings.projection+position_embeddings",
+        None,
+    )
+    assert names[-1] == ("vit.layernorm", None)
+    assert [n for n, b in names if b == 0] == [
+        p + "layernorm_before",
+        p + "attention.attention.query",
+        p + "attention.attention.key",
+        p + "attention.attention.value",
+        p + "attention.output.dense",
+        p + "layernorm_after",
+        p + "intermediate.dense",
+        p + "output.dense",
+    ]
+    assert len(run["blocks"]) == 2
+
+
 def test_same_request_same_bytes(client: ApiClient) -> None:
     body = {**LLAMA, "compare": ["he_normal", {"name": "normal", "std": 0.02}]}
     first, second = post(client, body), post(client, body)
@@ -206,7 +247,7 @@ def test_mup_changes_the_attention_scale_only(client: ApiClient) -> None:
 @pytest.mark.parametrize(
     ("body", "field", "words"),
     [
-        ({**GPT2, "architecture": "t5"}, "architecture", "gpt2, llama, bert"),
+        ({**GPT2, "architecture": "t5"}, "architecture", "gpt2, llama, bert, vit"),
         ({**GPT2, "architecture": "resnet"}, "architecture", "gpt2, llama"),
         ({**GPT2, "architecture": "nonsense"}, "architecture", "gpt2, llama"),
         ({**GPT2, "recipe": {"name": "deepnet"}}, "recipe", "Post-LN"),
@@ -231,8 +272,12 @@ def test_mup_changes_the_attention_scale_only(client: ApiClient) -> None:
             "absolute",
         ),
         ({**BERT, "input_shape": [32]}, "input_shape", "max_position_embeddings"),
+        ({**VIT, "input_shape": [3, 16, 16]}, "input_shape", "[3, 8, 8]"),
         ({**GPT2, "layout": "keras"}, "layout", "torch"),
         ({**GPT2, "widths": [8, 16]}, "widths", "mlp"),
+        ({**GPT2, "learning_rate": 0.1}, "learning_rate", "coordinate check"),
+        ({"mlp": {"sizes": [4, 4]}, "config": {}, "seed": 0}, "config", "'architecture'"),
+        ({"mlp": {"sizes": [4, 4]}, "class": "GPT2Model", "seed": 0}, "class", "'architecture'"),
     ],
     ids=[
         "t5",
@@ -248,8 +293,12 @@ def test_mup_changes_the_attention_scale_only(client: ApiClient) -> None:
         "rope-scaling",
         "bert-relative-positions",
         "bert-too-many-positions",
+        "vit-image-size",
         "layout",
         "widths",
+        "coordinate-field",
+        "config-without-architecture",
+        "class-without-architecture",
     ],
 )
 def test_refusals_name_the_field(

@@ -204,7 +204,7 @@ SEMANTIC_RULES: list[tuple[str, int, str, str]] = [
     (
         "the coordinate check varies an mlp's hidden width under one scheme",
         422,
-        r"widths|mlp\.sizes|compare",
+        r"widths|mlp\.sizes|compare|steps|optimizer|learning_rate",
         r"coordinate check|'compare'",
     ),
     ("one activation per mlp layer", 422, r"mlp\.activation(_param)?", r".*"),

@@ -34,6 +34,7 @@ from .residual import (
     decoder_macs,
     decoder_trace,
     embed,
+    patch_embed,
 )
 
 __all__ = [
@@ -71,6 +72,7 @@ __all__ = [
     "embed",
     "forward_backward",
     "gaussian_moments",
+    "patch_embed",
     "predict",
     "tolerance_from_log_variance",
     "train",

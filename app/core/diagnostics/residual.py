@@ -49,6 +49,7 @@ __all__ = [
     "decoder_macs",
     "decoder_trace",
     "embed",
+    "patch_embed",
     "rotary_tables",
 ]
 
@@ -208,6 +209,26 @@ def embed(decoder: Decoder, ids: NDArray[np.integer]) -> Array:
     if decoder.positions is not None:
         x = x + decoder.positions[: ids.shape[1]]
     return x
+
+
+def patch_embed(
+    images: Array, weight: Array, bias: Array | None, cls_token: Array, positions: Array
+) -> Array:
+    """ViT's embeddings (transformers ``ViTEmbeddings``, no interpolation): the patch Conv2d
+    ``weight (d, C, p, p)`` with stride p on ``images (B, C, H, W)`` (the remainder of H, W
+    beyond whole patches dropped, as the conv does), patches in row-major order, ``cls_token``
+    (1, 1, d) in front, then ``+ positions`` (1, N + 1, d): ``(B, N + 1, d)``."""
+    b, c, h, w = images.shape
+    d, p = weight.shape[0], weight.shape[-1]
+    rows, cols = h // p, w // p
+    cut = images[:, :, : rows * p, : cols * p].reshape(b, c, rows, p, cols, p)
+    patches = cut.transpose(0, 2, 4, 1, 3, 5).reshape(b, rows * cols, c * p * p)
+    x = patches @ weight.reshape(d, c * p * p).T
+    if bias is not None:
+        x += bias
+    cls = np.broadcast_to(cls_token.reshape(1, 1, d), (b, 1, d))
+    out: Array = np.concatenate([cls, x], axis=1) + positions.reshape(1, -1, d)
+    return out
 
 
 def decoder_macs(

@@ -106,7 +106,7 @@ export interface paths {
         put?: never;
         /**
          * Signal propagation through an initialised chain: statistics, predictions, coordinate check
-         * @description Initialise a chain (the `mlp` shorthand with activations, or named `layers` each with its activation) exactly as POST /v1/models would for the same fields and seed, push a seeded probe batch forward (standard normal inputs, token ids for an embedding) and a standard-normal upstream gradient backward, in float64 numpy, and report per layer: pre-activation std, activation mean, std and squared mean, the fraction of dead units (f' = 0 on every sample), the saturated fraction (tanh, sigmoid...), the std of dL/d(pre-activation), the weight's empirical std beside its scheme's, a symmetry flag (every unit identical: zero or constant init), a weight histogram, and for dense and conv layers the mean-field prediction (variance recursion with the activation's Gaussian moments) with the tolerance the empirical value must meet. `architecture` (gpt2, llama) runs a residual network by config instead: its forward pass on seeded token ids, the backward pass from the final hidden state, each sublayer's statistics and, per block, Brock et al.'s residual-stream statistics (`blocks`). `compare` runs several schemes; `widths` adds muP's coordinate check. Limits: WEIGHTINIT_MAX_DIAGNOSTICS_FLOPS and WEIGHTINIT_MAX_DIAGNOSTICS_BYTES, checked before any work (413).
+         * @description Initialise a chain (the `mlp` shorthand with activations, or named `layers` each with its activation) exactly as POST /v1/models would for the same fields and seed, push a seeded probe batch forward (standard normal inputs, token ids for an embedding) and a standard-normal upstream gradient backward, in float64 numpy, and report per layer: pre-activation std, activation mean, std and squared mean, the fraction of dead units (f' = 0 on every sample), the saturated fraction (tanh, sigmoid...), the std of dL/d(pre-activation), the weight's empirical std beside its scheme's, a symmetry flag (every unit identical: zero or constant init), a weight histogram, and for dense and conv layers the mean-field prediction (variance recursion with the activation's Gaussian moments) with the tolerance the empirical value must meet. `architecture` (gpt2, llama, bert, vit) runs a residual network by config instead: its forward pass on seeded token ids, the backward pass from the final hidden state, each sublayer's statistics and, per block, Brock et al.'s residual-stream statistics (`blocks`). `compare` runs several schemes; `widths` adds muP's coordinate check. Limits: WEIGHTINIT_MAX_DIAGNOSTICS_FLOPS and WEIGHTINIT_MAX_DIAGNOSTICS_BYTES, checked before any work (413).
          */
         post: operations["diagnose"];
         delete?: never;
@@ -1865,8 +1865,8 @@ export interface components {
         };
         /**
          * DiagnosticsRequest
-         * @description A chain (``mlp`` or ``layers``) or an ``architecture`` (gpt2, llama), initialised like
-         *     POST /v1/models, pushed forward and backward on a seeded probe batch.
+         * @description A chain (``mlp`` or ``layers``) or an ``architecture`` (gpt2, llama, bert, vit),
+         *     initialised like POST /v1/models, pushed forward and backward on a seeded probe batch.
          * @example {
          *       "compare": [
          *         "zeros",
@@ -1950,9 +1950,9 @@ export interface components {
             algorithm?: components["schemas"]["Algorithm"];
             /**
              * Architecture
-             * @description A residual network by config instead of a chain: gpt2 or llama (others are a 422), initialised exactly as POST /v1/models initialises `architecture`, `config`, `class` with the same scheme or recipe and seed. Its forward pass (transformers 5.18.0, eval: pre-norm blocks, causal attention; GPT-2 learned positions, fused c_attn, gelu_new; Llama RMSNorm, rotary embeddings, SwiGLU, grouped-query attention) runs on seeded token ids (`input_shape`: [positions]), the backward pass from a standard-normal gradient at the final hidden state (after the final norm, before the LM head). Reports each sublayer in `layers` (with its `block`) and, per block in `blocks`, Brock et al.'s residual-stream statistics. Recipe mup is applied (attention q k^T / head_dim); deepnet, fixup and t_fixup change the forward pass otherwise and are refused.
+             * @description A residual network by config instead of a chain: gpt2, llama, bert or vit (others are a 422), initialised exactly as POST /v1/models initialises `architecture`, `config`, `class` with the same scheme or recipe and seed. Its forward pass (transformers 5.18.0, eval: GPT-2 Pre-LN, learned positions, fused c_attn, gelu_new, causal; Llama RMSNorm, rotary embeddings, SwiGLU, grouped-query attention, causal; BERT Post-LN, token type 0, bidirectional; ViT patch embeddings, Pre-LN, bidirectional) runs on seeded token ids (`input_shape`: [positions]; ViT: standard-normal images [channels, image_size, image_size]), the backward pass from a standard-normal gradient at the final hidden state (after the final norm, before the LM head, pooler or classifier). Reports each sublayer in `layers` (with its `block`) and, per block in `blocks`, Brock et al.'s residual-stream statistics. Recipe mup is applied (attention q k^T / head_dim); deepnet, fixup and t_fixup change the forward pass otherwise and are refused.
              */
-            architecture?: ("gpt2" | "llama" | "bert") | null;
+            architecture?: ("gpt2" | "llama" | "bert" | "vit") | null;
             /**
              * Batch
              * @description Probe inputs in the batch: standard normal (token ids for an embedding), drawn from the seed. Default 128.

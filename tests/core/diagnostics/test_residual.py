@@ -19,6 +19,7 @@ from app.core.diagnostics import (
     attention_scale,
     decoder_trace,
     embed,
+    patch_embed,
 )
 from app.core.diagnostics.ops import norm_backward, norm_forward
 from app.core.diagnostics.residual import _block_backward, _forward, rotary_tables
@@ -323,3 +324,24 @@ def test_layers_are_the_sublayers_in_order_with_their_block() -> None:
     assert gate.activation == "silu" and gate.fan_in == 16 and gate.kind == "dense"
     k = next(s for s, _ in trace.layers if s.name == "h.0.k")
     assert k.fan_in == 16 and not k.overflow and k.dead_fraction == 0.0
+
+
+def test_patch_embedding_is_a_stride_p_convolution_with_cls_and_positions() -> None:
+    """ViT's embeddings against the convolution written out: patch (i, j) of channel-first
+    images is the dot product of the kernel with image[:, i p:(i+1) p, j p:(j+1) p], patches
+    row-major, the cls token first; a remainder beyond whole patches is dropped."""
+    rng = np.random.default_rng(2)
+    b, c, p, d = 2, 3, 2, 5
+    images = rng.normal(size=(b, c, 5, 7))  # 2 x 3 whole patches; row 4 and column 6 dropped
+    weight, bias = rng.normal(size=(d, c, p, p)), rng.normal(size=d)
+    cls, positions = rng.normal(size=(1, 1, d)), rng.normal(size=(1, 7, d))
+    out = patch_embed(images, weight, bias, cls, positions)
+    assert out.shape == (b, 7, d)
+    for n in range(b):
+        np.testing.assert_allclose(out[n, 0], cls[0, 0] + positions[0, 0], rtol=1e-12)
+        for i in range(2):
+            for j in range(3):
+                window = images[n, :, i * p : (i + 1) * p, j * p : (j + 1) * p]
+                want = [float(np.sum(weight[k] * window)) + bias[k] for k in range(d)]
+                got = out[n, 1 + i * 3 + j] - positions[0, 1 + i * 3 + j]
+                np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
