@@ -1114,6 +1114,16 @@ def run_diagnostics(
     if job.coordinate is not None:
         check()
         coordinate = _coordinate_check(job, job.coordinate, inputs)
+    return _document(job, UPSTREAM_DESCRIPTION, runs, coordinate)
+
+
+def _document(
+    job: DiagnosticsJob,
+    upstream: str,
+    runs: list[dict[str, Any]],
+    coordinate: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The response document: what was resolved, then the runs and the coordinate check."""
     return {
         "seed": job.seed,
         "batch": job.batch,
@@ -1121,7 +1131,7 @@ def run_diagnostics(
         "dtype": job.dtype.value,
         "input_shape": list(job.sample_shape),
         "input": TOKENS_DESCRIPTION if job.tokens is not None else INPUT_DESCRIPTION,
-        "upstream": UPSTREAM_DESCRIPTION,
+        "upstream": upstream,
         "model": job.model,
         "cost": {"flops": job.flops, "bytes": job.memory},
         "runs": runs,
@@ -1168,16 +1178,4 @@ def _run_architecture(
     for run in job.runs:
         check()
         runs.append(_architecture_run(plan, run, inputs, upstream))
-    return {
-        "seed": job.seed,
-        "batch": job.batch,
-        "layout": job.layout.value,
-        "dtype": job.dtype.value,
-        "input_shape": list(job.sample_shape),
-        "input": TOKENS_DESCRIPTION if job.tokens is not None else INPUT_DESCRIPTION,
-        "upstream": arch.UPSTREAM_DESCRIPTION,
-        "model": job.model,
-        "cost": {"flops": job.flops, "bytes": job.memory},
-        "runs": runs,
-        "coordinate_check": None,
-    }
+    return _document(job, arch.UPSTREAM_DESCRIPTION, runs, None)
