@@ -335,12 +335,3 @@ class DiagnosticsRequest(_Common):
             f"scale under recipe mup). Default {DEFAULT_LEARNING_RATE}.",
         ),
     ] = DEFAULT_LEARNING_RATE
-
-
-def given_fields(req: DiagnosticsRequest) -> set[str]:
-    """The top-level fields the caller set (for messages about fields that do not combine)."""
-    return set(req.model_fields_set)
-
-
-def as_dict(req: DiagnosticsRequest) -> dict[str, Any]:
-    return req.model_dump(mode="json", by_alias=True, exclude_none=True)

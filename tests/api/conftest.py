@@ -187,3 +187,14 @@ def problem(response: httpx.Response) -> dict[str, Any]:
     assert isinstance(body["detail"], str) and body["detail"]
     assert body["status"] == response.status_code
     return body
+
+
+def assert_refused(response: httpx.Response, field: str, words: str) -> None:
+    """A 422 problem+json whose errors name ``field`` (or a field under it) and say ``words``."""
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith(PROBLEM_JSON)
+    problem = response.json()
+    fields = [e["field"] for e in problem.get("errors", [])] or [problem.get("field")]
+    assert any(f is not None and f.startswith(field) for f in fields), problem
+    messages = [problem["detail"], *(e["message"] for e in problem.get("errors", []))]
+    assert any(words in m for m in messages), problem

@@ -12,7 +12,7 @@ import pytest
 
 from app.api.settings import Settings
 
-from .conftest import PROBLEM_JSON, ApiClient
+from .conftest import ApiClient, assert_refused
 
 MLP = {"mlp": {"sizes": [16, 32, 32, 8], "activation": "relu"}, "seed": 5, "batch": 32}
 
@@ -225,13 +225,7 @@ def test_attention_and_embedding_are_reported_empirically_only(client: ApiClient
 def test_refusals_name_the_field(
     client: ApiClient, body: dict[str, Any], field: str, words: str
 ) -> None:
-    response = post(client, body)
-    assert response.status_code == 422, response.text
-    assert response.headers["content-type"].startswith(PROBLEM_JSON)
-    problem = response.json()
-    fields = [e["field"] for e in problem.get("errors", [])] or [problem.get("field")]
-    assert any(f is not None and f.startswith(field) for f in fields), problem
-    assert words in problem["detail"] or any(words in e["message"] for e in problem["errors"])
+    assert_refused(post(client, body), field, words)
 
 
 def test_cost_is_refused_before_any_work() -> None:

@@ -14,7 +14,7 @@ import pytest
 from app.api.settings import Settings
 from tests.encoders.plot_helpers import groups, legend_text, marker_positions, png_size, svg_tree
 
-from .conftest import PROBLEM_JSON, ApiClient
+from .conftest import ApiClient, assert_refused
 
 GPT2 = {
     "architecture": "gpt2",
@@ -304,14 +304,7 @@ def test_mup_changes_the_attention_scale_only(client: ApiClient) -> None:
 def test_refusals_name_the_field(
     client: ApiClient, body: dict[str, Any], field: str, words: str
 ) -> None:
-    response = post(client, body)
-    assert response.status_code == 422, response.text
-    assert response.headers["content-type"].startswith(PROBLEM_JSON)
-    problem = response.json()
-    fields = [e["field"] for e in problem.get("errors", [])] or [problem.get("field")]
-    assert any(f is not None and f.startswith(field) for f in fields), problem
-    messages = [problem["detail"], *(e["message"] for e in problem.get("errors", []))]
-    assert any(words in m for m in messages), problem
+    assert_refused(post(client, body), field, words)
 
 
 def test_cost_of_a_big_config_is_refused_before_any_work(client: ApiClient) -> None:
