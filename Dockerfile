@@ -13,6 +13,12 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_NO_INPUT=1
 WORKDIR /src
+# gcc for the QR's compiled kernels (app/core/_householder.c, built by setup.py); the runtime
+# stage gets the built extension in the venv, never the compiler.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends gcc libc6-dev \
+    && rm -rf /var/lib/apt/lists/*
 # Dependencies first (their own layer, rebuilt only when pyproject.toml or the lock changes):
 # the runtime requirements listed in pyproject.toml, each constrained to its locked version.
 COPY pyproject.toml requirements.lock README.md ./
@@ -21,9 +27,11 @@ RUN python -m venv /opt/venv \
     && /opt/venv/bin/pip install -c requirements.lock -r /tmp/runtime-requirements.txt
 # Then the project (a regular, non-editable install into site-packages; byte-compiled here
 # so that the read-only container never needs to write .pyc files).
+COPY setup.py MANIFEST.in ./
 COPY app ./app
 RUN /opt/venv/bin/pip install -c requirements.lock . \
-    && /opt/venv/bin/pip check
+    && /opt/venv/bin/pip check \
+    && /opt/venv/bin/python -P -c "from app.core import linalg; assert linalg.compiled_kernel_sets(), 'QR kernels not built'"
 
 # ---- runtime: the venv and nothing else (no compilers, no pip cache, no source tree).
 FROM ${PYTHON_IMAGE} AS runtime

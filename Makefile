@@ -47,8 +47,11 @@ CLIENT := clients/python
 FRAMEWORKS_VENV := .venv-frameworks
 FRAMEWORKS_STAMP := $(FRAMEWORKS_VENV)/.installed
 
-# (Re)install when either pyproject.toml or the lock changes, or the venv's python is missing.
-$(STAMP): pyproject.toml $(CLIENT)/pyproject.toml $(LOCK) $(shell test -x $(VPY) || echo FORCE)
+# The QR's compiled kernels (setup.py): pip install -e builds them in place, again when they change.
+KERNEL_SOURCES := setup.py app/core/_householder.c app/core/_householder_kernels.h
+
+# (Re)install when pyproject.toml, the lock or the kernels change, or the venv's python is missing.
+$(STAMP): pyproject.toml $(CLIENT)/pyproject.toml $(LOCK) $(KERNEL_SOURCES) $(shell test -x $(VPY) || echo FORCE)
 	@if [ ! -x $(VPY) ]; then \
 	  echo "creating $(VENV) with $(PYTHON)"; \
 	  rm -rf $(VENV); \

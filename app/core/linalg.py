@@ -18,7 +18,9 @@ Why no LAPACK
     columns), so every output is the left-to-right sum of its column. A reduction whose
     rows hold one element would collapse to numpy's 1-D pairwise summation, whose order
     depends on the ufunc buffer size: :func:`_sum_rows` never lets that happen. Scalars
-    are Python floats (correctly rounded, never contracted to FMA).
+    are Python floats (correctly rounded, never contracted to FMA). The compiled
+    products (``app/core/_householder.c``, see Cost) do the same IEEE operations in the
+    same order, without FMA, and give the same bits.
 
 Algorithm
     Blocked Householder QR (Golub & Van Loan, *Matrix Computations*, 4th ed., 5.2.2 and
@@ -32,12 +34,13 @@ Algorithm
     triangular, Schreiber & Van Loan 1989, LAPACK ``dlarft``) and applied to the trailing
     columns as ``A2 -= V (T^T (V^T A2))``. The thin ``Q`` is then accumulated backwards
     from ``[I; 0]`` with ``Q2 -= V (T (V^T Q2))``, last panel first (as ``dorgqr``).
-    Matrix products are elementwise broadcast products into a scratch buffer followed by
-    an axis-0 sum, worked through in cache-sized row chunks; the running sum is carried
-    from chunk to chunk, so the chunk size never changes a bit (only ``PANEL_WIDTH``
-    does, and it is fixed). Before factoring, every column of ``A`` is scaled by a power
-    of two to a maximum magnitude in ``[0.5, 1)``: exact, it does not change ``Q``
-    (``A D = Q (R D)`` for a positive diagonal ``D``) and rules out overflow.
+    Every entry of a matrix product is the sum ``+0.0 + p_0 + p_1 + ...`` of its rounded
+    products, left to right (numpy's ``add.reduce`` starts from its identity ``+0.0``,
+    which only turns a sum of negative zeros into ``+0.0``): no blocking, chunking or
+    vector width changes a bit, only ``PANEL_WIDTH`` does, and it is fixed. Before
+    factoring, every column of ``A`` is scaled by a power of two to a maximum magnitude in
+    ``[0.5, 1)``: exact, it does not change ``Q`` (``A D = Q (R D)`` for a positive
+    diagonal ``D``) and rules out overflow.
 
 Sign convention
     Column ``j`` of the Householder ``Q`` is multiplied by ``sign(R[j, j])``, i.e. by
@@ -48,20 +51,27 @@ Sign convention
 
 Cost
     ``4 m n**2 - 4 n**3 / 3`` flops (``2 m n**2 - 2 n**3 / 3`` for the factorization and as
-    many for ``Q``), like LAPACK, but each flop is one numpy elementwise result written to
-    memory, and those writes set the speed: on one core of this project's machine (AMD
-    EPYC) numpy writes a float64 result every 0.17-0.19 ns whatever the operation and
-    however cache-resident the arrays (a bare ``np.copyto`` costs 0.19 ns per element), and
-    the passes here run at 0.20-0.21 ns per flop. So 2048 x 2048 (2.3e10 flops) cannot drop
-    below about 4.3 s this way. Measured with ``bench/bench_qr.py`` on 2026-12-05: 0.024 s for
-    256 x 256, 0.65 s for 1024 x 1024, 4.9 s for 2048 x 2048 and 4.1 s for 4096 x 1024, against
-    0.0018 / 0.075 / 0.46 / 0.32 s for torch's ``orthogonal_`` (LAPACK, float32, one
-    thread). Other chunk sizes, 64-byte-aligned buffers, accumulators that avoid the
-    running-sum copy, and two threads gave no reliable gain. To come within a few times of
-    LAPACK, each flop would need to cost fewer stores: a compiled kernel that keeps the sums
-    in registers, with the same operations in the same order. Rearranging these passes is
-    not enough. Memory: the input copy (which also keeps the reflectors), the output and a
-    few MB of scratch.
+    many for ``Q``), like LAPACK, nearly all of them in the two products of each panel's
+    ``_apply_wy`` (``W = V^T A2`` and ``A2 -= V (M W)``). Those go through
+    :class:`Products`, which has two implementations with the same bits:
+
+    - :class:`CompiledProducts` (the default): ``app/core/_householder.c``, built by
+      ``setup.py`` when the package is installed. It keeps tiles of the sums in vector
+      registers, one copy per instruction set (SSE2/NEON, AVX2, AVX-512, chosen at run
+      time; lanes hold different outputs, never parts of one sum) and is compiled with
+      ``-ffp-contract=off`` (no FMA). Measured with ``bench/bench_qr.py`` on 2026-12-05,
+      one core of this project's machine (AMD EPYC): about 1.0 s for 2048 x 2048 with
+      AVX-512 (1.2 s AVX2, 1.9 s SSE2), against about 0.45 s for torch's ``orthogonal_``
+      (LAPACK, float32, one thread). The rest (panels, ``T``, Python) is about 0.17 s.
+    - :class:`NumpyProducts`: numpy elementwise passes, used when the extension was not
+      built (no C compiler). Each flop is a numpy result written to memory (0.20-0.21 ns
+      per flop here), so 2048 x 2048 (2.3e10 flops) takes about 5 s. Matrix products are
+      broadcast products into a scratch buffer followed by an axis-0 sum, worked through
+      in cache-sized row chunks; the running sum is carried from chunk to chunk, so the
+      chunk size never changes a bit.
+
+    Memory: the input copy (which also keeps the reflectors), the output and a few MB of
+    scratch.
 
 Accuracy
     Householder QR is backward stable: ``||Q^T Q - I||`` is a small multiple of machine
@@ -80,7 +90,7 @@ promise: ``tests/core/test_linalg.py`` checks it, with golden hashes and under C
 from __future__ import annotations
 
 import math
-from typing import Final
+from typing import Final, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -88,7 +98,22 @@ from numpy.typing import NDArray
 from app.core.cancel import checkpoint
 from app.core.errors import InvalidParameterError, ShapeError
 
-__all__ = ["PANEL_WIDTH", "orthogonal_q"]
+try:
+    from app.core import _householder
+except ImportError:  # built without a C compiler: the numpy products, the same bits
+    _householder = None  # type: ignore[assignment]
+
+__all__ = [
+    "PANEL_WIDTH",
+    "CompiledProducts",
+    "NumpyProducts",
+    "Products",
+    "compiled_kernel_sets",
+    "kernel_name",
+    "orthogonal_q",
+    "orthogonal_q_with",
+    "products",
+]
 
 F64 = NDArray[np.float64]
 
@@ -107,18 +132,46 @@ def orthogonal_q(a: F64) -> F64:
     modified. Returns a new C-contiguous float64 array of shape ``(m, n)`` with
     orthonormal columns whose implied ``R = Q^T a`` is upper triangular with a
     non-negative diagonal (``+1`` is used as the sign of a zero ``R[j, j]``). The result
-    is bit-for-bit the same on every machine (see the module docstring).
+    is bit-for-bit the same on every machine (see the module docstring), whichever of
+    :func:`products` does the matrix products.
 
     Raises :class:`ShapeError` for a shape other than ``(m, n)`` with ``m >= n >= 1`` and
     :class:`InvalidParameterError` for a non-float64 dtype or a non-finite entry.
     """
+    return orthogonal_q_with(a, products())
+
+
+def products(kernel_set: str | None = None) -> Products:
+    """The matrix products :func:`orthogonal_q` uses: compiled when available, else numpy.
+
+    ``kernel_set`` (tests and benchmarks): ``"numpy"`` for the numpy path, or one of
+    :func:`compiled_kernel_sets` for that copy of the compiled kernels; ``None`` for the
+    fastest available. Every choice gives the same bits.
+    """
+    if kernel_set == "numpy" or (kernel_set is None and _householder is None):
+        return NumpyProducts()
+    return CompiledProducts(kernel_set)
+
+
+def compiled_kernel_sets() -> tuple[str, ...]:
+    """Copies of the compiled kernels this CPU runs, fastest first; ``()`` when the
+    extension was not built (no C compiler at install time: the numpy path is used)."""
+    return () if _householder is None else _householder.kernel_sets()
+
+
+def kernel_name() -> str:
+    """What :func:`orthogonal_q` runs here, e.g. ``"compiled (avx512f)"`` or ``"numpy"``."""
+    sets = compiled_kernel_sets()
+    return f"compiled ({sets[0]})" if sets else "numpy"
+
+
+def orthogonal_q_with(a: F64, kernels: Products) -> F64:
+    """:func:`orthogonal_q` with the matrix products of ``kernels`` (same bits for any)."""
     work = _validated_copy(a)
     m, n = work.shape
     # errstate scopes the buffer size too (numpy >= 2.0): both are restored on exit.
     with np.errstate(all="ignore"):
         _scale_columns(work)
-        scratch = np.empty(_CHUNK_ELEMENTS + 2 * PANEL_WIDTH * n + PANEL_WIDTH * PANEL_WIDTH)
-        rows_scratch = np.empty(_CHUNK_ELEMENTS + n)
         signs = np.ones(n)
         panels: list[tuple[int, int, F64]] = []  # (first column, width, T^T)
         for k in range(0, n, PANEL_WIDTH):
@@ -130,21 +183,77 @@ def orthogonal_q(a: F64) -> F64:
                 continue
             work[k:, k : k + b] = panel  # keep V (strictly lower part) for the Q pass
             v = _unit_lower(panel)
-            t, t_transposed = _wy_triangle(v, taus, scratch)
+            t, t_transposed = _wy_triangle(v, taus, kernels)
             panels.append((k, b, t_transposed))
             if k + b < n:
                 # A2 <- (I - V T V^T)^T A2 = A2 - V (T^T W), W = V^T A2. The first b rows
                 # of A2 become rows of R, which Q does not need: they are not updated.
-                _apply_wy(work[k:, k + b :], v, t, scratch, rows_scratch, skip_rows=b)
+                kernels.apply_wy(work[k:, k + b :], v, t, skip_rows=b)
         q = np.zeros((m, n))
         q[np.arange(n), np.arange(n)] = 1.0
         for k, b, t_transposed in reversed(panels):
             checkpoint()
             # Q2 <- (I - V T V^T) Q2 = Q2 - V (T W), W = V^T Q2.
             v = _unit_lower(work[k:, k : k + b])
-            _apply_wy(q[k:, k:], v, t_transposed, scratch, rows_scratch, skip_rows=0)
+            kernels.apply_wy(q[k:, k:], v, t_transposed, skip_rows=0)
         np.multiply(q, signs, out=q)
     return q
+
+
+class Products(Protocol):
+    """The two matrix products of the QR, each entry a left-to-right sum of rounded products."""
+
+    def vt_times(self, v: F64, x: F64, out: F64) -> None:
+        """``out = V^T X`` (``(b, C)``) for ``V`` ``(L, b)`` and ``X`` ``(L, C)``: each entry
+        the left-to-right sum over rows ``l = 0 .. L-1`` of ``V[l, i] * X[l, c]``."""
+
+    def apply_wy(self, a2: F64, v: F64, m_transposed: F64, *, skip_rows: int) -> None:
+        """``A2 -= V (M W)`` with ``W = V^T A2``, in place; rows before ``skip_rows`` untouched.
+
+        ``Y = M W`` sums over ``j`` in order (``Y[i, c] = sum_j M^T[j, i] W[j, c]``), then
+        each row ``l`` subtracts the in-order sum ``sum_j V[l, j] Y[j, c]``. ``m_transposed``
+        is ``M^T``, C-contiguous ``(b, b)``: pass ``T`` to apply ``(I - V T V^T)^T`` and
+        ``T^T`` to apply ``I - V T V^T``.
+        """
+
+
+class CompiledProducts:
+    """The products by ``app/core/_householder.c``: the same sums kept in vector registers."""
+
+    def __init__(self, kernel_set: str | None = None) -> None:
+        if _householder is None:
+            raise RuntimeError("app.core._householder was not built (no C compiler?)")
+        self._kernels = _householder
+        self._set = kernel_set
+
+    def vt_times(self, v: F64, x: F64, out: F64) -> None:
+        self._kernels.vt_times(v, x, out, self._set)
+
+    def apply_wy(self, a2: F64, v: F64, m_transposed: F64, *, skip_rows: int) -> None:
+        self._kernels.apply_wy(a2, v, m_transposed, skip_rows, self._set)
+
+
+class NumpyProducts:
+    """The products by numpy elementwise passes (the reference; no compiler needed)."""
+
+    def __init__(self) -> None:
+        self._scratch: F64 = np.empty(0)
+        self._rows_scratch: F64 = np.empty(0)
+
+    def _room(self, n: int) -> None:
+        # Scratch for n columns, grown to the largest n seen: results do not depend on it.
+        need = _CHUNK_ELEMENTS + 2 * PANEL_WIDTH * n + PANEL_WIDTH * PANEL_WIDTH
+        if self._scratch.shape[0] < need:
+            self._scratch = np.empty(need)
+            self._rows_scratch = np.empty(_CHUNK_ELEMENTS + n)
+
+    def vt_times(self, v: F64, x: F64, out: F64) -> None:
+        self._room(x.shape[1])
+        _vt_times(v, x, out, self._scratch)
+
+    def apply_wy(self, a2: F64, v: F64, m_transposed: F64, *, skip_rows: int) -> None:
+        self._room(a2.shape[1])
+        _apply_wy(a2, v, m_transposed, self._scratch, self._rows_scratch, skip_rows=skip_rows)
 
 
 def _validated_copy(a: object) -> F64:
@@ -206,18 +315,21 @@ def _scale_columns(work: F64) -> None:
 
 
 def _sum_rows(x: F64, out: F64) -> None:
-    """``out = x[0] + x[1] + ... + x[-1]``, elementwise, added in exactly that order.
+    """``out = 0.0 + x[0] + x[1] + ... + x[-1]``, elementwise, added in exactly that order.
 
-    ``x`` and ``out`` must be C-contiguous with ``x.shape[1:] == out.shape``. numpy adds
-    row after row when a row has two or more elements; a one-element row would make numpy
-    use its 1-D pairwise summation (whose order depends on the ufunc buffer size), so that
-    case goes through ``accumulate``, whose last prefix is the left-to-right sum.
+    ``x`` and ``out`` must be C-contiguous with ``x.shape[1:] == out.shape``. numpy's
+    ``add.reduce`` adds row after row, starting from its identity ``+0.0``, when a row has
+    two or more elements (the ``+0.0`` only turns a sum of negative zeros into ``+0.0``);
+    a one-element row would make numpy use its 1-D pairwise summation (whose order depends
+    on the ufunc buffer size), so that case goes through ``accumulate``, whose last prefix
+    is the left-to-right sum, and adds the ``+0.0`` itself.
     """
     assert x.flags.c_contiguous and out.flags.c_contiguous and x.shape[1:] == out.shape
     if out.size >= 2:
         np.add.reduce(x, axis=0, out=out)
     else:
-        out[...] = np.add.accumulate(x.reshape(x.shape[0], 1), axis=0)[-1].reshape(out.shape)
+        total = np.add.accumulate(x.reshape(x.shape[0], 1), axis=0)[-1]
+        out[...] = (0.0 + total).reshape(out.shape)
 
 
 def _sum_of_squares(y: F64) -> float:
@@ -317,14 +429,14 @@ def _vt_times(v: F64, x: F64, out: F64, scratch: F64) -> None:
         _sum_rows(buf, out)
 
 
-def _wy_triangle(v: F64, taus: F64, scratch: F64) -> tuple[F64, F64]:
+def _wy_triangle(v: F64, taus: F64, kernels: Products) -> tuple[F64, F64]:
     """``T`` (upper triangular) and ``T^T`` with ``H_1 ... H_b = I - V T V^T`` (``dlarft``).
 
     ``T[j, j] = tau_j`` and ``T[:j, j] = -tau_j T[:j, :j] (V[:, :j]^T v_j)``.
     """
     b = v.shape[1]
     gram = np.empty((b, b))
-    _vt_times(v, v, gram, scratch)
+    kernels.vt_times(v, v, gram)
     t_transposed = np.zeros((b, b))  # row j holds column j of T
     for j in range(b):
         tau = float(taus[j])

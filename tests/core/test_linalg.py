@@ -24,7 +24,7 @@ from scipy import stats  # type: ignore[import-untyped, unused-ignore]
 
 from app.core import linalg
 from app.core.errors import InvalidParameterError, ShapeError
-from app.core.linalg import orthogonal_q
+from app.core.linalg import orthogonal_q, orthogonal_q_with, products
 
 F64 = NDArray[np.float64]
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -213,17 +213,22 @@ def test_non_float64_dtype(dtype: type) -> None:
 # --- determinism -----------------------------------------------------------------------
 
 
+def numpy_q(a: F64) -> F64:
+    return orthogonal_q_with(a, products("numpy"))
+
+
 def test_chunk_size_and_buffer_size_change_no_bit(monkeypatch: pytest.MonkeyPatch) -> None:
     a = gaussian(200, 150)
     reference = sha(orthogonal_q(a))
-    assert sha(orthogonal_q(a)) == reference
+    assert sha(numpy_q(a)) == reference
     for bufsize in (16, 8192, 1 << 16):
         with np.errstate():
             np.setbufsize(bufsize)
             assert sha(orthogonal_q(a)) == reference
+            assert sha(numpy_q(a)) == reference
     for chunk in (1, 100, 3000):  # forces many chunks, single-row chunks included
         monkeypatch.setattr(linalg, "_CHUNK_ELEMENTS", chunk)
-        assert sha(orthogonal_q(a)) == reference
+        assert sha(numpy_q(a)) == reference
 
 
 def golden_input(m: int, n: int, seed: int) -> F64:
@@ -243,9 +248,15 @@ GOLDEN = {
 }
 
 
+# "numpy" and every copy of the compiled kernels this CPU runs: each must give every byte.
+EVERY_PRODUCTS = ["numpy", *linalg.compiled_kernel_sets()]
+
+
+@pytest.mark.parametrize("kernels", EVERY_PRODUCTS)
 @pytest.mark.parametrize(("m", "n", "seed"), list(GOLDEN))
-def test_golden_bytes(m: int, n: int, seed: int) -> None:
-    assert sha(orthogonal_q(golden_input(m, n, seed))) == GOLDEN[m, n, seed]
+def test_golden_bytes(m: int, n: int, seed: int, kernels: str) -> None:
+    q = orthogonal_q_with(golden_input(m, n, seed), products(kernels))
+    assert sha(q) == GOLDEN[m, n, seed]
 
 
 # Bytes of orthogonal_q as of commit 7ae0839, recorded before any speed work on linalg.py
@@ -291,9 +302,12 @@ def frozen_input(kind: str, rows: int, cols: int, seed: int) -> F64:
     return np.ascontiguousarray(a.T) if kind == "wide" else a
 
 
+@pytest.mark.parametrize("kernels", EVERY_PRODUCTS)
 @pytest.mark.parametrize(("kind", "rows", "cols", "seed"), list(FROZEN_BEFORE_SPEEDUP))
-def test_bytes_unchanged_by_speed_work(kind: str, rows: int, cols: int, seed: int) -> None:
-    q = orthogonal_q(frozen_input(kind, rows, cols, seed))
+def test_bytes_unchanged_by_speed_work(
+    kind: str, rows: int, cols: int, seed: int, kernels: str
+) -> None:
+    q = orthogonal_q_with(frozen_input(kind, rows, cols, seed), products(kernels))
     assert sha(q) == FROZEN_BEFORE_SPEEDUP[kind, rows, cols, seed]
 
 
@@ -333,13 +347,15 @@ FROZEN_SPECIAL = {
 }
 
 
+@pytest.mark.parametrize("kernels", EVERY_PRODUCTS)
 @pytest.mark.parametrize("name", list(FROZEN_SPECIAL))
-def test_special_bytes_unchanged_by_speed_work(name: str) -> None:
+def test_special_bytes_unchanged_by_speed_work(name: str, kernels: str) -> None:
     make, expected = FROZEN_SPECIAL[name]
-    assert sha(orthogonal_q(make())) == expected
+    assert sha(orthogonal_q_with(make(), products(kernels))) == expected
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("kernels", EVERY_PRODUCTS)
 @pytest.mark.parametrize(
     ("rows", "cols", "seed", "expected"),
     [
@@ -348,22 +364,26 @@ def test_special_bytes_unchanged_by_speed_work(name: str) -> None:
     ],
 )
 def test_large_bytes_unchanged_by_speed_work(
-    rows: int, cols: int, seed: int, expected: str
+    rows: int, cols: int, seed: int, expected: str, kernels: str
 ) -> None:
-    # The benchmark's sizes (a few seconds each): chunking and buffers differ most here.
-    assert sha(orthogonal_q(golden_input(rows, cols, seed))) == expected
+    # The benchmark's sizes (1-5 s each): chunking, buffers and passes differ most here.
+    q = orthogonal_q_with(golden_input(rows, cols, seed), products(kernels))
+    assert sha(q) == expected
 
 
-def test_sum_rows_is_left_to_right() -> None:
+def test_sum_rows_is_left_to_right_from_positive_zero() -> None:
     rng = np.random.Generator(np.random.PCG64(9))
-    for shape in [(9, 1), (130, 1), (1000, 2), (300, 3, 5), (17, 1, 1), (1, 4)]:
+    for shape in [(9, 1), (130, 1), (1000, 2), (300, 3, 5), (17, 1, 1), (1, 4), (1, 1)]:
         x = rng.standard_normal(shape) * np.exp(5 * rng.standard_normal(shape))
+        x[rng.random(shape) < 0.3] = -0.0
+        x[..., 0] = -0.0  # a column of negative zeros sums to +0.0, whatever its length
         out = np.empty(shape[1:])
         linalg._sum_rows(x, out)
-        expected = x[0].copy()
-        for row in x[1:]:
+        expected = np.zeros(shape[1:])
+        for row in x:
             expected = expected + row
         assert out.tobytes() == expected.tobytes()
+        assert not np.signbit(out.reshape(-1)[0])
 
 
 _CHILD = textwrap.dedent(
@@ -372,7 +392,7 @@ _CHILD = textwrap.dedent(
     import numpy as np
     from numpy._core._multiarray_umath import __cpu_features__
     from app.core import linalg
-    from app.core.linalg import orthogonal_q
+    from app.core.linalg import orthogonal_q, orthogonal_q_with, products
 
     def sha(x):
         return hashlib.sha256(np.ascontiguousarray(x).tobytes()).hexdigest()

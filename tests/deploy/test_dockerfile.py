@@ -161,7 +161,12 @@ def _files_under(source: Path) -> Iterator[str]:
         yield source.relative_to(ROOT).as_posix()
         return
     for path in sorted(source.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
+        # Local build products (bytecode, the in-place built QR kernels) are not sources.
+        if (
+            path.is_file()
+            and "__pycache__" not in path.parts
+            and path.suffix not in {".pyc", ".so"}
+        ):
             yield path.relative_to(ROOT).as_posix()
 
 
@@ -210,12 +215,27 @@ def test_every_copy_source_exists_and_is_in_the_build_context() -> None:
             assert not left_out, f".dockerignore keeps {left_out[:5]} out of the context"
             copied.extend(files)
     # what setuptools needs to build the project from the context
-    for needed in ("pyproject.toml", "requirements.lock", "README.md", "app/main.py"):
+    for needed in (
+        "pyproject.toml",
+        "requirements.lock",
+        "README.md",
+        "setup.py",
+        "MANIFEST.in",
+        "app/main.py",
+        "app/core/_householder.c",
+        "app/core/_householder_kernels.h",
+    ):
         assert needed in copied, needed
 
 
 def test_dockerignore_keeps_local_state_out() -> None:
-    for path in (".git/HEAD", ".venv/bin/python", "tests/__init__.py", "app/__pycache__/x.pyc"):
+    for path in (
+        ".git/HEAD",
+        ".venv/bin/python",
+        "tests/__init__.py",
+        "app/__pycache__/x.pyc",
+        "app/core/_householder.cpython-311-x86_64-linux-gnu.so",  # built for this machine
+    ):
         assert not in_context(path), path
     assert in_context("app/api/__init__.py")
 
