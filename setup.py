@@ -1,12 +1,16 @@
-"""The one compiled part of weightinit: app/core/_householder.c (everything else is in
-pyproject.toml).
+"""The compiled parts of weightinit (everything else is in pyproject.toml):
 
-The extension is optional: without a C compiler the install goes on and app.core.linalg uses
-its numpy products, which give the same bytes, about 5x slower. -ffp-contract=off is part
-of the output's definition: an FMA rounds once where the algorithm rounds twice.
+- app/core/_householder.c: the QR's matrix products (app.core.linalg);
+- app/core/_normal.c: the float32 Box-Muller normal sampler (app.core.normal).
+
+Both are optional: without a C compiler the install goes on and the modules use their numpy
+paths, which give the same bytes, several times slower. -ffp-contract=off is part of the
+outputs' definition: an FMA rounds once where the algorithms round twice.
 """
 
 from setuptools import Extension, setup
+
+NO_FMA = ["-O3", "-ffp-contract=off", "-fno-fast-math"]
 
 setup(
     ext_modules=[
@@ -14,8 +18,17 @@ setup(
             "app.core._householder",
             sources=["app/core/_householder.c"],
             depends=["app/core/_householder_kernels.h"],
-            extra_compile_args=["-O3", "-ffp-contract=off", "-fno-fast-math"],
+            extra_compile_args=NO_FMA,
             optional=True,
-        )
+        ),
+        Extension(
+            "app.core._normal",
+            sources=["app/core/_normal.c"],
+            depends=["app/core/_normal_kernels.h"],
+            # sqrtf without errno (its argument is never negative): the same value, and the
+            # loop vectorises.
+            extra_compile_args=[*NO_FMA, "-fno-math-errno"],
+            optional=True,
+        ),
     ]
 )

@@ -6,7 +6,8 @@ root on ``sys.path`` itself; ``--log2-total`` and ``--repeats`` adjust the work)
 Every line generates ``2**log2_total`` values (default ``2**24``) in blocks of 65536 and prints
 output GiB/s (float32 = 4 bytes, float64 = 8 bytes per value), the best of ``--repeats`` runs.
 "ours" includes drawing the raw words with ``PCG64.random_raw`` and the transform
-``standard_normal_from_raw``.  numpy ufuncs are single-threaded, so this is one core. torch's
+``standard_normal_from_raw``: float32 by the compiled sampler (``app/core/_normal.c``, the
+default when built) and by the numpy path (the fallback, same bytes); one core. torch's
 ``normal_`` is measured on one thread when torch is importable (bench/torch_reference.py).
 """
 
@@ -22,7 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.core.normal import raw_words_needed, standard_normal_from_raw
+from app.core.normal import compiled_kernel_sets, raw_words_needed, standard_normal_from_raw
 from bench.torch_reference import NOT_INSTALLED, torch_seconds
 
 BLOCK = 65536
@@ -55,9 +56,15 @@ def main() -> None:
     def ours32() -> object:
         return standard_normal_from_raw(bitgen.random_raw(words32), BLOCK, np.float32)
 
+    def ours32_numpy() -> object:
+        words = bitgen.random_raw(words32)
+        return standard_normal_from_raw(words, BLOCK, np.float32, kernel_set="numpy")
+
     def ours64() -> object:
         return standard_normal_from_raw(bitgen.random_raw(words64), BLOCK, np.float64)
 
+    sets = compiled_kernel_sets()
+    compiled32 = f"compiled {sets[0]}" if sets else "numpy path: not built"
     lines: list[tuple[str, Callable[[], object], int]] = [
         ("numpy PCG64 random_raw (float32-equivalent)", lambda: bitgen.random_raw(words32), 4),
         ("numpy Generator(PCG64).random(float32)", lambda: gen.random(BLOCK, np.float32), 4),
@@ -67,7 +74,8 @@ def main() -> None:
             4,
         ),
         ("numpy standard_normal float64 (ziggurat)", lambda: gen.standard_normal(BLOCK), 8),
-        ("ours float32 (random_raw + Box-Muller)", ours32, 4),
+        (f"ours float32 ({compiled32}, random_raw + Box-Muller)", ours32, 4),
+        ("ours float32 (numpy path, random_raw + Box-Muller)", ours32_numpy, 4),
         ("ours float64 (random_raw + Box-Muller)", ours64, 8),
     ]
     print(f"one core, block {BLOCK}, {blocks * BLOCK} values per run, best of {args.repeats}")

@@ -76,15 +76,29 @@ points).  Box-Muller values vs ``sqrt(-2 ln u1) (cos, sin)(theta)`` of the exact
 ``theta`` above: observed max 3.8 float32 ulp and 3.7 float64 ulp over 1.8e5 random words each
 (``r`` alone: 1.2 and 1.1 ulp); the tests assert <= 4 ulp on fixed word sets with edge cases.
 
-Speed: about 1 GiB/s of float32 and 0.65-0.75 GiB/s of float64 on one core, PCG64 included
-(``python bench/bench_normal.py``).  Pairs go in chunks with preallocated scratch, in-place
-ufuncs, positional ``out`` and 0-d array constants (which roughly halve numpy's per-call cost).
+Compiled float32
+----------------
+float32 runs in C when the package was installed with a C compiler: ``app/core/_normal.c``
+does ``_pairs32`` + ``_store`` for one pair at a time, the same operations in the same
+order (no FMA: ``-ffp-contract=off``; integer-to-float casts rounded to nearest even as
+numpy's), vectorised across pairs, one copy per instruction set chosen at run time (AVX-512,
+AVX2, baseline). Every copy gives the numpy path's bits (``tests/core/test_normal_kernels.py``
+compares them on edge-case and random words; the golden hashes run through it). One call per
+block (stream) holds no GIL, so threads scale. float64, and float32 without the extension
+(or with ``kernel_set="numpy"``), take the numpy path below.
 
-Threads: :func:`standard_normal_from_streams` runs the pairs of many streams (blocks) through
-one chunk of the kernel, so a thread makes few, long, GIL-free ufunc calls (about 45 per
-chunk of 131072 float32 pairs; steps that apply one ufunc to two rows run as one call on a
-(2, n) view).  Each thread keeps its scratch between calls (``threading.local``): fresh
-memory would be page-faulted in on every call.  ``bench/bench_threads.py`` measures it.
+Speed (numpy path): about 1 GiB/s of float32 and 0.65-0.75 GiB/s of float64 on one core,
+PCG64 included (``python bench/bench_normal.py``; the compiled float32 is several times
+faster and then PCG64's ``random_raw`` dominates).  Pairs go in chunks with preallocated
+scratch, in-place ufuncs, positional ``out`` and 0-d array constants (which roughly halve
+numpy's per-call cost).
+
+Threads (numpy path): :func:`standard_normal_from_streams` runs the pairs of many streams
+(blocks) through one chunk of the kernel, so a thread makes few, long, GIL-free ufunc calls
+(about 45 per chunk of 131072 float32 pairs; steps that apply one ufunc to two rows run as
+one call on a (2, n) view).  Each thread keeps its scratch between calls
+(``threading.local``): fresh memory would be page-faulted in on every call.
+``bench/bench_threads.py`` measures it.
 """
 
 from __future__ import annotations
@@ -101,7 +115,13 @@ from numpy.typing import DTypeLike, NDArray
 
 from .errors import InvalidParameterError
 
+try:
+    from . import _normal
+except ImportError:  # built without a C compiler: the numpy path, the same bits
+    _normal = None  # type: ignore[assignment]
+
 __all__ = [
+    "compiled_kernel_sets",
     "raw_words_needed",
     "stable_exp",
     "stable_log",
@@ -235,12 +255,13 @@ def raw_words_needed(n: int, dtype: FloatDType) -> int:
 
 
 def standard_normal_from_raw(
-    raw: NDArray[np.uint64], n: int, dtype: FloatDType
+    raw: NDArray[np.uint64], n: int, dtype: FloatDType, *, kernel_set: str | None = None
 ) -> NDArray[np.floating[Any]]:
     """``n`` standard normal values of ``dtype`` from raw uint64 words (see module docstring).
 
     A pure function of ``raw[:raw_words_needed(n, dtype)]`` (later words are ignored); the
-    result is a new C-contiguous array of length ``n``.
+    result is a new C-contiguous array of length ``n``. ``kernel_set`` (tests, benchmarks)
+    picks the implementation: see :func:`compiled_kernel_sets`; every one gives the same bits.
     """
     count = _count_of(n)
     dt = _dtype_of(dtype)
@@ -258,7 +279,7 @@ def standard_normal_from_raw(
     # Native-order contiguous uint64 values (a copy only if the input is not already that).
     words = np.ascontiguousarray(raw[:needed], dtype=np.uint64)
     out = np.empty(count, dtype=dt)
-    _fill_parts([(lambda: words, count)], out)
+    _fill_parts([(lambda: words, count)], out, kernel_set)
     return out
 
 
@@ -267,6 +288,8 @@ def standard_normal_from_streams(
     counts: Sequence[int],
     dtype: FloatDType,
     out: NDArray[np.floating[Any]] | None = None,
+    *,
+    kernel_set: str | None = None,
 ) -> NDArray[np.floating[Any]]:
     """Standard normal values from several streams at once, in one pass of the kernel.
 
@@ -277,6 +300,7 @@ def standard_normal_from_streams(
     in chunks of ``_CHUNK32`` / ``_CHUNK64`` pairs, which is what makes many short streams
     cheap and lets threads scale (few, long, GIL-free ufunc calls).  Written into ``out`` (a
     1-D array of ``dtype`` and length ``sum(counts)``) when given, else into a new array.
+    ``kernel_set`` as in :func:`standard_normal_from_raw`.
     """
     dt = _dtype_of(dtype)
     if len(bitgens) != len(counts):
@@ -289,8 +313,15 @@ def standard_normal_from_streams(
     parts = [
         (_words_from(g, per_pair * ((n + 1) // 2)), n) for g, n in zip(bitgens, sizes, strict=True)
     ]
-    _fill_parts(parts, target)
+    _fill_parts(parts, target, kernel_set)
     return target
+
+
+def compiled_kernel_sets() -> tuple[str, ...]:
+    """Copies of the compiled float32 sampler (``app/core/_normal.c``) this CPU runs, fastest
+    first; ``()`` when it was not built. ``kernel_set="numpy"`` forces the numpy path, which
+    float64 always takes; ``None`` means the fastest available."""
+    return () if _normal is None else _normal.kernel_sets()
 
 
 def _words_from(bitgen: np.random.BitGenerator, count: int) -> Callable[[], NDArray[np.uint64]]:
@@ -335,8 +366,36 @@ _SCRATCH = _Scratch()
 _Part = tuple[Callable[[], NDArray[np.uint64]], int]
 
 
-def _fill_parts(parts: Sequence[_Part], out: NDArray[Any]) -> None:
+def _fill_parts(parts: Sequence[_Part], out: NDArray[Any], kernel_set: str | None) -> None:
     """out = the concatenation of ``standard_normal_from_raw(draw(), n)`` over the parts.
+
+    float32 goes through the compiled sampler when it is built (one GIL-free call per part)
+    unless ``kernel_set`` is ``"numpy"``; otherwise :func:`_fill_parts_numpy`.
+    """
+    if out.dtype == np.dtype(np.float32) and kernel_set != "numpy":
+        if _normal is not None:
+            _fill_parts_compiled32(_normal, parts, out, kernel_set)
+            return
+        if kernel_set is not None:
+            raise InvalidParameterError(
+                f"kernel set {kernel_set!r}: app.core._normal was not built.", field=None
+            )
+    _fill_parts_numpy(parts, out)
+
+
+def _fill_parts_compiled32(
+    kernels: Any, parts: Sequence[_Part], out: NDArray[np.float32], kernel_set: str | None
+) -> None:
+    """_fill_parts for float32 by ``app/core/_normal.c``: each part's words, then its values."""
+    pos = 0
+    for draw, n in parts:
+        if n:
+            kernels.normal32(draw(), out[pos : pos + n], kernel_set)
+            pos += n
+
+
+def _fill_parts_numpy(parts: Sequence[_Part], out: NDArray[Any]) -> None:
+    """_fill_parts by numpy ufuncs, in chunks.
 
     The parts' pairs are packed into chunks of scratch rows: each chunk loads its words
     (split into the two uniforms' integers), runs the kernel once, then multiplies ``r`` into

@@ -316,7 +316,8 @@ def test_chunking_does_not_change_values(dtype: Any, monkeypatch: pytest.MonkeyP
     whole = standard_normal_from_raw(raw, n, dtype)
     monkeypatch.setattr(normal, "_CHUNK32", 4)
     monkeypatch.setattr(normal, "_CHUNK64", 3)
-    assert standard_normal_from_raw(raw, n, dtype).tobytes() == whole.tobytes()
+    chunked = standard_normal_from_raw(raw, n, dtype, kernel_set="numpy")
+    assert chunked.tobytes() == whole.tobytes()
 
 
 # ---------------------------------------------------------------- several streams at once
@@ -334,13 +335,20 @@ def _from_each_stream(seeds: list[int], counts: list[int], dtype: Any) -> tuple[
     return np.concatenate(parts).astype(dtype).tobytes(), [g.state for g in bitgens]
 
 
+# The numpy path and every copy of the compiled float32 sampler (float64 is numpy's only).
+KERNELS = ["numpy", *normal.compiled_kernel_sets()]
+
+
+@pytest.mark.parametrize("kernel_set", KERNELS)
 @pytest.mark.parametrize("counts", STREAM_COUNTS, ids=str)
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_streams_equal_each_stream_concatenated(dtype: Any, counts: list[int]) -> None:
+def test_streams_equal_each_stream_concatenated(
+    dtype: Any, counts: list[int], kernel_set: str
+) -> None:
     seeds = list(range(40, 40 + len(counts)))
     expected, states = _from_each_stream(seeds, counts, dtype)
     bitgens = [np.random.PCG64(seed) for seed in seeds]
-    got = standard_normal_from_streams(bitgens, counts, dtype)
+    got = standard_normal_from_streams(bitgens, counts, dtype, kernel_set=kernel_set)
     assert got.dtype == dtype and got.shape == (sum(counts),)
     assert got.tobytes() == expected
     assert [g.state for g in bitgens] == states  # each stream used exactly its own words
@@ -356,7 +364,8 @@ def test_streams_across_chunk_boundaries(dtype: Any, monkeypatch: pytest.MonkeyP
         monkeypatch.setattr(normal, "_CHUNK32", chunk)
         monkeypatch.setattr(normal, "_CHUNK64", chunk)
         bitgens = [np.random.PCG64(seed) for seed in seeds]
-        assert standard_normal_from_streams(bitgens, counts, dtype).tobytes() == expected, chunk
+        got = standard_normal_from_streams(bitgens, counts, dtype, kernel_set="numpy")
+        assert got.tobytes() == expected, chunk
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -405,15 +414,15 @@ def test_stacked_sine_cosine_polynomials_equal_one_at_a_time(dtype: Any) -> None
 def test_scratch_is_kept_per_thread() -> None:
     """Repeated calls reuse one thread's scratch; another thread gets its own."""
     raw = _raw(8, 5000)
-    standard_normal_from_raw(raw, 10000, np.float32)
+    standard_normal_from_raw(raw, 10000, np.float32, kernel_set="numpy")
     mine = normal._SCRATCH.buffer
     standard_normal_from_raw(raw, 5000, np.float64)
-    standard_normal_from_raw(raw, 9000, np.float32)
+    standard_normal_from_raw(raw, 9000, np.float32, kernel_set="numpy")
     assert normal._SCRATCH.buffer is mine
     seen: list[Any] = []
 
     def other() -> None:
-        standard_normal_from_raw(raw, 10000, np.float32)
+        standard_normal_from_raw(raw, 10000, np.float32, kernel_set="numpy")
         seen.append(normal._SCRATCH.buffer)
 
     worker = threading.Thread(target=other)
@@ -423,9 +432,10 @@ def test_scratch_is_kept_per_thread() -> None:
     assert normal._SCRATCH.buffer is mine
 
 
+@pytest.mark.parametrize("kernel_set", ["numpy", None])
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_concurrent_threads_give_the_same_bytes(
-    dtype: Any, monkeypatch: pytest.MonkeyPatch
+    dtype: Any, kernel_set: str | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Threads sampling at the same time (small chunks: many interleavings) agree exactly."""
     monkeypatch.setattr(normal, "_CHUNK32", 257)
@@ -435,7 +445,7 @@ def test_concurrent_threads_give_the_same_bytes(
 
     def job(_: int) -> bytes:
         bitgens = [np.random.PCG64(seed) for seed in (5, 6, 7)]
-        return standard_normal_from_streams(bitgens, counts, dtype).tobytes()
+        return standard_normal_from_streams(bitgens, counts, dtype, kernel_set=kernel_set).tobytes()
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(job, range(24)))

@@ -161,7 +161,7 @@ def _files_under(source: Path) -> Iterator[str]:
         yield source.relative_to(ROOT).as_posix()
         return
     for path in sorted(source.rglob("*")):
-        # Local build products (bytecode, the in-place built QR kernels) are not sources.
+        # Local build products (bytecode, the in-place built kernels) are not sources.
         if (
             path.is_file()
             and "__pycache__" not in path.parts
@@ -224,6 +224,8 @@ def test_every_copy_source_exists_and_is_in_the_build_context() -> None:
         "app/main.py",
         "app/core/_householder.c",
         "app/core/_householder_kernels.h",
+        "app/core/_normal.c",
+        "app/core/_normal_kernels.h",
     ):
         assert needed in copied, needed
 
