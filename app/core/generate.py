@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from . import legacy, torch_modules
+from .cancel import checkpoint
 from .deterministic import deterministic_values
 from .dtypes import cast_output, working_dtype
 from .laws import (
@@ -59,6 +60,7 @@ def elementwise_range(
     span = np.empty(min(plan.numel, (last + 1) * BLOCK_SIZE) - first * BLOCK_SIZE, working)
 
     def fill(group: int) -> None:
+        checkpoint()  # a stopped job draws no more blocks
         blocks = range(group, min(group + BLOCKS_PER_TASK, last + 1))
         lengths = [_block_length(plan.numel, index) for index in blocks]
         lo = (group - first) * BLOCK_SIZE

@@ -167,11 +167,13 @@ def kernel_name() -> str:
 
 def orthogonal_q_with(a: F64, kernels: Products) -> F64:
     """:func:`orthogonal_q` with the matrix products of ``kernels`` (same bits for any)."""
+    checkpoint()
     work = _validated_copy(a)
     m, n = work.shape
     # errstate scopes the buffer size too (numpy >= 2.0): both are restored on exit.
     with np.errstate(all="ignore"):
         _scale_columns(work)
+        checkpoint()  # copying and scaling a 4096 x 4096 matrix take about 0.6 s
         signs = np.ones(n)
         panels: list[tuple[int, int, F64]] = []  # (first column, width, T^T)
         for k in range(0, n, PANEL_WIDTH):

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from .cancel import checkpoint
 from .dtypes import cast_output, numpy_dtype, working_dtype
 from .generate import elementwise_range, generate_tensor
 from .laws import (
@@ -122,6 +123,9 @@ class TensorReader:
     def _whole_flat(self) -> NDArray[Any]:
         with self._lock:
             if self._whole is None:
+                # Pieces that waited here while the build failed or was stopped would each
+                # start it again: stopped work stops before that.
+                checkpoint()
                 built = self._source() if self._source else generate_tensor(self.plan, self.seed)
                 self._whole = built.reshape(-1)
             return self._whole

@@ -1,9 +1,10 @@
 """A client that disconnects before the first byte stops its generation within a second.
 
 Against a real server process: each request below needs seconds of CPU in one piece (the QR
-of an orthogonal matrix), buffered whole or streamed. The client goes away 0.3 s in; from
-one second after that, the process must use almost no CPU (without cancellation it keeps
-computing for seconds: measured 1 to 4 s more).
+of an orthogonal matrix of 3072 to 4096 rows: 3 to 7 s with the compiled kernels; the
+server's matrix and buffering limits are raised to allow them), buffered whole or streamed.
+The client goes away 0.3 s in; from one second after that, the process must use almost no
+CPU (without cancellation it keeps computing for seconds).
 """
 
 from __future__ import annotations
@@ -34,13 +35,21 @@ def post(path: str, body: object) -> bytes:
     return head.encode() + b"Content-Length: %d\r\n\r\n" % len(data) + data
 
 
-ORTHO = {"layer": {"kind": "tensor", "shape": [2048, 2048]}, "scheme": "orthogonal", "seed": 1}
+# Bodies up to 64 MiB are built whole (buffered) on this server; orthogonal matrices of up
+# to 2**24 elements are allowed.
+SERVER_ENV = {
+    "WEIGHTINIT_CACHE_BYTES": "0",
+    "WEIGHTINIT_THREADS": "2",
+    "WEIGHTINIT_BUFFER_BYTES": str(64 << 20),
+    "WEIGHTINIT_MAX_MATRIX_ELEMENTS": str(1 << 24),
+}
+ORTHO = {"layer": {"kind": "tensor", "shape": [4096, 4096]}, "scheme": "orthogonal", "seed": 1}
 CASES = {
-    "streamed-npy": b"GET /v1/weights/orthogonal?shape=2048,2048&seed=1&format=npy HTTP/1.1\r\n"
+    "streamed-npy": b"GET /v1/weights/orthogonal?shape=4096,4096&seed=1&format=npy HTTP/1.1\r\n"
     b"Host: x\r\n\r\n",
     "digests": post("/v1/weights/digests", ORTHO),
-    "buffered-npy": post(
-        "/v1/weights.npy", {**ORTHO, "layer": {"kind": "tensor", "shape": [1400, 1400]}}
+    "buffered-npy": post(  # 64 000 128 bytes: under the buffering limit
+        "/v1/weights.npy", {**ORTHO, "layer": {"kind": "tensor", "shape": [4000, 4000]}}
     ),
     "streamed-models": post(
         "/v1/models.npz",
@@ -52,8 +61,8 @@ CASES = {
                     "name": f"l{i}",
                     "layer": {
                         "kind": "dense",
-                        "in_features": 2048,
-                        "out_features": 2048,
+                        "in_features": 3072,
+                        "out_features": 3072,
                         "bias": False,
                     },
                 }
@@ -66,7 +75,7 @@ CASES = {
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[tuple[str, int, int]]:
-    with serve_process({"WEIGHTINIT_CACHE_BYTES": "0", "WEIGHTINIT_THREADS": "2"}) as (url, pid):
+    with serve_process(SERVER_ENV) as (url, pid):
         host, port = url.removeprefix("http://").split(":")
         yield host, int(port), pid
 

@@ -24,13 +24,16 @@ from tests.api.conftest import PROBLEM_JSON, ApiClient
 from tests.api.test_observability import samples
 from tests.live_server import serve_process
 
-# One orthogonal 2048 x 2048 matrix: its QR runs for seconds in one piece (a large job).
-EXPENSIVE = "/v1/weights/orthogonal?shape=2048,2048&seed={seed}&format=npy"
+# Orthogonal matrices of up to 2**24 elements (4096 x 4096) are allowed on these servers: with
+# the compiled QR kernels a 2048 x 2048 one takes 1 s, a 3072 x 3072 one 3 s, 4096 x 4096 7 s.
+BIG_MATRICES = {"WEIGHTINIT_MAX_MATRIX_ELEMENTS": str(1 << 24)}
+# One orthogonal 4096 x 4096 matrix: its QR runs for seconds in one piece (a large job).
+EXPENSIVE = "/v1/weights/orthogonal?shape=4096,4096&seed={seed}&format=npy"
 TINY = "/v1/weights/he_normal?shape=4,4&seed={seed}&format=json"
 # Three orthogonal matrices: a stream keeps several QR pieces (seconds each) in flight.
 ORTHO_MODEL = {
     "layers": [
-        {"name": f"o{i}", "layer": {"kind": "dense", "in_features": 1536, "out_features": 1536}}
+        {"name": f"o{i}", "layer": {"kind": "dense", "in_features": 3072, "out_features": 3072}}
         for i in range(3)
     ],
     "scheme": "orthogonal",
@@ -80,7 +83,7 @@ def assert_503(response: httpx.Response, reason: str) -> None:
 
 
 def test_overload_is_a_quick_503_with_retry_after_never_an_unbounded_queue() -> None:
-    env = {"WEIGHTINIT_MAX_CONCURRENT_JOBS": "2", "WEIGHTINIT_MAX_QUEUED_JOBS": "0"}
+    env = {"WEIGHTINIT_MAX_CONCURRENT_JOBS": "2", "WEIGHTINIT_MAX_QUEUED_JOBS": "0", **BIG_MATRICES}
     with serve_process(env) as (url, _), running(url, EXPENSIVE.format(seed=1)) as ended:
         time.sleep(1.0)  # the first job holds the only large slot
         started = time.monotonic()
@@ -96,7 +99,7 @@ def test_overload_is_a_quick_503_with_retry_after_never_an_unbounded_queue() -> 
 
 
 def test_a_job_that_cannot_start_within_the_queue_timeout_is_a_503() -> None:
-    env = {"WEIGHTINIT_MAX_CONCURRENT_JOBS": "2", "WEIGHTINIT_QUEUE_TIMEOUT_S": "1"}
+    env = {"WEIGHTINIT_MAX_CONCURRENT_JOBS": "2", "WEIGHTINIT_QUEUE_TIMEOUT_S": "1", **BIG_MATRICES}
     with serve_process(env) as (url, _), running(url, EXPENSIVE.format(seed=1)) as ended:
         time.sleep(1.0)
         started = time.monotonic()
@@ -131,11 +134,11 @@ def queue_one(url: str, seed: int) -> socket.socket:
     return sock
 
 
-# Four orthogonal 2048 x 2048 matrices, one generation thread: the only large slot is held
-# for tens of seconds (5 s of QR each), until the client closes the connection.
+# Four orthogonal 4096 x 4096 matrices, one generation thread: the only large slot is held
+# for tens of seconds (7 s of QR each), until the client closes the connection.
 SLOT_HOLDER = {
     "layers": [
-        {"name": f"q{i}", "layer": {"kind": "dense", "in_features": 2048, "out_features": 2048}}
+        {"name": f"q{i}", "layer": {"kind": "dense", "in_features": 4096, "out_features": 4096}}
         for i in range(4)
     ],
     "scheme": "orthogonal",
@@ -152,6 +155,7 @@ def test_a_queued_request_whose_client_leaves_frees_its_place_at_once(tmp_path: 
         "WEIGHTINIT_QUEUE_TIMEOUT_S": "60",
         "WEIGHTINIT_THREADS": "1",
         "WEIGHTINIT_CACHE_BYTES": "0",
+        **BIG_MATRICES,
     }
     log = tmp_path / "server.log"
     queued = "weightinit_generation_jobs_queued"
@@ -186,7 +190,7 @@ def test_a_queued_request_whose_client_leaves_frees_its_place_at_once(tmp_path: 
 def test_a_tiny_request_is_served_while_two_expensive_ones_run() -> None:
     # On one shared pool the tiny model's pieces queued behind every QR piece in flight
     # (measured: 0.03 s with lanes, 3.4 s without; 50 s on main with larger matrices).
-    env = {"WEIGHTINIT_MAX_CONCURRENT_JOBS": "4", "WEIGHTINIT_THREADS": "2"}
+    env = {"WEIGHTINIT_MAX_CONCURRENT_JOBS": "4", "WEIGHTINIT_THREADS": "2", **BIG_MATRICES}
     path = "/v1/models.safetensors"
     with (
         serve_process(env) as (url, _),

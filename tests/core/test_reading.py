@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import threading
 import zlib
 
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from app.core.cancel import Cancelled, stoppable
 from app.core.generate import generate_tensor
 from app.core.layers import make_layer
 from app.core.planning import SchemeChoice, plan_layer
@@ -130,3 +132,18 @@ def test_a_range_does_not_produce_its_prefix() -> None:
     assert (
         tail.tobytes() == generate_tensor(p, 1)[3 * BLOCK_SIZE + 10 : 3 * BLOCK_SIZE + 20].tobytes()
     )
+
+
+def test_a_stopped_reader_never_starts_its_whole_matrix() -> None:
+    # Several pieces of one whole-matrix tensor wait on the reader's lock while the first
+    # builds it; once the work is stopped, none of them may build it again (each build of
+    # a 4096 x 4096 orthogonal matrix runs 0.8 s before the QR's first panel checkpoint).
+    plan = tensor_plan("orthogonal", (64, 64))
+    reader = TensorReader(plan, 3)
+    assert reader.needs_whole
+    stop = threading.Event()
+    stop.set()
+    with stoppable(stop), pytest.raises(Cancelled):
+        reader.read_range(0, 64)
+    assert reader._whole is None  # nothing was built
+    assert reader.read_range(0, 64).tobytes() == generate_tensor(plan, 3).reshape(-1)[:64].tobytes()
