@@ -1,7 +1,8 @@
 """The compiled parts of weightinit (everything else is in pyproject.toml):
 
 - app/core/_householder.c: the QR's matrix products (app.core.linalg);
-- app/core/_normal.c: the float32 Box-Muller normal sampler (app.core.normal).
+- app/core/_normal.c: the float32 Box-Muller normal sampler (app.core.normal);
+- app/encoders/_suspects.c: the JSON writer's suspects (app.encoders.json_fast).
 
 Both are optional: without a C compiler the install goes on and the modules use their numpy
 paths, which give the same bytes, several times slower. -ffp-contract=off is part of the
@@ -28,6 +29,12 @@ setup(
             # sqrtf without errno (its argument is never negative): the same value, and the
             # loop vectorises.
             extra_compile_args=[*NO_FMA, "-fno-math-errno"],
+            optional=True,
+        ),
+        Extension(
+            "app.encoders._suspects",
+            sources=["app/encoders/_suspects.c"],
+            extra_compile_args=NO_FMA,
             optional=True,
         ),
     ]

@@ -51,6 +51,11 @@ from numpy.typing import NDArray
 
 from .json_reference import JsonLayout, reference_json, shortest_tokens
 
+try:
+    from . import _suspects
+except ImportError:  # built without a C compiler: the numpy filter, the same indices
+    _suspects = None  # type: ignore[assignment]
+
 FAST_DTYPES: Final = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int64))
 OPTIONS: Final = orjson.OPT_SERIALIZE_NUMPY
 MAX_SUSPECT_SHARE: Final = 0.25  # measured break-even with the reference path: about 1/3
@@ -207,12 +212,30 @@ def _needs_reference(a: NDArray[np.float64], biased: NDArray[np.uint32]) -> NDAr
 
 
 def _candidates(
-    bits: NDArray[Any],
+    flat: NDArray[Any],
     start: np.unsignedinteger[Any],
     span: np.unsignedinteger[Any],
     grid: np.unsignedinteger[Any],
 ) -> NDArray[np.intp]:
-    """Indices of ``|x|`` bit patterns outside the common binades or with the grid bits zero."""
+    """Indices of ``|x|`` bit patterns outside the common binades or with the grid bits zero.
+
+    ``app/encoders/_suspects.c`` when built (one pass), else :func:`_candidates_numpy`.
+    """
+    if _suspects is None:
+        return _candidates_numpy(flat, start, span, grid)
+    found = _suspects.candidates(flat, int(start), int(span), int(grid))
+    return np.frombuffer(found, dtype=np.int64).astype(np.intp, copy=False)
+
+
+def _candidates_numpy(
+    flat: NDArray[Any],
+    start: np.unsignedinteger[Any],
+    span: np.unsignedinteger[Any],
+    grid: np.unsignedinteger[Any],
+) -> NDArray[np.intp]:
+    """:func:`_candidates` by numpy passes (the reference of the compiled filter)."""
+    sign_off = ~np.array(1 << (8 * flat.itemsize - 1), dtype=start.dtype)  # |x|: no sign bit
+    bits = flat.view(start.dtype) & sign_off
     shifted = bits - start  # unsigned: below the common binades wraps around
     suspect = shifted >= span
     shifted &= grid  # the low bits are bits's: start's are zero
@@ -225,11 +248,38 @@ def float32_suspects(flat: NDArray[np.float32]) -> tuple[NDArray[np.intp], NDArr
     """Indices whose orjson text may differ, and which of them need the reference's digits.
 
     The others keep orjson's digits and need only ``repr``'s spelling. ``_candidates`` keeps
-    a superset, the tables decide.
+    a superset, the tables decide. ``app/encoders/_suspects.c`` when built (the same
+    operations per candidate), else :func:`_float32_suspects_numpy`.
     """
-    bits = flat.view(np.uint32) & np.uint32(0x7FFFFFFF)
-    index = _candidates(bits, *_COMMON32)
-    bits = bits[index]
+    if _suspects is None:
+        return _float32_suspects_numpy(flat)
+    start, span, grid = (int(bound) for bound in _COMMON32)
+    low, high = _SPELLING_WINDOW
+    index, reference = _suspects.float32_suspects(
+        flat,
+        start,
+        span,
+        grid,
+        _F32.mask,
+        _F32.scale,
+        _F32.midpoint,
+        _F32.low_midpoint,
+        low,
+        high,
+        _TOLERANCE,
+    )
+    return (
+        np.frombuffer(index, dtype=np.int64).astype(np.intp, copy=False),
+        np.frombuffer(reference, dtype=np.bool_),
+    )
+
+
+def _float32_suspects_numpy(
+    flat: NDArray[np.float32],
+) -> tuple[NDArray[np.intp], NDArray[np.bool_]]:
+    """:func:`float32_suspects` by numpy passes (the reference of the compiled one)."""
+    index = _candidates_numpy(flat, *_COMMON32)
+    bits = flat[index].view(np.uint32) & np.uint32(0x7FFFFFFF)
     biased = bits >> np.uint32(23)
     a = bits.view(np.float32).astype(np.float64)
     reference = _needs_reference(a, biased)  # always, outside the check binades
@@ -242,9 +292,8 @@ def float32_suspects(flat: NDArray[np.float32]) -> tuple[NDArray[np.intp], NDArr
 
 def float64_suspects(flat: NDArray[np.float64]) -> NDArray[np.intp]:
     """Indices whose orjson text may differ from ``repr`` (which ``json.dumps`` writes)."""
-    bits = flat.view(np.uint64) & np.uint64(0x7FFFFFFFFFFFFFFF)
-    index = _candidates(bits, *_COMMON64)
-    bits = bits[index]
+    index = _candidates(flat, *_COMMON64)
+    bits = flat[index].view(np.uint64) & np.uint64(0x7FFFFFFFFFFFFFFF)
     biased = bits >> np.uint64(52)
     keep: NDArray[np.bool_] = (bits & _F64_MASK[biased]) == _F64_VALUE[biased]
     return index[keep]
@@ -255,8 +304,8 @@ def _float32_texts(
 ) -> list[bytes]:
     # orjson's digits are right for the spelling suspects: spell them as repr spells the
     # double they parse to.
-    texts = orjson.dumps(flat[index[~reference]], option=OPTIONS)[1:-1].split(b",")
-    respelt = [repr(float(text)).encode() for text in texts if text]
+    texts = orjson.dumps(flat[index[~reference]], option=OPTIONS)[1:-1]
+    respelt = _respelt(texts)
     if not reference.any():
         return respelt
     exact = iter(shortest_tokens(flat[index[reference]]))
@@ -264,8 +313,26 @@ def _float32_texts(
     return [next(exact) if ref else next(spelt) for ref in reference.tolist()]
 
 
+def _respelt(texts: bytes) -> list[bytes]:
+    """Each of the comma-separated orjson numbers as ``repr(float(number))`` spells it.
+
+    ``app/encoders/_suspects.c``'s ``respell`` moves the digits of the spelling-window
+    numbers into repr's layout; anything else (or no extension) goes through repr.
+    """
+    if not texts:
+        return []
+    spelt = _suspects.respell(texts) if _suspects is not None else None
+    if spelt is not None:
+        return spelt.split(b",")
+    return [repr(float(text)).encode() for text in texts.split(b",")]
+
+
 def _splice(text: bytes, sentinel: bytes, replacements: list[bytes]) -> bytes:
-    """``text`` with its sentinels, found by their ``+``, replaced in order."""
+    """``text`` with its sentinels, found by their ``+``, replaced in order.
+
+    ``bytes.find`` of one byte is a ``memchr``; ``split`` and ``count`` of this text scan
+    it ten to twenty times slower, measured.
+    """
     before = sentinel.index(b"+")
     after = len(sentinel) - before
     view = memoryview(text)
