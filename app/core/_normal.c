@@ -233,6 +233,105 @@ static PyObject *py_normal32(PyObject *self, PyObject *args)
     return result;
 }
 
+/* numpy's bit generator interface (numpy/random/bitgen.h, a public, stable struct): the
+ * capsule named "BitGenerator" of every numpy BitGenerator points to one. */
+typedef struct {
+    void *state;
+    uint64_t (*next_uint64)(void *st);
+    uint32_t (*next_uint32)(void *st);
+    double (*next_double)(void *st);
+    uint64_t (*next_raw)(void *st);
+} bitgen_t;
+
+/* Words drawn per round: they stay in L1, and no memory is allocated per block (fresh
+ * pages are faulted in one thread at a time, which kept threads from scaling). */
+#define ROUND_WORDS 1024
+
+/* n values from one bit generator, drawing its words as random_raw would. No GIL. */
+static void stream32(const kernel_set *set, bitgen_t *bitgen, ptrdiff_t n, float *values)
+{
+    uint32_t words[2 * ROUND_WORDS]; /* each word's 8 bytes, as numpy's words array holds them */
+    for (ptrdiff_t done = 0; done < n;) { /* done: values written, always even here */
+        const ptrdiff_t pairs_left = (n - done + 1) / 2;
+        const ptrdiff_t m = pairs_left < ROUND_WORDS ? pairs_left : ROUND_WORDS;
+        for (ptrdiff_t i = 0; i < m; i++) {
+            const uint64_t word = bitgen->next_raw(bitgen->state);
+            memcpy(words + 2 * i, &word, sizeof word);
+        }
+        const ptrdiff_t count = n - done < 2 * m ? n - done : 2 * m;
+        set->normal32(words, count, values + done);
+        done += count;
+    }
+}
+
+PyDoc_STRVAR(normal32_streams_doc,
+             "normal32_streams(capsules, counts, out, kernel_set=None)\n\nFill out (float32, "
+             "sum(counts) values) with, for each bit generator capsule in turn, its count "
+             "values as normal32(bit_generator.random_raw((count + 1) // 2), ...) would give, "
+             "drawing the words from the capsule: one call, no GIL, for many streams. The "
+             "caller holds the bit generators' locks.");
+
+static PyObject *py_normal32_streams(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *capsules, *counts, *oo;
+    const char *set_name = NULL;
+    if (!PyArg_ParseTuple(args, "O!O!O|z:normal32_streams", &PyList_Type, &capsules,
+                          &PyList_Type, &counts, &oo, &set_name))
+        return NULL;
+    const kernel_set *set = find_set(set_name);
+    if (set == NULL)
+        return NULL;
+    const Py_ssize_t streams = PyList_GET_SIZE(capsules);
+    if (PyList_GET_SIZE(counts) != streams) {
+        PyErr_SetString(PyExc_ValueError, "normal32_streams: one count per capsule");
+        return NULL;
+    }
+    bitgen_t **bitgens = PyMem_Malloc((size_t)(streams ? streams : 1) * sizeof *bitgens);
+    ptrdiff_t *sizes = PyMem_Malloc((size_t)(streams ? streams : 1) * sizeof *sizes);
+    PyObject *result = NULL;
+    Py_buffer out;
+    int have_out = 0;
+    if (bitgens == NULL || sizes == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    ptrdiff_t total = 0;
+    for (Py_ssize_t i = 0; i < streams; i++) {
+        bitgens[i] = PyCapsule_GetPointer(PyList_GET_ITEM(capsules, i), "BitGenerator");
+        if (bitgens[i] == NULL)
+            goto done;
+        sizes[i] = PyLong_AsSsize_t(PyList_GET_ITEM(counts, i));
+        if (sizes[i] < 0) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_ValueError, "normal32_streams: negative count");
+            goto done;
+        }
+        total += sizes[i];
+    }
+    if (contiguous_of(oo, 1, "f", 4, "out", &out) < 0)
+        goto done;
+    have_out = 1;
+    if (out.len / 4 != total) {
+        PyErr_SetString(PyExc_ValueError, "normal32_streams: out must hold sum(counts) values");
+        goto done;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    float *values = out.buf;
+    for (Py_ssize_t i = 0; i < streams; i++) {
+        stream32(set, bitgens[i], sizes[i], values);
+        values += sizes[i];
+    }
+    Py_END_ALLOW_THREADS
+    result = Py_NewRef(Py_None);
+done:
+    if (have_out)
+        PyBuffer_Release(&out);
+    PyMem_Free(bitgens);
+    PyMem_Free(sizes);
+    return result;
+}
+
 PyDoc_STRVAR(kernel_sets_doc, "kernel_sets()\n\nThe kernel sets this CPU runs, best first.");
 
 static PyObject *py_kernel_sets(PyObject *self, PyObject *unused)
@@ -261,6 +360,7 @@ static PyObject *py_kernel_sets(PyObject *self, PyObject *unused)
 static PyMethodDef methods[] = {
     {"kernel_sets", py_kernel_sets, METH_NOARGS, kernel_sets_doc},
     {"normal32", py_normal32, METH_VARARGS, normal32_doc},
+    {"normal32_streams", py_normal32_streams, METH_VARARGS, normal32_streams_doc},
     {NULL, NULL, 0, NULL},
 };
 

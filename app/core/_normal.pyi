@@ -7,3 +7,10 @@ def kernel_sets() -> tuple[str, ...]: ...
 def normal32(
     words: NDArray[np.uint64], out: NDArray[np.float32], kernel_set: str | None = None, /
 ) -> None: ...
+def normal32_streams(
+    capsules: list[object],
+    counts: list[int],
+    out: NDArray[np.float32],
+    kernel_set: str | None = None,
+    /,
+) -> None: ...

@@ -128,3 +128,33 @@ def test_float64_is_the_numpy_path_only() -> None:
     )
     with pytest.raises(InvalidParameterError):
         standard_normal_from_raw(words, 3, np.float16)
+
+
+@pytest.mark.parametrize("kernel_set", ["numpy", *KERNEL_SETS])
+def test_one_bit_generator_twice_draws_in_order(kernel_set: str) -> None:
+    # The compiled streams take each generator's lock once and draw its words in list order.
+    g = np.random.PCG64(11)
+    got = standard_normal_from_streams([g, g], [5, 4], np.float32, kernel_set=kernel_set)
+    h = np.random.PCG64(11)
+    first = standard_normal_from_raw(h.random_raw(3), 5, np.float32, kernel_set="numpy")
+    second = standard_normal_from_raw(h.random_raw(2), 4, np.float32, kernel_set="numpy")
+    assert got.tobytes() == np.concatenate([first, second]).tobytes()
+    assert g.state == h.state
+
+
+def test_streams_wait_for_a_generator_locked_elsewhere() -> None:
+    import threading
+
+    g = np.random.PCG64(12)
+    done = threading.Event()
+
+    def draw() -> None:
+        standard_normal_from_streams([g], [8], np.float32)
+        done.set()
+
+    with g.lock:
+        worker = threading.Thread(target=draw)
+        worker.start()
+        assert not done.wait(0.2)  # blocked on the lock, as random_raw would be
+    worker.join(5)
+    assert done.is_set()
