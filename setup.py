@@ -2,6 +2,7 @@
 
 - app/core/_householder.c: the QR's matrix products (app.core.linalg);
 - app/core/_normal.c: the float32 Box-Muller normal sampler (app.core.normal);
+- app/core/_uniform.c: the float32 uniform blocks (app.core.sampling);
 - app/encoders/_suspects.c: the JSON writer's suspects (app.encoders.json_fast).
 
 Both are optional: without a C compiler the install goes on and the modules use their numpy
@@ -29,6 +30,12 @@ setup(
             # sqrtf without errno (its argument is never negative): the same value, and the
             # loop vectorises.
             extra_compile_args=[*NO_FMA, "-fno-math-errno"],
+            optional=True,
+        ),
+        Extension(
+            "app.core._uniform",
+            sources=["app/core/_uniform.c"],
+            extra_compile_args=NO_FMA,
             optional=True,
         ),
         Extension(

@@ -247,8 +247,16 @@ typedef struct {
  * pages are faulted in one thread at a time, which kept threads from scaling). */
 #define ROUND_WORDS 1024
 
+/* An affine map applied after the sampler, as sampling.sample_normal does in numpy: values
+ * times scale, then plus shift when there is one (adding 0 would turn -0 into +0). */
+typedef struct {
+    float scale, shift;
+    int has_shift;
+} affine;
+
 /* n values from one bit generator, drawing its words as random_raw would. No GIL. */
-static void stream32(const kernel_set *set, bitgen_t *bitgen, ptrdiff_t n, float *values)
+static void stream32(const kernel_set *set, bitgen_t *bitgen, ptrdiff_t n, float *values,
+                     const affine *map)
 {
     uint32_t words[2 * ROUND_WORDS]; /* each word's 8 bytes, as numpy's words array holds them */
     for (ptrdiff_t done = 0; done < n;) { /* done: values written, always even here */
@@ -259,26 +267,40 @@ static void stream32(const kernel_set *set, bitgen_t *bitgen, ptrdiff_t n, float
             memcpy(words + 2 * i, &word, sizeof word);
         }
         const ptrdiff_t count = n - done < 2 * m ? n - done : 2 * m;
-        set->normal32(words, count, values + done);
+        float *chunk = values + done;
+        set->normal32(words, count, chunk);
+        for (ptrdiff_t i = 0; i < count; i++) /* still in L1 */
+            chunk[i] = chunk[i] * map->scale;
+        if (map->has_shift)
+            for (ptrdiff_t i = 0; i < count; i++)
+                chunk[i] = chunk[i] + map->shift;
         done += count;
     }
 }
 
 PyDoc_STRVAR(normal32_streams_doc,
-             "normal32_streams(capsules, counts, out, kernel_set=None)\n\nFill out (float32, "
-             "sum(counts) values) with, for each bit generator capsule in turn, its count "
-             "values as normal32(bit_generator.random_raw((count + 1) // 2), ...) would give, "
-             "drawing the words from the capsule: one call, no GIL, for many streams. The "
-             "caller holds the bit generators' locks.");
+             "normal32_streams(capsules, counts, out, kernel_set=None, scale=1.0, shift=0.0, "
+             "has_shift=False)\n\nFill out (float32, sum(counts) values) with, for each bit "
+             "generator capsule in turn, its count values as normal32(bit_generator.random_raw("
+             "(count + 1) // 2), ...) would give, drawing the words from the capsule, then "
+             "times scale and, with has_shift, plus shift (float32): one call, no GIL, for "
+             "many streams. The caller holds the bit generators' locks.");
 
 static PyObject *py_normal32_streams(PyObject *self, PyObject *args)
 {
     (void)self;
     PyObject *capsules, *counts, *oo;
     const char *set_name = NULL;
-    if (!PyArg_ParseTuple(args, "O!O!O|z:normal32_streams", &PyList_Type, &capsules,
-                          &PyList_Type, &counts, &oo, &set_name))
+    double scale = 1.0, shift = 0.0;
+    int has_shift = 0;
+    if (!PyArg_ParseTuple(args, "O!O!O|zddp:normal32_streams", &PyList_Type, &capsules,
+                          &PyList_Type, &counts, &oo, &set_name, &scale, &shift, &has_shift))
         return NULL;
+    if ((double)(float)scale != scale || (double)(float)shift != shift) {
+        PyErr_SetString(PyExc_ValueError, "normal32_streams: scale, shift must be float32 values");
+        return NULL;
+    }
+    const affine map = {(float)scale, (float)shift, has_shift};
     const kernel_set *set = find_set(set_name);
     if (set == NULL)
         return NULL;
@@ -319,7 +341,7 @@ static PyObject *py_normal32_streams(PyObject *self, PyObject *args)
     Py_BEGIN_ALLOW_THREADS
     float *values = out.buf;
     for (Py_ssize_t i = 0; i < streams; i++) {
-        stream32(set, bitgens[i], sizes[i], values);
+        stream32(set, bitgens[i], sizes[i], values, &map);
         values += sizes[i];
     }
     Py_END_ALLOW_THREADS

@@ -12,5 +12,8 @@ def normal32_streams(
     counts: list[int],
     out: NDArray[np.float32],
     kernel_set: str | None = None,
+    scale: float = 1.0,
+    shift: float = 0.0,
+    has_shift: bool = False,
     /,
 ) -> None: ...

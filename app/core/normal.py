@@ -295,6 +295,8 @@ def standard_normal_from_streams(
     out: NDArray[np.floating[Any]] | None = None,
     *,
     kernel_set: str | None = None,
+    std: float | None = None,
+    mean: float = 0.0,
 ) -> NDArray[np.floating[Any]]:
     """Standard normal values from several streams at once, in one pass of the kernel.
 
@@ -305,7 +307,10 @@ def standard_normal_from_streams(
     in chunks of ``_CHUNK32`` / ``_CHUNK64`` pairs, which is what makes many short streams
     cheap and lets threads scale (few, long, GIL-free ufunc calls).  Written into ``out`` (a
     1-D array of ``dtype`` and length ``sum(counts)``) when given, else into a new array.
-    ``kernel_set`` as in :func:`standard_normal_from_raw`.
+    ``kernel_set`` as in :func:`standard_normal_from_raw`. With ``std``, the values are then
+    multiplied by ``dtype(std)`` and, when ``mean`` is not 0, ``dtype(mean)`` is added (in
+    ``dtype``, as ``z *= std; z += mean`` would): the compiled float32 path does it while the
+    values are still in cache.
     """
     dt = _dtype_of(dtype)
     if len(bitgens) != len(counts):
@@ -315,14 +320,24 @@ def standard_normal_from_streams(
     sizes = [_count_of(n) for n in counts]
     target = _output_of(out, sum(sizes), dt)
     if dt == np.dtype(np.float32) and kernel_set != "numpy" and _normal is not None:
-        _streams_compiled32(_normal, bitgens, sizes, target, kernel_set)
+        affine = (1.0, 0.0, False) if std is None else (_f32(std), _f32(mean), mean != 0.0)
+        _streams_compiled32(_normal, bitgens, sizes, target, kernel_set=kernel_set, affine=affine)
         return target
     per_pair = 1 if dt == np.dtype(np.float32) else 2  # raw_words_needed, inlined
     parts = [
         (_words_from(g, per_pair * ((n + 1) // 2)), n) for g, n in zip(bitgens, sizes, strict=True)
     ]
     _fill_parts(parts, target, kernel_set)
+    if std is not None:
+        target *= dt.type(std)
+        if mean != 0.0:
+            target += dt.type(mean)
     return target
+
+
+def _f32(value: float) -> float:
+    """``value`` rounded once to float32, as a Python float."""
+    return float(np.float32(value))
 
 
 def compiled_kernel_sets() -> tuple[str, ...]:
@@ -337,7 +352,9 @@ def _streams_compiled32(
     bitgens: Sequence[np.random.BitGenerator],
     sizes: Sequence[int],
     out: NDArray[np.float32],
+    *,
     kernel_set: str | None,
+    affine: tuple[float, float, bool],
 ) -> None:
     """float32 streams by ``app/core/_normal.c`` in one GIL-free call: each stream draws its
     words from its bit generator's capsule, in order, under the generators' locks (as
@@ -346,7 +363,8 @@ def _streams_compiled32(
     with ExitStack() as held:
         for lock in {id(g.lock): g.lock for g in bitgens}.values():  # each lock once
             held.enter_context(lock)
-        kernels.normal32_streams([g.capsule for g in bitgens], list(sizes), out, kernel_set)
+        capsules = [g.capsule for g in bitgens]
+        kernels.normal32_streams(capsules, list(sizes), out, kernel_set, *affine)
 
 
 def _words_from(bitgen: np.random.BitGenerator, count: int) -> Callable[[], NDArray[np.uint64]]:

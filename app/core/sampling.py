@@ -18,6 +18,12 @@ Frozen with ``blocks-v1`` (changing any line that shapes values needs a new algo
 
 Constants reach the samples only after one rounding to the working precision ``W``.
 
+Compiled float32: with the extensions built, float32 uniform blocks (``app/core/_uniform.c``)
+and the float32 normal's ``z * std + mean`` (``app/core/_normal.c``, through
+:func:`~app.core.normal.standard_normal_from_streams`) run in C, every block of a call in
+one GIL-free call, drawing through each bit generator's capsule: the same operations, so the
+same bits (``tests/core/test_uniform_kernel.py``, the golden hashes).
+
 Batches of blocks
 -----------------
 :func:`sample_blocks` produces several blocks in one call, bit for bit the concatenation of
@@ -36,6 +42,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from typing import Any
 
 import numpy as np
@@ -44,6 +51,11 @@ from numpy.typing import NDArray
 from .errors import InvalidParameterError
 from .laws import ConstantLaw, NormalLaw, SegmentsLaw, TruncatedNormalLaw, UniformLaw
 from .normal import stable_exp, stable_log, standard_normal_from_streams
+
+try:
+    from . import _uniform
+except ImportError:  # built without a C compiler: numpy's Generator.random, the same bits
+    _uniform = None  # type: ignore[assignment]
 
 Working = type[np.float32] | type[np.float64]
 FloatArray = NDArray[np.floating[Any]]
@@ -84,6 +96,9 @@ def _uniform01_blocks(bitgens: Bitgens, lengths: Sequence[int], out: FloatArray)
 def sample_uniform(
     law: UniformLaw, bitgens: Bitgens, lengths: Sequence[int], working: Working, out: FloatArray
 ) -> None:
+    if working is np.float32 and _uniform is not None:
+        _uniform_compiled32(_uniform, law, bitgens, lengths, out)
+        return
     u = out
     _uniform01_blocks(bitgens, lengths, u)
     if law.symmetric:
@@ -97,13 +112,34 @@ def sample_uniform(
     np.minimum(u, np.nextafter(high, low), out=u)
 
 
+def _uniform_compiled32(
+    kernels: Any, law: UniformLaw, bitgens: Bitgens, lengths: Sequence[int], out: FloatArray
+) -> None:
+    """sample_uniform in float32 by ``app/core/_uniform.c``: the same draws (each block's
+    ``Generator.random``, under its generator's lock) and the same float32 operations, for
+    all the blocks in one GIL-free call."""
+    f32 = np.float32
+    if law.symmetric:
+        mode, a, b, c = 1, float(f32(law.high)), 0.0, 0.0
+    else:
+        low, high = f32(law.low), f32(law.high)
+        mode, a, b, c = (
+            2,
+            float(f32(law.high - law.low)),
+            float(low),
+            float(np.nextafter(high, low)),
+        )
+    with ExitStack() as held:
+        for lock in {id(g.lock): g.lock for g in bitgens}.values():  # each lock once
+            held.enter_context(lock)
+        capsules = [g.capsule for g in bitgens]
+        kernels.uniform32_streams(capsules, list(lengths), out, mode, a, b, c)
+
+
 def sample_normal(
     law: NormalLaw, bitgens: Bitgens, lengths: Sequence[int], working: Working, out: FloatArray
 ) -> None:
-    z = standard_normal_from_streams(bitgens, lengths, working, out)
-    z *= working(law.std)
-    if law.mean != 0.0:
-        z += working(law.mean)
+    standard_normal_from_streams(bitgens, lengths, working, out, std=law.std, mean=law.mean)
 
 
 def _pending_counts(pending: NDArray[np.intp], starts: NDArray[np.int64]) -> list[int]:

@@ -1,0 +1,155 @@
+/*
+ * app/core/sampling.py's float32 uniform blocks, compiled: numpy's Generator.random(float32)
+ * of each block's bit generator (next_uint32 >> 8, times 2**-24: exact) followed by
+ * sample_uniform's affine map, one float32 rounding per operation, for many streams in one
+ * call that holds no GIL. The same bits as the numpy path (tests/core/test_uniform_kernel.py).
+ * The words come through the bit generator's own next_uint32 (numpy/random/bitgen.h), so
+ * its state, including the spare 32-bit half it keeps, ends exactly as numpy leaves it.
+ * -ffp-contract=off (setup.py): u * range + low is two roundings, never one FMA.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <float.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#if !defined(FLT_EVAL_METHOD) || FLT_EVAL_METHOD != 0
+#error "float expressions must be evaluated in float (FLT_EVAL_METHOD 0)"
+#endif
+#if defined(__FAST_MATH__)
+#error "-ffast-math changes the map: build without it"
+#endif
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
+
+/* numpy's bit generator interface (numpy/random/bitgen.h), behind the "BitGenerator" capsule. */
+typedef struct {
+    void *state;
+    uint64_t (*next_uint64)(void *st);
+    uint32_t (*next_uint32)(void *st);
+    double (*next_double)(void *st);
+    uint64_t (*next_raw)(void *st);
+} bitgen_t;
+
+enum { PLAIN = 0, SYMMETRIC = 1, SHIFTED = 2 };
+
+/* n values of one stream: U[0, 1) (PLAIN), (2u - 1) a (SYMMETRIC) or min(u a + b, c). */
+static void stream(bitgen_t *bitgen, ptrdiff_t n, float *out, int mode, float a, float b,
+                   float c)
+{
+    for (ptrdiff_t i = 0; i < n; i++) {
+        float u = (float)(bitgen->next_uint32(bitgen->state) >> 8) * (1.0f / 16777216.0f);
+        if (mode == SYMMETRIC) {
+            u = u * 2.0f;
+            u = u - 1.0f;
+            u = u * a;
+        } else if (mode == SHIFTED) {
+            u = u * a;
+            u = u + b;
+            u = c < u ? c : u; /* np.minimum; u is never NaN */
+        }
+        out[i] = u;
+    }
+}
+
+PyDoc_STRVAR(uniform32_streams_doc,
+             "uniform32_streams(capsules, counts, out, mode, a, b, c)\n\nFill out (float32, "
+             "sum(counts) values) with each bit generator's count values of "
+             "Generator.random(dtype=float32), mapped: mode 0 as is, 1 to (2u - 1) a, 2 to "
+             "min(u a + b, c), in float32. The caller holds the bit generators' locks.");
+
+static PyObject *py_uniform32_streams(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *capsules, *counts, *oo;
+    int mode;
+    double a, b, c;
+    if (!PyArg_ParseTuple(args, "O!O!Oiddd:uniform32_streams", &PyList_Type, &capsules,
+                          &PyList_Type, &counts, &oo, &mode, &a, &b, &c))
+        return NULL;
+    if (mode != PLAIN && mode != SYMMETRIC && mode != SHIFTED) {
+        PyErr_SetString(PyExc_ValueError, "uniform32_streams: mode is 0, 1 or 2");
+        return NULL;
+    }
+    if ((double)(float)a != a || (double)(float)b != b || (double)(float)c != c) {
+        PyErr_SetString(PyExc_ValueError, "uniform32_streams: a, b, c must be float32 values");
+        return NULL;
+    }
+    const Py_ssize_t streams = PyList_GET_SIZE(capsules);
+    if (PyList_GET_SIZE(counts) != streams) {
+        PyErr_SetString(PyExc_ValueError, "uniform32_streams: one count per capsule");
+        return NULL;
+    }
+    bitgen_t **bitgens = PyMem_Malloc((size_t)(streams ? streams : 1) * sizeof *bitgens);
+    ptrdiff_t *sizes = PyMem_Malloc((size_t)(streams ? streams : 1) * sizeof *sizes);
+    PyObject *result = NULL;
+    Py_buffer out;
+    int have_out = 0;
+    if (bitgens == NULL || sizes == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    ptrdiff_t total = 0;
+    for (Py_ssize_t i = 0; i < streams; i++) {
+        bitgens[i] = PyCapsule_GetPointer(PyList_GET_ITEM(capsules, i), "BitGenerator");
+        if (bitgens[i] == NULL)
+            goto done;
+        sizes[i] = PyLong_AsSsize_t(PyList_GET_ITEM(counts, i));
+        if (sizes[i] < 0) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_ValueError, "uniform32_streams: negative count");
+            goto done;
+        }
+        total += sizes[i];
+    }
+    if (PyObject_GetBuffer(oo, &out, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE) < 0)
+        goto done;
+    have_out = 1;
+    const char *fmt = out.format ? out.format : "B";
+    if (fmt[0] == '<' || fmt[0] == '=' || fmt[0] == '@')
+        fmt++;
+    if (out.itemsize != 4 || strcmp(fmt, "f") != 0 || out.len / 4 != total) {
+        PyErr_SetString(PyExc_ValueError,
+                        "uniform32_streams: out must be float32 holding sum(counts) values");
+        goto done;
+    }
+    const float fa = (float)a, fb = (float)b, fc = (float)c;
+    Py_BEGIN_ALLOW_THREADS
+    float *values = out.buf;
+    for (Py_ssize_t i = 0; i < streams; i++) {
+        stream(bitgens[i], sizes[i], values, mode, fa, fb, fc);
+        values += sizes[i];
+    }
+    Py_END_ALLOW_THREADS
+    result = Py_NewRef(Py_None);
+done:
+    if (have_out)
+        PyBuffer_Release(&out);
+    PyMem_Free(bitgens);
+    PyMem_Free(sizes);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"uniform32_streams", py_uniform32_streams, METH_VARARGS, uniform32_streams_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT,
+    "_uniform",
+    "Compiled float32 uniform blocks of app.core.sampling (same bits as its numpy path).",
+    -1,
+    methods,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+};
+
+PyMODINIT_FUNC PyInit__uniform(void) { return PyModule_Create(&module); }
