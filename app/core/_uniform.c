@@ -38,39 +38,69 @@ typedef struct {
 
 enum { PLAIN = 0, SYMMETRIC = 1, SHIFTED = 2 };
 
-/* n values of one stream: U[0, 1) (PLAIN), (2u - 1) a (SYMMETRIC) or min(u a + b, c). */
-static void stream(bitgen_t *bitgen, ptrdiff_t n, float *out, int mode, float a, float b,
-                   float c)
+/* One uniform of the 32 bits r: Generator.random(float32), then the law's map. */
+static inline float mapped(uint32_t r, int mode, float a, float b, float c)
 {
-    for (ptrdiff_t i = 0; i < n; i++) {
-        float u = (float)(bitgen->next_uint32(bitgen->state) >> 8) * (1.0f / 16777216.0f);
-        if (mode == SYMMETRIC) {
-            u = u * 2.0f;
-            u = u - 1.0f;
-            u = u * a;
-        } else if (mode == SHIFTED) {
-            u = u * a;
-            u = u + b;
-            u = c < u ? c : u; /* np.minimum; u is never NaN */
-        }
-        out[i] = u;
+    float u = (float)(r >> 8) * (1.0f / 16777216.0f);
+    if (mode == SYMMETRIC) {
+        u = u * 2.0f;
+        u = u - 1.0f;
+        u = u * a;
+    } else if (mode == SHIFTED) {
+        u = u * a;
+        u = u + b;
+        u = c < u ? c : u; /* np.minimum; u is never NaN */
     }
+    return u;
+}
+
+/* n values of one stream: U[0, 1) (PLAIN), (2u - 1) a (SYMMETRIC) or min(u a + b, c).
+ *
+ * numpy's PCG64 next_uint32 hands out the low half of a 64-bit output and keeps the high half
+ * for the next call (has_uint32). For a PCG64 (spare 0 or 1: its has_uint32) the values are
+ * therefore taken two at a time from next_uint64, low half first, after the kept half if
+ * there is one; the last one or two values go through next_uint32, so that the state ends
+ * exactly as numpy leaves it (kept half included): the same values and state, in half the
+ * calls.
+ * Other generators (spare -1) go through next_uint32 for every value. */
+static void stream(bitgen_t *bitgen, int spare, ptrdiff_t n, float *out, int mode, float a,
+                   float b, float c)
+{
+    ptrdiff_t i = 0;
+    if (spare < 0) {
+        for (; i < n; i++)
+            out[i] = mapped(bitgen->next_uint32(bitgen->state), mode, a, b, c);
+        return;
+    }
+    if (spare == 1 && n > 0)
+        out[i++] = mapped(bitgen->next_uint32(bitgen->state), mode, a, b, c);
+    /* all pairs but the last: the last two (or one) values go through next_uint32, so the
+     * kept half (uinteger) ends as numpy leaves it even when it is not pending */
+    for (; i + 2 < n; i += 2) {
+        const uint64_t word = bitgen->next_uint64(bitgen->state);
+        out[i] = mapped((uint32_t)word, mode, a, b, c);
+        out[i + 1] = mapped((uint32_t)(word >> 32), mode, a, b, c);
+    }
+    for (; i < n; i++)
+        out[i] = mapped(bitgen->next_uint32(bitgen->state), mode, a, b, c);
 }
 
 PyDoc_STRVAR(uniform32_streams_doc,
-             "uniform32_streams(capsules, counts, out, mode, a, b, c)\n\nFill out (float32, "
-             "sum(counts) values) with each bit generator's count values of "
+             "uniform32_streams(capsules, spares, counts, out, mode, a, b, c)\n\nFill out "
+             "(float32, sum(counts) values) with each bit generator's count values of "
              "Generator.random(dtype=float32), mapped: mode 0 as is, 1 to (2u - 1) a, 2 to "
-             "min(u a + b, c), in float32. The caller holds the bit generators' locks.");
+             "min(u a + b, c), in float32. spares: each PCG64's has_uint32 (0 or 1), -1 for "
+             "other generators. The caller holds the bit generators' locks.");
 
 static PyObject *py_uniform32_streams(PyObject *self, PyObject *args)
 {
     (void)self;
-    PyObject *capsules, *counts, *oo;
+    PyObject *capsules, *spare_list, *counts, *oo;
     int mode;
     double a, b, c;
-    if (!PyArg_ParseTuple(args, "O!O!Oiddd:uniform32_streams", &PyList_Type, &capsules,
-                          &PyList_Type, &counts, &oo, &mode, &a, &b, &c))
+    if (!PyArg_ParseTuple(args, "O!O!O!Oiddd:uniform32_streams", &PyList_Type, &capsules,
+                          &PyList_Type, &spare_list, &PyList_Type, &counts, &oo, &mode, &a, &b,
+                          &c))
         return NULL;
     if (mode != PLAIN && mode != SYMMETRIC && mode != SHIFTED) {
         PyErr_SetString(PyExc_ValueError, "uniform32_streams: mode is 0, 1 or 2");
@@ -81,16 +111,17 @@ static PyObject *py_uniform32_streams(PyObject *self, PyObject *args)
         return NULL;
     }
     const Py_ssize_t streams = PyList_GET_SIZE(capsules);
-    if (PyList_GET_SIZE(counts) != streams) {
-        PyErr_SetString(PyExc_ValueError, "uniform32_streams: one count per capsule");
+    if (PyList_GET_SIZE(counts) != streams || PyList_GET_SIZE(spare_list) != streams) {
+        PyErr_SetString(PyExc_ValueError, "uniform32_streams: one spare and count per capsule");
         return NULL;
     }
     bitgen_t **bitgens = PyMem_Malloc((size_t)(streams ? streams : 1) * sizeof *bitgens);
     ptrdiff_t *sizes = PyMem_Malloc((size_t)(streams ? streams : 1) * sizeof *sizes);
+    int *spares = PyMem_Malloc((size_t)(streams ? streams : 1) * sizeof *spares);
     PyObject *result = NULL;
     Py_buffer out;
     int have_out = 0;
-    if (bitgens == NULL || sizes == NULL) {
+    if (bitgens == NULL || sizes == NULL || spares == NULL) {
         PyErr_NoMemory();
         goto done;
     }
@@ -99,6 +130,13 @@ static PyObject *py_uniform32_streams(PyObject *self, PyObject *args)
         bitgens[i] = PyCapsule_GetPointer(PyList_GET_ITEM(capsules, i), "BitGenerator");
         if (bitgens[i] == NULL)
             goto done;
+        const long spare = PyLong_AsLong(PyList_GET_ITEM(spare_list, i));
+        if (spare < -1 || spare > 1) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_ValueError, "uniform32_streams: a spare is -1, 0 or 1");
+            goto done;
+        }
+        spares[i] = (int)spare;
         sizes[i] = PyLong_AsSsize_t(PyList_GET_ITEM(counts, i));
         if (sizes[i] < 0) {
             if (!PyErr_Occurred())
@@ -122,7 +160,7 @@ static PyObject *py_uniform32_streams(PyObject *self, PyObject *args)
     Py_BEGIN_ALLOW_THREADS
     float *values = out.buf;
     for (Py_ssize_t i = 0; i < streams; i++) {
-        stream(bitgens[i], sizes[i], values, mode, fa, fb, fc);
+        stream(bitgens[i], spares[i], sizes[i], values, mode, fa, fb, fc);
         values += sizes[i];
     }
     Py_END_ALLOW_THREADS
@@ -132,6 +170,7 @@ done:
         PyBuffer_Release(&out);
     PyMem_Free(bitgens);
     PyMem_Free(sizes);
+    PyMem_Free(spares);
     return result;
 }
 

@@ -5,6 +5,7 @@ from numpy.typing import NDArray
 
 def uniform32_streams(
     capsules: list[object],
+    spares: list[int],
     counts: list[int],
     out: NDArray[np.float32],
     mode: int,

@@ -133,7 +133,22 @@ def _uniform_compiled32(
         for lock in {id(g.lock): g.lock for g in bitgens}.values():  # each lock once
             held.enter_context(lock)
         capsules = [g.capsule for g in bitgens]
-        kernels.uniform32_streams(capsules, list(lengths), out, mode, a, b, c)
+        spares = _spare_halves(bitgens)
+        kernels.uniform32_streams(capsules, spares, list(lengths), out, mode, a, b, c)
+
+
+def _spare_halves(bitgens: Bitgens) -> list[int]:
+    """Each PCG64's ``has_uint32`` (whether its next 32-bit draw is a kept half), read before
+    the call; -1 (draw value by value) for other generators and for a generator's later
+    appearances in the list, whose flag the earlier ones change."""
+    seen: set[int] = set()
+    spares = []
+    for bitgen in bitgens:
+        first = id(bitgen) not in seen
+        seen.add(id(bitgen))
+        pcg = type(bitgen) is np.random.PCG64
+        spares.append(int(bitgen.state["has_uint32"]) if pcg and first else -1)
+    return spares
 
 
 def sample_normal(

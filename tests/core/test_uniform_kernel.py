@@ -84,3 +84,24 @@ def test_normal_scale_and_shift_folded_into_the_kernel() -> None:
         if law.mean != 0.0:
             want = want + np.float32(law.mean)
         assert got.tobytes() == want.tobytes(), law
+
+
+@pytest.mark.parametrize("count", [0, 1, 2, 3, 8, 9])
+@pytest.mark.parametrize("make", [np.random.PCG64, np.random.Philox, np.random.MT19937], ids=str)
+def test_a_kept_half_and_other_generators(make: type, count: int) -> None:
+    # A PCG64 whose next 32-bit draw is the half it kept (has_uint32), and generators whose
+    # next_uint32 is not a half of next_uint64: the same values and states as numpy's.
+    def fresh() -> np.random.BitGenerator:
+        g = make(21)
+        np.random.Generator(g).random(1, dtype=np.float32)  # leaves a kept half on a PCG64
+        return g
+
+    g, h = fresh(), fresh()
+    got = sample_blocks(UniformLaw(0.0, 1.0), [g], [count], np.float32)
+    want = np.random.Generator(h).random(count, dtype=np.float32)
+    want = np.minimum(want, np.nextafter(np.float32(1), np.float32(0)))
+    assert got.tobytes() == want.tobytes()
+    # the streams continue alike (32- and 64-bit draws: the kept half included)
+    after = [np.random.Generator(x).random(3, dtype=np.float32).tobytes() for x in (g, h)]
+    assert after[0] == after[1]
+    assert g.random_raw(2).tobytes() == h.random_raw(2).tobytes()
