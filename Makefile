@@ -48,7 +48,7 @@ FRAMEWORKS_VENV := .venv-frameworks
 FRAMEWORKS_STAMP := $(FRAMEWORKS_VENV)/.installed
 
 # The compiled kernels (setup.py): pip install -e builds them in place, again when they change.
-KERNEL_SOURCES := setup.py $(wildcard app/core/_*.c app/core/_*_kernels.h app/encoders/_*.c)
+KERNEL_SOURCES := setup.py $(wildcard app/core/_*.c app/core/_*.h app/encoders/_*.c)
 
 # (Re)install when pyproject.toml, the lock or the kernels change, or the venv's python is missing.
 $(STAMP): pyproject.toml $(CLIENT)/pyproject.toml $(LOCK) $(KERNEL_SOURCES) $(shell test -x $(VPY) || echo FORCE)

@@ -19,14 +19,14 @@ setup(
         Extension(
             "app.core._householder",
             sources=["app/core/_householder.c"],
-            depends=["app/core/_householder_kernels.h"],
+            depends=["app/core/_householder_kernels.h", "app/core/_kernels.h"],
             extra_compile_args=NO_FMA,
             optional=True,
         ),
         Extension(
             "app.core._normal",
             sources=["app/core/_normal.c"],
-            depends=["app/core/_normal_kernels.h"],
+            depends=["app/core/_normal_kernels.h", "app/core/_kernels.h"],
             # sqrtf without errno (its argument is never negative): the same value, and the
             # loop vectorises.
             extra_compile_args=[*NO_FMA, "-fno-math-errno"],
@@ -35,6 +35,7 @@ setup(
         Extension(
             "app.core._uniform",
             sources=["app/core/_uniform.c"],
+            depends=["app/core/_kernels.h"],
             extra_compile_args=NO_FMA,
             optional=True,
         ),

@@ -27,6 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "_kernels.h"
+
 #if !defined(FLT_EVAL_METHOD) || FLT_EVAL_METHOD != 0
 #error "double expressions must be evaluated in double (FLT_EVAL_METHOD 0)"
 #endif
@@ -107,29 +109,11 @@ static const kernel_set kernel_sets[] = {
 };
 #define N_SETS ((int)(sizeof kernel_sets / sizeof kernel_sets[0]))
 
-static int cpu_runs(const kernel_set *set)
-{
-#if defined(HAVE_X86_SETS)
-    if (strcmp(set->name, "avx512f") == 0)
-        return __builtin_cpu_supports("avx512f");
-    if (strcmp(set->name, "avx2") == 0)
-        return __builtin_cpu_supports("avx2");
-#endif
-    (void)set;
-    return 1;
-}
-
 /* The set named `name` (NULL: the best this CPU runs), or NULL with an exception set. */
 static const kernel_set *find_set(const char *name)
 {
-    for (int i = 0; i < N_SETS; i++) {
-        if (!cpu_runs(&kernel_sets[i]))
-            continue;
-        if (name == NULL || strcmp(kernel_sets[i].name, name) == 0)
-            return &kernel_sets[i];
-    }
-    PyErr_Format(PyExc_ValueError, "kernel set %s is not available on this CPU", name);
-    return NULL;
+    const int i = isa_find(kernel_sets, sizeof kernel_sets[0], N_SETS, name);
+    return i < 0 ? NULL : &kernel_sets[i];
 }
 
 /* ---- Python glue: buffers of float64 ('d'), C-contiguous rows (unit column stride). ---- */
@@ -276,23 +260,7 @@ static PyObject *py_kernel_sets(PyObject *self, PyObject *unused)
 {
     (void)self;
     (void)unused;
-    PyObject *names = PyList_New(0);
-    if (names == NULL)
-        return NULL;
-    for (int i = 0; i < N_SETS; i++) {
-        if (!cpu_runs(&kernel_sets[i]))
-            continue;
-        PyObject *name = PyUnicode_FromString(kernel_sets[i].name);
-        if (name == NULL || PyList_Append(names, name) < 0) {
-            Py_XDECREF(name);
-            Py_DECREF(names);
-            return NULL;
-        }
-        Py_DECREF(name);
-    }
-    PyObject *result = PyList_AsTuple(names);
-    Py_DECREF(names);
-    return result;
+    return isa_available(kernel_sets, sizeof kernel_sets[0], N_SETS);
 }
 
 static PyMethodDef methods[] = {

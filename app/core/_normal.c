@@ -25,6 +25,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "_kernels.h"
+
 #if !defined(FLT_EVAL_METHOD) || FLT_EVAL_METHOD != 0
 #error "float expressions must be evaluated in float (FLT_EVAL_METHOD 0)"
 #endif
@@ -151,29 +153,10 @@ static const kernel_set kernel_sets[] = {
 };
 #define N_SETS ((int)(sizeof kernel_sets / sizeof kernel_sets[0]))
 
-static int cpu_runs(const kernel_set *set)
-{
-#if defined(HAVE_X86_SETS)
-    if (strcmp(set->name, "avx512f") == 0)
-        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-               __builtin_cpu_supports("avx512vl");
-    if (strcmp(set->name, "avx2") == 0)
-        return __builtin_cpu_supports("avx2");
-#endif
-    (void)set;
-    return 1;
-}
-
 static const kernel_set *find_set(const char *name)
 {
-    for (int i = 0; i < N_SETS; i++) {
-        if (!cpu_runs(&kernel_sets[i]))
-            continue;
-        if (name == NULL || strcmp(kernel_sets[i].name, name) == 0)
-            return &kernel_sets[i];
-    }
-    PyErr_Format(PyExc_ValueError, "kernel set %s is not available on this CPU", name);
-    return NULL;
+    const int i = isa_find(kernel_sets, sizeof kernel_sets[0], N_SETS, name);
+    return i < 0 ? NULL : &kernel_sets[i];
 }
 
 static int contiguous_of(PyObject *obj, int writable, const char *format, Py_ssize_t itemsize,
@@ -233,16 +216,6 @@ static PyObject *py_normal32(PyObject *self, PyObject *args)
     return result;
 }
 
-/* numpy's bit generator interface (numpy/random/bitgen.h, a public, stable struct): the
- * capsule named "BitGenerator" of every numpy BitGenerator points to one. */
-typedef struct {
-    void *state;
-    uint64_t (*next_uint64)(void *st);
-    uint32_t (*next_uint32)(void *st);
-    double (*next_double)(void *st);
-    uint64_t (*next_raw)(void *st);
-} bitgen_t;
-
 /* Words drawn per round: they stay in L1, and no memory is allocated per block (fresh
  * pages are faulted in one thread at a time, which kept threads from scaling). */
 #define ROUND_WORDS 1024
@@ -293,8 +266,8 @@ static PyObject *py_normal32_streams(PyObject *self, PyObject *args)
     const char *set_name = NULL;
     double scale = 1.0, shift = 0.0;
     int has_shift = 0;
-    if (!PyArg_ParseTuple(args, "O!O!O|zddp:normal32_streams", &PyList_Type, &capsules,
-                          &PyList_Type, &counts, &oo, &set_name, &scale, &shift, &has_shift))
+    if (!PyArg_ParseTuple(args, "OOO|zddp:normal32_streams", &capsules, &counts, &oo,
+                          &set_name, &scale, &shift, &has_shift))
         return NULL;
     if ((double)(float)scale != scale || (double)(float)shift != shift) {
         PyErr_SetString(PyExc_ValueError, "normal32_streams: scale, shift must be float32 values");
@@ -302,56 +275,24 @@ static PyObject *py_normal32_streams(PyObject *self, PyObject *args)
     }
     const affine map = {(float)scale, (float)shift, has_shift};
     const kernel_set *set = find_set(set_name);
-    if (set == NULL)
+    streams_t streams;
+    if (set == NULL || streams_of(capsules, counts, "normal32_streams", &streams) < 0)
         return NULL;
-    const Py_ssize_t streams = PyList_GET_SIZE(capsules);
-    if (PyList_GET_SIZE(counts) != streams) {
-        PyErr_SetString(PyExc_ValueError, "normal32_streams: one count per capsule");
-        return NULL;
-    }
-    bitgen_t **bitgens = PyMem_Malloc((size_t)(streams ? streams : 1) * sizeof *bitgens);
-    ptrdiff_t *sizes = PyMem_Malloc((size_t)(streams ? streams : 1) * sizeof *sizes);
-    PyObject *result = NULL;
     Py_buffer out;
-    int have_out = 0;
-    if (bitgens == NULL || sizes == NULL) {
-        PyErr_NoMemory();
-        goto done;
-    }
-    ptrdiff_t total = 0;
-    for (Py_ssize_t i = 0; i < streams; i++) {
-        bitgens[i] = PyCapsule_GetPointer(PyList_GET_ITEM(capsules, i), "BitGenerator");
-        if (bitgens[i] == NULL)
-            goto done;
-        sizes[i] = PyLong_AsSsize_t(PyList_GET_ITEM(counts, i));
-        if (sizes[i] < 0) {
-            if (!PyErr_Occurred())
-                PyErr_SetString(PyExc_ValueError, "normal32_streams: negative count");
-            goto done;
-        }
-        total += sizes[i];
-    }
-    if (contiguous_of(oo, 1, "f", 4, "out", &out) < 0)
-        goto done;
-    have_out = 1;
-    if (out.len / 4 != total) {
-        PyErr_SetString(PyExc_ValueError, "normal32_streams: out must hold sum(counts) values");
-        goto done;
+    if (float32_out(oo, streams.total, "normal32_streams", &out) < 0) {
+        streams_free(&streams);
+        return NULL;
     }
     Py_BEGIN_ALLOW_THREADS
     float *values = out.buf;
-    for (Py_ssize_t i = 0; i < streams; i++) {
-        stream32(set, bitgens[i], sizes[i], values, &map);
-        values += sizes[i];
+    for (Py_ssize_t i = 0; i < streams.count; i++) {
+        stream32(set, streams.bitgens[i], streams.sizes[i], values, &map);
+        values += streams.sizes[i];
     }
     Py_END_ALLOW_THREADS
-    result = Py_NewRef(Py_None);
-done:
-    if (have_out)
-        PyBuffer_Release(&out);
-    PyMem_Free(bitgens);
-    PyMem_Free(sizes);
-    return result;
+    PyBuffer_Release(&out);
+    streams_free(&streams);
+    Py_RETURN_NONE;
 }
 
 PyDoc_STRVAR(kernel_sets_doc, "kernel_sets()\n\nThe kernel sets this CPU runs, best first.");
@@ -360,23 +301,7 @@ static PyObject *py_kernel_sets(PyObject *self, PyObject *unused)
 {
     (void)self;
     (void)unused;
-    PyObject *names = PyList_New(0);
-    if (names == NULL)
-        return NULL;
-    for (int i = 0; i < N_SETS; i++) {
-        if (!cpu_runs(&kernel_sets[i]))
-            continue;
-        PyObject *name = PyUnicode_FromString(kernel_sets[i].name);
-        if (name == NULL || PyList_Append(names, name) < 0) {
-            Py_XDECREF(name);
-            Py_DECREF(names);
-            return NULL;
-        }
-        Py_DECREF(name);
-    }
-    PyObject *result = PyList_AsTuple(names);
-    Py_DECREF(names);
-    return result;
+    return isa_available(kernel_sets, sizeof kernel_sets[0], N_SETS);
 }
 
 static PyMethodDef methods[] = {

@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "_kernels.h"
+
 #if !defined(FLT_EVAL_METHOD) || FLT_EVAL_METHOD != 0
 #error "float expressions must be evaluated in float (FLT_EVAL_METHOD 0)"
 #endif
@@ -26,15 +28,6 @@
 #elif defined(__GNUC__)
 #pragma GCC optimize("fp-contract=off")
 #endif
-
-/* numpy's bit generator interface (numpy/random/bitgen.h), behind the "BitGenerator" capsule. */
-typedef struct {
-    void *state;
-    uint64_t (*next_uint64)(void *st);
-    uint32_t (*next_uint32)(void *st);
-    double (*next_double)(void *st);
-    uint64_t (*next_raw)(void *st);
-} bitgen_t;
 
 enum { PLAIN = 0, SYMMETRIC = 1, SHIFTED = 2 };
 
@@ -98,9 +91,8 @@ static PyObject *py_uniform32_streams(PyObject *self, PyObject *args)
     PyObject *capsules, *spare_list, *counts, *oo;
     int mode;
     double a, b, c;
-    if (!PyArg_ParseTuple(args, "O!O!O!Oiddd:uniform32_streams", &PyList_Type, &capsules,
-                          &PyList_Type, &spare_list, &PyList_Type, &counts, &oo, &mode, &a, &b,
-                          &c))
+    if (!PyArg_ParseTuple(args, "OOOOiddd:uniform32_streams", &capsules, &spare_list, &counts,
+                          &oo, &mode, &a, &b, &c))
         return NULL;
     if (mode != PLAIN && mode != SYMMETRIC && mode != SHIFTED) {
         PyErr_SetString(PyExc_ValueError, "uniform32_streams: mode is 0, 1 or 2");
@@ -110,26 +102,20 @@ static PyObject *py_uniform32_streams(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "uniform32_streams: a, b, c must be float32 values");
         return NULL;
     }
-    const Py_ssize_t streams = PyList_GET_SIZE(capsules);
-    if (PyList_GET_SIZE(counts) != streams || PyList_GET_SIZE(spare_list) != streams) {
-        PyErr_SetString(PyExc_ValueError, "uniform32_streams: one spare and count per capsule");
+    streams_t streams;
+    if (streams_of(capsules, counts, "uniform32_streams", &streams) < 0)
         return NULL;
-    }
-    bitgen_t **bitgens = PyMem_Malloc((size_t)(streams ? streams : 1) * sizeof *bitgens);
-    ptrdiff_t *sizes = PyMem_Malloc((size_t)(streams ? streams : 1) * sizeof *sizes);
-    int *spares = PyMem_Malloc((size_t)(streams ? streams : 1) * sizeof *spares);
     PyObject *result = NULL;
-    Py_buffer out;
-    int have_out = 0;
-    if (bitgens == NULL || sizes == NULL || spares == NULL) {
+    int *spares = PyMem_Malloc((size_t)(streams.count ? streams.count : 1) * sizeof *spares);
+    if (spares == NULL) {
         PyErr_NoMemory();
         goto done;
     }
-    ptrdiff_t total = 0;
-    for (Py_ssize_t i = 0; i < streams; i++) {
-        bitgens[i] = PyCapsule_GetPointer(PyList_GET_ITEM(capsules, i), "BitGenerator");
-        if (bitgens[i] == NULL)
-            goto done;
+    if (!PyList_Check(spare_list) || PyList_GET_SIZE(spare_list) != streams.count) {
+        PyErr_SetString(PyExc_ValueError, "uniform32_streams: one spare per capsule");
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < streams.count; i++) {
         const long spare = PyLong_AsLong(PyList_GET_ITEM(spare_list, i));
         if (spare < -1 || spare > 1) {
             if (!PyErr_Occurred())
@@ -137,40 +123,23 @@ static PyObject *py_uniform32_streams(PyObject *self, PyObject *args)
             goto done;
         }
         spares[i] = (int)spare;
-        sizes[i] = PyLong_AsSsize_t(PyList_GET_ITEM(counts, i));
-        if (sizes[i] < 0) {
-            if (!PyErr_Occurred())
-                PyErr_SetString(PyExc_ValueError, "uniform32_streams: negative count");
-            goto done;
-        }
-        total += sizes[i];
     }
-    if (PyObject_GetBuffer(oo, &out, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE) < 0)
+    Py_buffer out;
+    if (float32_out(oo, streams.total, "uniform32_streams", &out) < 0)
         goto done;
-    have_out = 1;
-    const char *fmt = out.format ? out.format : "B";
-    if (fmt[0] == '<' || fmt[0] == '=' || fmt[0] == '@')
-        fmt++;
-    if (out.itemsize != 4 || strcmp(fmt, "f") != 0 || out.len / 4 != total) {
-        PyErr_SetString(PyExc_ValueError,
-                        "uniform32_streams: out must be float32 holding sum(counts) values");
-        goto done;
-    }
     const float fa = (float)a, fb = (float)b, fc = (float)c;
     Py_BEGIN_ALLOW_THREADS
     float *values = out.buf;
-    for (Py_ssize_t i = 0; i < streams; i++) {
-        stream(bitgens[i], spares[i], sizes[i], values, mode, fa, fb, fc);
-        values += sizes[i];
+    for (Py_ssize_t i = 0; i < streams.count; i++) {
+        stream(streams.bitgens[i], spares[i], streams.sizes[i], values, mode, fa, fb, fc);
+        values += streams.sizes[i];
     }
     Py_END_ALLOW_THREADS
+    PyBuffer_Release(&out);
     result = Py_NewRef(Py_None);
 done:
-    if (have_out)
-        PyBuffer_Release(&out);
-    PyMem_Free(bitgens);
-    PyMem_Free(sizes);
     PyMem_Free(spares);
+    streams_free(&streams);
     return result;
 }
 
