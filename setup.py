@@ -5,7 +5,7 @@
 - app/core/_uniform.c: the float32 uniform blocks (app.core.sampling);
 - app/encoders/_suspects.c: the JSON writer's suspects (app.encoders.json_fast).
 
-Both are optional: without a C compiler the install goes on and the modules use their numpy
+All are optional: without a C compiler the install goes on and the modules use their numpy
 paths, which give the same bytes, several times slower. -ffp-contract=off is part of the
 outputs' definition: an FMA rounds once where the algorithms round twice.
 """

@@ -181,7 +181,7 @@ static PyObject *py_vt_times(PyObject *self, PyObject *args)
         return NULL;
     }
     PyObject *result = NULL;
-    if (!is_packed(&v) || !is_packed(&out) || x.rows != v.rows || v.rows < 1 ||
+    if (!is_packed(&v) || !is_packed(&out) || x.rows != v.rows || v.rows < 1 || v.cols < 1 ||
         out.rows != v.cols || out.cols != x.cols) {
         PyErr_SetString(PyExc_ValueError, "vt_times: shapes or layout do not match");
     } else {
@@ -226,8 +226,8 @@ static PyObject *py_apply_wy(PyObject *self, PyObject *args)
     }
     PyObject *result = NULL;
     const ptrdiff_t b = v.cols, cols = a.cols;
-    if (!is_packed(&v) || !is_packed(&m) || a.rows != v.rows || v.rows < 1 || m.rows != b ||
-        m.cols != b || skip < 0 || skip > a.rows) {
+    if (!is_packed(&v) || !is_packed(&m) || a.rows != v.rows || v.rows < 1 || b < 1 ||
+        m.rows != b || m.cols != b || skip < 0 || skip > a.rows) {
         PyErr_SetString(PyExc_ValueError, "apply_wy: shapes or layout do not match");
     } else if (cols > 0) {
         double *scratch = malloc(2 * (size_t)b * (size_t)cols * sizeof(double));

@@ -128,6 +128,11 @@ static int streams_of(PyObject *capsules, PyObject *counts, const char *who, str
             streams_free(out);
             return -1;
         }
+        if (out->sizes[i] > PY_SSIZE_T_MAX - out->total) {
+            PyErr_Format(PyExc_OverflowError, "%s: too many values", who);
+            streams_free(out);
+            return -1;
+        }
         out->total += out->sizes[i];
     }
     return 0;

@@ -168,7 +168,8 @@ static int contiguous_of(PyObject *obj, int writable, const char *format, Py_ssi
     const char *fmt = view->format ? view->format : "B";
     if (fmt[0] == '<' || fmt[0] == '=' || fmt[0] == '@')
         fmt++;
-    if (view->itemsize != itemsize || strchr(format, fmt[0]) == NULL || fmt[1] != '\0') {
+    if (view->itemsize != itemsize || fmt[0] == '\0' || fmt[1] != '\0' ||
+        strchr(format, fmt[0]) == NULL) {
         PyErr_Format(PyExc_ValueError, "%s: expected a contiguous array of %s", name,
                      itemsize == 8 ? "uint64" : "float32");
         PyBuffer_Release(view);

@@ -42,7 +42,7 @@ static inline float mapped(uint32_t r, int mode, float a, float b, float c)
     } else if (mode == SHIFTED) {
         u = u * a;
         u = u + b;
-        u = c < u ? c : u; /* np.minimum; u is never NaN */
+        u = (u < c || u != u) ? u : c; /* np.minimum: c on a tie (-0 vs +0), NaN kept */
     }
     return u;
 }
@@ -117,7 +117,7 @@ static PyObject *py_uniform32_streams(PyObject *self, PyObject *args)
     }
     for (Py_ssize_t i = 0; i < streams.count; i++) {
         const long spare = PyLong_AsLong(PyList_GET_ITEM(spare_list, i));
-        if (spare < -1 || spare > 1) {
+        if (spare < -1 || spare > 1 || PyErr_Occurred()) {
             if (!PyErr_Occurred())
                 PyErr_SetString(PyExc_ValueError, "uniform32_streams: a spare is -1, 0 or 1");
             goto done;

@@ -361,8 +361,8 @@ def _streams_compiled32(
     ``random_raw`` does): the same words, no per-block allocation, and one hand-over of
     the GIL per call instead of about 45 per chunk."""
     with ExitStack() as held:
-        for lock in {id(g.lock): g.lock for g in bitgens}.values():  # each lock once
-            held.enter_context(lock)
+        for _, lock in sorted({id(g.lock): g.lock for g in bitgens}.items()):
+            held.enter_context(lock)  # each lock once, in one global order (no deadlock)
         capsules = [g.capsule for g in bitgens]
         kernels.normal32_streams(capsules, list(sizes), out, kernel_set, *affine)
 

@@ -130,8 +130,8 @@ def _uniform_compiled32(
             float(np.nextafter(high, low)),
         )
     with ExitStack() as held:
-        for lock in {id(g.lock): g.lock for g in bitgens}.values():  # each lock once
-            held.enter_context(lock)
+        for _, lock in sorted({id(g.lock): g.lock for g in bitgens}.items()):
+            held.enter_context(lock)  # each lock once, in one global order (no deadlock)
         capsules = [g.capsule for g in bitgens]
         spares = _spare_halves(bitgens)
         kernels.uniform32_streams(capsules, spares, list(lengths), out, mode, a, b, c)

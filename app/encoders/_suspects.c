@@ -25,6 +25,11 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <float.h>
+
+#if !defined(FLT_EVAL_METHOD) || FLT_EVAL_METHOD != 0
+#error "double expressions must be evaluated in double (FLT_EVAL_METHOD 0)"
+#endif
 #if defined(__FAST_MATH__)
 #error "-ffast-math changes the classification: build without it"
 #endif

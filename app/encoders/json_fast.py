@@ -51,8 +51,8 @@ from numpy.typing import NDArray
 
 from .json_reference import JsonLayout, reference_json, shortest_tokens
 
-try:
-    from . import _suspects
+try:  # a plain import: `from . import` would make this module import its own package
+    import app.encoders._suspects as _suspects
 except ImportError:  # built without a C compiler: the numpy filter, the same indices
     _suspects = None  # type: ignore[assignment]
 

@@ -133,3 +133,12 @@ def test_bad_arguments_raise_instead_of_touching_memory(case: str) -> None:
 
     with pytest.raises((ValueError, BufferError, TypeError)):
         BAD_CALLS[case](_householder)
+
+
+def test_no_reflectors_is_refused() -> None:
+    from app.core import _householder
+
+    with pytest.raises(ValueError):
+        _householder.apply_wy(np.ones((4, 3)), np.ones((4, 0)), np.ones((0, 0)), 0)
+    with pytest.raises(ValueError):
+        _householder.vt_times(np.ones((4, 0)), np.ones((4, 3)), np.empty((0, 3)))

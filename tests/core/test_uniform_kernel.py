@@ -105,3 +105,34 @@ def test_a_kept_half_and_other_generators(make: type, count: int) -> None:
     after = [np.random.Generator(x).random(3, dtype=np.float32).tobytes() for x in (g, h)]
     assert after[0] == after[1]
     assert g.random_raw(2).tobytes() == h.random_raw(2).tobytes()
+
+
+@pytest.mark.parametrize(
+    "law",
+    [
+        UniformLaw(-1e-50, 0.0),
+        UniformLaw(-1e-50, 2e-50),
+        UniformLaw(0.0, 1e-50),
+        UniformLaw(-0.0, 0.0),
+    ],
+    ids=str,
+)
+def test_bounds_that_round_to_zeros_clamp_as_numpy(law: UniformLaw) -> None:
+    # float32(low) -0 and float32(high) +-0: the clamp meets u = +0 and c = -0 (np.minimum
+    # gives c on that tie).
+    both(law, [9, 4], seed=1)
+
+
+def test_bad_arguments_raise() -> None:
+    from app.core import _uniform
+
+    capsule = np.random.PCG64(1).capsule
+    out = np.empty(4, np.float32)
+    with pytest.raises(TypeError):
+        _uniform.uniform32_streams([capsule], ["x"], [4], out, 0, 0.0, 0.0, 0.0)
+    with pytest.raises(ValueError):
+        _uniform.uniform32_streams([capsule], [0], [5], out, 0, 0.0, 0.0, 0.0)
+    with pytest.raises(ValueError):
+        _uniform.uniform32_streams([capsule], [0], [4], out, 0, 0.1, 0.0, 0.0)  # not float32
+    with pytest.raises(ValueError):
+        _uniform.uniform32_streams([capsule], [0], [-1], out, 0, 0.0, 0.0, 0.0)
