@@ -390,10 +390,98 @@ static PyObject *py_respell(PyObject *self, PyObject *arg)
     return result;
 }
 
+/* ---- splice: orjson's text with its sentinels replaced, straight into a str ---- */
+
+/* 1 if every byte of p[0 .. n) is ASCII. */
+static int all_ascii(const unsigned char *p, Py_ssize_t n)
+{
+    uint64_t high = 0;
+    Py_ssize_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t word;
+        memcpy(&word, p + i, sizeof word);
+        high |= word;
+    }
+    for (; i < n; i++)
+        high |= p[i];
+    return (high & UINT64_C(0x8080808080808080)) == 0;
+}
+
+PyDoc_STRVAR(splice_doc,
+             "splice(text, before, after, replacements) -> str | None\n\nThe ASCII text with "
+             "each '+' and the `before` bytes before it and `after` bytes after it (a "
+             "sentinel's text) replaced by the next of replacements (bytes), as a str: one "
+             "copy. None when the '+' are not one per replacement or a byte is not ASCII.");
+
+static PyObject *py_splice(PyObject *self, PyObject *args)
+{
+    (void)self;
+    Py_buffer text;
+    Py_ssize_t before, after;
+    PyObject *replacements;
+    if (!PyArg_ParseTuple(args, "y*nnO!:splice", &text, &before, &after, &PyList_Type,
+                          &replacements))
+        return NULL;
+    const unsigned char *src = text.buf;
+    const Py_ssize_t length = text.len, count = PyList_GET_SIZE(replacements);
+    PyObject *result = NULL;
+    Py_ssize_t total = length - count * (before + 1 + after);
+    for (Py_ssize_t k = 0; k < count; k++) {
+        PyObject *item = PyList_GET_ITEM(replacements, k);
+        if (!PyBytes_Check(item) ||
+            !all_ascii((const unsigned char *)PyBytes_AS_STRING(item), PyBytes_GET_SIZE(item))) {
+            PyErr_SetString(PyExc_TypeError, "splice: replacements are ASCII bytes");
+            goto done;
+        }
+        total += PyBytes_GET_SIZE(item);
+    }
+    if (before < 0 || after < 0 || total < 0 || !all_ascii(src, length)) {
+        result = Py_NewRef(Py_None);
+        goto done;
+    }
+    result = PyUnicode_New(total, 127);
+    if (result == NULL)
+        goto done;
+    {
+        char *out = (char *)PyUnicode_1BYTE_DATA(result);
+        Py_ssize_t start = 0, at = -1, written = 0;
+        for (Py_ssize_t k = 0; k < count; k++) {
+            const unsigned char *plus = memchr(src + at + 1, '+', (size_t)(length - at - 1));
+            if (plus == NULL)
+                break;
+            at = plus - src;
+            const Py_ssize_t piece = at - before - start;
+            if (piece < 0 || at + after >= length || written + piece > total)
+                break;
+            memcpy(out + written, src + start, (size_t)piece);
+            written += piece;
+            PyObject *item = PyList_GET_ITEM(replacements, k);
+            const Py_ssize_t size = PyBytes_GET_SIZE(item);
+            if (written + size > total)
+                break;
+            memcpy(out + written, PyBytes_AS_STRING(item), (size_t)size);
+            written += size;
+            start = at + 1 + after;
+        }
+        const Py_ssize_t rest = length - start;
+        if (written + rest != total ||
+            memchr(src + at + 1, '+', (size_t)(length - at - 1)) != NULL) {
+            Py_DECREF(result); /* not one '+' per replacement: the caller's numpy path */
+            result = Py_NewRef(Py_None);
+            goto done;
+        }
+        memcpy(out + written, src + start, (size_t)rest);
+    }
+done:
+    PyBuffer_Release(&text);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"candidates", py_candidates, METH_VARARGS, candidates_doc},
     {"float32_suspects", py_float32_suspects, METH_VARARGS, float32_suspects_doc},
     {"respell", py_respell, METH_O, respell_doc},
+    {"splice", py_splice, METH_VARARGS, splice_doc},
     {NULL, NULL, 0, NULL},
 };
 

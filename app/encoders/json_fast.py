@@ -348,7 +348,7 @@ def _splice(text: bytes, sentinel: bytes, replacements: list[bytes]) -> bytes:
     return b"".join(pieces)
 
 
-def _float_text(shaped: NDArray[Any]) -> bytes | None:
+def _float_text(shaped: NDArray[Any]) -> str | None:
     """orjson's text of a float array with its suspects' text spliced in, or None when
     suspects exceed :data:`MAX_SUSPECT_SHARE` (the reference path is faster then)."""
     flat = shaped.reshape(-1)
@@ -362,14 +362,21 @@ def _float_text(shaped: NDArray[Any]) -> bytes | None:
     if index.size > MAX_SUSPECT_SHARE * flat.size:
         return None
     if not index.size:
-        return orjson.dumps(shaped, option=OPTIONS)
+        return orjson.dumps(shaped, option=OPTIONS).decode("ascii")
     if flat.dtype == np.dtype(np.float32):
         replacements = _float32_texts(flat, index, reference)
     else:
         replacements = [repr(v).encode() for v in flat[index].tolist()]
     work = shaped.copy()
     work.reshape(-1)[index] = sentinel
-    return _splice(orjson.dumps(work, option=OPTIONS), sentinel_text, replacements)
+    text = orjson.dumps(work, option=OPTIONS)
+    if _suspects is not None:  # one copy, straight into the str
+        before = sentinel_text.index(b"+")
+        after = len(sentinel_text) - before - 1
+        spliced = _suspects.splice(text, before, after, replacements)
+        if spliced is not None:
+            return spliced
+    return _splice(text, sentinel_text, replacements).decode("ascii")
 
 
 def fast_json(array: NDArray[Any], layout: JsonLayout) -> str:
@@ -379,11 +386,11 @@ def fast_json(array: NDArray[Any], layout: JsonLayout) -> str:
     """
     shaped = array if layout == "nested" and array.ndim else array.reshape(-1)
     if array.dtype == np.dtype(np.int64):  # JSON integers: the same text as json.dumps
-        text: bytes | None = orjson.dumps(shaped, option=OPTIONS)
+        text: str | None = orjson.dumps(shaped, option=OPTIONS).decode("ascii")
     else:
         text = _float_text(shaped)
     if text is None:
         return reference_json(array, layout)
     if layout == "nested" and array.ndim == 0:
         text = text[1:-1]
-    return text.decode("ascii")
+    return text

@@ -135,3 +135,18 @@ def test_respell_refuses_other_forms() -> None:
     for text in [b"", b"1.5", b"1e+38", b"0.5", b"1e-7,2", b"-", b"0.", b"1.50e-7", b"x"]:
         assert _suspects.respell(text) is None, text
     assert json_fast._respelt(b"1.5,2e-7") == [b"1.5", b"2e-07"]  # the repr fallback
+
+
+def test_splice_equals_the_python_splice() -> None:
+    from app.encoders import _suspects
+
+    text = b"[1.5,1e+38,-2.0,1e+38,3e-7]"
+    replacements = [b"0.25", b"1e-05"]
+    want = json_fast._splice(text, b"1e+38", replacements).decode("ascii")
+    assert _suspects.splice(text, 2, 2, replacements) == want == "[1.5,0.25,-2.0,1e-05,3e-7]"
+    # a '+' too many or too few, or non-ASCII text: None (the caller's Python path)
+    assert _suspects.splice(text, 2, 2, [b"1"]) is None
+    assert _suspects.splice(text, 2, 2, [b"1", b"2", b"3"]) is None
+    assert _suspects.splice("[1e+38,\u00e9]".encode(), 2, 2, [b"1"]) is None
+    with pytest.raises(TypeError):
+        _suspects.splice(text, 2, 2, ["0.25", b"1"])
