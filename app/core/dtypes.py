@@ -9,6 +9,7 @@ are float64 numbers rounded once to the working precision before they touch the 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -47,17 +48,33 @@ def finfo_max(dtype: DType) -> float:
     return float(finfo(numpy_dtype(dtype)).max)
 
 
-def cast_output(values: NDArray[Any], dtype: DType) -> NDArray[np.generic]:
+def _all_finite(values: NDArray[Any]) -> bool:
+    """Whether no value is NaN or infinite. float32/float64: their min and max (a NaN
+    propagates into both; an infinity is one of them) without a bool array as large as the
+    values (allocating it cost more than the check on large tensors); others: isfinite."""
+    if values.dtype in (np.dtype(np.float32), np.dtype(np.float64)):
+        with np.errstate(invalid="ignore"):
+            return bool(np.isfinite(values.min()) and np.isfinite(values.max()))
+    return bool(np.isfinite(values).all())
+
+
+def cast_output(
+    values: NDArray[Any], dtype: DType, *, bound: float | None = None
+) -> NDArray[np.generic]:
     """Round working-precision values to ``dtype`` (RNE), refusing any non-finite result.
 
     Parameters are validated as finite, but finite parameters can still overflow a dtype
     (``constant(1e300)`` in float32, ``normal(std=1e5)`` in float16): that is refused here,
-    with the dtype's range in the message, instead of handing out infinities.
+    with the dtype's range in the message, instead of handing out infinities. ``bound``, an
+    upper bound on every ``|value|`` known from the law (``sampling.magnitude_bound``),
+    skips the scan when it is under half the dtype's largest value (nothing can overflow).
     """
     target = numpy_dtype(dtype)
     with np.errstate(over="ignore", invalid="ignore"):
         out = values if values.dtype == target else values.astype(target)
-    if out.size and not np.isfinite(out).all():
+    if bound is not None and math.isfinite(bound) and bound < finfo_max(dtype) / 2:
+        return out
+    if out.size and not _all_finite(out):
         raise InvalidParameterError(
             f"Values overflow {dtype.value} (largest finite value {finfo_max(dtype):g}); "
             "use a smaller scale or a wider dtype.",

@@ -32,7 +32,7 @@ from .laws import (
 )
 from .linalg import orthogonal_q
 from .plans import TensorPlan, check_size
-from .sampling import BLOCKS_PER_TASK, sample_blocks
+from .sampling import BLOCKS_PER_TASK, magnitude_bound, sample_blocks
 from .streams import BLOCK_SIZE, block_bitgen, check_seed, run_blocks, whole_bitgen
 from .types import Algorithm, DType
 
@@ -136,13 +136,16 @@ def generate_tensor(plan: TensorPlan, seed: int, *, threads: int = 1) -> NDArray
     if isinstance(plan.law, CounterLaw):
         return np.zeros(plan.shape, dtype=np.int64)
     with np.errstate(over="ignore", invalid="ignore"):
-        values = _values(plan, seed, threads)
-    return cast_output(values, plan.dtype)
+        values, bound = _values(plan, seed, threads)
+    return cast_output(values, plan.dtype, bound=bound)
 
 
-def _values(plan: TensorPlan, seed: int, threads: int) -> NDArray[Any]:
+def _values(plan: TensorPlan, seed: int, threads: int) -> tuple[NDArray[Any], float | None]:
+    """The working-precision values and, for the samplers' laws, a bound on their size."""
     law = plan.law
-    values = deterministic_values(plan.shape, law, working_dtype(plan.dtype))
+    working = working_dtype(plan.dtype)
+    bound = None
+    values = deterministic_values(plan.shape, law, working)
     if values is None:
         if isinstance(law, WHOLE_MATRIX_LAWS):
             values = _whole_matrix(plan, law, seed, threads)
@@ -150,9 +153,10 @@ def _values(plan: TensorPlan, seed: int, threads: int) -> NDArray[Any]:
             assert isinstance(law, ElementwiseLaw)
             flat = elementwise_range(plan, law, seed, 0, plan.numel, threads=threads)
             values = flat.reshape(plan.shape)
+            bound = magnitude_bound(law, working)
     if plan.zero_row is not None:
         values[plan.zero_row] = 0
-    return values
+    return values, bound
 
 
 def generate_all(

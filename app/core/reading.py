@@ -41,6 +41,7 @@ from .laws import (
     UniformLaw,
 )
 from .plans import TensorPlan, check_size
+from .sampling import magnitude_bound
 from .streams import BLOCK_SIZE, MAX_SEED, check_seed
 
 Values = NDArray[Any]
@@ -146,16 +147,19 @@ class TensorReader:
         values = _direct_values(plan, start, stop)
         if values is None:
             values = self._random_range(start, stop)
+        bound = None
         if values is None:
             law = plan.law
             assert isinstance(law, UniformLaw | NormalLaw | TruncatedNormalLaw)
+            working = working_dtype(plan.dtype)
             if start == stop:
-                values = np.empty(0, dtype=working_dtype(plan.dtype))
+                values = np.empty(0, dtype=working)
             else:
                 with np.errstate(over="ignore", invalid="ignore"):
                     values = elementwise_range(plan, law, self.seed, start, stop, threads=1)
+            bound = magnitude_bound(law, working)
         _zero_padding_row(plan, values, start, stop)
-        return cast_output(values, plan.dtype)
+        return cast_output(values, plan.dtype, bound=bound)
 
     def _random_range(self, start: int, stop: int) -> NDArray[Any] | None:
         """Another algorithm's element-wise values (jax_threefry.py); None: blocks-v1."""

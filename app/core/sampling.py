@@ -72,6 +72,25 @@ MAX_REJECTION_ROUNDS = 100_000
 BLOCKS_PER_TASK = 8
 
 
+# Largest |z| normal.py's Box-Muller gives: sqrt(2 W ln 2) = 6.6604 (float32), 9.4193
+# (float64), rounded up with room for the roundings of z * std + mean.
+_NORMAL_MAX_Z = {np.dtype(np.float32): 6.67, np.dtype(np.float64): 9.43}
+
+
+def magnitude_bound(law: ElementwiseLaw, working: Working) -> float:
+    """An upper bound on ``|x|`` of every value :func:`sample_blocks` gives for ``law``.
+
+    (1.001 covers the roundings of each map: uniform values stay in their interval up to
+    one rounding, normal ones are ``z * std + mean`` with ``|z|`` at most the sampler's
+    maximum, truncated ones are clipped to their interval.)
+    """
+    if isinstance(law, ConstantLaw):
+        return abs(law.value)
+    if isinstance(law, UniformLaw | TruncatedNormalLaw):
+        return max(abs(law.low), abs(law.high)) * 1.001
+    return (_NORMAL_MAX_Z[np.dtype(working)] * law.std + abs(law.mean)) * 1.001
+
+
 def standard_normal(bitgen: np.random.PCG64, n: int, working: Working) -> FloatArray:
     """n standard normal values in the working precision from the block's stream."""
     return standard_normal_from_streams([bitgen], [n], working)

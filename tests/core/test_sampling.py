@@ -12,16 +12,18 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.core import sampling
 from app.core.errors import InvalidParameterError
-from app.core.laws import ConstantLaw, NormalLaw, UniformLaw, truncated_law
+from app.core.laws import ConstantLaw, NormalLaw, TruncatedNormalLaw, UniformLaw, truncated_law
+from app.core.normal import standard_normal_from_raw
 from app.core.sampling import (
     BLOCKS_PER_TASK,
     ElementwiseLaw,
     Working,
+    magnitude_bound,
     sample_block,
     sample_blocks,
 )
@@ -202,3 +204,36 @@ def test_bad_arguments_raise() -> None:
     for out in bad_outs:
         with pytest.raises(InvalidParameterError):
             sample_blocks(law, _bitgens(0, 1), [4], np.float32, out)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    kind=st.sampled_from(["uniform", "normal", "truncated"]),
+    scale=st.floats(1e-30, 1e30),
+    offset=st.floats(-10.0, 10.0),
+    working=st.sampled_from([np.float32, np.float64]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_magnitude_bound_covers_every_value(
+    kind: str, scale: float, offset: float, working: Any, seed: int
+) -> None:
+    # cast_output skips its overflow scan under this bound: it must hold for every sample.
+    shift = offset * scale
+    law: Any
+    if kind == "uniform":
+        law = UniformLaw(shift, shift + scale)
+    elif kind == "normal":
+        law = NormalLaw(shift, scale)
+    else:
+        law = TruncatedNormalLaw(shift, scale, shift - 2 * scale, shift + scale)
+    gens = [np.random.PCG64(seed), np.random.PCG64(seed + 1)]
+    values = sample_blocks(law, gens, [4000, 4000], working).astype(np.float64)
+    assert np.abs(values).max() <= magnitude_bound(law, working)
+
+
+def test_magnitude_bound_reaches_the_samplers_largest_normal() -> None:
+    # The word with u1 = 2**-W gives the largest |z|: sqrt(2 W ln 2).
+    for working, words in ((np.float32, 1), (np.float64, 2)):
+        z = standard_normal_from_raw(np.zeros(words, dtype=np.uint64), 2, working)
+        assert abs(float(z[0])) <= magnitude_bound(NormalLaw(0.0, 1.0), working)
+        assert magnitude_bound(NormalLaw(0.0, 1.0), working) < abs(float(z[0])) * 1.01
