@@ -80,15 +80,21 @@ _NORMAL_MAX_Z = {np.dtype(np.float32): 6.67, np.dtype(np.float64): 9.43}
 def magnitude_bound(law: ElementwiseLaw, working: Working) -> float:
     """An upper bound on ``|x|`` of every value :func:`sample_blocks` gives for ``law``.
 
-    (1.001 covers the roundings of each map: uniform values stay in their interval up to
-    one rounding, normal ones are ``z * std + mean`` with ``|z|`` at most the sampler's
-    maximum, truncated ones are clipped to their interval.)
+    It bounds the intermediate results too, so that a bound under the dtype's range means
+    nothing overflowed on the way (1.001 covers the roundings): uniform values are
+    ``u * (high - low) + low`` or ``(2u - 1) * high``; normal ones ``z * std + mean`` with
+    ``|z|`` at most the sampler's maximum; truncated ones ``mean + sigma * z`` from normal
+    draws or proposals, clipped to ``[low, high]``.
     """
+    z_max = _NORMAL_MAX_Z[np.dtype(working)]
     if isinstance(law, ConstantLaw):
         return abs(law.value)
-    if isinstance(law, UniformLaw | TruncatedNormalLaw):
-        return max(abs(law.low), abs(law.high)) * 1.001
-    return (_NORMAL_MAX_Z[np.dtype(working)] * law.std + abs(law.mean)) * 1.001
+    if isinstance(law, UniformLaw):
+        return (abs(law.low) + abs(law.high)) * 1.001
+    if isinstance(law, TruncatedNormalLaw):
+        reach = abs(law.low) + abs(law.high) + abs(law.mean)
+        return (reach + z_max * law.sigma) * 1.001
+    return (z_max * law.std + abs(law.mean)) * 1.001
 
 
 def standard_normal(bitgen: np.random.PCG64, n: int, working: Working) -> FloatArray:
