@@ -75,6 +75,8 @@ def _direct_values(plan: TensorPlan, start: int, stop: int) -> Values | None:
     if isinstance(law, ConstantLaw):
         with np.errstate(over="ignore"):  # an overflowing constant is refused by cast_output
             return np.full(stop - start, working(law.value), dtype=working)
+    if not isinstance(law, IdentityLaw | DiracLaw | SegmentsLaw):
+        return None  # (before the index array: 8 bytes per element every sampler piece paid)
     flat = np.arange(start, stop, dtype=np.int64)
     if isinstance(law, IdentityLaw):
         cols = plan.shape[1]
