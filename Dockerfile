@@ -14,8 +14,8 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_INPUT=1
 WORKDIR /src
 # gcc for the compiled kernels (app/core/_householder.c, _normal.c, _uniform.c and
-# app/encoders/_suspects.c, built by setup.py); the runtime stage gets the built extensions
-# in the venv, never the compiler.
+# app/encoders/_suspects.c, _buffers.c, built by setup.py); the runtime stage gets the built
+# extensions in the venv, never the compiler.
 # hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends gcc libc6-dev \
@@ -32,7 +32,7 @@ COPY setup.py MANIFEST.in ./
 COPY app ./app
 RUN /opt/venv/bin/pip install -c requirements.lock . \
     && /opt/venv/bin/pip check \
-    && /opt/venv/bin/python -P -c "from app.core import linalg, normal, sampling; from app.encoders import json_fast; assert linalg.compiled_kernel_sets() and normal.compiled_kernel_sets() and sampling._uniform and json_fast._suspects, 'kernels not built'"
+    && /opt/venv/bin/python -P -c "from app.core import linalg, normal, sampling; from app.encoders import json_fast, raw; assert linalg.compiled_kernel_sets() and normal.compiled_kernel_sets() and sampling._uniform and json_fast._suspects and raw._buffers, 'kernels not built'"
 
 # ---- runtime: the venv and nothing else (no compilers, no pip cache, no source tree).
 FROM ${PYTHON_IMAGE} AS runtime

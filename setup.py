@@ -3,7 +3,8 @@
 - app/core/_householder.c: the QR's matrix products (app.core.linalg);
 - app/core/_normal.c: the float32 Box-Muller normal sampler (app.core.normal);
 - app/core/_uniform.c: the float32 uniform blocks (app.core.sampling);
-- app/encoders/_suspects.c: the JSON writer's suspects (app.encoders.json_fast).
+- app/encoders/_suspects.c: the JSON writer's suspects (app.encoders.json_fast);
+- app/encoders/_buffers.c: bytes filled in place (app.encoders.raw.fresh_bytes).
 
 All are optional: without a C compiler the install goes on and the modules use their numpy
 paths, which give the same bytes, several times slower. -ffp-contract=off is part of the
@@ -43,6 +44,12 @@ setup(
             "app.encoders._suspects",
             sources=["app/encoders/_suspects.c"],
             extra_compile_args=NO_FMA,
+            optional=True,
+        ),
+        Extension(
+            "app.encoders._buffers",
+            sources=["app/encoders/_buffers.c"],
+            extra_compile_args=["-O2"],
             optional=True,
         ),
     ]

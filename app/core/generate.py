@@ -44,20 +44,34 @@ def _block_length(numel: int, index: int) -> int:
 
 
 def elementwise_range(
-    plan: TensorPlan, law: ElementwiseLaw, seed: int, start: int, stop: int, *, threads: int
+    plan: TensorPlan,
+    law: ElementwiseLaw,
+    seed: int,
+    start: int,
+    stop: int,
+    *,
+    threads: int,
+    out: NDArray[Any] | None = None,
 ) -> NDArray[np.floating[Any]]:
     """Elements ``[start, stop)`` in the working precision, from the blocks that cover them.
 
     Blocks go to the sampler :data:`~app.core.sampling.BLOCKS_PER_TASK` at a time (one batched
     kernel pass each: fewer, longer numpy calls, so threads rarely wait for the GIL); groups are
-    spread over ``threads`` threads. The values never depend on either.
+    spread over ``threads`` threads. The values never depend on either. ``out`` (a 1-D array
+    of the working dtype and length ``stop - start``), when given and the range starts on a
+    block, receives them directly (returned); otherwise a new array does.
     """
     working = working_dtype(plan.dtype)
     if isinstance(law, ConstantLaw):
         return np.full(stop - start, working(law.value), dtype=working)
     first = start // BLOCK_SIZE
     last = (stop - 1) // BLOCK_SIZE
-    span = np.empty(min(plan.numel, (last + 1) * BLOCK_SIZE) - first * BLOCK_SIZE, working)
+    size = min(plan.numel, (last + 1) * BLOCK_SIZE) - first * BLOCK_SIZE
+    span: NDArray[Any]
+    if out is not None and out.dtype == np.dtype(working) and out.shape == (size,):
+        span = out if start == first * BLOCK_SIZE else np.empty(size, working)
+    else:
+        span = np.empty(size, working)
 
     def fill(group: int) -> None:
         checkpoint()  # a stopped job draws no more blocks

@@ -137,8 +137,17 @@ class TensorReader:
     def needs_whole(self) -> bool:
         return self._source is not None or isinstance(self.plan.law, WHOLE_MATRIX_LAWS)
 
-    def read_range(self, start: int, stop: int) -> NDArray[Any]:
-        """Flat elements ``[start, stop)`` in the output dtype (a new array)."""
+    def read_range(self, start: int, stop: int, out: NDArray[Any] | None = None) -> NDArray[Any]:
+        """Flat elements ``[start, stop)`` in the output dtype: a new array, or ``out`` (a
+        1-D array of the output dtype and length ``stop - start``) filled and returned, the
+        samplers writing straight into it when they can."""
+        values = self._read_range(start, stop, out)
+        if out is None or values is out:
+            return values
+        out[...] = values
+        return out
+
+    def _read_range(self, start: int, stop: int, out: NDArray[Any] | None) -> NDArray[Any]:
         plan = self.plan
         if not 0 <= start <= stop <= plan.numel:
             raise ValueError(f"range [{start}, {stop}) is outside 0..{plan.numel}")
@@ -158,7 +167,9 @@ class TensorReader:
                 values = np.empty(0, dtype=working)
             else:
                 with np.errstate(over="ignore", invalid="ignore"):
-                    values = elementwise_range(plan, law, self.seed, start, stop, threads=1)
+                    values = elementwise_range(
+                        plan, law, self.seed, start, stop, threads=1, out=out
+                    )
             bound = magnitude_bound(law, working)
         _zero_padding_row(plan, values, start, stop)
         return cast_output(values, plan.dtype, bound=bound)

@@ -18,6 +18,11 @@ from numpy.typing import NDArray
 
 from app.core.errors import InvalidParameterError
 
+try:  # a plain import: `from . import` would make this module import its own package
+    import app.encoders._buffers as _buffers
+except ImportError:  # built without a C compiler: bodies are copied into bytes instead
+    _buffers = None  # type: ignore[assignment]
+
 BFLOAT16: np.dtype[Any] = np.dtype(ml_dtypes.bfloat16)
 
 
@@ -87,3 +92,11 @@ def raw_bytes(array: NDArray[Any]) -> memoryview:
 def sha256_hex(array: NDArray[Any]) -> str:
     """Hex sha256 of the little-endian, C-order bytes of ``array`` (big-endian input swapped)."""
     return hashlib.sha256(raw_bytes(array)).hexdigest()
+
+
+def fresh_bytes(size: int) -> tuple[bytes, memoryview] | None:
+    """A new ``bytes`` of ``size`` bytes and a writable view of it, to fill before the bytes
+    object is used or shared (then release the view): a body written straight into the
+    object that is sent, without a copy. None when ``app/encoders/_buffers.c`` was not built
+    (the caller copies instead)."""
+    return None if _buffers is None else _buffers.fresh_bytes(size)

@@ -25,6 +25,7 @@ import hashlib
 import itertools
 import json
 import math
+import sys
 import threading
 import zlib
 from collections.abc import Callable, Iterator
@@ -53,7 +54,7 @@ from app.encoders.npz import (
     local_header,
     local_header_size,
 )
-from app.encoders.raw import dtype_info, raw_bytes
+from app.encoders.raw import dtype_info, fresh_bytes, raw_bytes
 from app.encoders.safetensors import SafetensorsEntry, data_order, safetensors_header
 
 from .exactness import exactness, jax_readers
@@ -122,11 +123,32 @@ class TensorData(Segment):
         self.run = output.region.contiguous_run()
         self.per_piece = PIECE_BLOCKS * BLOCK_SIZE
 
-    def values(self, first: int, end: int) -> NDArray[Any]:
-        """Elements ``first..end-1`` of the output, in region order."""
+    def values(self, first: int, end: int, out: NDArray[Any] | None = None) -> NDArray[Any]:
+        """Elements ``first..end-1`` of the output, in region order (into ``out``, a 1-D
+        array of the output dtype, when given: contiguous runs generate straight into it)."""
         if self.run is not None:
-            return self.reader.read_range(self.run[0] + first, self.run[0] + end)
-        return self.reader.read_indices(flat_indices(self.output.region, first, end))
+            return self.reader.read_range(self.run[0] + first, self.run[0] + end, out=out)
+        values = self.reader.read_indices(flat_indices(self.output.region, first, end))
+        if out is None:
+            return values
+        out[...] = values
+        return out
+
+    def bytes_of_run(self, first: int, end: int) -> bytes:
+        """The bytes of elements ``first..end-1`` of a contiguous run, generated straight into
+        the returned object when the dtype's bytes are native (no copy, one fresh buffer)."""
+        assert self.run is not None
+        fresh = fresh_bytes((end - first) * self.itemsize) if sys.byteorder == "little" else None
+        if fresh is None:  # no extension, or bytes that raw_bytes must swap to little-endian
+            return raw_bytes(self.values(first, end)).tobytes()
+        body, view = fresh
+        target = np.frombuffer(view, dtype=self.reader.dtype)
+        values = self.values(first, end, out=target)
+        if values is not target:
+            target[...] = values
+        del target, values
+        view.release()
+        return body
 
     def _bounds(self, first: int, end: int) -> list[int]:
         """Piece edges in output elements, aligned to absolute blocks for contiguous runs."""
@@ -154,6 +176,8 @@ class TensorData(Segment):
 
 def _tensor_piece(data: TensorData, a: int, b: int, lo: int, hi: int) -> Piece:
     def piece() -> bytes:
+        if data.run is not None and (lo, hi) == (0, (b - a) * data.itemsize):
+            return data.bytes_of_run(a, b)
         raw = raw_bytes(data.values(a, b))
         return bytes(raw[lo:hi]) if (lo, hi) != (0, raw.nbytes) else raw.tobytes()
 

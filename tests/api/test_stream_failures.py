@@ -32,11 +32,11 @@ def failing_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     calls = {"n": 0}
     original = body.TensorData.values
 
-    def values(self: body.TensorData, first: int, end: int) -> Any:
+    def values(self: body.TensorData, first: int, end: int, out: Any = None) -> Any:
         calls["n"] += 1
         if calls["n"] == 3:
             raise RuntimeError("generation failed (injected by the test)")
-        return original(self, first, end)
+        return original(self, first, end, out)
 
     monkeypatch.setattr(body.TensorData, "values", values)
     port = free_port()

@@ -97,3 +97,20 @@ def test_encoders_import_only_stdlib_numpy_ml_dtypes_orjson_and_core(path: Path)
             or top in ALLOWED_IN.get(path.name, set())
         )
         assert allowed, f"{path.name} imports {name}"
+
+
+def test_fresh_bytes_are_filled_through_their_view() -> None:
+    from app.encoders import raw
+
+    assert raw._buffers is not None, "app.encoders._buffers was not built: is gcc installed?"
+    fresh = raw.fresh_bytes(12)
+    assert fresh is not None
+    body, view = fresh
+    np.frombuffer(view, dtype=np.float32)[:] = [1.0, -2.0, 0.5]
+    view.release()
+    assert isinstance(body, bytes)
+    assert body == np.array([1.0, -2.0, 0.5], dtype="<f4").tobytes()
+    empty, empty_view = raw.fresh_bytes(0) or (b"x", memoryview(b""))
+    assert empty == b"" and empty_view.nbytes == 0
+    with pytest.raises(ValueError):
+        raw._buffers.fresh_bytes(-1)

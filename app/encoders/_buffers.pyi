@@ -1,0 +1,3 @@
+"""Types of ``_buffers.c`` (see ``app.encoders.raw.fresh_bytes``)."""
+
+def fresh_bytes(size: int, /) -> tuple[bytes, memoryview]: ...
