@@ -14,10 +14,11 @@ library's multiprocess mode. Without it, ``/metrics`` shows this process, plus t
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import threading
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from prometheus_client import (
     CONTENT_TYPE_PLAIN_0_0_4,
@@ -91,9 +92,21 @@ def record_rejection(reason: str) -> None:
 
 def record_request(method: str, route: str, status: int, seconds: float, sent: int) -> None:
     method = method if method in METHODS else "other"
-    REQUESTS.labels(method, route, str(status)).inc()
-    DURATION.labels(method, route).observe(seconds)
-    RESPONSE_BYTES.labels(method, route).inc(sent)
+    count, duration, sent_bytes = _request_series(method, route, status)
+    count.inc()
+    duration.observe(seconds)
+    sent_bytes.inc(sent)
+
+
+@functools.lru_cache(maxsize=4096)
+def _request_series(method: str, route: str, status: int) -> tuple[Any, Any, Any]:
+    """The three series of one (method, route, status), looked up once: ``labels()`` takes a
+    lock and hashes its arguments on every call (routes are templates, so few keys)."""
+    return (
+        REQUESTS.labels(method, route, str(status)),
+        DURATION.labels(method, route),
+        RESPONSE_BYTES.labels(method, route),
+    )
 
 
 class RouteTable:

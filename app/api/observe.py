@@ -21,6 +21,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .metrics import RouteTable, record_request
@@ -43,7 +44,10 @@ class JsonFormatter(logging.Formatter):
         line.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD})
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
-        return json.dumps(line, default=str, ensure_ascii=False)
+        try:  # orjson: a tenth of json.dumps's time, on every request's access line
+            return orjson.dumps(line, default=str).decode()
+        except TypeError:  # what orjson cannot write (an int beyond 64 bits...)
+            return json.dumps(line, default=str, ensure_ascii=False)
 
 
 class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
