@@ -98,6 +98,17 @@ static int push(indices *list, int64_t index)
 DEFINE_CANDIDATES(candidates32, uint32_t, UINT32_C(0x80000000))
 DEFINE_CANDIDATES(candidates64, uint64_t, UINT64_C(0x8000000000000000))
 
+/* The filter's (start, span, grid) from Python ints: OverflowError for a negative or too
+ * large one (the "K" format would wrap it). 0, or -1 with the exception set. */
+static int bounds_of(PyObject *so, PyObject *no, PyObject *go, unsigned long long *start,
+                     unsigned long long *span, unsigned long long *grid)
+{
+    *start = PyLong_AsUnsignedLongLong(so);
+    *span = PyLong_AsUnsignedLongLong(no);
+    *grid = PyLong_AsUnsignedLongLong(go);
+    return PyErr_Occurred() ? -1 : 0;
+}
+
 PyDoc_STRVAR(candidates_doc,
              "candidates(values, start, span, grid) -> bytes\n\nThe indices (native int64) of "
              "the candidates among values (float32 or float64, read as bit patterns).");
@@ -106,13 +117,9 @@ static PyObject *py_candidates(PyObject *self, PyObject *args)
 {
     (void)self;
     PyObject *vo, *so, *no, *go;
-    if (!PyArg_ParseTuple(args, "OOOO:candidates", &vo, &so, &no, &go))
-        return NULL;
-    /* OverflowError for a negative or too large bound (the "K" format would wrap it) */
-    const unsigned long long start = PyLong_AsUnsignedLongLong(so);
-    const unsigned long long span = PyLong_AsUnsignedLongLong(no);
-    const unsigned long long grid = PyLong_AsUnsignedLongLong(go);
-    if (PyErr_Occurred())
+    unsigned long long start, span, grid;
+    if (!PyArg_ParseTuple(args, "OOOO:candidates", &vo, &so, &no, &go) ||
+        bounds_of(so, no, go, &start, &span, &grid) < 0)
         return NULL;
     Py_buffer values;
     if (PyObject_GetBuffer(vo, &values, PyBUF_C_CONTIGUOUS) < 0)
@@ -205,10 +212,8 @@ static PyObject *py_float32_suspects(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "OOOOOOOOddd:float32_suspects", &vo, &so, &no, &go, &mo, &sco,
                           &mio, &lmo, &t.low, &t.high, &t.tolerance))
         return NULL;
-    const unsigned long long start = PyLong_AsUnsignedLongLong(so);
-    const unsigned long long span = PyLong_AsUnsignedLongLong(no);
-    const unsigned long long grid = PyLong_AsUnsignedLongLong(go);
-    if (PyErr_Occurred())
+    unsigned long long start, span, grid;
+    if (bounds_of(so, no, go, &start, &span, &grid) < 0)
         return NULL;
     if ((start | span | grid) > UINT32_MAX) {
         PyErr_SetString(PyExc_ValueError, "float32_suspects: bounds are 32-bit");
