@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from contextlib import ExitStack
 from typing import Any
 
 import numpy as np
@@ -51,6 +50,7 @@ from numpy.typing import NDArray
 from .errors import InvalidParameterError
 from .laws import ConstantLaw, NormalLaw, SegmentsLaw, TruncatedNormalLaw, UniformLaw
 from .normal import stable_exp, stable_log, standard_normal_from_streams
+from .streams import holding_locks
 
 try:
     from . import _uniform
@@ -154,9 +154,7 @@ def _uniform_compiled32(
             float(low),
             float(np.nextafter(high, low)),
         )
-    with ExitStack() as held:
-        for _, lock in sorted({id(g.lock): g.lock for g in bitgens}.items()):
-            held.enter_context(lock)  # each lock once, in one global order (no deadlock)
+    with holding_locks(bitgens):
         capsules = [g.capsule for g in bitgens]
         spares = _spare_halves(bitgens)
         kernels.uniform32_streams(capsules, spares, list(lengths), out, mode, a, b, c)

@@ -24,8 +24,9 @@ per block cost 22), 2-3 % of filling 65 536 float32 values.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
 from functools import lru_cache
 
 import numpy as np
@@ -87,3 +88,14 @@ def run_blocks(indices: list[int], work: Callable[[int], None], threads: int = 1
     with ThreadPoolExecutor(max_workers=threads) as pool:
         for _ in pool.map(work, indices):
             pass
+
+
+@contextmanager
+def holding_locks(bitgens: Sequence[np.random.BitGenerator]) -> Iterator[None]:
+    """Hold every bit generator's lock (as ``random_raw`` holds its own) for a compiled call
+    that draws from them all: each lock once, in one global order, so that two such calls
+    never wait for each other crosswise."""
+    with ExitStack() as held:
+        for _, lock in sorted({id(g.lock): g.lock for g in bitgens}.items()):
+            held.enter_context(lock)
+        yield
